@@ -1,0 +1,47 @@
+# melgenre developer tasks. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help install lint typecheck pytest test dist clean
+
+help:
+	@echo "make install    create $(VENV) (if missing) and install melgenre[dev,plot] into it"
+	@echo "make test       lint (ruff), type-check (mypy --strict src), run the tests, build the wheel"
+	@echo "make lint | typecheck | pytest | dist | clean"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the project's metadata changes.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot]"
+	@touch $@
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A wheel must build and carry the typing marker.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --wheel --outdir dist . > dist.log 2>&1 || (cat dist.log; exit 1)
+	@rm -f dist.log
+	$(BIN)/python -c "import sys, zipfile, glob; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); missing = [n for n in ('melgenre/py.typed', 'melgenre/__init__.py', 'melgenre/audio.py') if n not in names]; sys.exit(f'wheel lacks {missing}' if missing else 0)"
+	@echo "built $$(ls dist/*.whl)"
+
+test: lint typecheck pytest dist
+
+clean:
+	rm -rf dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis src/*.egg-info

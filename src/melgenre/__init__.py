@@ -1,0 +1,75 @@
+"""melgenre: audio classification from folders of recordings to predictions.
+
+Audio
+-----
+.. autosummary::
+
+    Audio
+    AudioLoader
+
+Features
+--------
+.. autosummary::
+
+    Featurizer
+    MelFeaturizer
+
+Errors
+------
+See :mod:`melgenre.errors`: every exception derives from :class:`MelgenreError`.
+
+Utilities
+---------
+.. autosummary::
+
+    show_versions
+
+Importing melgenre is cheap: TensorFlow is only imported by the modules that
+build or run a model, and librosa's signal processing only on first use.
+"""
+
+from __future__ import annotations
+
+from melgenre import errors as errors
+from melgenre._config import Component as Component
+from melgenre._version import __version__ as __version__
+from melgenre._version import show_versions as show_versions
+from melgenre.audio import Audio as Audio
+from melgenre.audio import AudioLoader as AudioLoader
+from melgenre.errors import AudioDecodeError as AudioDecodeError
+from melgenre.errors import AudioError as AudioError
+from melgenre.errors import AudioFileNotFoundError as AudioFileNotFoundError
+from melgenre.errors import AudioUnusableError as AudioUnusableError
+from melgenre.errors import BundleError as BundleError
+from melgenre.errors import ConfigError as ConfigError
+from melgenre.errors import DatasetError as DatasetError
+from melgenre.errors import MelgenreError as MelgenreError
+from melgenre.errors import MelgenreTypeError as MelgenreTypeError
+from melgenre.errors import MelgenreWarning as MelgenreWarning
+from melgenre.errors import NotTrainedError as NotTrainedError
+from melgenre.errors import SampleRateMismatchError as SampleRateMismatchError
+from melgenre.features import Featurizer as Featurizer
+from melgenre.features import MelFeaturizer as MelFeaturizer
+
+__all__ = [
+    "Audio",
+    "AudioDecodeError",
+    "AudioError",
+    "AudioFileNotFoundError",
+    "AudioLoader",
+    "AudioUnusableError",
+    "BundleError",
+    "Component",
+    "ConfigError",
+    "DatasetError",
+    "Featurizer",
+    "MelFeaturizer",
+    "MelgenreError",
+    "MelgenreTypeError",
+    "MelgenreWarning",
+    "NotTrainedError",
+    "SampleRateMismatchError",
+    "__version__",
+    "errors",
+    "show_versions",
+]

@@ -1,0 +1,180 @@
+"""Pure numerical functions under the components (like ``torchaudio.functional``).
+
+Everything here takes and returns NumPy arrays, knows nothing about files or
+configuration, and is cheap to import: librosa is imported inside the functions
+that need it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from melgenre._typing import FloatArray, IntArray
+
+__all__ = [
+    "frame_windows",
+    "log_mel",
+    "mel_power",
+    "mix_to_mono",
+    "pcm_to_float",
+    "resample",
+    "resize_time",
+    "window_starts",
+]
+
+
+def pcm_to_float(samples: npt.NDArray[np.generic]) -> FloatArray:
+    """Convert PCM samples to float32 in ``[-1, 1)``.
+
+    Signed integers are divided by ``2**(bits-1)``; unsigned 8-bit (WAV's
+    ``PCM_U8``) is centred on 128 first; floats are cast to float32.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric, boolean or complex dtypes.
+    """
+    kind = samples.dtype.kind
+    if kind == "f":
+        return samples.astype(np.float32, copy=False)
+    if kind == "i":
+        scale = float(2 ** (8 * samples.dtype.itemsize - 1))
+        return (samples.astype(np.float64) / scale).astype(np.float32)
+    if kind == "u":
+        offset = float(2 ** (8 * samples.dtype.itemsize - 1))
+        return ((samples.astype(np.float64) - offset) / offset).astype(np.float32)
+    raise TypeError(f"unsupported sample dtype {samples.dtype}; expected integer or float PCM")
+
+
+def mix_to_mono(samples: FloatArray) -> FloatArray:
+    """Average the channels of a ``(channels, n)`` array into ``(n,)``."""
+    if samples.ndim == 1:
+        return samples
+    mono: FloatArray = samples.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return mono
+
+
+def resample(samples: FloatArray, orig_rate: int, target_rate: int, *, quality: str) -> FloatArray:
+    """Resample ``(n,)`` or ``(channels, n)`` float32 audio with soxr.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,) or (channels, n), dtype=float32]
+    orig_rate, target_rate : int > 0
+        Sample rates in Hz.
+    quality : {"QQ", "LQ", "MQ", "HQ", "VHQ"}
+        soxr's quality recipe.
+    """
+    if orig_rate == target_rate:
+        return samples
+    import soxr
+
+    out = soxr.resample(samples.T, orig_rate, target_rate, quality=quality)
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def mel_power(
+    samples: FloatArray,
+    *,
+    mel_basis: FloatArray,
+    n_fft: int,
+    hop_length: int,
+    win_length: int | None,
+) -> FloatArray:
+    """Mel power spectrogram ``mel_basis @ |STFT|**2`` of mono audio.
+
+    The STFT is centred (librosa's default), so there are
+    ``1 + len(samples) // hop_length`` frames.
+
+    Returns
+    -------
+    S : np.ndarray [shape=(n_mels, 1 + n // hop_length), dtype=float32]
+    """
+    import librosa
+
+    stft = librosa.stft(
+        samples,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        win_length=win_length,
+        window="hann",
+        center=True,
+        pad_mode="constant",
+    )
+    power = np.abs(stft) ** 2
+    return np.asarray(mel_basis @ power, dtype=np.float32)
+
+
+def log_mel(power: FloatArray, *, ref: float | str, top_db: float | None) -> FloatArray:
+    """Convert a power spectrogram to decibels (``librosa.power_to_db``).
+
+    Parameters
+    ----------
+    power : np.ndarray [shape=(n_mels, t)]
+    ref : float > 0 or "max"
+        0 dB reference: a fixed power, or the spectrogram's own maximum.
+    top_db : float > 0 or None
+        Clip everything more than ``top_db`` below the peak.
+    """
+    import librosa
+
+    reference = np.max if ref == "max" else float(ref)
+    db = librosa.power_to_db(power, ref=reference, amin=1e-10, top_db=top_db)
+    return np.asarray(db, dtype=np.float32)
+
+
+def window_starts(n_frames: int, frames: int, hop: int) -> IntArray:
+    """First frame of each window that covers ``n_frames`` frames.
+
+    Windows start every ``hop`` frames. When the last regular window does not
+    reach the end, one more window, aligned to the end, covers the tail, so no
+    audio is dropped. A spectrogram shorter than one window gives one window
+    starting at 0 (the caller pads it).
+
+    Examples
+    --------
+    >>> window_starts(300, frames=128, hop=64).tolist()
+    [0, 64, 128, 172]
+    >>> window_starts(100, frames=128, hop=64).tolist()
+    [0]
+    """
+    if n_frames <= frames:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, n_frames - frames + 1, hop, dtype=np.int64)
+    if starts[-1] + frames < n_frames:
+        starts = np.append(starts, n_frames - frames)
+    return starts
+
+
+def frame_windows(
+    spec: FloatArray, starts: IntArray, frames: int, *, pad_value: float
+) -> FloatArray:
+    """Cut ``(bins, t)`` into ``(len(starts), bins, frames)`` windows.
+
+    The windows are slices of ``spec`` (nothing is recomputed); a spectrogram
+    shorter than ``frames`` is padded on the right with ``pad_value``.
+    """
+    if spec.shape[1] < frames:
+        width = frames - spec.shape[1]
+        spec = np.pad(spec, ((0, 0), (0, width)), mode="constant", constant_values=pad_value)
+    view = np.lib.stride_tricks.sliding_window_view(spec, frames, axis=1)  # (bins, t', frames)
+    return np.ascontiguousarray(view[:, starts, :].transpose(1, 0, 2), dtype=np.float32)
+
+
+def resize_time(windows: FloatArray, size: int) -> FloatArray:
+    """Linearly resample the last (time) axis to ``size`` points.
+
+    Uses half-pixel centres, like ``tf.image.resize(..., method="bilinear")``,
+    so a window resized here matches the classic notebook's resize along time.
+    """
+    n = windows.shape[-1]
+    if n == size:
+        return windows
+    centres = (np.arange(size, dtype=np.float64) + 0.5) * (n / size) - 0.5
+    centres = np.clip(centres, 0.0, n - 1)
+    left = np.floor(centres).astype(np.int64)
+    right = np.minimum(left + 1, n - 1)
+    frac = (centres - left).astype(np.float32)
+    out = windows[..., left] * (1.0 - frac) + windows[..., right] * frac
+    return np.ascontiguousarray(out, dtype=np.float32)

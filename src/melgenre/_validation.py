@@ -1,0 +1,90 @@
+"""Parameter checks with one message format.
+
+Messages follow scikit-learn's wording: "The 'hop_length' parameter of
+MelFeaturizer must be an int in the range [1, inf). Got 0 instead."
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Collection
+from typing import Any
+
+from melgenre.errors import ConfigError
+
+__all__ = ["check_bool", "check_choice", "check_int", "check_real"]
+
+
+def _fail(owner: str, name: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead.",
+        parameter=name,
+        value=value,
+    )
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _interval(low: float | None, high: float | None, *, closed_low: bool = True) -> str:
+    left = "(-inf" if low is None else ("[" if closed_low else "(") + _number(low)
+    right = "inf)" if high is None else _number(high) + "]"
+    return f"{left}, {right}"
+
+
+def check_int(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool = False,
+) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an int in ``[low, high]``."""
+    if value is None and allow_none:
+        return
+    expected = f"an int in the range {_interval(low, high)}" + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(owner, name, expected, value)
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise _fail(owner, name, expected, value)
+
+
+def check_real(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed_low: bool = True,
+    allow_none: bool = False,
+) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a finite real in the interval."""
+    if value is None and allow_none:
+        return
+    expected = f"a finite number in the range {_interval(low, high, closed_low=closed_low)}" + (
+        " or None" if allow_none else ""
+    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise _fail(owner, name, expected, value)
+    number = float(value)
+    too_low = low is not None and (number < low if closed_low else number <= low)
+    if too_low or (high is not None and number > high):
+        raise _fail(owner, name, expected, value)
+
+
+def check_bool(owner: str, name: str, value: Any) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a bool."""
+    if not isinstance(value, bool):
+        raise _fail(owner, name, "a bool", value)
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Collection[Any]) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise _fail(owner, name, "one of " + ", ".join(repr(c) for c in choices), value)

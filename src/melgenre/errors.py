@@ -1,0 +1,151 @@
+"""The exceptions and warnings melgenre raises.
+
+Every exception derives from :class:`MelgenreError`, so ``except
+melgenre.MelgenreError`` catches anything melgenre raises on purpose. Leaves
+also derive from the builtin a caller would already catch:
+:class:`ConfigError` is a :class:`ValueError`, :class:`AudioFileNotFoundError`
+a :class:`FileNotFoundError`, :class:`NotTrainedError` a :class:`RuntimeError`.
+
+::
+
+    MelgenreError
+    ├── ConfigError (ValueError)            a parameter has a bad value
+    ├── MelgenreTypeError (TypeError)       an argument has the wrong type
+    ├── AudioError                          .source names the file
+    │   ├── AudioDecodeError                cannot be read or decoded
+    │   │   └── AudioFileNotFoundError (FileNotFoundError)
+    │   ├── AudioUnusableError (ValueError) decoded, but empty, too short, non-finite, bad shape
+    │   └── SampleRateMismatchError (ValueError)
+    ├── DatasetError                        a data folder or split cannot be used
+    ├── BundleError                         a saved model bundle cannot be written or read
+    └── NotTrainedError (RuntimeError)      a model is used before it is trained
+
+Messages say what is wrong, with which value, what was expected and how to
+fix it, e.g. ``Cannot read audio from 'rock/01.mp3': the file is empty (0
+bytes). Expected an audio file (WAV, FLAC, OGG, MP3, ...).``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AudioDecodeError",
+    "AudioError",
+    "AudioFileNotFoundError",
+    "AudioUnusableError",
+    "BundleError",
+    "ConfigError",
+    "DatasetError",
+    "MelgenreError",
+    "MelgenreTypeError",
+    "MelgenreWarning",
+    "NotTrainedError",
+    "SampleRateMismatchError",
+]
+
+
+class MelgenreError(Exception):
+    """The root of every exception melgenre raises on purpose."""
+
+
+class ConfigError(MelgenreError, ValueError):
+    """A component was given a parameter value it cannot use.
+
+    Parameters
+    ----------
+    message : str
+        The whole message.
+    parameter : str, optional
+        The name of the offending parameter, available as ``.parameter``.
+    value : object, optional
+        The value received, available as ``.value``.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+
+
+class MelgenreTypeError(MelgenreError, TypeError):
+    """An argument has a type melgenre cannot use (e.g. ``load(42)``)."""
+
+
+class AudioError(MelgenreError):
+    """Audio could not be turned into samples melgenre can use.
+
+    Parameters
+    ----------
+    message : str
+        The whole message; by convention it starts with the source's name.
+    source : str, optional
+        The file path or a description of the source (``"<bytes>"``),
+        available as ``.source``.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class AudioDecodeError(AudioError):
+    """The source cannot be read or decoded as audio.
+
+    Raised for a missing file, a directory, an empty or header-only file, a
+    non-audio file, a truncated or corrupt file, or a format no installed
+    decoder can read.
+    """
+
+
+class AudioFileNotFoundError(AudioDecodeError, FileNotFoundError):
+    """The audio file does not exist (also a :class:`FileNotFoundError`)."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        AudioDecodeError.__init__(self, message, source=source)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class AudioUnusableError(AudioError, ValueError):
+    """The audio decoded, but cannot be used.
+
+    Raised for audio with no samples (or fewer than asked for), NaN or
+    infinite samples, or an array of unsupported shape or dtype.
+    """
+
+
+class SampleRateMismatchError(AudioError, ValueError):
+    """Audio at one sample rate was given to a component configured for another.
+
+    Attributes
+    ----------
+    expected : int
+        The sample rate the component was configured for.
+    received : int
+        The sample rate of the audio it received.
+    """
+
+    def __init__(
+        self, message: str, *, source: str | None = None, expected: int, received: int
+    ) -> None:
+        super().__init__(message, source=source)
+        self.expected = expected
+        self.received = received
+
+
+class DatasetError(MelgenreError):
+    """A data folder, its classes or a split cannot be used."""
+
+
+class BundleError(MelgenreError):
+    """A saved model bundle cannot be written, read or validated."""
+
+
+class NotTrainedError(MelgenreError, RuntimeError):
+    """A model or predictor was used before it was trained."""
+
+
+class MelgenreWarning(UserWarning):
+    """A mistake melgenre can work around, but that the user should fix."""

@@ -1,0 +1,363 @@
+"""Featurizers: :class:`Audio` in, fixed-size CNN windows out.
+
+``transform(audio)`` is the one public entry point. It checks the audio against
+the featurizer's configuration, then calls small overridable steps::
+
+    transform(audio)
+      check_audio(audio)                         sample rate and channels
+      spectrogram(audio)  -> (n_bins, t)         the whole recording, once
+        mel_power(samples) -> (n_mels, t)        mel power spectrogram
+        scale(power)       -> (n_bins, t)        dB by default
+      windows(spec)       -> (n, n_bins, frames, 1)   slices of that spectrogram
+
+A subclass replaces one step, e.g. ``scale`` for PCEN or MFCCs instead of dB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import numpy as np
+
+from melgenre._config import Component
+from melgenre._dsp import frame_windows, log_mel, mel_power, resize_time, window_starts
+from melgenre._typing import FloatArray, IntArray
+from melgenre._validation import check_int, check_real
+from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
+from melgenre.errors import (
+    AudioUnusableError,
+    ConfigError,
+    MelgenreTypeError,
+    SampleRateMismatchError,
+)
+
+__all__ = ["Featurizer", "MelFeaturizer"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Featurizer(Component):
+    """Base class of featurizers: mono :class:`Audio` to float32 windows.
+
+    Subclasses implement :meth:`spectrogram`, :meth:`windows` and
+    :attr:`output_shape`; :meth:`transform` checks the input and chains them.
+
+    Parameters
+    ----------
+    sample_rate : int, default=22050
+        The only sample rate this featurizer accepts, in Hz.
+    """
+
+    sample_rate: int = 22050
+
+    def __post_init__(self) -> None:
+        check_int(
+            type(self).__name__,
+            "sample_rate",
+            self.sample_rate,
+            low=MIN_SAMPLE_RATE,
+            high=MAX_SAMPLE_RATE,
+        )
+
+    def transform(self, audio: Audio) -> FloatArray:
+        """Turn mono audio into CNN input windows.
+
+        Parameters
+        ----------
+        audio : Audio
+            Mono audio at :attr:`sample_rate`.
+
+        Returns
+        -------
+        windows : np.ndarray [shape=(n_windows, *output_shape), dtype=float32]
+        """
+        self.check_audio(audio)
+        return self.windows(self.spectrogram(audio))
+
+    def check_audio(self, audio: Audio) -> None:
+        """Raise unless ``audio`` is mono :class:`Audio` at :attr:`sample_rate`.
+
+        Raises
+        ------
+        MelgenreTypeError
+            ``audio`` is not :class:`Audio`.
+        SampleRateMismatchError
+            The audio's sample rate differs from :attr:`sample_rate`.
+        AudioUnusableError
+            The audio has more than one channel.
+        """
+        owner = type(self).__name__
+        if not isinstance(audio, Audio):
+            raise MelgenreTypeError(
+                f"{owner}.transform expects melgenre.Audio, got {type(audio).__name__}. Load "
+                f"audio with AudioLoader(sample_rate={self.sample_rate}).load(source)."
+            )
+        if audio.sample_rate != self.sample_rate:
+            raise SampleRateMismatchError(
+                f"{owner} was configured for {self.sample_rate} Hz but received audio at "
+                f"{audio.sample_rate} Hz from {audio.source!r}; load it with "
+                f"AudioLoader(sample_rate={self.sample_rate}).",
+                source=audio.source,
+                expected=self.sample_rate,
+                received=audio.sample_rate,
+            )
+        if audio.channels != 1:
+            raise AudioUnusableError(
+                f"{owner} expects mono audio but received {audio.channels} channels from "
+                f"{audio.source!r}; load it with AudioLoader(mono=True).",
+                source=audio.source,
+            )
+
+    def spectrogram(self, audio: Audio) -> FloatArray:
+        """The whole recording's time-frequency representation, ``(n_bins, t)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement spectrogram()")
+
+    def windows(self, spec: FloatArray) -> FloatArray:
+        """Cut a spectrogram into ``(n_windows, *output_shape)`` windows."""
+        raise NotImplementedError(f"{type(self).__name__} must implement windows()")
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """Shape of one window, ``(n_bins, frames, 1)``: the model's input shape."""
+        raise NotImplementedError(f"{type(self).__name__} must implement output_shape")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MelFeaturizer(Featurizer):
+    """Log-mel spectrogram cut into fixed windows for a CNN.
+
+    The log-mel spectrogram of the whole recording is computed once
+    (:meth:`spectrogram`); :meth:`transform` returns windows of ``frames``
+    frames taken every ``window_hop`` frames, which are slices of that one
+    spectrogram. When the regular windows stop short of the end, one more
+    window aligned to the end covers the tail. Audio shorter than one window
+    gives a single window, padded on the right with the spectrogram's minimum
+    (silence).
+
+    With the defaults a window is 128 mel bands x 128 frames: 2.97 s at
+    22050 Hz, starting every 1.49 s.
+
+    Parameters
+    ----------
+    sample_rate : int in [1000, 1536000], default=22050
+        The only sample rate accepted, in Hz.
+    n_fft : int >= 16, default=2048
+        FFT size in samples.
+    hop_length : int > 0, default=512
+        Samples between spectrogram frames.
+    win_length : int in [1, n_fft] or None, default=None
+        Analysis window length in samples; ``None`` means ``n_fft``.
+    n_mels : int > 0, default=128
+        Mel bands.
+    fmin : float >= 0, default=0.0
+        Lowest mel band edge, in Hz.
+    fmax : float or None, default=None
+        Highest mel band edge, in Hz, at most ``sample_rate / 2``; ``None``
+        means ``sample_rate / 2``.
+    ref : "max" or float > 0, default="max"
+        The 0 dB reference: the recording's own peak power (so loudness does
+        not matter), or a fixed power.
+    top_db : float > 0 or None, default=80.0
+        Clip values more than ``top_db`` dB below the peak; ``None`` keeps all.
+    frames : int > 0, default=128
+        Spectrogram frames per window.
+    window_hop : int > 0 or None, default=None
+        Frames between the starts of consecutive windows; ``None`` means
+        ``frames // 2`` (windows overlap by half).
+    resize_frames : int > 0 or None, default=None
+        Resample each window's time axis to this many frames (linear
+        interpolation), as the classic notebook resizes its chunks; ``None``
+        keeps ``frames``.
+
+    See Also
+    --------
+    MelFeaturizer.classic : the classic notebook's preprocessing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from melgenre import Audio, MelFeaturizer
+    >>> feat = MelFeaturizer()
+    >>> feat.output_shape
+    (128, 128, 1)
+    >>> t = np.arange(5 * 22050) / 22050
+    >>> audio = Audio(np.sin(2 * np.pi * 440 * t).astype(np.float32), 22050)
+    >>> feat.transform(audio).shape
+    (3, 128, 128, 1)
+    >>> MelFeaturizer.from_config(feat.get_config()) == feat
+    True
+    """
+
+    n_fft: int = 2048
+    hop_length: int = 512
+    win_length: int | None = None
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    ref: float | str = "max"
+    top_db: float | None = 80.0
+    frames: int = 128
+    window_hop: int | None = None
+    resize_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        owner = type(self).__name__
+        check_int(owner, "n_fft", self.n_fft, low=16)
+        check_int(owner, "hop_length", self.hop_length, low=1)
+        check_int(owner, "win_length", self.win_length, low=1, high=self.n_fft, allow_none=True)
+        check_int(owner, "n_mels", self.n_mels, low=1)
+        nyquist = self.sample_rate / 2
+        check_real(owner, "fmin", self.fmin, low=0.0, high=nyquist)
+        check_real(owner, "fmax", self.fmax, low=0.0, high=nyquist, allow_none=True)
+        if self.fmax is not None and self.fmax <= self.fmin:
+            raise ConfigError(
+                f"The 'fmax' parameter of {owner} must be greater than 'fmin'. "
+                f"Got fmin={self.fmin!r}, fmax={self.fmax!r} instead.",
+                parameter="fmax",
+                value=self.fmax,
+            )
+        if self.ref != "max":
+            check_real(owner, "ref", self.ref, low=0.0, closed_low=False)
+        check_real(owner, "top_db", self.top_db, low=0.0, closed_low=False, allow_none=True)
+        check_int(owner, "frames", self.frames, low=1)
+        check_int(owner, "window_hop", self.window_hop, low=1, allow_none=True)
+        check_int(owner, "resize_frames", self.resize_frames, low=1, allow_none=True)
+
+    @classmethod
+    def classic(cls, **overrides: Any) -> MelFeaturizer:
+        """The classic genre-classification notebook's preprocessing.
+
+        Audio at 44.1 kHz; log-mel (128 bands, ``n_fft=2048``, hop 512) of
+        4-second chunks every 2 seconds (345 and 172 frames), each resized to
+        128 x 128. Use it with ``AudioLoader(sample_rate=44100)``, to compare
+        with results reported for that notebook.
+
+        Parameters
+        ----------
+        **overrides
+            Parameters to change from the preset.
+
+        Examples
+        --------
+        >>> MelFeaturizer.classic().output_shape
+        (128, 128, 1)
+        """
+        params: dict[str, Any] = {
+            "sample_rate": 44100,
+            "n_fft": 2048,
+            "hop_length": 512,
+            "n_mels": 128,
+            "frames": 345,
+            "window_hop": 172,
+            "resize_frames": 128,
+        }
+        params.update(overrides)
+        return cls(**params)
+
+    # ---------------------------------------------------------------- shape
+
+    @property
+    def hop_frames(self) -> int:
+        """Frames between window starts (``window_hop``, or ``frames // 2``)."""
+        return self.window_hop if self.window_hop is not None else max(1, self.frames // 2)
+
+    @property
+    def n_bins(self) -> int:
+        """Rows of :meth:`scale`'s output (``n_mels``); override when ``scale`` changes it."""
+        return self.n_mels
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """Shape of one window: ``(n_bins, resize_frames or frames, 1)``."""
+        return (self.n_bins, self.resize_frames or self.frames, 1)
+
+    @property
+    def window_seconds(self) -> float:
+        """Length of one window in seconds."""
+        return self.frames * self.hop_length / self.sample_rate
+
+    @functools.cached_property
+    def mel_basis(self) -> FloatArray:
+        """The mel filter bank, ``(n_mels, 1 + n_fft // 2)``, computed once."""
+        import librosa
+
+        basis = librosa.filters.mel(
+            sr=self.sample_rate,
+            n_fft=self.n_fft,
+            n_mels=self.n_mels,
+            fmin=self.fmin,
+            fmax=self.fmax,
+        )
+        return np.asarray(basis, dtype=np.float32)
+
+    # ----------------------------------------------------------------- steps
+
+    def spectrogram(self, audio: Audio) -> FloatArray:
+        """The whole recording's scaled mel spectrogram.
+
+        Parameters
+        ----------
+        audio : Audio
+            Mono audio at :attr:`sample_rate`.
+
+        Returns
+        -------
+        spec : np.ndarray [shape=(n_bins, 1 + n // hop_length), dtype=float32]
+            Log-mel power in dB with the default :meth:`scale`.
+        """
+        self.check_audio(audio)
+        return self.scale(self.mel_power(audio.samples))
+
+    def mel_power(self, samples: FloatArray) -> FloatArray:
+        """Mel power spectrogram ``(n_mels, t)`` of mono samples (centred STFT)."""
+        return mel_power(
+            samples,
+            mel_basis=self.mel_basis,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            win_length=self.win_length,
+        )
+
+    def scale(self, power: FloatArray) -> FloatArray:
+        """Scale a mel power spectrogram: decibels relative to ``ref``, clipped at ``top_db``."""
+        return log_mel(power, ref=self.ref, top_db=self.top_db)
+
+    def window_starts(self, n_frames: int) -> IntArray:
+        """First frame of each window over a spectrogram of ``n_frames`` frames."""
+        return window_starts(n_frames, self.frames, self.hop_frames)
+
+    def windows(self, spec: FloatArray) -> FloatArray:
+        """Cut ``(n_bins, t)`` into ``(n_windows, *output_shape)`` float32 windows."""
+        spec = np.asarray(spec, dtype=np.float32)
+        starts = self.window_starts(spec.shape[1])
+        pad_value = float(spec.min()) if spec.size else 0.0
+        cut = frame_windows(spec, starts, self.frames, pad_value=pad_value)
+        if self.resize_frames is not None:
+            cut = resize_time(cut, self.resize_frames)
+        return cut[..., np.newaxis]
+
+    def window_times(self, audio: Audio) -> FloatArray:
+        """Start and end, in seconds, of each window :meth:`transform` returns for ``audio``.
+
+        Returns
+        -------
+        times : np.ndarray [shape=(n_windows, 2), dtype=float32]
+            The end of the last window is clipped to the audio's duration.
+        """
+        n_frames = 1 + audio.n_samples // self.hop_length
+        starts = self.window_starts(n_frames).astype(np.float64)
+        seconds_per_frame = self.hop_length / self.sample_rate
+        begin = starts * seconds_per_frame
+        end = np.minimum((starts + self.frames) * seconds_per_frame, audio.duration)
+        return np.stack([begin, end], axis=1).astype(np.float32)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Leave the cached mel basis out of pickles (sent to worker processes).
+        state = dict(self.__dict__)
+        state.pop("mel_basis", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)

@@ -1,0 +1,76 @@
+"""Synthesized test signals and a soundfile writer (no audio is committed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+FloatArray = npt.NDArray[np.float32]
+
+#: (format, subtype, extension) for every container/codec the loader must read.
+FORMATS: list[tuple[str, str, str]] = [
+    ("WAV", "PCM_U8", "wav"),
+    ("WAV", "PCM_16", "wav"),
+    ("WAV", "PCM_24", "wav"),
+    ("WAV", "PCM_32", "wav"),
+    ("WAV", "FLOAT", "wav"),
+    ("FLAC", "PCM_16", "flac"),
+    ("FLAC", "PCM_24", "flac"),
+    ("OGG", "VORBIS", "ogg"),
+    ("MP3", "MPEG_LAYER_III", "mp3"),
+]
+
+
+def _fade(x: FloatArray, sample_rate: int) -> FloatArray:
+    """Fade 5 ms in and out, so tones have no click at their edges."""
+    n = min(len(x) // 2, int(0.005 * sample_rate))
+    if n:
+        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+        x[:n] *= ramp
+        x[-n:] *= ramp[::-1]
+    return x
+
+
+def tone(
+    *, frequency: float, duration: float, sample_rate: int, amplitude: float = 0.5
+) -> FloatArray:
+    """A faded sine tone."""
+    t = np.arange(round(duration * sample_rate)) / sample_rate
+    x = (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+    return _fade(x, sample_rate)
+
+
+def chirp(
+    *, fmin: float, fmax: float, duration: float, sample_rate: int, amplitude: float = 0.5
+) -> FloatArray:
+    """A faded exponential sweep from ``fmin`` to ``fmax``."""
+    n = round(duration * sample_rate)
+    t = np.arange(n) / sample_rate
+    k = np.log(fmax / fmin) / duration
+    phase = 2 * np.pi * fmin * (np.exp(k * t) - 1) / k
+    return _fade((amplitude * np.sin(phase)).astype(np.float32), sample_rate)
+
+
+def noise(*, duration: float, sample_rate: int, seed: int, amplitude: float = 0.1) -> FloatArray:
+    """Seeded white noise."""
+    rng = np.random.default_rng(seed)
+    n = round(duration * sample_rate)
+    return (amplitude * rng.standard_normal(n)).astype(np.float32).clip(-1, 1)
+
+
+def write_audio(
+    path: Path,
+    samples: npt.NDArray[Any],
+    sample_rate: int,
+    *,
+    format: str = "WAV",
+    subtype: str = "PCM_16",
+) -> Path:
+    """Write ``(n,)`` or ``(channels, n)`` samples with soundfile; return the path."""
+    data = samples.T if samples.ndim == 2 else samples
+    sf.write(path, data, sample_rate, format=format, subtype=subtype)
+    return path

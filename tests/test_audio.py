@@ -1,0 +1,531 @@
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import melgenre
+from melgenre import Audio, AudioLoader
+from melgenre.errors import (
+    AudioDecodeError,
+    AudioFileNotFoundError,
+    AudioUnusableError,
+    ConfigError,
+    MelgenreError,
+    MelgenreTypeError,
+)
+from signals import FORMATS, chirp, noise, tone, write_audio
+
+
+def peak_frequency(samples: np.ndarray, sample_rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / sample_rate)[np.argmax(spectrum)])
+
+
+# ------------------------------------------------------------------ formats
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "ext"), FORMATS)
+def test_every_format_decodes(tmp_path: Path, fmt: str, subtype: str, ext: str) -> None:
+    x = tone(frequency=1000.0, duration=1.0, sample_rate=22050)
+    path = write_audio(tmp_path / f"a.{ext}", x, 22050, format=fmt, subtype=subtype)
+    audio = AudioLoader().load(path)
+    assert audio.samples.dtype == np.float32
+    assert audio.samples.ndim == 1
+    assert audio.sample_rate == 22050
+    assert audio.source == str(path)
+    # Lossy codecs add or drop a little padding; lossless ones are exact in length.
+    assert audio.duration == pytest.approx(1.0, abs=0.06)
+    assert np.abs(audio.samples).max() == pytest.approx(0.5, abs=0.06)
+    assert peak_frequency(audio.samples, 22050) == pytest.approx(1000.0, abs=5.0)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32", "FLOAT"])
+def test_lossless_samples_match_what_was_written(tmp_path: Path, subtype: str) -> None:
+    x = noise(duration=0.5, sample_rate=22050, seed=1)
+    path = write_audio(tmp_path / "n.wav", x, 22050, subtype=subtype)
+    audio = AudioLoader().load(path)
+    tolerance = {"PCM_16": 1 / 2**15, "PCM_24": 1 / 2**23, "PCM_32": 1e-7, "FLOAT": 0.0}[subtype]
+    np.testing.assert_allclose(audio.samples, x, atol=tolerance + 1e-7)
+
+
+def test_stereo_is_averaged_to_mono(tmp_path: Path) -> None:
+    left = tone(frequency=440.0, duration=1.0, sample_rate=22050, amplitude=0.4)
+    right = np.zeros_like(left)
+    path = write_audio(tmp_path / "st.flac", np.stack([left, right]), 22050, format="FLAC")
+    audio = AudioLoader().load(path)
+    assert audio.samples.shape == (22050,)
+    np.testing.assert_allclose(audio.samples, left / 2, atol=2e-4)
+
+
+def test_many_channels_and_mono_false(tmp_path: Path) -> None:
+    x = np.stack(
+        [tone(frequency=200.0 * (c + 1), duration=0.5, sample_rate=16000) for c in range(6)]
+    )
+    path = write_audio(tmp_path / "six.wav", x, 16000, subtype="FLOAT")
+    keep = AudioLoader(sample_rate=16000, mono=False).load(path)
+    assert keep.samples.shape == (6, 8000)
+    assert keep.channels == 6
+    np.testing.assert_allclose(keep.samples, x, atol=1e-7)
+    mixed = AudioLoader(sample_rate=16000).load(path)
+    np.testing.assert_allclose(mixed.samples, x.mean(axis=0), atol=1e-6)
+
+
+def test_mono_false_keeps_a_mono_file_one_dimensional(wav_file: Path) -> None:
+    assert AudioLoader(mono=False).load(wav_file).samples.ndim == 1
+
+
+# --------------------------------------------------------------- resampling
+
+
+@pytest.mark.parametrize(
+    ("source_rate", "target_rate"), [(44100, 22050), (16000, 22050), (48000, 16000)]
+)
+def test_resampling_keeps_a_1khz_tone_at_1khz(
+    tmp_path: Path, source_rate: int, target_rate: int
+) -> None:
+    x = tone(frequency=1000.0, duration=1.0, sample_rate=source_rate)
+    path = write_audio(tmp_path / "k.wav", x, source_rate, subtype="FLOAT")
+    audio = AudioLoader(sample_rate=target_rate).load(path)
+    assert audio.sample_rate == target_rate
+    assert audio.n_samples == target_rate
+    assert peak_frequency(audio.samples, target_rate) == pytest.approx(1000.0, abs=2.0)
+    # A high-quality resampler keeps the level (within 0.1 dB away from the fades).
+    middle = audio.samples[target_rate // 4 : 3 * target_rate // 4]
+    assert np.sqrt(np.mean(middle**2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.012)
+
+
+def test_sample_rate_none_keeps_the_native_rate(tmp_path: Path) -> None:
+    path = write_audio(
+        tmp_path / "n.wav", tone(frequency=300.0, duration=0.5, sample_rate=8000), 8000
+    )
+    assert AudioLoader(sample_rate=None).load(path).sample_rate == 8000
+
+
+def test_resampling_removes_content_above_the_new_nyquist(tmp_path: Path) -> None:
+    x = tone(frequency=15000.0, duration=1.0, sample_rate=44100)
+    audio = AudioLoader(sample_rate=16000).load((x, 44100))
+    assert np.abs(audio.samples).max() < 0.01
+
+
+# ---------------------------------------------------------- offset/duration
+
+
+def test_offset_and_duration_select_a_stretch(tmp_path: Path) -> None:
+    # A ramp makes each sample's position visible in its value.
+    x = np.linspace(-1.0, 1.0, 4 * 8000, endpoint=False, dtype=np.float32)
+    path = write_audio(tmp_path / "ramp.wav", x, 8000, subtype="FLOAT")
+    audio = AudioLoader(sample_rate=None, offset=1.5, duration=2.0).load(path)
+    assert audio.n_samples == 16000
+    np.testing.assert_array_equal(audio.samples, x[12000:28000])
+
+
+@pytest.mark.parametrize("ext", ["flac", "mp3", "ogg"])
+def test_offset_seeks_in_compressed_files(tmp_path: Path, ext: str) -> None:
+    first = tone(frequency=500.0, duration=1.0, sample_rate=22050)
+    second = tone(frequency=2000.0, duration=1.0, sample_rate=22050)
+    fmt, subtype = {
+        "flac": ("FLAC", "PCM_16"),
+        "mp3": ("MP3", "MPEG_LAYER_III"),
+        "ogg": ("OGG", "VORBIS"),
+    }[ext]
+    path = write_audio(
+        tmp_path / f"two.{ext}", np.concatenate([first, second]), 22050, format=fmt, subtype=subtype
+    )
+    tail = AudioLoader(offset=1.1, duration=0.8).load(path)
+    assert tail.duration == pytest.approx(0.8, abs=1e-3)
+    assert peak_frequency(tail.samples, 22050) == pytest.approx(2000.0, abs=10.0)
+
+
+def test_duration_past_the_end_reads_to_the_end(wav_file: Path) -> None:
+    assert AudioLoader(offset=1.5, duration=10.0).load(wav_file).duration == pytest.approx(0.5)
+
+
+def test_offset_past_the_end_is_unusable(wav_file: Path) -> None:
+    with pytest.raises(AudioUnusableError, match=r"tone\.wav.*offset=5\.0 s is at or past the end"):
+        AudioLoader(offset=5.0).load(wav_file)
+    with pytest.raises(AudioUnusableError, match=r"offset=5\.0 s"):
+        AudioLoader(offset=5.0).load((np.zeros(100, np.float32), 8000))
+
+
+# ------------------------------------------------------------------ sources
+
+
+def test_path_kinds_file_objects_and_bytes_agree(wav_file: Path) -> None:
+    loader = AudioLoader(sample_rate=16000)
+    reference = loader.load(wav_file)
+    data = wav_file.read_bytes()
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self, payload: bytes) -> None:
+            self._inner = io.BytesIO(payload)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            chunk = self._inner.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    with open(wav_file, "rb") as handle:
+        from_handle = loader.load(handle)
+    sources: list[Any] = [
+        str(wav_file),
+        data,
+        bytearray(data),
+        memoryview(data),
+        io.BytesIO(data),
+        Unseekable(data),
+    ]
+    for source in sources:
+        np.testing.assert_array_equal(loader.load(source).samples, reference.samples)
+    np.testing.assert_array_equal(from_handle.samples, reference.samples)
+    assert from_handle.source == str(wav_file)
+    assert loader.load(data).source == "<bytes>"
+    assert loader.load(io.BytesIO(data)).source == "<file object>"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [(np.int8, 2**7), (np.int16, 2**15), (np.int32, 2**31), (np.float64, 1.0), (np.float32, 1.0)],
+)
+def test_array_sources_of_any_pcm_dtype(dtype: Any, scale: float) -> None:
+    x = tone(frequency=440.0, duration=0.25, sample_rate=8000)
+    array = (x * (scale - 1)).astype(dtype) if scale != 1.0 else x.astype(dtype)
+    audio = AudioLoader(sample_rate=None).load((array, 8000))
+    assert audio.samples.dtype == np.float32
+    np.testing.assert_allclose(audio.samples, x, atol=2.0 / scale + 1e-6)
+
+
+def test_unsigned_8bit_arrays_are_centred() -> None:
+    audio = AudioLoader(sample_rate=None).load(
+        (np.array([0, 128, 255] * 400, dtype=np.uint8), 8000)
+    )
+    np.testing.assert_allclose(audio.samples[:3], [-1.0, 0.0, 127 / 128])
+
+
+def test_channels_first_arrays_and_audio_sources() -> None:
+    stereo = np.stack([np.ones(1000, np.float32), -np.ones(1000, np.float32) * 0.5])
+    audio = AudioLoader(sample_rate=None, mono=False).load((stereo, 8000))
+    assert audio.samples.shape == (2, 1000)
+    again = AudioLoader(sample_rate=16000).load(audio)
+    assert again.samples.shape == (2000,)
+    np.testing.assert_allclose(again.samples[200:1800], 0.25, atol=1e-3)
+
+
+def test_loading_does_not_touch_the_callers_array() -> None:
+    x = np.zeros(1000, dtype=np.float32)
+    audio = AudioLoader(sample_rate=None).load((x, 8000))
+    assert x.flags.writeable
+    assert not audio.samples.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        audio.samples[0] = 1.0
+
+
+# --------------------------------------------------------------- bad input
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "rock" / "01.mp3"
+    with pytest.raises(AudioFileNotFoundError, match=r"rock/01\.mp3.*no such file") as info:
+        AudioLoader().load(missing)
+    assert isinstance(info.value, FileNotFoundError)
+    assert isinstance(info.value, MelgenreError)
+    assert info.value.source == str(missing)
+
+
+def test_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "blues.wav"
+    folder.mkdir()
+    with pytest.raises(AudioDecodeError, match=r"blues\.wav.*is a directory"):
+        AudioLoader().load(folder)
+
+
+def test_zero_length_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.flac"
+    empty.write_bytes(b"")
+    with pytest.raises(AudioDecodeError, match=r"empty\.flac.*empty \(0 bytes\)"):
+        AudioLoader().load(empty)
+
+
+@pytest.mark.parametrize("source", [b"", io.BytesIO(b"")])
+def test_zero_length_bytes_and_file_objects(source: Any) -> None:
+    with pytest.raises(AudioDecodeError, match="0 bytes"):
+        AudioLoader().load(source)
+
+
+def test_header_only_file(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "h.wav", np.zeros(0, np.float32), 22050)
+    assert path.stat().st_size == 44
+    with pytest.raises(AudioDecodeError, match=r"h\.wav.*header only"):
+        AudioLoader().load(path)
+
+
+@pytest.mark.parametrize("ext", ["wav", "mp3", "flac", "ogg"])
+def test_non_audio_file_with_an_audio_extension(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"notes.{ext}"
+    path.write_text("These are my notes, not a song.\n" * 20)
+    with pytest.raises(AudioDecodeError, match=rf"notes\.{ext}.*not an audio file"):
+        AudioLoader().load(path)
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "mp3", "ogg"])
+def test_truncated_files(tmp_path: Path, encoded_files: dict[str, bytes], ext: str) -> None:
+    data = encoded_files[ext]
+    path = tmp_path / f"cut.{ext}"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioDecodeError, match=rf"cut\.{ext}.*(truncated|corrupt|not an audio)"):
+        AudioLoader().load(path)
+
+
+def test_truncated_wav_message_says_how_much_is_missing(
+    tmp_path: Path, encoded_files: dict[str, bytes]
+) -> None:
+    path = tmp_path / "cut.wav"
+    path.write_bytes(encoded_files["wav"][:10_044])
+    with pytest.raises(
+        AudioDecodeError, match=r"declares 44100 bytes of audio data, only 10000 are present"
+    ):
+        AudioLoader().load(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_in_a_float_wav(tmp_path: Path, bad: float) -> None:
+    x = tone(frequency=440.0, duration=0.5, sample_rate=8000)
+    x[1234] = bad
+    path = write_audio(tmp_path / "nan.wav", x, 8000, subtype="FLOAT")
+    with pytest.raises(
+        AudioUnusableError, match=r"nan\.wav.*1 non-finite samples.*sample 1234 \(0\.154 s\)"
+    ):
+        AudioLoader().load(path)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((2, 3, 100), np.float32), r"shape \(2, 3, 100\)"),
+        (np.zeros((1000, 2), np.float32), "channels-last; pass samples.T"),
+        (np.float32(0.5), r"shape \(\)"),
+        (np.array([True, False] * 100), "dtype bool"),
+        (np.zeros(100, np.complex64), "dtype complex64"),
+        (np.array(["a", "b"] * 100), "dtype <U1"),
+        (np.zeros(0, np.float32), "contains no samples"),
+    ],
+)
+def test_unusable_arrays(array: Any, message: str) -> None:
+    with pytest.raises(AudioUnusableError, match=message):
+        AudioLoader().load((array, 22050))
+
+
+@pytest.mark.parametrize("rate", [0, -8000, 8000.5, "8000", None, 10**9, True])
+def test_implausible_sample_rates(rate: Any) -> None:
+    with pytest.raises(AudioUnusableError, match="sample rate"):
+        AudioLoader().load((np.zeros(100, np.float32), rate))
+
+
+@pytest.mark.parametrize("source", [42, ["a.wav"], None, (np.zeros(10),), b"x".decode()])
+def test_unsupported_source_types(source: Any, tmp_path: Path) -> None:
+    with pytest.raises((MelgenreTypeError, AudioFileNotFoundError)):
+        AudioLoader().load(source)
+
+
+def test_text_mode_file_object(wav_file: Path) -> None:
+    with (
+        open(wav_file, encoding="latin-1") as handle,
+        pytest.raises(MelgenreTypeError, match=r"binary mode \('rb'\)"),
+    ):
+        AudioLoader().load(handle)
+
+
+def test_min_duration(wav_file: Path) -> None:
+    assert AudioLoader(min_duration=1.5).load(wav_file).duration == pytest.approx(2.0)
+    with pytest.raises(
+        AudioUnusableError, match=r"tone\.wav.*2\.000 s long, shorter than min_duration=3\.0 s"
+    ):
+        AudioLoader(min_duration=3.0).load(wav_file)
+
+
+def test_a_file_too_short_to_resample_is_unusable() -> None:
+    with pytest.raises(AudioUnusableError, match="leave nothing at 1000 Hz"):
+        AudioLoader(sample_rate=1000).load((np.zeros(1, np.float32), 48000))
+
+
+# ------------------------------------------------------------ audioread path
+
+
+def test_audioread_fallback_decodes_what_libsndfile_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Formats libsndfile cannot read go to audioread; fake its backend (FFmpeg is not installed here)."""
+    import audioread
+
+    x = (tone(frequency=1000.0, duration=0.5, sample_rate=16000) * 32767).astype("<i2")
+    stereo = np.stack([x, x], axis=1).tobytes()
+
+    class FakeDecoder:
+        samplerate, channels = 16000, 2
+
+        def __enter__(self) -> FakeDecoder:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def __iter__(self) -> Any:
+            return iter([stereo[:1001], stereo[1001:]])
+
+    opened: list[str] = []
+    monkeypatch.setattr(audioread, "audio_open", lambda path: opened.append(path) or FakeDecoder())
+    path = tmp_path / "song.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(200))
+    audio = AudioLoader(sample_rate=8000, offset=0.1).load(path)
+    assert opened == [str(path)]
+    assert audio.n_samples == 3200
+    assert peak_frequency(audio.samples, 8000) == pytest.approx(1000.0, abs=5.0)
+    # bytes go through a temporary file, which is removed afterwards
+    audio = AudioLoader(sample_rate=None).load(path.read_bytes())
+    assert audio.n_samples == 8000
+    assert not Path(opened[-1]).exists()
+
+
+def test_audioread_without_a_backend_names_both_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audioread
+
+    def no_backend(path: str) -> None:
+        raise audioread.exceptions.NoBackendError()
+
+    monkeypatch.setattr(audioread, "audio_open", no_backend)
+    path = tmp_path / "song.m4a"
+    path.write_bytes(bytes(300))
+    with pytest.raises(
+        AudioDecodeError,
+        match=r"song\.m4a.*libsndfile: Format not recognised; no audioread backend",
+    ):
+        AudioLoader().load(path)
+
+
+def test_missing_audioread_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "audioread", None)
+    path = tmp_path / "song.m4a"
+    path.write_bytes(bytes(300))
+    with pytest.raises(AudioDecodeError, match="audioread is not installed"):
+        AudioLoader().load(path)
+
+
+def test_unexpected_decoder_exceptions_become_decode_errors(
+    wav_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(self: Any, file: Any) -> None:
+        raise IndexError("bad table")
+
+    monkeypatch.setattr(sf.SoundFile, "__init__", boom)
+    with pytest.raises(
+        AudioDecodeError, match=r"tone\.wav.*decoder failed \(IndexError: bad table\)"
+    ) as info:
+        AudioLoader().load(wav_file)
+    assert isinstance(info.value.__cause__, IndexError)
+
+
+# ------------------------------------------------------------------- config
+
+
+def test_defaults_match_the_documented_signature() -> None:
+    assert AudioLoader().get_config() == {
+        "sample_rate": 22050,
+        "mono": True,
+        "offset": 0.0,
+        "duration": None,
+        "min_duration": 0.0,
+        "resample_quality": "HQ",
+    }
+
+
+def test_config_round_trip() -> None:
+    loader = AudioLoader(
+        sample_rate=np.int64(16000), mono=False, offset=1, duration=2.5, resample_quality="VHQ"
+    )
+    config = loader.get_config()
+    assert type(config["sample_rate"]) is int
+    rebuilt = AudioLoader.from_config(config)
+    assert rebuilt == loader
+    assert hash(rebuilt) == hash(loader)
+    assert AudioLoader.from_config(AudioLoader().get_config()) == AudioLoader()
+    assert AudioLoader(sample_rate=8000) != AudioLoader()
+
+
+def test_options_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        AudioLoader(16000)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"sample_rate": 0},
+            r"The 'sample_rate' parameter of AudioLoader must be an int in the range \[1000, 1536000\] or None. Got 0 instead.",
+        ),
+        ({"sample_rate": 22050.0}, "'sample_rate'"),
+        ({"mono": "yes"}, "'mono' parameter of AudioLoader must be a bool"),
+        ({"offset": -1.0}, "'offset'"),
+        (
+            {"duration": 0.0},
+            r"'duration' parameter of AudioLoader must be a finite number in the range \(0, inf\)",
+        ),
+        ({"min_duration": float("nan")}, "'min_duration'"),
+        (
+            {"resample_quality": "best"},
+            "'resample_quality' parameter of AudioLoader must be one of 'HQ', 'VHQ'",
+        ),
+    ],
+)
+def test_bad_options(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        AudioLoader(**kwargs)
+    assert isinstance(info.value, ValueError)
+    assert info.value.parameter == next(iter(kwargs))
+
+
+def test_from_config_errors_name_the_class_and_config() -> None:
+    with pytest.raises(
+        ConfigError, match=r"deserializing class 'AudioLoader'.*unknown parameter\(s\) \['sr'\]"
+    ):
+        AudioLoader.from_config({"sr": 22050})
+    with pytest.raises(
+        ConfigError, match=r"deserializing class 'AudioLoader' using config=.*'offset' parameter"
+    ):
+        AudioLoader.from_config({"offset": -2})
+    with pytest.raises(ConfigError, match="expected a dict config"):
+        AudioLoader.from_config([("offset", 1)])  # type: ignore[arg-type]
+
+
+# -------------------------------------------------------------------- Audio
+
+
+def test_audio_value_checks() -> None:
+    with pytest.raises(AudioUnusableError, match="sample_rate=0"):
+        Audio(np.zeros(10, np.float32), 0)
+    with pytest.raises(AudioUnusableError, match=r"shape \(1, 2, 3\)"):
+        Audio(np.zeros((1, 2, 3), np.float32), 8000)
+    audio = Audio(np.zeros((2, 8000), np.int16), 8000, "x.wav")
+    assert audio.samples.dtype == np.float32
+    assert (audio.channels, audio.n_samples, audio.duration) == (2, 8000, 1.0)
+    assert repr(audio) == "Audio(source='x.wav', sample_rate=8000, channels=2, duration=1.000)"
+
+
+def test_chirp_energy_moves_up(tmp_path: Path) -> None:
+    """The sweep's first half peaks lower than its second half: samples come out in order."""
+    x = chirp(fmin=100.0, fmax=5000.0, duration=2.0, sample_rate=22050)
+    audio = melgenre.AudioLoader().load(
+        write_audio(tmp_path / "c.ogg", x, 22050, format="OGG", subtype="VORBIS")
+    )
+    half = audio.n_samples // 2
+    assert peak_frequency(audio.samples[:half], 22050) < peak_frequency(audio.samples[half:], 22050)
