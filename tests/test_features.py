@@ -164,6 +164,15 @@ def test_refuses_what_is_not_audio(value: Any) -> None:
         MelFeaturizer().transform(value)
 
 
+def test_audio_shorter_than_n_fft_is_padded_quietly(recwarn: pytest.WarningsRecorder) -> None:
+    feat = MelFeaturizer()
+    audio = Audio(tone(frequency=440.0, duration=0.05, sample_rate=SR), SR)
+    assert audio.n_samples < feat.n_fft
+    assert feat.spectrogram(audio).shape == (128, 1 + feat.n_fft // feat.hop_length)
+    assert feat.transform(audio).shape == (1, 128, 128, 1)
+    assert not recwarn.list
+
+
 def test_silence_gives_finite_features() -> None:
     x = MelFeaturizer().transform(Audio(np.zeros(3 * SR, np.float32), SR))
     assert np.all(np.isfinite(x))

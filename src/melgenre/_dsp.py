@@ -85,7 +85,8 @@ def mel_power(
     """Mel power spectrogram ``mel_basis @ |STFT|**2`` of mono audio.
 
     The STFT is centred (librosa's default), so there are
-    ``1 + len(samples) // hop_length`` frames.
+    ``1 + len(samples) // hop_length`` frames. Audio shorter than ``n_fft``
+    is zero-padded to ``n_fft`` samples first.
 
     Returns
     -------
@@ -93,6 +94,8 @@ def mel_power(
     """
     import librosa
 
+    if samples.shape[-1] < n_fft:
+        samples = np.pad(samples, (0, n_fft - samples.shape[-1]))
     stft = librosa.stft(
         samples,
         n_fft=n_fft,
