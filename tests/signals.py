@@ -18,6 +18,8 @@ FORMATS: list[tuple[str, str, str]] = [
     ("WAV", "PCM_24", "wav"),
     ("WAV", "PCM_32", "wav"),
     ("WAV", "FLOAT", "wav"),
+    ("WAV", "DOUBLE", "wav"),
+    ("FLAC", "PCM_S8", "flac"),
     ("FLAC", "PCM_16", "flac"),
     ("FLAC", "PCM_24", "flac"),
     ("OGG", "VORBIS", "ogg"),
