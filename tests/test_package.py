@@ -14,11 +14,12 @@ import pytest
 import melgenre
 from melgenre import errors
 
-HEAVY = ("tensorflow", "keras", "numba", "matplotlib", "sklearn")
+HEAVY = ("tensorflow", "keras", "numba", "matplotlib", "sklearn", "distributed", "tqdm")
 
 
 @pytest.mark.parametrize(
-    "module", ["melgenre", "melgenre.audio", "melgenre.features", "melgenre.errors"]
+    "module",
+    ["melgenre", "melgenre.audio", "melgenre.features", "melgenre.dataset", "melgenre.cache"],
 )
 def test_import_leaves_heavy_dependencies_unloaded(module: str) -> None:
     code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"

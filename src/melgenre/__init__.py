@@ -14,6 +14,14 @@ Features
     Featurizer
     MelFeaturizer
 
+Data
+----
+.. autosummary::
+
+    FolderDataset
+    FeatureSet
+    FeatureCache
+
 Errors
 ------
 See :mod:`melgenre.errors`: every exception derives from :class:`MelgenreError`.
@@ -36,6 +44,11 @@ from melgenre._version import __version__ as __version__
 from melgenre._version import show_versions as show_versions
 from melgenre.audio import Audio as Audio
 from melgenre.audio import AudioLoader as AudioLoader
+from melgenre.cache import FeatureCache as FeatureCache
+from melgenre.dataset import Example as Example
+from melgenre.dataset import FailedFile as FailedFile
+from melgenre.dataset import FeatureSet as FeatureSet
+from melgenre.dataset import FolderDataset as FolderDataset
 from melgenre.errors import AudioDecodeError as AudioDecodeError
 from melgenre.errors import AudioError as AudioError
 from melgenre.errors import AudioFileNotFoundError as AudioFileNotFoundError
@@ -62,7 +75,12 @@ __all__ = [
     "Component",
     "ConfigError",
     "DatasetError",
+    "Example",
+    "FailedFile",
+    "FeatureCache",
+    "FeatureSet",
     "Featurizer",
+    "FolderDataset",
     "MelFeaturizer",
     "MelgenreError",
     "MelgenreTypeError",

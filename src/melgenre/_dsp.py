@@ -7,6 +7,8 @@ that need it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -77,12 +79,14 @@ def resample(samples: FloatArray, orig_rate: int, target_rate: int, *, quality: 
 def mel_power(
     samples: FloatArray,
     *,
-    mel_basis: FloatArray,
+    mel_basis: Any,
     n_fft: int,
     hop_length: int,
     win_length: int | None,
 ) -> FloatArray:
     """Mel power spectrogram ``mel_basis @ |STFT|**2`` of mono audio.
+
+    ``mel_basis`` is a ``(n_mels, 1 + n_fft // 2)`` array or scipy sparse matrix.
 
     The STFT is centred (librosa's default), so there are
     ``1 + len(samples) // hop_length`` frames. Audio shorter than ``n_fft``
@@ -105,7 +109,7 @@ def mel_power(
         center=True,
         pad_mode="constant",
     )
-    power = np.abs(stft) ** 2
+    power = stft.real**2 + stft.imag**2
     return np.asarray(mel_basis @ power, dtype=np.float32)
 
 

@@ -310,11 +310,18 @@ class MelFeaturizer(Featurizer):
         self.check_audio(audio)
         return self.scale(self.mel_power(audio.samples))
 
+    @functools.cached_property
+    def _mel_operator(self) -> Any:
+        """:attr:`mel_basis` as a sparse matrix (about 1.5 % of it is non-zero)."""
+        import scipy.sparse
+
+        return scipy.sparse.csr_matrix(self.mel_basis)
+
     def mel_power(self, samples: FloatArray) -> FloatArray:
         """Mel power spectrogram ``(n_mels, t)`` of mono samples (centred STFT)."""
         return mel_power(
             samples,
-            mel_basis=self.mel_basis,
+            mel_basis=self._mel_operator,
             n_fft=self.n_fft,
             hop_length=self.hop_length,
             win_length=self.win_length,
@@ -357,6 +364,7 @@ class MelFeaturizer(Featurizer):
         # Leave the cached mel basis out of pickles (sent to worker processes).
         state = dict(self.__dict__)
         state.pop("mel_basis", None)
+        state.pop("_mel_operator", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
