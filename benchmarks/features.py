@@ -1,119 +1,195 @@
-"""Feature extraction speed: melgenre beside the classic notebook pipeline, in one run.
+"""Feature extraction speed: melgenre cold and warm beside the classic notebook loop, one run.
 
-Run: .venv/bin/python benchmarks/features.py [--data-dir DIR] [--files 24] [--seconds 30]
+Run: .venv/bin/python benchmarks/features.py [--data-dir DIR] [--files N] [--classic-files N]
 
-Without --data-dir, synthesizes --files WAV files (22.05 kHz, --seconds long) in a
-temporary folder. With --data-dir (e.g. ../shared/bench's genres-dev), uses the first
---files audio files found there. Both pipelines process the same files, alternating
-per file, single process:
+Data: --data-dir (e.g. the genres-dev set that ../shared/bench/README.md builds), else a
+synthesized data set of the same size (8 classes x 80 clips of 15 s, 22.05 kHz WAV) in a
+temporary folder; --files N keeps the first N files (stratified by class order).
 
-* classic: ``librosa.load(sr=44100)``, then for every 4 s chunk every 2 s a
-  separate ``librosa.feature.melspectrogram`` resized to 128x128 (the notebook);
-* melgenre: ``AudioLoader(sample_rate=22050)`` + ``MelFeaturizer()`` (one log-mel
-  per file, windows sliced from it), and ``MelFeaturizer.classic()`` at 44.1 kHz.
+Pipelines, on the same files, in this process:
+
+* classic: the notebook loop, one file after another: ``librosa.load(sr=44100)``, a mel
+  spectrogram per 4 s chunk with 2 s overlap, ``power_to_db``, ``tf.image.resize`` to 128x128.
+  Timed on --classic-files files (default: all) and reported per file.
+* melgenre cold: ``FolderDataset.features(MelFeaturizer(), cache_dir=<empty>)``, all cores.
+* melgenre warm: the same call again (cache filled).
+
+Also reports the time of each stage for one file, and peak resident memory (this process and
+its children), and writes everything to benchmarks/results/features.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from _common import write_result
 
-import melgenre
+GENRES = ["reel", "jig", "hornpipe", "chorale", "mass", "madrigal", "folksong", "quartet"]
 
 
-def synthesize(folder: Path, files: int, seconds: float) -> list[Path]:
+def synthesize(root: Path, per_class: int, seconds: float, sr: int = 22050) -> None:
+    """Clips of tones, chords and noise bursts; what they sound like does not matter for speed."""
     rng = np.random.default_rng(42)
-    sr = 22050
-    paths = []
-    for i in range(files):
-        t = np.arange(int(seconds * sr)) / sr
-        f0 = rng.uniform(100, 1000)
-        x = 0.3 * np.sin(2 * np.pi * f0 * t * (1 + 0.1 * np.sin(t))) + 0.05 * rng.standard_normal(
-            t.size
-        )
-        path = folder / f"clip{i:03d}.wav"
-        sf.write(path, x.astype(np.float32), sr)
-        paths.append(path)
-    return paths
+    t = np.arange(int(seconds * sr)) / sr
+    for c, genre in enumerate(GENRES):
+        (root / genre).mkdir(parents=True)
+        for i in range(per_class):
+            f0 = 110 * 2 ** rng.uniform(0, 3)
+            chord = sum(np.sin(2 * np.pi * f0 * r * t) for r in (1.0, 1.25, 1.5)) / 3
+            beat = (np.sin(2 * np.pi * (1 + c / 4) * t) > 0.9) * rng.standard_normal(t.size) * 0.3
+            x = 0.3 * chord * (1 + 0.2 * np.sin(2 * np.pi * 0.5 * t)) + beat
+            sf.write(
+                root / genre / f"{genre}{i:03d}.wav", x.astype(np.float32), sr, subtype="PCM_16"
+            )
 
 
-def classic_pipeline(path: Path) -> np.ndarray:
+def classic_file(path: Path, tf: object) -> np.ndarray:
     import librosa
 
     y, sr = librosa.load(path, sr=44100)
-    chunk, step = 4 * sr, 2 * sr
-    n_chunks = int(np.ceil(max(len(y) - chunk, 0) / step)) + 1
+    chunk, overlap = 4 * sr, 2 * sr
+    n_chunks = int(np.ceil((len(y) - chunk) / (chunk - overlap))) + 1
     out = []
     for i in range(n_chunks):
-        piece = y[i * step : i * step + chunk]
-        mel = librosa.power_to_db(librosa.feature.melspectrogram(y=piece, sr=sr), ref=np.max)
-        # the notebook uses tf.image.resize; linear interpolation along both axes is equivalent
-        rows = np.linspace(0, mel.shape[0] - 1, 128)
-        cols = np.linspace(0, mel.shape[1] - 1, 128)
-        resized = np.array([np.interp(cols, np.arange(mel.shape[1]), r) for r in mel])
-        out.append(np.array([np.interp(rows, np.arange(mel.shape[0]), c) for c in resized.T]).T)
-    return np.stack(out)[..., None].astype(np.float32)
+        start = i * (chunk - overlap)
+        piece = y[start : start + chunk]
+        mel = librosa.feature.melspectrogram(y=piece, sr=sr)
+        mel = librosa.power_to_db(mel, ref=np.max)
+        out.append(tf.image.resize(np.expand_dims(mel, axis=-1), (128, 128)).numpy())  # type: ignore[attr-defined]
+    return np.stack(out)
+
+
+def peak_rss_mb() -> dict[str, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self": own, "largest_child": children}
+
+
+def stage_breakdown(path: Path, repeats: int = 20) -> dict[str, float]:
+    """Milliseconds per stage for one file, in this process (warm)."""
+    import melgenre
+    from melgenre._dsp import log_mel
+
+    loader, feat = melgenre.AudioLoader(), melgenre.MelFeaturizer()
+    audio = loader.load(path)
+    power = feat.mel_power(audio.samples)
+    spec = log_mel(power, ref=feat.ref, top_db=feat.top_db)
+    windows = feat.windows(spec)
+    cache = melgenre.FeatureCache(tempfile.mkdtemp())
+    stages = {
+        "decode (soundfile)": lambda: loader.load(path),
+        "hash file (blake2b)": lambda: melgenre.cache.file_digest(path),
+        "STFT + mel (sparse)": lambda: feat.mel_power(audio.samples),
+        "dB scaling": lambda: log_mel(power, ref=feat.ref, top_db=feat.top_db),
+        "windows (slices)": lambda: feat.windows(spec),
+        "cache write (npz, atomic)": lambda: cache.put("k", "d", windows),
+        "cache read (CRC-checked)": lambda: cache.get("k", "d"),
+    }
+    result = {}
+    for name, run in stages.items():
+        run()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        result[name] = 1000 * statistics.median(times)
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
-    parser.add_argument("--files", type=int, default=24)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--files", type=int, default=None, help="use only the first N files")
+    parser.add_argument("--classic-files", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
+    import tensorflow as tf  # the classic loop needs it; imported first, as in a training script
+
+    import melgenre
+
     with tempfile.TemporaryDirectory() as tmp:
-        if args.data_dir:
-            paths = sorted(
-                p
-                for p in args.data_dir.rglob("*")
-                if p.suffix.lower() in {".wav", ".flac", ".mp3", ".ogg"}
-            )
-            paths = paths[: args.files]
-            source = str(args.data_dir)
+        if args.data_dir is not None:
+            root, source = args.data_dir, str(args.data_dir)
         else:
-            paths = synthesize(Path(tmp), args.files, args.seconds)
-            source = f"synthesized {args.files} x {args.seconds:g} s WAV at 22.05 kHz"
-        loader22, feat22 = melgenre.AudioLoader(sample_rate=22050), melgenre.MelFeaturizer()
-        loader44, feat44 = melgenre.AudioLoader(sample_rate=44100), melgenre.MelFeaturizer.classic()
-        pipelines: dict[str, Callable[[Path], np.ndarray]] = {
-            "classic_notebook": classic_pipeline,
-            "melgenre_default": lambda p: feat22.transform(loader22.load(p)),
-            "melgenre_classic_preset": lambda p: feat44.transform(loader44.load(p)),
-        }
-        for run in pipelines.values():  # warm up: imports, numba compilation, filter banks
-            run(paths[0])
-        seconds = dict.fromkeys(pipelines, 0.0)
-        windows = dict.fromkeys(pipelines, 0)
-        for path in paths:
-            for name, run in pipelines.items():
-                start = time.perf_counter()
-                windows[name] += len(run(path))
-                seconds[name] += time.perf_counter() - start
-    files_per_second = {name: len(paths) / s for name, s in seconds.items()}
-    base = files_per_second["classic_notebook"]
-    for name in pipelines:
-        rate = windows[name] / seconds[name]
-        speedup = files_per_second[name] / base
+            root = Path(tmp) / "data"
+            synthesize(root, per_class=80, seconds=15.0)
+            source = "synthesized: 8 classes x 80 clips x 15 s, 22.05 kHz 16-bit WAV"
+        ds = melgenre.FolderDataset(root)
+        if args.files is not None:
+            ds = ds._subset(ds, list(ds)[:: max(1, len(ds) // args.files)][: args.files])
+        paths = ds.paths
+        audio_seconds = sum(sf.info(p).duration for p in paths)
+        print(f"{len(paths)} files, {audio_seconds / 60:.1f} min of audio, from {source}")
+
+        classic_paths = paths[: args.classic_files] if args.classic_files else paths
+        classic_file(classic_paths[0], tf)  # warm up imports and kernels
+        start = time.perf_counter()
+        classic_windows = sum(len(classic_file(p, tf)) for p in classic_paths)
+        classic_s = time.perf_counter() - start
+        classic_fps = len(classic_paths) / classic_s
+        print(f"classic loop : {classic_fps:7.1f} files/s ({classic_windows} windows)")
+
+        cache_dir = Path(tmp) / "cache"
+        feat = melgenre.MelFeaturizer()
+        start = time.perf_counter()
+        cold_fs = ds.features(feat, cache_dir=cache_dir, workers=args.workers, progress=False)
+        cold_s = time.perf_counter() - start
+        start = time.perf_counter()
+        warm_fs = ds.features(feat, cache_dir=cache_dir, workers=args.workers, progress=False)
+        warm_s = time.perf_counter() - start
+        start = time.perf_counter()
+        no_cache = ds.features(feat, workers=args.workers, progress=False)
+        no_cache_s = time.perf_counter() - start
+        if not np.array_equal(cold_fs.x, warm_fs.x) or not np.array_equal(cold_fs.x, no_cache.x):
+            raise SystemExit("cold, warm and uncached features differ")
+        cold_fps, warm_fps = len(paths) / cold_s, len(paths) / warm_s
+        print(f"melgenre cold: {cold_fps:7.1f} files/s = {cold_fps / classic_fps:6.1f}x classic")
+        print(f"melgenre warm: {warm_fps:7.1f} files/s = {warm_fps / classic_fps:6.1f}x classic")
+        print(f"melgenre, no cache: {len(paths) / no_cache_s:7.1f} files/s")
+        breakdown = stage_breakdown(paths[0])
+        for name, ms in breakdown.items():
+            print(f"  {name:<28} {ms:7.3f} ms")
+        memory = peak_rss_mb()
         print(
-            f"{name:>24}: {files_per_second[name]:7.1f} files/s, "
-            f"{rate:8.1f} windows/s, {speedup:5.2f}x classic"
+            f"peak RSS: this process {memory['self']:.0f} MB, "
+            f"largest worker {memory['largest_child']:.0f} MB"
         )
+        cache_mb = sum(f.stat().st_size for f in cache_dir.rglob("*") if f.is_file()) / 2**20
     write_result(
         "features",
         {
             "source": source,
             "files": len(paths),
-            "files_per_second": files_per_second,
-            "windows_per_second": {n: windows[n] / seconds[n] for n in pipelines},
-            "speedup_over_classic": {n: files_per_second[n] / base for n in pipelines},
+            "audio_minutes": audio_seconds / 60,
+            "cpus": os.cpu_count(),
+            "classic_files_timed": len(classic_paths),
+            "files_per_second": {
+                "classic_loop": classic_fps,
+                "melgenre_cold": cold_fps,
+                "melgenre_warm": warm_fps,
+                "melgenre_no_cache": len(paths) / no_cache_s,
+            },
+            "ratio_to_classic": {"cold": cold_fps / classic_fps, "warm": warm_fps / classic_fps},
+            "seconds": {
+                "cold": cold_s,
+                "warm": warm_s,
+                "no_cache": no_cache_s,
+                "classic": classic_s,
+            },
+            "windows": {"melgenre": len(cold_fs), "classic": classic_windows},
+            "stage_ms_one_file": breakdown,
+            "peak_rss_mb": memory,
+            "cache_mb": cache_mb,
         },
     )
 

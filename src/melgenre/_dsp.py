@@ -15,6 +15,7 @@ import numpy.typing as npt
 from melgenre._typing import FloatArray, IntArray
 
 __all__ = [
+    "analysis_window",
     "frame_windows",
     "log_mel",
     "mel_power",
@@ -22,6 +23,7 @@ __all__ = [
     "pcm_to_float",
     "resample",
     "resize_time",
+    "stft_power",
     "window_starts",
 ]
 
@@ -76,40 +78,58 @@ def resample(samples: FloatArray, orig_rate: int, target_rate: int, *, quality: 
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
+def analysis_window(n_fft: int, win_length: int | None) -> FloatArray:
+    """Periodic Hann window of ``win_length`` samples, zero-padded (centred) to ``n_fft``.
+
+    The same window ``librosa.stft(window="hann", win_length=...)`` uses.
+    """
+    import librosa
+
+    length = n_fft if win_length is None else win_length
+    window = librosa.filters.get_window("hann", length, fftbins=True)
+    return np.asarray(librosa.util.pad_center(window, size=n_fft), dtype=np.float32)
+
+
+def stft_power(
+    samples: FloatArray, *, n_fft: int, hop_length: int, window: FloatArray
+) -> FloatArray:
+    """Power spectrogram ``|STFT|**2`` of mono float32 audio, ``(1 + n_fft // 2, t)``.
+
+    Equal to ``abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length, center=True,
+    pad_mode="constant")) ** 2`` (to float32 precision), about twice as fast: frames are
+    contiguous rows transformed in single precision by ``scipy.fft``. There are
+    ``1 + len(samples) // hop_length`` frames; audio shorter than ``n_fft`` is zero-padded
+    to ``n_fft`` samples first.
+    """
+    import scipy.fft
+
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.shape[-1] < n_fft:
+        samples = np.pad(samples, (0, n_fft - samples.shape[-1]))
+    padded = np.pad(samples, (n_fft // 2, n_fft // 2))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
+    spectrum = scipy.fft.rfft(frames * window, axis=1)
+    power: FloatArray = (spectrum.real**2 + spectrum.imag**2).T
+    return power
+
+
 def mel_power(
     samples: FloatArray,
     *,
     mel_basis: Any,
     n_fft: int,
     hop_length: int,
-    win_length: int | None,
+    window: FloatArray,
 ) -> FloatArray:
-    """Mel power spectrogram ``mel_basis @ |STFT|**2`` of mono audio.
+    """Mel power spectrogram ``mel_basis @ |STFT|**2`` of mono audio (see :func:`stft_power`).
 
     ``mel_basis`` is a ``(n_mels, 1 + n_fft // 2)`` array or scipy sparse matrix.
-
-    The STFT is centred (librosa's default), so there are
-    ``1 + len(samples) // hop_length`` frames. Audio shorter than ``n_fft``
-    is zero-padded to ``n_fft`` samples first.
 
     Returns
     -------
     S : np.ndarray [shape=(n_mels, 1 + n // hop_length), dtype=float32]
     """
-    import librosa
-
-    if samples.shape[-1] < n_fft:
-        samples = np.pad(samples, (0, n_fft - samples.shape[-1]))
-    stft = librosa.stft(
-        samples,
-        n_fft=n_fft,
-        hop_length=hop_length,
-        win_length=win_length,
-        window="hann",
-        center=True,
-        pad_mode="constant",
-    )
-    power = stft.real**2 + stft.imag**2
+    power = stft_power(samples, n_fft=n_fft, hop_length=hop_length, window=window)
     return np.asarray(mel_basis @ power, dtype=np.float32)
 
 

@@ -7,6 +7,7 @@ cluster's executor) can run it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from melgenre._typing import FloatArray
@@ -16,6 +17,11 @@ from melgenre.errors import MelgenreError
 from melgenre.features import Featurizer
 
 __all__ = ["Outcome", "extract_one"]
+
+#: Featurizers seen by this process, by configuration. Pickling drops a featurizer's
+#: cached filter bank, so each task would otherwise rebuild it; equal (frozen, hashable)
+#: featurizers share the first, warmed instance.
+_WARM: dict[Featurizer, Featurizer] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +58,8 @@ def extract_one(
     never takes down a batch; anything else is a bug and propagates.
     """
     cache = FeatureCache(cache_root) if cache_root is not None else None
+    with contextlib.suppress(TypeError):  # an unhashable user subclass is used as it is
+        featurizer = _WARM.setdefault(featurizer, featurizer)
     try:
         if cache is not None and key is not None:
             digest = digest or cache.digest(path)

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from melgenre._config import Component
-from melgenre._dsp import frame_windows, log_mel, mel_power, resize_time, window_starts
+from melgenre._dsp import (
+    analysis_window,
+    frame_windows,
+    log_mel,
+    mel_power,
+    resize_time,
+    window_starts,
+)
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
 from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
@@ -324,8 +331,12 @@ class MelFeaturizer(Featurizer):
             mel_basis=self._mel_operator,
             n_fft=self.n_fft,
             hop_length=self.hop_length,
-            win_length=self.win_length,
+            window=self._window,
         )
+
+    @functools.cached_property
+    def _window(self) -> FloatArray:
+        return analysis_window(self.n_fft, self.win_length)
 
     def scale(self, power: FloatArray) -> FloatArray:
         """Scale a mel power spectrogram: decibels relative to ``ref``, clipped at ``top_db``."""
@@ -365,6 +376,7 @@ class MelFeaturizer(Featurizer):
         state = dict(self.__dict__)
         state.pop("mel_basis", None)
         state.pop("_mel_operator", None)
+        state.pop("_window", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
