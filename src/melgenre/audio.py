@@ -555,8 +555,10 @@ class AudioLoader(Component):
                     out.write(file.read())
                     tmp = path = out.name
             with audioread.audio_open(path) as decoder:
-                rate = self._check_rate(int(decoder.samplerate), name, "the file's")
-                channels = int(decoder.channels)
+                raw_rate, channels = int(decoder.samplerate or 0), int(decoder.channels or 0)
+                if raw_rate <= 0 or channels <= 0:
+                    raise _NoAudioStreamError(f"{type(decoder).__name__} found no audio stream")
+                rate = self._check_rate(raw_rate, name, "the file's")
                 pcm = b"".join(decoder)
         except AudioError:
             raise
@@ -564,6 +566,8 @@ class AudioLoader(Component):
             other = (
                 "no audioread backend is available (install FFmpeg for formats such as AAC/M4A)"
                 if type(exc).__name__ == "NoBackendError"
+                else f"audioread: {exc}"
+                if isinstance(exc, _NoAudioStreamError)
                 else f"audioread: {type(exc).__name__}: {exc}"
             )
             raise AudioDecodeError(
@@ -672,6 +676,10 @@ class AudioLoader(Component):
                 source=name,
             )
         return Audio(resampled, target, name)
+
+
+class _NoAudioStreamError(Exception):
+    """audioread opened the file but found no audio in it."""
 
 
 def _libsndfile_reason(exc: Exception) -> str:
