@@ -22,6 +22,17 @@ Data
     FeatureSet
     FeatureCache
 
+Model and training
+------------------
+.. autosummary::
+
+    GenreCNN
+    Trainer
+    History
+    EvaluationReport
+
+Plots: :mod:`melgenre.plotting` (matplotlib, the ``plot`` extra).
+
 Errors
 ------
 See :mod:`melgenre.errors`: every exception derives from :class:`MelgenreError`.
@@ -37,6 +48,9 @@ build or run a model, and librosa's signal processing only on first use.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from melgenre import errors as errors
 from melgenre._config import Component as Component
@@ -61,8 +75,30 @@ from melgenre.errors import MelgenreTypeError as MelgenreTypeError
 from melgenre.errors import MelgenreWarning as MelgenreWarning
 from melgenre.errors import NotTrainedError as NotTrainedError
 from melgenre.errors import SampleRateMismatchError as SampleRateMismatchError
+from melgenre.evaluation import EvaluationReport as EvaluationReport
 from melgenre.features import Featurizer as Featurizer
 from melgenre.features import MelFeaturizer as MelFeaturizer
+from melgenre.history import History as History
+
+if TYPE_CHECKING:
+    from melgenre.model import GenreCNN as GenreCNN
+    from melgenre.training import Trainer as Trainer
+
+#: Names whose modules import TensorFlow, loaded on first access (PEP 562).
+_LAZY = {"GenreCNN": "melgenre.model", "Trainer": "melgenre.training"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'melgenre' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Audio",
@@ -75,18 +111,22 @@ __all__ = [
     "Component",
     "ConfigError",
     "DatasetError",
+    "EvaluationReport",
     "Example",
     "FailedFile",
     "FeatureCache",
     "FeatureSet",
     "Featurizer",
     "FolderDataset",
+    "GenreCNN",
+    "History",
     "MelFeaturizer",
     "MelgenreError",
     "MelgenreTypeError",
     "MelgenreWarning",
     "NotTrainedError",
     "SampleRateMismatchError",
+    "Trainer",
     "__version__",
     "errors",
     "show_versions",

@@ -795,6 +795,8 @@ class FeatureSet:
                 yield np.asarray(x[index]), y[index]
 
         dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+        n_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
         return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
 
 

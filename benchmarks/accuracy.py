@@ -1,0 +1,165 @@
+"""Accuracy and training speed: the default model beside the classic preset, on the bench data.
+
+Run (after building the data set as ../shared/bench/README.md says):
+
+    .venv/bin/python benchmarks/accuracy.py --data-dir data/genres-dev
+
+Split: grouped by piece (manifest.csv's group_id) and stratified; 20 % test, seed 42; 10 % of the
+files form a validation split, used to choose the number of epochs (early stopping) and never
+the test split. Each model trains in its own process, so peak memory is its own:
+
+* default: ``MelFeaturizer()`` (22.05 kHz, 128x128 windows) + ``GenreCNN()`` with Adam 1e-3,
+  batch 32, up to --epochs epochs, early stopping on validation accuracy (best weights kept);
+* classic: ``MelFeaturizer.classic()`` (44.1 kHz, 4 s chunks resized to 128x128) +
+  ``GenreCNN.classic()`` with Adam 1e-4, batch 32, --classic-epochs epochs (the notebook recipe).
+
+Reports file-level and window-level test accuracy, seconds per epoch, training windows per
+second, the time the default needs to reach the classic preset's best validation accuracy, and
+peak memory; writes benchmarks/results/accuracy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import write_result
+
+
+def split(data_dir: Path) -> tuple[Any, Any, Any]:
+    import melgenre
+
+    manifest = data_dir / "manifest.csv"
+    groups = None
+    if manifest.exists():
+        with open(manifest) as handle:
+            piece = {data_dir / row["path"]: row["group_id"] for row in csv.DictReader(handle)}
+        groups = piece.__getitem__
+    ds = melgenre.FolderDataset(data_dir)
+    return ds.split(test_size=0.2, validation_size=0.1, seed=42, groups=groups)
+
+
+def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) -> None:
+    import keras
+
+    import melgenre
+
+    train, val, test = split(data_dir)
+    if kind == "default":
+        loader, feat = melgenre.AudioLoader(sample_rate=22050), melgenre.MelFeaturizer()
+    else:
+        loader, feat = melgenre.AudioLoader(sample_rate=44100), melgenre.MelFeaturizer.classic()
+    for part in (train, val, test):
+        part.loader = loader
+    start = time.perf_counter()
+    sets = [p.features(feat, cache_dir=cache_dir, progress=False) for p in (train, val, test)]
+    extract_s = time.perf_counter() - start
+    n_classes = len(train.classes)
+    if kind == "default":
+        model = melgenre.GenreCNN(num_classes=n_classes, input_shape=feat.output_shape, seed=0)
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=8, restore_best_weights=True
+        )
+        trainer = melgenre.Trainer(
+            model, epochs=epochs, learning_rate=1e-3, seed=0, verbose=2, callbacks=[stop]
+        )
+    else:
+        model = melgenre.GenreCNN.classic(n_classes, feat.output_shape, seed=0)
+        trainer = melgenre.Trainer(model, epochs=epochs, learning_rate=1e-4, seed=0, verbose=2)
+    history = trainer.fit(sets[0], validation=sets[1])
+    report = trainer.evaluate(sets[2])
+    validation = trainer.evaluate(sets[1])
+    seconds = history.params["epoch_seconds"]
+    result = {
+        "model": model.name,
+        "params": int(model.count_params()),
+        "featurizer": feat.get_config(),
+        "files": {"train": len(train), "validation": len(val), "test": len(test)},
+        "windows": {"train": len(sets[0]), "validation": len(sets[1]), "test": len(sets[2])},
+        "epochs_run": history.epochs,
+        "seconds_per_epoch": sum(seconds) / len(seconds),
+        "train_windows_per_second": len(sets[0]) * len(seconds) / sum(seconds),
+        "extract_seconds": extract_s,
+        "test_file_accuracy": report.file_accuracy,
+        "test_window_accuracy": report.window_accuracy,
+        "validation_file_accuracy": validation.file_accuracy,
+        "validation_window_accuracy": validation.window_accuracy,
+        "history": history.metrics,
+        "epoch_seconds": seconds,
+        "confusion_matrix": report.confusion_matrix,
+        "classes": report.classes,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    out.write_text(json.dumps(result))
+    print(report, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data/genres-dev"))
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--classic-epochs", type=int, default=12)
+    parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    parser.add_argument("--only", choices=["default", "classic"])
+    parser.add_argument("--_run", choices=["default", "classic"], help=argparse.SUPPRESS)
+    parser.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._run:
+        run_one(args._run, args.data_dir, args.epochs, args.cache_dir, args._out)
+        return
+    if not args.data_dir.is_dir():
+        raise SystemExit(f"{args.data_dir} not found: build it as ../shared/bench/README.md says")
+    results: dict[str, Any] = {}
+    kinds = [args.only] if args.only else ["classic", "default"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            out = Path(tmp) / f"{kind}.json"
+            epochs = args.classic_epochs if kind == "classic" else args.epochs
+            command = [sys.executable, __file__, "--_run", kind, "--_out", str(out),
+                       "--data-dir", str(args.data_dir), "--epochs", str(epochs),
+                       "--cache-dir", str(args.cache_dir)]  # fmt: skip
+            subprocess.run(command, check=True)
+            results[kind] = json.loads(out.read_text())
+    summary: dict[str, Any] = {}
+    if "default" in results and "classic" in results:
+        default, classic = results["default"], results["classic"]
+        target = max(classic["history"]["val_accuracy"])
+        reached = [i for i, v in enumerate(default["history"]["val_accuracy"]) if v >= target]
+        summary = {
+            "file_accuracy_points_over_classic": 100
+            * (default["test_file_accuracy"] - classic["test_file_accuracy"]),
+            "epoch_speedup": classic["seconds_per_epoch"] / default["seconds_per_epoch"],
+            "window_throughput_speedup": default["train_windows_per_second"]
+            / classic["train_windows_per_second"],
+            "classic_best_val_window_accuracy": target,
+            "default_seconds_to_reach_it": sum(default["epoch_seconds"][: reached[0] + 1])
+            if reached
+            else None,
+            "classic_seconds_to_reach_it": sum(
+                classic["epoch_seconds"][: classic["history"]["val_accuracy"].index(target) + 1]
+            ),
+        }
+    for kind, r in results.items():
+        print(
+            f"{kind:>8}: test file {r['test_file_accuracy']:.1%}, "
+            f"window {r['test_window_accuracy']:.1%}; "
+            f"{r['seconds_per_epoch']:.1f} s/epoch, {r['train_windows_per_second']:.0f} windows/s, "
+            f"{r['epochs_run']} epochs, peak {r['peak_rss_mb']:.0f} MB"
+        )
+    for key, value in summary.items():
+        print(f"  {key}: {value}")
+    write_result(
+        "accuracy", {"data_dir": str(args.data_dir), "results": results, "summary": summary}
+    )
+
+
+if __name__ == "__main__":
+    main()

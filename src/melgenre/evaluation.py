@@ -1,0 +1,161 @@
+"""Evaluation at file and window level: :class:`EvaluationReport`.
+
+A window-level accuracy alone misleads: long files weigh more, and a model
+that is right on most windows of a file can still be wrong about the file.
+melgenre reports both, side by side. The file-level decision averages the
+window probabilities of each file (the ``groups`` of a :class:`FeatureSet`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from melgenre._typing import IntArray
+from melgenre.errors import MelgenreError
+
+__all__ = ["EvaluationReport", "evaluate_probabilities", "file_probabilities"]
+
+
+def file_probabilities(
+    probabilities: npt.NDArray[np.floating[Any]], groups: IntArray
+) -> tuple[IntArray, npt.NDArray[np.float64]]:
+    """Average window probabilities per file.
+
+    Returns
+    -------
+    files : np.ndarray [shape=(n_files,)]
+        The file indices, sorted.
+    mean : np.ndarray [shape=(n_files, n_classes)]
+        The mean probability of each class over each file's windows.
+    """
+    files, inverse = np.unique(groups, return_inverse=True)
+    sums = np.zeros((len(files), probabilities.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, probabilities)
+    counts = np.bincount(inverse, minlength=len(files)).astype(np.float64)
+    return files, sums / counts[:, None]
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationReport:
+    """File-level and window-level accuracy, per-class scores and confusion matrix.
+
+    Attributes
+    ----------
+    classes : list of str
+    file_accuracy, window_accuracy : float
+        Fraction of files (window probabilities averaged) and of windows
+        classified correctly.
+    n_files, n_windows : int
+    confusion_matrix : list of list of int
+        File level; rows are true classes, columns predicted ones.
+    window_confusion_matrix : list of list of int
+    per_class : dict
+        File-level ``precision``, ``recall``, ``f1`` and ``support`` per class.
+    """
+
+    classes: list[str]
+    file_accuracy: float
+    window_accuracy: float
+    n_files: int
+    n_windows: int
+    confusion_matrix: list[list[int]]
+    window_confusion_matrix: list[list[int]]
+    per_class: dict[str, dict[str, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return dataclasses.asdict(self)
+
+    def __str__(self) -> str:
+        width = max(len(c) for c in self.classes)
+        lines = [
+            f"file-level accuracy   {self.file_accuracy:7.2%}  ({self.n_files} files)",
+            f"window-level accuracy {self.window_accuracy:7.2%}  ({self.n_windows} windows)",
+            "",
+            f"{'class':<{width}}  precision  recall     f1  support",
+        ]
+        for label in self.classes:
+            s = self.per_class[label]
+            lines.append(
+                f"{label:<{width}}  {s['precision']:9.3f} {s['recall']:7.3f} {s['f1']:6.3f} "
+                f"{int(s['support']):8d}"
+            )
+        return "\n".join(lines)
+
+
+def evaluate_probabilities(
+    probabilities: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    classes: Sequence[str],
+) -> EvaluationReport:
+    """Build an :class:`EvaluationReport` from window probabilities.
+
+    Parameters
+    ----------
+    probabilities : array [shape=(n_windows, n_classes)]
+        The model's output for each window.
+    labels : array of int [shape=(n_windows,)]
+        True label index of each window.
+    groups : array of int [shape=(n_windows,)]
+        The file each window belongs to (``FeatureSet.groups``).
+    classes : sequence of str
+        Class names by label index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probs = np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55], [0.2, 0.8]])
+    >>> report = evaluate_probabilities(probs, labels=[0, 0, 0, 1], groups=[0, 0, 0, 1],
+    ...                                 classes=["a", "b"])
+    >>> report.window_accuracy, report.file_accuracy
+    (0.5, 1.0)
+    """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    probs = np.asarray(probabilities, dtype=np.float64)
+    labels_ = np.asarray(labels, dtype=np.int64)
+    groups_ = np.asarray(groups, dtype=np.int64)
+    n_classes = len(classes)
+    if probs.ndim != 2 or probs.shape[1] != n_classes:
+        raise MelgenreError(
+            f"Expected probabilities of shape (n_windows, {n_classes}); got {probs.shape}."
+        )
+    if not len(probs) == len(labels_) == len(groups_) or len(probs) == 0:
+        raise MelgenreError(
+            "probabilities, labels and groups must have the same, non-zero length; got "
+            f"{len(probs)}, {len(labels_)} and {len(groups_)}."
+        )
+    index = list(range(n_classes))
+    window_pred = probs.argmax(axis=1)
+    files, mean = file_probabilities(probs, groups_)
+    _, first = np.unique(groups_, return_index=True)
+    file_true = labels_[first]
+    file_pred = mean.argmax(axis=1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        file_true, file_pred, labels=index, zero_division=0
+    )
+    per_class = {
+        label: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(classes)
+    }
+    return EvaluationReport(
+        classes=list(classes),
+        file_accuracy=float(np.mean(file_pred == file_true)),
+        window_accuracy=float(np.mean(window_pred == labels_)),
+        n_files=len(files),
+        n_windows=len(probs),
+        confusion_matrix=confusion_matrix(file_true, file_pred, labels=index).tolist(),
+        window_confusion_matrix=confusion_matrix(labels_, window_pred, labels=index).tolist(),
+        per_class=per_class,
+    )

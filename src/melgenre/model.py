@@ -1,0 +1,292 @@
+"""The CNN: :class:`GenreCNN`, a Keras 3 model built from keyword arguments.
+
+Importing this module imports Keras (and TensorFlow). ``melgenre.GenreCNN``
+is loaded lazily, so ``import melgenre`` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+
+from melgenre.errors import ConfigError
+
+__all__ = ["GenreCNN"]
+
+
+class _SeedSequence:
+    """Distinct, reproducible seeds for the layers of one model (``None`` when unseeded)."""
+
+    def __init__(self, seed: int | None) -> None:
+        self.seed = seed
+        self.count = 0
+
+    def next(self) -> int | None:
+        if self.seed is None:
+            return None
+        self.count += 1
+        return (self.seed * 1_000_003 + self.count) % (2**31 - 1)
+
+
+def _positive_int(owner: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"The {name!r} parameter of {owner} must be an int in the range [1, inf). "
+            f"Got {value!r} instead.",
+            parameter=name,
+            value=value,
+        )
+    return value
+
+
+@keras.saving.register_keras_serializable(package="melgenre")
+class GenreCNN(keras.Model):
+    """A compact convolutional classifier for spectrogram windows.
+
+    The default body is ``len(filters)`` blocks of 3x3 convolution, batch
+    normalisation, ReLU and 2x2 max-pooling, then global average pooling, a
+    dense layer and dropout before the softmax. Each input window is first
+    standardised (zero mean, unit variance over the window), so the
+    featurizer's dB scale needs no hand-tuned constants.
+
+    Parameters
+    ----------
+    num_classes : int >= 2
+        Number of classes (softmax outputs).
+    input_shape : tuple of 3 ints
+        Shape of one window, e.g. ``MelFeaturizer().output_shape``.
+    filters : sequence of int, default=(32, 64, 128, 256)
+        Convolution filters per block; one block per entry.
+    first_stride : int > 0, default=1
+        Stride of the first convolution: 2 halves both axes before the first
+        block, for about a quarter of the computation.
+    dense_units : int >= 0, default=128
+        Units of the dense layer after pooling; 0 leaves it out.
+    dropout : float in [0, 1), default=0.3
+        Dropout rate before the softmax (and after the dense layer).
+    seed : int or None, default=None
+        Seeds the weight initializers and dropout: the same seed builds the
+        same initial model.
+    name : str, default="genre_cnn"
+        The Keras model name.
+    **kwargs
+        Passed to :class:`keras.Model` (e.g. ``trainable``).
+
+    Notes
+    -----
+    A subclass changes the network by overriding :meth:`body` (inputs in,
+    features out); it must be decorated with
+    ``@keras.saving.register_keras_serializable(package=...)`` and, when it
+    adds parameters, extend :meth:`get_config`.
+
+    Examples
+    --------
+    >>> from melgenre import GenreCNN
+    >>> model = GenreCNN(num_classes=4, input_shape=(64, 64, 1), filters=(8, 16))
+    >>> model.output_shape
+    (None, 4)
+    >>> GenreCNN.from_config(model.get_config()).count_params() == model.count_params()
+    True
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: Sequence[int],
+        *,
+        filters: Sequence[int] = (32, 64, 128, 256),
+        first_stride: int = 1,
+        dense_units: int = 128,
+        dropout: float = 0.3,
+        seed: int | None = None,
+        name: str = "genre_cnn",
+        **kwargs: Any,
+    ) -> None:
+        owner = type(self).__name__
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError(
+                f"The 'seed' parameter of {owner} must be an int or None. Got {seed!r} instead.",
+                parameter="seed",
+                value=seed,
+            )
+        self._seeds = _SeedSequence(seed)
+        if _positive_int(owner, "num_classes", num_classes) < 2:
+            raise ConfigError(
+                f"The 'num_classes' parameter of {owner} must be at least 2. Got {num_classes!r}.",
+                parameter="num_classes",
+                value=num_classes,
+            )
+        shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
+        if shape is None or len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+            raise ConfigError(
+                f"The 'input_shape' parameter of {owner} must be 3 positive ints "
+                f"(bins, frames, channels), e.g. MelFeaturizer().output_shape. "
+                f"Got {input_shape!r} instead.",
+                parameter="input_shape",
+                value=input_shape,
+            )
+        filters = [_positive_int(owner, "filters", f) for f in filters]
+        first_stride = _positive_int(owner, "first_stride", first_stride)
+        if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 0:
+            raise ConfigError(
+                f"The 'dense_units' parameter of {owner} must be an int in the range [0, inf). "
+                f"Got {dense_units!r} instead.",
+                parameter="dense_units",
+                value=dense_units,
+            )
+        if (
+            isinstance(dropout, bool)
+            or not isinstance(dropout, (int, float))
+            or not 0 <= dropout < 1
+        ):
+            raise ConfigError(
+                f"The 'dropout' parameter of {owner} must be a float in the range [0, 1). "
+                f"Got {dropout!r} instead.",
+                parameter="dropout",
+                value=dropout,
+            )
+        inputs = keras.Input(shape=shape, name="windows")
+        self.first_stride = first_stride
+        features = self.body(
+            inputs, filters=filters, dense_units=dense_units, dropout=float(dropout)
+        )
+        outputs = keras.layers.Dense(
+            num_classes,
+            activation="softmax",
+            kernel_initializer=self.initializer(),
+            name="probabilities",
+        )(features)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+        self.num_classes = num_classes
+        self.window_shape = shape
+        self.filters = filters
+        self.dense_units = dense_units
+        self.dropout = float(dropout)
+        self.seed = seed
+
+    def initializer(self, kind: str = "glorot_uniform") -> keras.initializers.Initializer:
+        """A weight initializer, seeded from the model's ``seed`` (a new seed per call).
+
+        Use it for every layer with weights in :meth:`body`, so that a model
+        built with the same ``seed`` starts from the same weights.
+        """
+        return keras.initializers.get({"class_name": kind, "config": {"seed": self._seeds.next()}})
+
+    def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
+        """Map the input windows to a feature vector (before the softmax layer).
+
+        Override this to use another network; the arguments are this model's
+        parameters.
+        """
+        x = keras.layers.LayerNormalization(
+            axis=(1, 2, 3), center=False, scale=False, name="standardize"
+        )(inputs)
+        for i, width in enumerate(filters):
+            x = keras.layers.Conv2D(
+                width,
+                3,
+                strides=self.first_stride if i == 0 else 1,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=self.initializer("he_normal"),
+                name=f"conv{i}",
+            )(x)
+            # momentum 0.9: moving statistics settle within a few hundred steps
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
+            x = keras.layers.Activation("relu", name=f"relu{i}")(x)
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+        if dense_units:
+            x = keras.layers.Dropout(dropout, seed=self._seeds.next(), name="dropout_dense")(x)
+            x = keras.layers.Dense(
+                dense_units,
+                activation="relu",
+                kernel_initializer=self.initializer("he_normal"),
+                name="dense",
+            )(x)
+        return keras.layers.Dropout(dropout, seed=self._seeds.next(), name="dropout")(x)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-safe); ``from_config`` rebuilds the model."""
+        return {
+            "num_classes": self.num_classes,
+            "input_shape": list(self.window_shape),
+            "filters": list(self.filters),
+            "first_stride": self.first_stride,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+            "seed": self.seed,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GenreCNN:
+        """Rebuild a model from :meth:`get_config` (weights are not included)."""
+        return cls(**config)
+
+    @classmethod
+    def classic(
+        cls,
+        num_classes: int,
+        input_shape: Sequence[int] = (128, 128, 1),
+        *,
+        seed: int | None = None,
+    ) -> GenreCNN:
+        """The classic genre-classification notebook's network, for comparison.
+
+        Conv2D pairs (32, 64, 128, 256, 512 filters; the first of each pair
+        "same"-padded, the second "valid"), each followed by 2x2
+        max-pooling; Dropout 0.3; Flatten; Dense 1200 (ReLU); Dropout 0.45;
+        softmax. No normalisation: it sees the dB values as they are. Train it
+        as the notebook did, with ``Trainer(learning_rate=1e-4)``.
+        """
+        return _ClassicCNN(num_classes, input_shape, seed=seed)
+
+
+@keras.saving.register_keras_serializable(package="melgenre")
+class _ClassicCNN(GenreCNN):
+    """:meth:`GenreCNN.classic`'s network (a GenreCNN with the notebook's body)."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: Sequence[int] = (128, 128, 1),
+        *,
+        name: str = "classic_cnn",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("filters", None)
+        kwargs.pop("first_stride", None)
+        kwargs.pop("dense_units", None)
+        kwargs.pop("dropout", None)
+        super().__init__(
+            num_classes,
+            input_shape,
+            filters=(32, 64, 128, 256, 512),
+            dense_units=1200,
+            dropout=0.45,
+            name=name,
+            **kwargs,
+        )
+
+    def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
+        x = inputs
+        for width in filters:
+            for padding in ("same", "valid"):
+                x = keras.layers.Conv2D(
+                    width,
+                    3,
+                    padding=padding,
+                    activation="relu",
+                    kernel_initializer=self.initializer(),
+                )(x)
+            x = keras.layers.MaxPooling2D(pool_size=2, strides=2)(x)
+        x = keras.layers.Dropout(0.3, seed=self._seeds.next())(x)
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Dense(
+            dense_units, activation="relu", kernel_initializer=self.initializer()
+        )(x)
+        return keras.layers.Dropout(dropout, seed=self._seeds.next())(x)

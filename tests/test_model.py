@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from melgenre import GenreCNN
+from melgenre.errors import ConfigError
+
+SHAPE = (32, 32, 1)
+
+
+def test_default_model_shapes_and_config_round_trip() -> None:
+    model = GenreCNN(num_classes=5, input_shape=SHAPE, filters=(4, 8), dense_units=8, seed=1)
+    assert model.input_shape == (None, *SHAPE)
+    assert model.output_shape == (None, 5)
+    config = model.get_config()
+    assert config["filters"] == [4, 8]
+    assert config["input_shape"] == list(SHAPE)
+    clone = GenreCNN.from_config(config)
+    assert clone.get_config() == config
+    assert clone.count_params() == model.count_params()
+    # the same seed builds the same initial weights; another seed does not
+    for a, b in zip(clone.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = GenreCNN(num_classes=5, input_shape=SHAPE, filters=(4, 8), dense_units=8, seed=2)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(other.get_weights(), model.get_weights(), strict=True)
+    )
+
+
+def test_probabilities_sum_to_one_and_ignore_input_scale() -> None:
+    model = GenreCNN(
+        num_classes=3, input_shape=SHAPE, filters=(4,), dense_units=0, dropout=0.0, seed=0
+    )
+    x = np.random.default_rng(0).uniform(-80, 0, size=(4, *SHAPE)).astype(np.float32)
+    p = model.predict(x, verbose=0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    # windows are standardised inside the model: an affine change of the dB scale changes nothing
+    np.testing.assert_allclose(model.predict(x * 0.5 + 30.0, verbose=0), p, atol=1e-4)
+
+
+def test_save_and_load_with_safe_mode(tmp_path: Path) -> None:
+    model = GenreCNN(num_classes=3, input_shape=SHAPE, filters=(4, 8), seed=0)
+    x = np.random.default_rng(1).normal(size=(5, *SHAPE)).astype(np.float32)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is GenreCNN
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="melgenre_tests")
+class WideCNN(GenreCNN):
+    """A user subclass with another body and a parameter of its own."""
+
+    def __init__(
+        self, num_classes: int, input_shape: Any, *, kernel: int = 5, **kwargs: Any
+    ) -> None:
+        self.kernel = kernel
+        super().__init__(num_classes, input_shape, **kwargs)
+
+    def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
+        x = keras.layers.Conv2D(
+            filters[0], self.kernel, activation="relu", kernel_initializer=self.initializer()
+        )(inputs)
+        return keras.layers.GlobalMaxPooling2D()(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "kernel": self.kernel}
+
+
+def test_a_user_subclass_with_another_body_saves_and_loads(tmp_path: Path) -> None:
+    model = WideCNN(num_classes=4, input_shape=SHAPE, filters=(6,), kernel=7, seed=3)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer",
+        "Conv2D",
+        "GlobalMaxPooling2D",
+        "Dense",
+    ]
+    model.save(tmp_path / "wide.keras")
+    loaded = keras.saving.load_model(tmp_path / "wide.keras", safe_mode=True)
+    assert type(loaded) is WideCNN
+    assert loaded.kernel == 7
+    x = np.ones((2, *SHAPE), np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_classic_preset_layer_list() -> None:
+    model = GenreCNN.classic(num_classes=10)
+    layers = [
+        (
+            type(layer).__name__,
+            getattr(layer, "filters", None)
+            or getattr(layer, "units", None)
+            or getattr(layer, "rate", None),
+        )
+        for layer in model.layers
+    ]
+    conv_blocks = []
+    for width in (32, 64, 128, 256, 512):
+        conv_blocks += [("Conv2D", width), ("Conv2D", width), ("MaxPooling2D", None)]
+    assert layers == [
+        ("InputLayer", None),
+        *conv_blocks,
+        ("Dropout", 0.3),
+        ("Flatten", None),
+        ("Dense", 1200),
+        ("Dropout", 0.45),
+        ("Dense", 10),
+    ]
+    assert model.input_shape == (None, 128, 128, 1)
+    assert model.count_params() == 7_182_458  # 4.7M conv + 2048x1200 dense + 1200x10 output
+    assert model.layers[1].padding == "same"
+    assert model.layers[2].padding == "valid"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_classes": 1}, "'num_classes' parameter of GenreCNN must be at least 2"),
+        ({"num_classes": 2.0}, "'num_classes'"),
+        (
+            {"input_shape": (128, 128)},
+            r"'input_shape' parameter of GenreCNN must be 3 positive ints",
+        ),
+        ({"filters": (8, 0)}, "'filters'"),
+        ({"dense_units": -1}, "'dense_units'"),
+        (
+            {"dropout": 1.0},
+            r"'dropout' parameter of GenreCNN must be a float in the range \[0, 1\)",
+        ),
+        ({"first_stride": 0}, "'first_stride'"),
+        ({"seed": "0"}, "'seed'"),
+    ],
+)
+def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:
+    params: dict[str, Any] = {"num_classes": 3, "input_shape": SHAPE} | kwargs
+    with pytest.raises(ConfigError, match=message):
+        GenreCNN(**params)

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+import soundfile as sf
+
+from melgenre import (
+    AudioLoader,
+    FeatureSet,
+    FolderDataset,
+    GenreCNN,
+    History,
+    MelFeaturizer,
+    Trainer,
+)
+from melgenre.errors import ConfigError, MelgenreTypeError
+from signals import chirp, noise, tone
+
+SR = 8000
+FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
+
+
+def tiny_model(seed: int = 3) -> GenreCNN:
+    return GenreCNN(
+        num_classes=3,
+        input_shape=FEAT.output_shape,
+        filters=(8, 16),
+        dense_units=16,
+        dropout=0.1,
+        seed=seed,
+    )
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory: pytest.TempPathFactory) -> tuple[FeatureSet, FeatureSet]:
+    """Tones vs noise vs chirps, random pitch and loudness: separable by a spectrogram CNN."""
+    root = tmp_path_factory.mktemp("separable")
+    rng = np.random.default_rng(0)
+    for label in ("chirp", "noise", "tone"):
+        (root / label).mkdir()
+        for i in range(12):
+            if label == "tone":
+                x = tone(frequency=float(rng.uniform(200, 2000)), duration=2.0, sample_rate=SR)
+            elif label == "noise":
+                x = noise(duration=2.0, sample_rate=SR, seed=i)
+            else:
+                low = float(rng.uniform(100, 500))
+                x = chirp(fmin=low, fmax=low * 6, duration=2.0, sample_rate=SR)
+            sf.write(root / label / f"{i}.wav", x * rng.uniform(0.2, 1.0), SR)
+    ds = FolderDataset(root, loader=AudioLoader(sample_rate=SR))
+    train, test = ds.split(test_size=0.25, seed=0)
+    return train.features(FEAT, workers=1, progress=False), test.features(
+        FEAT, workers=1, progress=False
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(
+    features: tuple[FeatureSet, FeatureSet], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Trainer, History, Path]:
+    run_dir = tmp_path_factory.mktemp("run")
+    trainer = Trainer(tiny_model(), epochs=8, batch_size=16, seed=1, verbose=0, run_dir=run_dir)
+    history = trainer.fit(features[0], validation=features[1])
+    return trainer, history, run_dir
+
+
+def test_a_tiny_model_learns_a_separable_task(
+    trained: tuple[Trainer, History, Path], features: tuple[FeatureSet, FeatureSet]
+) -> None:
+    trainer, history, _ = trained
+    report = trainer.evaluate(features[1])
+    assert report.file_accuracy == 1.0
+    assert report.window_accuracy >= 0.9
+    assert history.last("loss") < history.metrics["loss"][0] / 2
+    assert set(history.metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_history_is_written_to_the_run_dir_and_round_trips(
+    trained: tuple[Trainer, History, Path],
+) -> None:
+    trainer, history, run_dir = trained
+    assert trainer.history_ is history
+    loaded = History.load(run_dir / "training_hist.json")
+    assert loaded == history
+    assert loaded.epochs == 8
+    assert loaded.params["train_files"] == 27
+    assert loaded.params["seed"] == 1
+    assert len(loaded.params["epoch_seconds"]) == 8
+
+
+def test_a_seed_gives_a_reproducible_run(features: tuple[FeatureSet, FeatureSet]) -> None:
+    runs = []
+    for _ in range(2):
+        trainer = Trainer(tiny_model(seed=5), epochs=3, batch_size=16, seed=7, verbose=0)
+        runs.append(trainer.fit(features[0]).metrics["loss"])
+    assert runs[0] == runs[1]
+
+
+def test_user_callbacks_pass_through(features: tuple[FeatureSet, FeatureSet]) -> None:
+    seen: list[int] = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            seen.append(epoch)
+
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    history = Trainer(
+        tiny_model(), epochs=5, batch_size=16, verbose=0, callbacks=[Record(), stop]
+    ).fit(features[0])
+    assert seen == [0, 1]  # stopped early by the user's EarlyStopping
+    assert history.epochs == 2
+
+
+def test_custom_optimizer_loss_and_metrics(features: tuple[FeatureSet, FeatureSet]) -> None:
+    trainer = Trainer(tiny_model(), epochs=1, batch_size=16, verbose=0, optimizer=keras.optimizers.SGD(0.01),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy", "auc"])  # fmt: skip
+    history = trainer.fit(features[0])
+    assert "auc" in history.metrics
+    assert isinstance(trainer.model.optimizer, keras.optimizers.SGD)
+
+
+def test_predict_gives_window_probabilities(
+    trained: tuple[Trainer, History, Path], features: tuple[FeatureSet, FeatureSet]
+) -> None:
+    trainer, _, _ = trained
+    probabilities = trainer.predict(features[1], batch_size=5)
+    assert probabilities.shape == (len(features[1]), 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_mismatches_are_clear_errors(features: tuple[FeatureSet, FeatureSet]) -> None:
+    wrong_shape = GenreCNN(num_classes=3, input_shape=(64, 32, 1), filters=(4,))
+    with pytest.raises(
+        ConfigError, match=r"windows have shape \(32, 32, 1\) but the model expects \(64, 32, 1\)"
+    ):
+        Trainer(wrong_shape, epochs=1, verbose=0).fit(features[0])
+    wrong_classes = GenreCNN(num_classes=4, input_shape=FEAT.output_shape, filters=(4,))
+    with pytest.raises(ConfigError, match="3 classes but the model has 4 outputs"):
+        Trainer(wrong_classes, epochs=1, verbose=0).evaluate(features[1])
+    with pytest.raises(MelgenreTypeError, match="FeatureSet"):
+        Trainer(tiny_model(), epochs=1, verbose=0).fit(np.zeros((4, 32, 32, 1)))  # type: ignore[arg-type]
+    with pytest.raises(MelgenreTypeError, match=r"keras\.Model"):
+        Trainer("model")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "'epochs'"),
+        ({"batch_size": 2.5}, "'batch_size'"),
+        ({"learning_rate": -1.0}, "'learning_rate'"),
+        ({"verbose": 3}, "'verbose'"),
+    ],
+)
+def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Trainer(tiny_model(), **kwargs)
