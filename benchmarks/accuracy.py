@@ -8,8 +8,9 @@ Split: grouped by piece (manifest.csv's group_id) and stratified; 20 % test, see
 files form a validation split, used to choose the number of epochs (early stopping) and never
 the test split. Each model trains in its own process, so peak memory is its own:
 
-* default: ``MelFeaturizer()`` (22.05 kHz, 128x128 windows) + ``GenreCNN()`` with Adam 1e-3,
-  batch 32, up to --epochs epochs, early stopping on validation accuracy (best weights kept);
+* default: ``MelFeaturizer()`` (22.05 kHz, 128x128 windows) + ``GenreCNN()`` with the
+  Trainer's defaults (Adam 3e-4, batch 32), up to --epochs epochs, early stopping on validation
+  accuracy (best weights kept);
 * classic: ``MelFeaturizer.classic()`` (44.1 kHz, 4 s chunks resized to 128x128) +
   ``GenreCNN.classic()`` with Adam 1e-4, batch 32, --classic-epochs epochs (the notebook recipe).
 
@@ -68,9 +69,7 @@ def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) 
         stop = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=8, restore_best_weights=True
         )
-        trainer = melgenre.Trainer(
-            model, epochs=epochs, learning_rate=1e-3, seed=0, verbose=2, callbacks=[stop]
-        )
+        trainer = melgenre.Trainer(model, epochs=epochs, seed=0, verbose=2, callbacks=[stop])
     else:
         model = melgenre.GenreCNN.classic(n_classes, feat.output_shape, seed=0)
         trainer = melgenre.Trainer(model, epochs=epochs, learning_rate=1e-4, seed=0, verbose=2)

@@ -31,6 +31,7 @@ def tiny_model(seed: int = 3) -> GenreCNN:
         filters=(8, 16),
         dense_units=16,
         dropout=0.1,
+        first_stride=1,  # 32x32 test windows are small enough already
         seed=seed,
     )
 
@@ -63,7 +64,15 @@ def trained(
     features: tuple[FeatureSet, FeatureSet], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Trainer, History, Path]:
     run_dir = tmp_path_factory.mktemp("run")
-    trainer = Trainer(tiny_model(), epochs=8, batch_size=16, seed=1, verbose=0, run_dir=run_dir)
+    trainer = Trainer(
+        tiny_model(),
+        epochs=8,
+        batch_size=16,
+        learning_rate=1e-3,
+        seed=1,
+        verbose=0,
+        run_dir=run_dir,
+    )
     history = trainer.fit(features[0], validation=features[1])
     return trainer, history, run_dir
 

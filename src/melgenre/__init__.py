@@ -33,6 +33,15 @@ Model and training
 
 Plots: :mod:`melgenre.plotting` (matplotlib, the ``plot`` extra).
 
+Inference
+---------
+.. autosummary::
+
+    Predictor
+    Prediction
+    WindowPrediction
+    register_component
+
 Errors
 ------
 See :mod:`melgenre.errors`: every exception derives from :class:`MelgenreError`.
@@ -54,6 +63,8 @@ from typing import TYPE_CHECKING, Any
 
 from melgenre import errors as errors
 from melgenre._config import Component as Component
+from melgenre._registry import get_registered_name as get_registered_name
+from melgenre._registry import register_component as register_component
 from melgenre._version import __version__ as __version__
 from melgenre._version import show_versions as show_versions
 from melgenre.audio import Audio as Audio
@@ -79,6 +90,9 @@ from melgenre.evaluation import EvaluationReport as EvaluationReport
 from melgenre.features import Featurizer as Featurizer
 from melgenre.features import MelFeaturizer as MelFeaturizer
 from melgenre.history import History as History
+from melgenre.predictor import Prediction as Prediction
+from melgenre.predictor import Predictor as Predictor
+from melgenre.predictor import WindowPrediction as WindowPrediction
 
 if TYPE_CHECKING:
     from melgenre.model import GenreCNN as GenreCNN
@@ -125,9 +139,14 @@ __all__ = [
     "MelgenreTypeError",
     "MelgenreWarning",
     "NotTrainedError",
+    "Prediction",
+    "Predictor",
     "SampleRateMismatchError",
     "Trainer",
+    "WindowPrediction",
     "__version__",
     "errors",
+    "get_registered_name",
+    "register_component",
     "show_versions",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 
 from melgenre._config import Component
 from melgenre._dsp import mix_to_mono, pcm_to_float, resample
+from melgenre._registry import register_component
 from melgenre._typing import AudioSource, FloatArray
 from melgenre._validation import check_bool, check_choice, check_int, check_real
 from melgenre.errors import (
@@ -152,6 +153,7 @@ class Audio:
         )
 
 
+@register_component(package="melgenre")
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AudioLoader(Component):
     """Decode audio from files, file objects, bytes or arrays into :class:`Audio`.

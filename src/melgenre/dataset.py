@@ -241,6 +241,16 @@ class FolderDataset:
         subset._digests = parent._digests
         return subset
 
+    def with_loader(self, loader: AudioLoader) -> FolderDataset:
+        """The same files and classes, decoded by another loader (e.g. at another sample rate)."""
+        if not isinstance(loader, AudioLoader):
+            raise errors.MelgenreTypeError(
+                f"with_loader expects an AudioLoader, got {type(loader).__name__}."
+            )
+        copy = self._subset(self, list(self._items))
+        copy.loader = loader
+        return copy
+
     @classmethod
     def from_split_folders(
         cls,

@@ -30,6 +30,7 @@ from melgenre._dsp import (
     resize_time,
     window_starts,
 )
+from melgenre._registry import register_component
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
 from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
@@ -130,6 +131,7 @@ class Featurizer(Component):
         raise NotImplementedError(f"{type(self).__name__} must implement output_shape")
 
 
+@register_component(package="melgenre")
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MelFeaturizer(Featurizer):
     """Log-mel spectrogram cut into fixed windows for a CNN.

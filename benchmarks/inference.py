@@ -1,0 +1,164 @@
+"""Inference speed: Predictor beside the classic notebook's way, in one run.
+
+Run: .venv/bin/python benchmarks/inference.py [--files 40] [--repeats 15]
+
+Models: the default GenreCNN on MelFeaturizer() windows (melgenre), and GenreCNN.classic on
+MelFeaturizer.classic() chunks (the classic way). Both are trained one step on random windows
+(only speed is measured here; see accuracy.py for accuracy) and saved to disk.
+
+* cold start: a fresh process that imports, loads the model from disk and predicts one 15 s
+  file (melgenre: ``Predictor.load(dir).predict(path)``; classic: ``keras.models.load_model``,
+  ``librosa.load(sr=44100)``, per-chunk mel + ``power_to_db`` + ``tf.image.resize``,
+  ``model.predict``);
+* warm latency per 15 s file, median of --repeats, in this process;
+* files per second for ``Predictor.predict_many`` over --files files vs the classic way one
+  file at a time.
+
+Writes benchmarks/results/inference.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from _common import write_result
+
+CLASSIC_PREDICT = textwrap.dedent(
+    """
+    def classic_predict(model, path, tf, librosa, np):
+        y, sr = librosa.load(path, sr=44100)
+        chunk, overlap = 4 * sr, 2 * sr
+        n = int(np.ceil((len(y) - chunk) / (chunk - overlap))) + 1
+        images = []
+        for i in range(n):
+            piece = y[i * (chunk - overlap) : i * (chunk - overlap) + chunk]
+            mel = librosa.power_to_db(librosa.feature.melspectrogram(y=piece, sr=sr), ref=np.max)
+            images.append(tf.image.resize(np.expand_dims(mel, -1), (128, 128)).numpy())
+        probabilities = model.predict(np.array(images), verbose=0)
+        return int(np.argmax(probabilities.mean(axis=0)))
+    """
+)
+
+
+def synthesize(folder: Path, n: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    t = np.arange(15 * 22050) / 22050
+    paths = []
+    for i in range(n):
+        x = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 1000) * t) + 0.05 * rng.standard_normal(
+            t.size
+        )
+        path = folder / f"clip{i:03d}.wav"
+        sf.write(path, x.astype(np.float32), 22050)
+        paths.append(path)
+    return paths
+
+
+def one_step(model: object, shape: tuple[int, ...]) -> None:
+    import keras
+
+    x = np.random.default_rng(0).normal(size=(8, *shape)).astype(np.float32)
+    y = keras.utils.to_categorical(np.arange(8) % 8, 8)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")  # type: ignore[attr-defined]
+    model.fit(x, y, epochs=1, verbose=0)  # type: ignore[attr-defined]
+
+
+def cold(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+
+    import librosa
+    import tensorflow as tf
+
+    import melgenre
+
+    namespace: dict[str, object] = {}
+    exec(CLASSIC_PREDICT, namespace)
+    classic_predict = namespace["classic_predict"]
+    labels = [f"class{i}" for i in range(8)]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paths = synthesize(root, args.files)
+        feat = melgenre.MelFeaturizer()
+        model = melgenre.GenreCNN(num_classes=8, input_shape=feat.output_shape, seed=0)
+        one_step(model, feat.output_shape)
+        predictor = melgenre.Predictor(
+            loader=melgenre.AudioLoader(), featurizer=feat, model=model, labels=labels
+        )
+        predictor.save(root / "bundle")
+        classic = melgenre.GenreCNN.classic(8, seed=0)
+        one_step(classic, (128, 128, 1))
+        classic.save(root / "classic.keras")
+
+        cold_melgenre = statistics.median(
+            cold(
+                "import melgenre; "
+                f"melgenre.Predictor.load({str(root / 'bundle')!r}).predict({str(paths[0])!r})"
+            )
+            for _ in range(3)
+        )
+        classic_cold_code = (
+            "import numpy as np, librosa, tensorflow as tf, keras\n"
+            + CLASSIC_PREDICT
+            + f"\nm = keras.models.load_model({str(root / 'classic.keras')!r})\n"
+            + f"classic_predict(m, {str(paths[0])!r}, tf, librosa, np)\n"
+        )
+        cold_classic = statistics.median(cold(classic_cold_code) for _ in range(3))
+
+        loaded = melgenre.Predictor.load(root / "bundle")
+        loaded.predict(paths[0])
+        classic_predict(classic, str(paths[0]), tf, librosa, np)  # type: ignore[operator]
+        warm_m, warm_c = [], []
+        for i in range(args.repeats):
+            path = paths[i % len(paths)]
+            start = time.perf_counter()
+            loaded.predict(path)
+            warm_m.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            classic_predict(classic, str(path), tf, librosa, np)  # type: ignore[operator]
+            warm_c.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        results = loaded.predict_many(paths)
+        many_s = time.perf_counter() - start
+        assert all(isinstance(r, melgenre.Prediction) for r in results)
+        start = time.perf_counter()
+        for path in paths:
+            classic_predict(classic, str(path), tf, librosa, np)  # type: ignore[operator]
+        classic_many_s = time.perf_counter() - start
+
+    latency_m, latency_c = statistics.median(warm_m), statistics.median(warm_c)
+    summary = {
+        "cold_start_seconds": {"melgenre": cold_melgenre, "classic": cold_classic},
+        "warm_latency_seconds_per_15s_file": {"melgenre": latency_m, "classic": latency_c},
+        "warm_latency_ratio_melgenre_over_classic": latency_m / latency_c,
+        "files_per_second": {
+            "melgenre_predict_many": len(paths) / many_s,
+            "classic_one_by_one": len(paths) / classic_many_s,
+        },
+        "files": len(paths),
+        "repeats": args.repeats,
+    }
+    print(json.dumps(summary, indent=2))
+    write_result("inference", summary)
+
+
+if __name__ == "__main__":
+    main()

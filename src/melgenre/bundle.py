@@ -1,0 +1,246 @@
+"""The model bundle: a directory holding everything a :class:`Predictor` needs.
+
+::
+
+    model-dir/
+      melgenre.json        format name and version, melgenre version, labels, the loader's and
+                           featurizer's registered names and configs, the model's input shape,
+                           the aggregation rule, training summary, metrics, reproducibility
+                           record, and the SHA-256 of every other file
+      model.keras          the Keras 3 archive, loaded with safe_mode=True
+      training_hist.json   per-epoch metrics (when the predictor was trained with melgenre)
+      *.png                curves and confusion matrix, when they were made
+
+Writing is atomic: the bundle is written to a temporary sibling directory and
+renamed into place, so a crash or a full disk mid-save leaves the previous
+bundle as it was. Reading validates everything before a model is used; each
+problem raises :class:`~melgenre.errors.BundleError` saying what is wrong.
+
+Importing this module does not import TensorFlow; reading or writing the model does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from melgenre._typing import PathLike
+from melgenre._version import __version__
+from melgenre.errors import BundleError, MelgenreWarning
+
+__all__ = [
+    "BUNDLE_CONFIG",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "HISTORY_FILE",
+    "MODEL_FILE",
+    "read_manifest",
+    "write_bundle",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The bundle's description file.
+BUNDLE_CONFIG = "melgenre.json"
+#: The Keras archive.
+MODEL_FILE = "model.keras"
+#: Per-epoch training metrics.
+HISTORY_FILE = "training_hist.json"
+#: ``melgenre.json``'s ``format`` value.
+FORMAT_NAME = "melgenre.bundle"
+#: The newest bundle format this melgenre reads and the one it writes.
+FORMAT_VERSION = 1
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def write_bundle(
+    directory: PathLike,
+    manifest: Mapping[str, Any],
+    files: Mapping[str, Any],
+) -> Path:
+    """Write a bundle directory atomically.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The bundle to create or replace.
+    manifest : mapping
+        The contents of ``melgenre.json`` (format fields and checksums are added).
+    files : mapping of str to callable or path
+        Each entry writes one file: a callable ``write(path)``, or a path to
+        copy. Names must be plain file names.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    target = Path(directory)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        raise BundleError(f"Cannot save a bundle to {str(target)!r}: a file is in the way.")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+    try:
+        checksums = {}
+        for name, source in files.items():
+            if Path(name).name != name or name == BUNDLE_CONFIG:
+                raise BundleError(f"Invalid bundle file name {name!r}.")
+            destination = staging / name
+            if callable(source):
+                source(destination)
+            else:
+                shutil.copyfile(source, destination)
+            checksums[name] = sha256(destination)
+        full = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "melgenre_version": __version__,
+            **manifest,
+            "files": checksums,
+        }
+        config_path = staging / BUNDLE_CONFIG
+        with open(config_path, "w") as handle:
+            json.dump(full, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        _fsync_dir(staging)
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _fsync_dir(path: Path) -> None:
+    for child in path.iterdir():
+        with open(child, "rb") as handle:
+            os.fsync(handle.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing bundle is moved aside first, then removed.
+
+    Between the two renames the old bundle lives at ``.<name>.old-*``; :func:`read_manifest`
+    finds it there if a crash happened in that instant.
+    """
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    backup.rmdir()
+    os.rename(target, backup)
+    os.rename(staging, target)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _locate(directory: Path) -> Path:
+    if directory.is_dir():
+        return directory
+    backups = (
+        sorted(directory.parent.glob(f".{directory.name}.old-*"))
+        if directory.parent.is_dir()
+        else []
+    )
+    if not directory.exists() and len(backups) == 1 and (backups[0] / BUNDLE_CONFIG).is_file():
+        logger.warning(
+            "%s is missing but %s holds the bundle a save was replacing when it stopped; using it.",
+            directory,
+            backups[0],
+        )
+        return backups[0]
+    if directory.exists():
+        raise BundleError(f"{str(directory)!r} is not a bundle directory (it is a file).")
+    raise BundleError(
+        f"No bundle at {str(directory)!r}. Save one with Predictor.save({str(directory)!r})."
+    )
+
+
+def read_manifest(directory: PathLike) -> tuple[Path, dict[str, Any]]:
+    """Read and validate ``melgenre.json`` and every file it lists.
+
+    Returns
+    -------
+    (directory, manifest) : the bundle's actual directory and its parsed description.
+
+    Raises
+    ------
+    BundleError
+        Missing directory or file, invalid JSON, another format, a newer format
+        version, or a file whose checksum does not match (truncated or altered).
+    """
+    root = _locate(Path(directory))
+    config_path = root / BUNDLE_CONFIG
+    if not config_path.is_file():
+        raise BundleError(
+            f"{str(root)!r} has no {BUNDLE_CONFIG}; it is not a melgenre bundle (or the file "
+            "was deleted)."
+        )
+    try:
+        manifest = json.loads(config_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BundleError(
+            f"{str(config_path)!r} is not valid JSON ({exc}); the bundle is damaged."
+        ) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise BundleError(f"{str(config_path)!r} does not describe a melgenre bundle.")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise BundleError(f"{str(config_path)!r} has an invalid format_version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise BundleError(
+            f"{str(root)!r} uses bundle format {version}, newer than the {FORMAT_VERSION} this "
+            f"melgenre {__version__} reads; upgrade melgenre (pip install -U melgenre)."
+        )
+    written_by = str(manifest.get("melgenre_version", "0"))
+    if _version_tuple(written_by) > _version_tuple(__version__):
+        warnings.warn(
+            f"The bundle {str(root)!r} was written by melgenre {written_by}, newer than this "
+            f"melgenre {__version__}; it may not load or predict as intended.",
+            MelgenreWarning,
+            stacklevel=3,
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or MODEL_FILE not in files:
+        raise BundleError(f"{str(config_path)!r} lists no {MODEL_FILE}; the bundle is damaged.")
+    for name, expected in files.items():
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise BundleError(f"{str(config_path)!r} lists an invalid file name {name!r}.")
+        path = root / name
+        if not path.is_file():
+            raise BundleError(f"The bundle {str(root)!r} is missing {name!r}; save it again.")
+        if sha256(path) != expected:
+            raise BundleError(
+                f"{name!r} in the bundle {str(root)!r} does not match its checksum: it was "
+                "truncated or altered after saving. Save the bundle again."
+            )
+    return root, manifest

@@ -1,0 +1,489 @@
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+import melgenre
+from melgenre import (
+    AudioLoader,
+    FailedFile,
+    FolderDataset,
+    GenreCNN,
+    MelFeaturizer,
+    MelgenreWarning,
+    Prediction,
+    Predictor,
+    Trainer,
+)
+from melgenre.errors import AudioDecodeError, BundleError, ConfigError, NotTrainedError
+from signals import chirp, noise, tone
+
+SR = 8000
+FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
+LABELS = ["chirp", "noise", "tone"]
+
+
+def make_data(root: Path) -> None:
+    rng = np.random.default_rng(0)
+    for label in LABELS:
+        (root / label).mkdir(parents=True)
+        for i in range(12):
+            if label == "tone":
+                x = tone(frequency=float(rng.uniform(200, 2000)), duration=2.0, sample_rate=SR)
+            elif label == "noise":
+                x = noise(duration=2.0, sample_rate=SR, seed=i)
+            else:
+                low = float(rng.uniform(100, 500))
+                x = chirp(fmin=low, fmax=low * 6, duration=2.0, sample_rate=SR)
+            sf.write(root / label / f"{i}.wav", x * rng.uniform(0.2, 1.0), SR)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    make_data(root)
+    return root
+
+
+def train_predictor(data_dir: Path, featurizer: MelFeaturizer = FEAT) -> tuple[Predictor, Any]:
+    ds = FolderDataset(data_dir, loader=AudioLoader(sample_rate=SR))
+    train, test = ds.split(test_size=0.25, seed=0)
+    model = GenreCNN(
+        num_classes=3,
+        input_shape=featurizer.output_shape,
+        filters=(8, 16),
+        dense_units=16,
+        dropout=0.1,
+        first_stride=1,  # 32x32 test windows are small enough already
+        seed=3,
+    )
+    trainer = Trainer(model, epochs=8, batch_size=16, learning_rate=1e-3, seed=1, verbose=0)
+    history = trainer.fit(train.features(featurizer, workers=1, progress=False))
+    predictor = Predictor(loader=ds.loader, featurizer=featurizer, model=model, labels=ds.classes)
+    predictor.trainer = trainer  # type: ignore[attr-defined]
+    return predictor, (history, test)
+
+
+@pytest.fixture(scope="module")
+def trained(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Predictor, Path, Any]:
+    predictor, (history, test) = train_predictor(data_dir)
+    bundle = tmp_path_factory.mktemp("bundles") / "model"
+    predictor.save(bundle, history=history, report=predictor.evaluate(test, workers=1))
+    return predictor, bundle, test
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def test_prediction_fields_and_timeline(trained: tuple[Predictor, Path, Any]) -> None:
+    predictor, _, _ = trained
+    x = tone(frequency=900.0, duration=5.0, sample_rate=SR)
+    p = predictor.predict((x, SR))
+    assert isinstance(p, Prediction)
+    assert p.label == "tone"
+    assert list(p.probabilities) == LABELS
+    assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert p.confidence == p.probabilities["tone"] == max(p.probabilities.values())
+    assert p.top_k(2)[0] == {"label": "tone", "score": p.confidence}
+    assert len(p.top_k(10)) == 3
+    assert len(p.windows) == len(FEAT.transform(melgenre.Audio(x, SR)))
+    assert p.windows[0].start == 0.0
+    assert p.windows[-1].end == pytest.approx(5.0)
+    mean = np.mean([[w.probabilities[k] for k in LABELS] for w in p.windows], axis=0)
+    np.testing.assert_allclose(list(p.probabilities.values()), mean, rtol=1e-5)
+    assert json.loads(json.dumps(p.to_dict()))["label"] == "tone"
+
+
+def test_every_source_kind_and_resampling(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor, _, _ = trained
+    x = noise(duration=3.0, sample_rate=SR, seed=99)
+    path = tmp_path / "n.flac"
+    sf.write(path, x, SR)
+    reference = predictor.predict(path)
+    assert reference.label == "noise"
+    assert reference.source == str(path)
+    for source in (str(path), path.read_bytes(), io.BytesIO(path.read_bytes()), (x, SR)):
+        np.testing.assert_allclose(
+            list(predictor.predict(source).probabilities.values()),
+            list(reference.probabilities.values()),
+            atol=1e-3,
+        )
+    # audio at another rate is resampled by the bundled loader, not misread
+    fast = librosa.resample(x, orig_sr=SR, target_sr=44100)
+    assert predictor.predict((fast, 44100)).label == "noise"
+
+
+@pytest.mark.parametrize("aggregation", ["mean", "max", "vote"])
+def test_aggregations(trained: tuple[Predictor, Path, Any], aggregation: str) -> None:
+    base, _, _ = trained
+    predictor = Predictor(
+        loader=base.loader,
+        featurizer=base.featurizer,
+        model=base.model,
+        labels=base.labels,
+        aggregation=aggregation,
+    )  # type: ignore[arg-type]
+    p = predictor.predict((chirp(fmin=200.0, fmax=1500.0, duration=4.0, sample_rate=SR), SR))
+    assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    if aggregation == "vote":
+        assert all(
+            v * len(p.windows) == pytest.approx(round(v * len(p.windows)))
+            for v in p.probabilities.values()
+        )
+
+
+def test_predict_many_batches_and_goes_past_bad_files(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor, _, _ = trained
+    good = []
+    for i, x in enumerate(
+        [
+            tone(frequency=500.0, duration=3.0, sample_rate=SR),
+            noise(duration=1.0, sample_rate=SR, seed=5),
+            chirp(fmin=150.0, fmax=900.0, duration=6.0, sample_rate=SR),
+        ]
+    ):
+        path = tmp_path / f"{i}.wav"
+        sf.write(path, x, SR)
+        good.append(path)
+    broken = tmp_path / "broken.mp3"
+    broken.write_text("no")
+    results = predictor.predict_many([good[0], broken, str(good[1]), good[2]], batch_size=4)
+    assert len(results) == 4
+    assert isinstance(results[1], FailedFile)
+    assert results[1].path == str(broken)
+    assert results[1].error_type == "AudioDecodeError"
+    for result, path in zip([results[0], results[2], results[3]], good, strict=True):
+        assert isinstance(result, Prediction)
+        single = predictor.predict(path)
+        np.testing.assert_allclose(
+            list(result.probabilities.values()), list(single.probabilities.values()), atol=1e-5
+        )
+        assert len(result.windows) == len(single.windows)
+    with pytest.raises(AudioDecodeError):
+        predictor.predict_many([broken], on_error="raise")
+
+
+def test_evaluate_on_a_folder_dataset(trained: tuple[Predictor, Path, Any]) -> None:
+    predictor, _, test = trained
+    report = predictor.evaluate(test, workers=1)
+    assert report.n_files == len(test)
+    expected = predictor.trainer.evaluate(test.features(FEAT, workers=1, progress=False))  # type: ignore[attr-defined]
+    assert report.file_accuracy == expected.file_accuracy >= 0.85
+    assert report.window_accuracy == pytest.approx(expected.window_accuracy)
+    assert report.confusion_matrix == expected.confusion_matrix
+    # classes in another order are mapped onto the predictor's labels
+    reordered = FolderDataset(
+        test.root, loader=AudioLoader(sample_rate=SR), class_names=["tone", "chirp", "noise"]
+    )
+    assert predictor.evaluate(reordered, workers=1).classes == LABELS
+
+
+def test_threads_sharing_one_predictor_agree_with_one_thread(
+    trained: tuple[Predictor, Path, Any],
+) -> None:
+    predictor, bundle, _ = trained
+    shared = Predictor.load(bundle)
+    sources = [(noise(duration=2.0 + i / 4, sample_rate=SR, seed=i), SR) for i in range(8)]
+    expected = [predictor.predict(s).probabilities for s in sources]
+    got: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(3):
+                got[i] = shared.predict(sources[i]).probabilities
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i in range(8):
+        np.testing.assert_allclose(list(got[i].values()), list(expected[i].values()), atol=1e-5)
+
+
+# --------------------------------------------------------------------- bundle
+
+
+def test_saved_bundle_holds_what_it_should(trained: tuple[Predictor, Path, Any]) -> None:
+    _, bundle, _ = trained
+    assert sorted(p.name for p in bundle.iterdir()) == [
+        "melgenre.json",
+        "model.keras",
+        "training_hist.json",
+    ]
+    manifest = json.loads((bundle / "melgenre.json").read_text())
+    assert manifest["format"] == "melgenre.bundle"
+    assert manifest["format_version"] == 1
+    assert manifest["melgenre_version"] == melgenre.__version__
+    assert manifest["labels"] == LABELS
+    assert manifest["loader"]["class_name"] == "melgenre>AudioLoader"
+    assert manifest["featurizer"] == {
+        "class_name": "melgenre>MelFeaturizer",
+        "config": FEAT.get_config(),
+    }
+    assert manifest["model"]["input_shape"] == [32, 32, 1]
+    assert manifest["metrics"]["file_accuracy"] >= 0.85
+    assert set(manifest["files"]) == {"model.keras", "training_hist.json"}
+    assert not [p for p in bundle.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_load_in_a_fresh_process_gives_the_same_probabilities(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor, bundle, _ = trained
+    x = chirp(fmin=300.0, fmax=2000.0, duration=4.0, sample_rate=SR)
+    path = tmp_path / "c.wav"
+    sf.write(path, x, SR, subtype="FLOAT")
+    script = f"import json, melgenre; p = melgenre.Predictor.load({str(bundle)!r}).predict({str(path)!r}); print(json.dumps(p.probabilities))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    ours = predictor.predict(path).probabilities
+    np.testing.assert_allclose(list(theirs.values()), list(ours.values()), atol=1e-6)
+
+
+def copy_bundle(bundle: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "copy"
+    shutil.copytree(bundle, target)
+    return target
+
+
+@pytest.mark.parametrize("name", ["melgenre.json", "model.keras", "training_hist.json"])
+@pytest.mark.parametrize("damage", ["delete", "truncate", "tamper"])
+def test_every_damaged_file_is_a_bundle_error(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path, name: str, damage: str
+) -> None:
+    _, bundle, _ = trained
+    target = copy_bundle(bundle, tmp_path)
+    path = target / name
+    data = path.read_bytes()
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        # melgenre.json is the editable description (not checksummed, validated instead):
+        # tamper with its structure; the other files are checksummed, so any byte will do
+        flipped = bytearray(data)
+        flipped[0 if name == "melgenre.json" else len(flipped) // 2] ^= 0x55
+        path.write_bytes(bytes(flipped))
+    with pytest.raises(
+        BundleError,
+        match=r"(missing|no melgenre\.json|checksum|not valid JSON|damaged|does not describe|not a melgenre bundle|inconsistent)",
+    ):
+        Predictor.load(target)
+
+
+def edit_manifest(target: Path, **changes: Any) -> None:
+    manifest = json.loads((target / "melgenre.json").read_text())
+    manifest.update(changes)
+    (target / "melgenre.json").write_text(json.dumps(manifest))
+
+
+def test_wrong_labels_unknown_version_and_newer_melgenre(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    _, bundle, _ = trained
+    target = copy_bundle(bundle, tmp_path)
+    edit_manifest(target, labels=["a", "b"])
+    with pytest.raises(BundleError, match="model has 3 outputs but 2 labels"):
+        Predictor.load(target)
+    edit_manifest(target, labels=LABELS, format_version=99)
+    with pytest.raises(BundleError, match="bundle format 99, newer than the 1"):
+        Predictor.load(target)
+    edit_manifest(target, format_version=1, melgenre_version="99.0.0")
+    with pytest.warns(MelgenreWarning, match="written by melgenre 99.0.0"):
+        Predictor.load(target)
+    edit_manifest(
+        target,
+        melgenre_version=melgenre.__version__,
+        featurizer={
+            "class_name": "melgenre>MelFeaturizer",
+            "config": FEAT.get_config() | {"n_mels": 64},
+        },
+    )
+    with pytest.raises(
+        BundleError,
+        match=r"expects windows of shape \(32, 32, 1\) but the featurizer makes \(64, 32, 1\)",
+    ):
+        Predictor.load(target)
+    with pytest.raises(BundleError, match="No bundle at"):
+        Predictor.load(tmp_path / "nowhere")
+
+
+def test_a_kill_during_save_leaves_the_old_bundle_loadable(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor, bundle, _ = trained
+    target = copy_bundle(bundle, tmp_path)
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        import melgenre, melgenre.bundle as b
+        predictor = melgenre.Predictor.load({str(target)!r})
+        real = b.sha256
+        def slow(path):
+            print("WRITING", flush=True)
+            time.sleep(60)
+            return real(path)
+        b.sha256 = slow
+        predictor.save({str(target)!r})
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "WRITING" in line:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    x = (tone(frequency=700.0, duration=2.0, sample_rate=SR), SR)
+    reloaded = Predictor.load(target)
+    np.testing.assert_allclose(
+        list(reloaded.predict(x).probabilities.values()),
+        list(predictor.predict(x).probabilities.values()),
+        atol=1e-6,
+    )
+    # the interrupted save left only a hidden staging directory, which a later save does not mind
+    predictor.save(target)
+    assert Predictor.load(target).labels == LABELS
+
+
+def test_saving_replaces_an_existing_bundle(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor, _, _ = trained
+    target = tmp_path / "m"
+    predictor.save(target)
+    (target / "stale.txt").write_text("old")
+    predictor.save(target)
+    assert not (target / "stale.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+# ------------------------------------------------------------------- registry
+
+
+@melgenre.register_component(package="melgenre_tests")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CompressedMel(MelFeaturizer):
+    """log(1 + C * mel) instead of decibels."""
+
+    compression: float = 100.0
+
+    def scale(self, power: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        return np.log1p(self.compression * power).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UnregisteredMel(MelFeaturizer):
+    pass
+
+
+def test_a_registered_custom_featurizer_survives_the_round_trip(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    featurizer = CompressedMel(**FEAT.get_config(), compression=10.0)
+    predictor, _ = train_predictor(data_dir, featurizer)
+    predictor.save(tmp_path / "custom")
+    manifest = json.loads((tmp_path / "custom" / "melgenre.json").read_text())
+    assert manifest["featurizer"]["class_name"] == "melgenre_tests>CompressedMel"
+    loaded = Predictor.load(tmp_path / "custom")
+    assert type(loaded.featurizer) is CompressedMel
+    assert loaded.featurizer == featurizer
+    x = (noise(duration=2.0, sample_rate=SR, seed=1), SR)
+    np.testing.assert_allclose(
+        list(loaded.predict(x).probabilities.values()),
+        list(predictor.predict(x).probabilities.values()),
+        atol=1e-6,
+    )
+    # a bundle naming a class nobody registered says which module to import
+    manifest["featurizer"]["class_name"] = "my_pkg>PCENFeaturizer"
+    (tmp_path / "custom" / "melgenre.json").write_text(json.dumps(manifest))
+    with pytest.raises(
+        BundleError,
+        match=r"Unknown component 'my_pkg>PCENFeaturizer': import the module that defines it",
+    ):
+        Predictor.load(tmp_path / "custom")
+
+
+def test_an_unregistered_subclass_cannot_be_saved(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    base, _, _ = trained
+    predictor = Predictor(
+        loader=base.loader,
+        featurizer=UnregisteredMel(**FEAT.get_config()),
+        model=base.model,
+        labels=base.labels,
+    )
+    with pytest.raises(BundleError, match=r"UnregisteredMel is not registered.*register_component"):
+        predictor.save(tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+# --------------------------------------------------------------------- errors
+
+
+def test_construction_errors(trained: tuple[Predictor, Path, Any], tmp_path: Path) -> None:
+    base, _, _ = trained
+    kwargs: dict[str, Any] = {
+        "loader": base.loader,
+        "featurizer": base.featurizer,
+        "model": base.model,
+        "labels": base.labels,
+    }
+    with pytest.raises(ConfigError, match="3 outputs but 2 labels"):
+        Predictor(**kwargs | {"labels": ["a", "b"]})
+    with pytest.raises(
+        ConfigError, match="loader resamples to 22050 Hz but the featurizer expects 8000 Hz"
+    ):
+        Predictor(**kwargs | {"loader": AudioLoader()})
+    with pytest.raises(ConfigError, match=r"expects windows of shape \(32, 32, 1\)"):
+        Predictor(
+            **kwargs
+            | {
+                "featurizer": MelFeaturizer(
+                    sample_rate=SR, n_fft=512, hop_length=128, n_mels=64, frames=32
+                )
+            }
+        )
+    with pytest.raises(ConfigError, match="'aggregation'"):
+        Predictor(**kwargs | {"aggregation": "median"})
+    untrained = GenreCNN(num_classes=3, input_shape=FEAT.output_shape, filters=(4,))
+    with pytest.raises(
+        NotTrainedError, match=r"not trained yet. Call Trainer.fit\(...\) before Predictor.save\(\)"
+    ):
+        Predictor(**kwargs | {"model": untrained}).save(tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "Predictor(labels=" in repr(base)
