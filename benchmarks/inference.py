@@ -117,6 +117,7 @@ def main() -> None:
         )
         classic_cold_code = (
             "import numpy as np, librosa, tensorflow as tf, keras\n"
+            "import melgenre.model  # registers the classic preset's class with Keras\n"
             + CLASSIC_PREDICT
             + f"\nm = keras.models.load_model({str(root / 'classic.keras')!r})\n"
             + f"classic_predict(m, {str(paths[0])!r}, tf, librosa, np)\n"
