@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install lint typecheck pytest test dist clean
+.PHONY: help install demo lint typecheck pytest test dist clean
 
 help:
 	@echo "make install    create $(VENV) (if missing) and install melgenre[dev,plot] into it"
+	@echo "make demo       set up, then train on built-in demo data, save a model and predict (~2 min)"
 	@echo "make test       lint (ruff), type-check (mypy --strict src), run the tests, build the wheel"
 	@echo "make lint | typecheck | pytest | dist | clean"
 
@@ -22,6 +23,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/melgenre demo --out melgenre-demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,0 +1,384 @@
+"""The ``melgenre`` command: train, evaluate, predict, info and demo.
+
+Errors print one line naming the problem and exit with status 1 (2 for bad
+arguments); ``--verbose`` shows the traceback and INFO logs. Only this module
+configures logging or prints: the library itself does neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+logger = logging.getLogger("melgenre.cli")
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from melgenre._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="melgenre",
+        description="Audio classification: train on a folder per class, predict new recordings.",
+    )
+    parser.add_argument("--version", action="version", version=f"melgenre {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log details and show tracebacks"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model on DATA_DIR (one folder per class)")
+    train.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    train.add_argument(
+        "--out", type=Path, required=True, metavar="MODEL_DIR", help="bundle to write"
+    )
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--learning-rate", type=float, default=3e-4)
+    train.add_argument("--test-size", type=float, default=0.2)
+    train.add_argument("--validation-size", type=float, default=0.1)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--sample-rate", type=int, default=22050)
+    train.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
+    train.add_argument("--workers", type=int, default=None, help="extraction processes")
+    train.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    train.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    evaluate = sub.add_parser("evaluate", help="evaluate MODEL_DIR on DATA_DIR")
+    evaluate.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    evaluate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument("--workers", type=int, default=None)
+
+    predict = sub.add_parser("predict", help="classify audio files with MODEL_DIR")
+    predict.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    predict.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    predict.add_argument("--json", action="store_true", help="print results as JSON lines")
+    predict.add_argument("--top-k", type=int, default=1, help="show the K most probable labels")
+    predict.add_argument("--timeline", action="store_true", help="show every window's label")
+
+    info = sub.add_parser("info", help="describe a saved model")
+    info.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    info.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser(
+        "demo", help="make demo data, train, evaluate, save and predict (no download)"
+    )
+    demo.add_argument("--out", type=Path, default=Path("melgenre-demo"), metavar="DIR")
+    demo.add_argument("--clips", type=int, default=40, help="clips per class")
+    demo.add_argument("--epochs", type=int, default=10)
+    return parser
+
+
+def _print(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _train(
+    data_dir: Path,
+    out: Path,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    learning_rate: float = 3e-4,
+    test_size: float = 0.2,
+    validation_size: float | None = 0.1,
+    seed: int = 42,
+    sample_rate: int = 22050,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+    patience: int = 8,
+    verbose: int = 2,
+) -> dict[str, Any]:
+    """Scan, split, extract, fit, evaluate and save: the whole training journey."""
+    import keras
+
+    import melgenre
+    from melgenre import plotting
+
+    started = time.perf_counter()
+    loader = melgenre.AudioLoader(sample_rate=sample_rate)
+    featurizer = melgenre.MelFeaturizer(sample_rate=sample_rate)
+    dataset = melgenre.FolderDataset(data_dir, loader=loader)
+    parts = dataset.split(test_size=test_size, validation_size=validation_size or None, seed=seed)
+    train, test = parts[0], parts[-1]
+    validation = parts[1] if len(parts) == 3 else None
+    features = {
+        name: part.features(featurizer, cache_dir=cache_dir, workers=workers, progress=verbose > 0)
+        for name, part in (("train", train), ("validation", validation), ("test", test))
+        if part is not None and len(part)
+    }
+    model = melgenre.GenreCNN(
+        num_classes=len(dataset.classes), input_shape=featurizer.output_shape, seed=seed
+    )
+    callbacks = []
+    if "validation" in features and patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", patience=patience, restore_best_weights=True
+            )
+        )
+    run_dir = out.parent / f".{out.name}.run"
+    trainer = melgenre.Trainer(
+        model,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        verbose=verbose,
+        callbacks=callbacks,
+        run_dir=run_dir,
+    )
+    history = trainer.fit(features["train"], validation=features.get("validation"))
+    report = trainer.evaluate(features["test"]) if "test" in features else None
+    extra: dict[str, Any] = {}
+    try:
+        extra["curves.png"] = plotting.plot_history(history, run_dir / "curves.png")
+        if report is not None:
+            extra["confusion_matrix.png"] = plotting.plot_confusion_matrix(
+                report, run_dir / "confusion_matrix.png"
+            )
+    except melgenre.MelgenreError as exc:  # matplotlib missing: the bundle is still saved
+        logger.warning("No plots: %s", exc)
+    predictor = melgenre.Predictor(
+        loader=loader,
+        featurizer=featurizer,
+        model=model,
+        labels=dataset.classes,
+        metadata={
+            "training": {
+                "data_dir": str(data_dir),
+                "seed": seed,
+                "epochs_run": history.epochs,
+                "split": {
+                    "test_size": test_size,
+                    "validation_size": validation_size,
+                    "train_files": len(train),
+                    "validation_files": len(validation) if validation is not None else 0,
+                    "test_files": len(test),
+                },
+                "train_files_fingerprint": train.fingerprint(),
+                "failed_files": [f.to_dict() for fs in features.values() for f in fs.failures],
+            }
+        },
+    )
+    predictor.save(out, history=history, report=report, extra_files=extra)
+    shutil.rmtree(run_dir, ignore_errors=True)  # its files are in the bundle now
+    return {
+        "model_dir": str(out),
+        "classes": dataset.classes,
+        "files": {"train": len(train), "validation": len(validation or []), "test": len(test)},
+        "epochs_run": history.epochs,
+        "file_accuracy": report.file_accuracy if report is not None else None,
+        "window_accuracy": report.window_accuracy if report is not None else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _summary_lines(summary: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Trained on {summary['files']['train']} files ({len(summary['classes'])} classes: "
+        f"{', '.join(summary['classes'])}) for {summary['epochs_run']} epochs "
+        f"in {summary['seconds']} s."
+    ]
+    if summary["file_accuracy"] is not None:
+        lines.append(
+            f"Test accuracy on {summary['files']['test']} files: file-level "
+            f"{summary['file_accuracy']:.1%}, window-level {summary['window_accuracy']:.1%}."
+        )
+    lines.append(f"Model saved to {summary['model_dir']}")
+    return lines
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    summary = _train(
+        args.data_dir,
+        args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        test_size=args.test_size,
+        validation_size=args.validation_size,
+        seed=args.seed,
+        sample_rate=args.sample_rate,
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+        patience=args.patience,
+        verbose=0 if args.json else 2,
+    )
+    if args.json:
+        _print(json.dumps(summary))
+    else:
+        for line in _summary_lines(summary):
+            _print(line)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import melgenre
+
+    predictor = melgenre.Predictor.load(args.model_dir)
+    dataset = melgenre.FolderDataset(args.data_dir, loader=predictor.loader)
+    report = predictor.evaluate(dataset, workers=args.workers, progress=not args.json)
+    _print(json.dumps(report.to_dict()) if args.json else str(report))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import melgenre
+
+    predictor = melgenre.Predictor.load(args.model_dir)
+    results = predictor.predict_many([str(f) for f in args.files])
+    failed = 0
+    width = max(len(str(f)) for f in args.files)
+    for result in results:
+        if isinstance(result, melgenre.FailedFile):
+            failed += 1
+            if args.json:
+                _print(json.dumps({"file": result.path, "error": result.reason}))
+            else:
+                sys.stderr.write(f"melgenre: {result.reason}\n")
+            continue
+        if args.json:
+            data: dict[str, Any] = {
+                "file": result.source,
+                "label": result.label,
+                "confidence": result.confidence,
+                "top_k": result.top_k(args.top_k),
+            }
+            if args.timeline:
+                data["timeline"] = [w.to_dict() for w in result.windows]
+            _print(json.dumps(data))
+            continue
+        others = ", ".join(f"{t['label']} {t['score']:.2f}" for t in result.top_k(args.top_k)[1:])
+        _print(
+            f"{result.source:<{width}}  {result.label:<12} {result.confidence:6.1%}"
+            + (f"  ({others})" if others else "")
+        )
+        if args.timeline:
+            for w in result.windows:
+                _print(f"  {w.start:7.2f}-{w.end:7.2f} s  {w.label:<12} {w.confidence:6.1%}")
+    return 1 if failed else 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from melgenre.bundle import read_manifest
+
+    root, manifest = read_manifest(args.model_dir)
+    if args.json:
+        _print(json.dumps(manifest))
+        return 0
+    featurizer = manifest["featurizer"]["config"]
+    metrics = manifest.get("metrics") or {}
+    training = (manifest.get("metadata") or {}).get("training", {})
+    lines = [
+        f"Model: {root}",
+        f"  labels: {', '.join(manifest['labels'])}",
+        f"  loader: {manifest['loader']['class_name']} "
+        f"(sample_rate={manifest['loader']['config'].get('sample_rate')})",
+        f"  featurizer: {manifest['featurizer']['class_name']} "
+        f"(n_mels={featurizer.get('n_mels')}, frames={featurizer.get('frames')}, "
+        f"hop_length={featurizer.get('hop_length')})",
+        f"  model: {manifest['model']['class_name']}, input {manifest['model']['input_shape']}, "
+        f"{manifest['model']['params']:,} parameters; aggregation: {manifest['aggregation']}",
+    ]
+    if metrics:
+        lines.append(
+            f"  test accuracy: file-level {metrics['file_accuracy']:.1%}, "
+            f"window-level {metrics['window_accuracy']:.1%} ({metrics['n_files']} files)"
+        )
+    if training:
+        lines.append(
+            f"  trained on {training.get('data_dir')} for {training.get('epochs_run')} epochs"
+        )
+    env = manifest.get("environment", {})
+    lines.append(
+        f"  written by melgenre {manifest['melgenre_version']} "
+        f"(tensorflow {env.get('tensorflow', '?')}, keras {env.get('keras', '?')})"
+    )
+    for line in lines:
+        _print(line)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import melgenre
+    from melgenre import demo
+
+    out: Path = args.out
+    data_dir, model_dir = out / "data", out / "model"
+    started = time.perf_counter()
+    _print(
+        f"1/4 Making the demo data set in {data_dir} "
+        f"({args.clips} clips x {len(demo.CLASSES)} classes) ..."
+    )
+    demo.make_dataset(data_dir, clips_per_class=args.clips)
+    _print("2/4 Extracting features and training (less than a minute on 2 cores) ...")
+    summary = _train(data_dir, model_dir, epochs=args.epochs, cache_dir=out / "cache", verbose=2)
+    _print("3/4 " + "\n    ".join(_summary_lines(summary)))
+    fresh = out / "fresh-clip.wav"
+    import soundfile as sf
+
+    label = demo.CLASSES[2]
+    sf.write(fresh, demo.make_clip(label, seed=987_654, duration=8.0), 22050)
+    prediction = melgenre.Predictor.load(model_dir).predict(fresh)
+    _print(
+        f"4/4 A fresh {label!r} clip ({fresh}) is predicted as {prediction.label!r} "
+        f"with confidence {prediction.confidence:.1%}."
+    )
+    _print(
+        f"Done in {time.perf_counter() - started:.0f} s. "
+        f"Curves and confusion matrix: {model_dir}/*.png. "
+        f"Try: melgenre predict {model_dir} {fresh} --timeline"
+    )
+    return 0
+
+
+_COMMANDS = {
+    "train": _cmd_train,
+    "evaluate": _cmd_evaluate,
+    "predict": _cmd_predict,
+    "info": _cmd_info,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``melgenre`` command; return its exit status."""
+    _quiet_tensorflow()
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="melgenre: %(levelname)s: %(message)s",
+    )
+    if not args.verbose:  # the command reports skipped files itself, once
+        logging.getLogger("melgenre.predictor").setLevel(logging.ERROR)
+    from melgenre.errors import MelgenreError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except MelgenreError as exc:
+        if args.verbose:
+            raise
+        sys.stderr.write(f"melgenre: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("melgenre: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

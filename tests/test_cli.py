@@ -1,0 +1,207 @@
+"""The melgenre command on tiny demo data: every subcommand, JSON output, error exits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from melgenre import Predictor, demo
+from melgenre.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    data = demo.make_dataset(root / "data", clips_per_class=8, duration=3.0)
+    model = root / "model"
+    assert (
+        main(["train", str(data), "--out", str(model), "--epochs", "3", "--workers", "1", "--json"])
+        == 0
+    )
+    return data, model
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_writes_a_complete_bundle(trained: tuple[Path, Path]) -> None:
+    _, model = trained
+    names = sorted(p.name for p in model.iterdir())
+    assert names == [
+        "confusion_matrix.png",
+        "curves.png",
+        "melgenre.json",
+        "model.keras",
+        "training_hist.json",
+    ]
+    manifest = json.loads((model / "melgenre.json").read_text())
+    assert manifest["labels"] == list(demo.CLASSES)
+    assert manifest["metadata"]["training"]["split"]["test_files"] == 10  # 2 of each class's 8
+    assert not list(model.parent.glob(".model*"))  # no staging or run directories left behind
+
+
+def test_train_text_summary_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
+    code, out, _ = run(
+        capsys,
+        "train",
+        str(data),
+        "--out",
+        str(tmp_path / "m"),
+        "--epochs",
+        "1",
+        "--workers",
+        "1",
+        "--validation-size",
+        "0",
+    )
+    assert code == 0
+    assert (
+        "Trained on 15 files (5 classes: arpeggio, chords, drums, plucked, texture) for 1 epochs"
+        in out
+    )
+    assert "file-level" in out
+    assert "window-level" in out
+    assert f"Model saved to {tmp_path / 'm'}" in out
+
+
+def test_info(trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    _, model = trained
+    code, out, _ = run(capsys, "info", str(model))
+    assert code == 0
+    assert "labels: arpeggio, chords, drums, plucked, texture" in out
+    assert "melgenre>MelFeaturizer" in out
+    code, out, _ = run(capsys, "info", str(model), "--json")
+    assert json.loads(out)["format"] == "melgenre.bundle"
+
+
+def test_predict_table_json_top_k_and_timeline(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, model = trained
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, demo.make_clip("drums", seed=4242, duration=7.0), 22050)
+    code, out, _ = run(capsys, "predict", str(model), str(clip), "--top-k", "3", "--timeline")
+    assert code == 0
+    first, *timeline = out.strip().splitlines()
+    assert first.startswith(str(clip))
+    assert len(timeline) == 4
+    assert " s " in timeline[0]
+    code, out, _ = run(
+        capsys, "predict", str(model), str(clip), "--json", "--top-k", "2", "--timeline"
+    )
+    result = json.loads(out)
+    assert result["file"] == str(clip)
+    assert len(result["top_k"]) == 2
+    assert len(result["timeline"]) == 4
+    expected = Predictor.load(model).predict(clip)
+    assert result["label"] == expected.label
+    assert result["confidence"] == pytest.approx(expected.confidence, abs=1e-6)
+
+
+def test_predict_reports_a_bad_file_and_goes_on(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, model = trained
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio")
+    good = next((data / "chords").iterdir())
+    code, out, err = run(capsys, "predict", str(model), str(notes), str(good))
+    assert code == 1
+    assert str(good) in out
+    assert err.count("notes.wav") == 1
+    assert "not an audio file" in err
+    code, out, _ = run(capsys, "predict", str(model), str(notes), "--json")
+    assert code == 1
+    assert json.loads(out)["error"].startswith("Cannot read audio from")
+
+
+def test_evaluate_table_and_json(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, model = trained
+    code, out, _ = run(capsys, "evaluate", str(model), str(data), "--workers", "1")
+    assert code == 0
+    assert "file-level accuracy" in out
+    assert "window-level accuracy" in out
+    code, out, _ = run(capsys, "evaluate", str(model), str(data), "--json", "--workers", "1")
+    report = json.loads(out)
+    assert report["n_files"] == 40
+    assert report["classes"] == list(demo.CLASSES)
+
+
+def test_error_exits_are_one_clear_line(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, model = trained
+    code, _out, err = run(capsys, "train", str(tmp_path / "missing"), "--out", str(tmp_path / "m"))
+    assert code == 1
+    assert (
+        err.strip()
+        == f"melgenre: error: Dataset root {str(tmp_path / 'missing')!r} does not exist."
+    )
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for item in model.iterdir():
+        (corrupt / item.name).write_bytes(item.read_bytes())
+    (corrupt / "model.keras").write_bytes(b"garbage")
+    code, _, err = run(capsys, "predict", str(corrupt), str(tmp_path / "x.wav"))
+    assert code == 1
+    assert err.startswith("melgenre: error: 'model.keras' in the bundle")
+    assert "checksum" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict"])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_help() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "melgenre", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("train", "evaluate", "predict", "info", "demo"):
+        assert command in out.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "melgenre", "predict", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--timeline" in out.stdout
+
+
+def test_demo_data_is_deterministic(tmp_path: Path) -> None:
+    a = demo.make_dataset(tmp_path / "a", clips_per_class=2, duration=2.0)
+    b = demo.make_dataset(tmp_path / "b", clips_per_class=2, duration=2.0)
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*.wav"))
+    assert files_a == sorted(p.relative_to(b) for p in b.rglob("*.wav"))
+    assert len(files_a) == 10
+    for name in files_a:
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    x = demo.make_clip("texture", seed=1, duration=2.0)
+    assert x.dtype == np.float32
+    assert 0.09 < np.abs(x).max() <= 0.9
+    with pytest.raises(ValueError, match="Unknown demo class"):
+        demo.make_clip("jazz", seed=0)
+
+
+def test_the_demo_pipeline_learns_well_above_chance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "demo", "--out", str(tmp_path / "demo"), "--clips", "12", "--epochs", "6"
+    )
+    assert code == 0
+    assert "4/4 A fresh 'drums' clip" in out
+    metrics = json.loads((tmp_path / "demo" / "model" / "melgenre.json").read_text())["metrics"]
+    assert metrics["file_accuracy"] >= 0.6  # chance is 0.2
