@@ -2,7 +2,10 @@
 
 Five classes that a spectrogram CNN can tell apart, but that no single trivial
 feature (loudness, pitch, brightness) separates, because pitch, tempo and
-loudness are drawn at random for every clip:
+loudness are drawn at random for every clip. Measured on 40 clips per class
+(5-fold logistic regression): RMS 28 %, spectral centroid 57 %, zero-crossing
+rate 47 %, bandwidth 59 %, all four together 81 %; the default CNN reaches
+100 % on a held-out split. Chance is 20 %.
 
 ``drums``     kick, snare and hi-hat patterns at 70-170 BPM
 ``chords``    sustained chords with slow attack and vibrato
