@@ -49,29 +49,24 @@ def test_train_writes_a_complete_bundle(trained: tuple[Path, Path]) -> None:
     assert not list(model.parent.glob(".model*"))  # no staging or run directories left behind
 
 
-def test_train_text_summary_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_text_summary_and_class_weight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
     code, out, _ = run(
-        capsys,
-        "train",
-        str(data),
-        "--out",
-        str(tmp_path / "m"),
-        "--epochs",
-        "1",
-        "--workers",
-        "1",
-        "--validation-size",
-        "0",
-    )
+        capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+        "--workers", "1", "--validation-size", "0", "--class-weight", "balanced",
+    )  # fmt: skip
     assert code == 0
     assert (
         "Trained on 15 files (5 classes: arpeggio, chords, drums, plucked, texture) for 1 epochs"
         in out
     )
     assert "file-level" in out
-    assert "window-level" in out
     assert f"Model saved to {tmp_path / 'm'}" in out
+    params = json.loads((tmp_path / "m" / "training_hist.json").read_text())["params"]
+    assert set(params["class_weight"]) == set(demo.CLASSES)
+    assert params["early_stopping"] is None  # no validation split
 
 
 def test_info(trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -168,3 +168,77 @@ def test_mismatches_are_clear_errors(features: tuple[FeatureSet, FeatureSet]) ->
 def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Trainer(tiny_model(), **kwargs)
+
+
+# ------------------------------------------------------------ early stopping
+
+
+def test_early_stopping_is_on_with_validation_and_restores_the_best_epoch(
+    features: tuple[FeatureSet, FeatureSet],
+) -> None:
+    trainer = Trainer(
+        tiny_model(), epochs=30, batch_size=16, learning_rate=1e-2, patience=2, seed=1, verbose=0
+    )
+    history = trainer.fit(features[0], validation=features[1])
+    assert history.params["early_stopping"] == {"monitor": "val_loss", "patience": 2}
+    best = history.params["best_epoch"]
+    assert history.metrics["val_loss"][best - 1] == min(history.metrics["val_loss"])
+    assert history.params["best_val_loss"] == pytest.approx(min(history.metrics["val_loss"]))
+    assert history.epochs <= best + 2  # stopped after `patience` epochs without improvement
+    # the model holds the best epoch's weights, not the last epoch's
+    loss = trainer.model.evaluate(features[1].to_tf_dataset(16, shuffle=False), verbose=0)[0]
+    assert loss == pytest.approx(min(history.metrics["val_loss"]), rel=1e-4)
+
+
+def test_early_stopping_off_without_validation_or_when_asked(
+    features: tuple[FeatureSet, FeatureSet],
+) -> None:
+    history = Trainer(tiny_model(), epochs=2, batch_size=16, verbose=0).fit(features[0])
+    assert history.params["early_stopping"] is None
+    history = Trainer(tiny_model(), epochs=2, batch_size=16, verbose=0, early_stopping=False).fit(
+        features[0], validation=features[1]
+    )
+    assert history.params["early_stopping"] is None
+    with pytest.raises(ConfigError, match="needs a validation set"):
+        Trainer(tiny_model(), epochs=2, verbose=0, early_stopping=True).fit(features[0])
+
+
+# -------------------------------------------------------------- class weight
+
+
+def test_balanced_class_weights(features: tuple[FeatureSet, FeatureSet]) -> None:
+    train = features[0]
+    keep = np.concatenate(
+        [np.flatnonzero(train.labels == 0)[:7], np.flatnonzero(train.labels != 0)]
+    )
+    imbalanced = FeatureSet(
+        x=train.x[keep],
+        labels=train.labels[keep],
+        groups=train.groups[keep],
+        paths=train.paths,
+        classes=train.classes,
+    )
+    counts = np.bincount(imbalanced.labels, minlength=3)
+    weights = Trainer(tiny_model(), class_weight="balanced")._class_weights(imbalanced)
+    assert weights is not None
+    for i, count in enumerate(counts):
+        assert weights[i] == pytest.approx(len(imbalanced) / (3 * count))
+    assert weights[0] > weights[1]
+    named = Trainer(tiny_model(), class_weight={"tone": 3.0, 0: 2.0})._class_weights(imbalanced)
+    assert named == {0: 2.0, 1: 1.0, 2: 3.0}
+    with pytest.raises(ConfigError, match="not one of the classes"):
+        Trainer(tiny_model(), class_weight={"jazz": 2.0})._class_weights(imbalanced)
+    with pytest.raises(ConfigError, match="must be a positive number"):
+        Trainer(tiny_model(), class_weight={"tone": 0})._class_weights(imbalanced)
+    with pytest.raises(ConfigError, match="'class_weight'"):
+        Trainer(tiny_model(), class_weight="equal")
+
+
+def test_class_weights_reach_the_loss(features: tuple[FeatureSet, FeatureSet]) -> None:
+    """An extreme weight on one class pulls every prediction towards it."""
+    trainer = Trainer(tiny_model(), epochs=2, batch_size=16, learning_rate=1e-2, seed=1, verbose=0,
+                      class_weight={"noise": 100.0, "chirp": 0.01, "tone": 0.01})  # fmt: skip
+    history = trainer.fit(features[0])
+    assert history.params["class_weight"] == {"chirp": 0.01, "noise": 100.0, "tone": 0.01}
+    predicted = trainer.predict(features[1]).argmax(axis=1)
+    assert np.mean(predicted == 1) > 0.9

@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
     train.add_argument("--workers", type=int, default=None, help="extraction processes")
     train.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    train.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        default=None,
+        help="weigh classes inversely to their number of windows",
+    )
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     evaluate = sub.add_parser("evaluate", help="evaluate MODEL_DIR on DATA_DIR")
@@ -101,11 +107,10 @@ def _train(
     cache_dir: Path | None = None,
     workers: int | None = None,
     patience: int = 8,
+    class_weight: str | None = None,
     verbose: int = 2,
 ) -> dict[str, Any]:
     """Scan, split, extract, fit, evaluate and save: the whole training journey."""
-    import keras
-
     import melgenre
     from melgenre import plotting
 
@@ -124,13 +129,6 @@ def _train(
     model = melgenre.GenreCNN(
         num_classes=len(dataset.classes), input_shape=featurizer.output_shape, seed=seed
     )
-    callbacks = []
-    if "validation" in features and patience > 0:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", patience=patience, restore_best_weights=True
-            )
-        )
     run_dir = out.parent / f".{out.name}.run"
     trainer = melgenre.Trainer(
         model,
@@ -139,8 +137,11 @@ def _train(
         learning_rate=learning_rate,
         seed=seed,
         verbose=verbose,
-        callbacks=callbacks,
         run_dir=run_dir,
+        early_stopping="validation" in features and patience > 0,
+        monitor="val_accuracy",
+        patience=patience,
+        class_weight=class_weight,
     )
     history = trainer.fit(features["train"], validation=features.get("validation"))
     report = trainer.evaluate(features["test"]) if "test" in features else None
@@ -217,6 +218,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         workers=args.workers,
         patience=args.patience,
+        class_weight=args.class_weight,
         verbose=0 if args.json else 2,
     )
     if args.json:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,20 @@ class Trainer:
         same run on CPU.
     run_dir : str or os.PathLike, optional
         Where to write ``training_hist.json`` (updated after every epoch).
+    early_stopping : bool or None, default=None
+        Stop when ``monitor`` has not improved for ``patience`` epochs and
+        restore the best epoch's weights. ``None`` turns it on when a
+        validation set is given to :meth:`fit`. A ``keras.callbacks.EarlyStopping``
+        in ``callbacks`` replaces this one.
+    monitor : str, default="val_loss"
+        The metric early stopping watches (lower is better for losses,
+        higher otherwise).
+    patience : int >= 0, default=10
+        Epochs without improvement before stopping.
+    class_weight : "balanced", dict or None, default=None
+        Weigh each class's windows in the loss: ``"balanced"`` gives every
+        class the same total weight (``n_windows / (n_classes * count)``);
+        a dict maps class names or indices to weights (others get 1).
 
     Examples
     --------
@@ -102,6 +116,10 @@ class Trainer:
         verbose: str | int = "auto",
         seed: int | None = None,
         run_dir: PathLike | None = None,
+        early_stopping: bool | None = None,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        class_weight: str | Mapping[str | int, float] | None = None,
     ) -> None:
         if not isinstance(model, keras.Model):
             raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
@@ -121,6 +139,24 @@ class Trainer:
                 parameter="learning_rate",
                 value=learning_rate,
             )
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ConfigError(
+                "The 'patience' parameter of Trainer must be an int in the range [0, inf). "
+                f"Got {patience!r} instead.",
+                parameter="patience",
+                value=patience,
+            )
+        if (
+            class_weight is not None
+            and class_weight != "balanced"
+            and not isinstance(class_weight, Mapping)
+        ):
+            raise ConfigError(
+                "The 'class_weight' parameter of Trainer must be 'balanced', a dict of class "
+                f"(name or index) to weight, or None. Got {class_weight!r} instead.",
+                parameter="class_weight",
+                value=class_weight,
+            )
         if verbose not in ("auto", 0, 1, 2):
             raise ConfigError(
                 f"The 'verbose' parameter of Trainer must be one of 'auto', 0, 1, 2. "
@@ -139,6 +175,10 @@ class Trainer:
         self.verbose = verbose
         self.seed = seed
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.early_stopping = early_stopping
+        self.monitor = monitor
+        self.patience = patience
+        self.class_weight = class_weight
         self.history_: History | None = None
 
     def __repr__(self) -> str:
@@ -213,6 +253,28 @@ class Trainer:
             "validation_files": validation.n_files if validation is not None else 0,
             "classes": list(train.classes),
         }
+        weights = self._class_weights(train)
+        params["class_weight"] = (
+            {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
+        )
+        use_stopping = (
+            self.early_stopping if self.early_stopping is not None else validation is not None
+        )
+        if use_stopping and validation is None and self.monitor.startswith("val_"):
+            raise ConfigError(
+                f"Early stopping on {self.monitor!r} needs a validation set: pass "
+                "fit(train, validation=...) or Trainer(early_stopping=False).",
+                parameter="early_stopping",
+            )
+        users_stopper = any(isinstance(c, keras.callbacks.EarlyStopping) for c in self.callbacks)
+        stopper = None
+        if use_stopping and not users_stopper:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor=self.monitor, patience=self.patience, restore_best_weights=True
+            )
+        params["early_stopping"] = (
+            {"monitor": self.monitor, "patience": self.patience} if stopper is not None else None
+        )
         path = self.run_dir / HISTORY_FILE if self.run_dir is not None else None
         log = _EpochLog(path, params)
         data = train.to_tf_dataset(self.batch_size, shuffle=True, seed=self.seed)
@@ -225,14 +287,50 @@ class Trainer:
             data,
             validation_data=val_data,
             epochs=self.epochs,
-            callbacks=[log, *self.callbacks],
+            callbacks=[log, *self.callbacks, *([stopper] if stopper is not None else [])],
             verbose=self.verbose,
             shuffle=False,  # the FeatureSet's dataset shuffles, reproducibly for the seed
+            class_weight=weights,
         )
+        if stopper is not None and stopper.best_weights is not None:
+            log.run_params["best_epoch"] = int(stopper.best_epoch) + 1
+            log.run_params["best_" + self.monitor] = float(stopper.best)
         self.history_ = log.history()
         if path is not None:
             self.history_.save(path)
         return self.history_
+
+    def _class_weights(self, train: FeatureSet) -> dict[int, float] | None:
+        """``class_weight`` as Keras wants it: label index -> weight."""
+        if self.class_weight is None:
+            return None
+        n_classes = len(train.classes)
+        if isinstance(self.class_weight, str):  # "balanced", checked in __init__
+            counts = np.bincount(train.labels, minlength=n_classes)
+            return {
+                i: float(len(train) / (n_classes * c)) if c else 1.0
+                for i, c in enumerate(counts.tolist())
+            }
+        weights = {i: 1.0 for i in range(n_classes)}
+        for key, value in self.class_weight.items():
+            index = (
+                train.classes.index(key) if isinstance(key, str) and key in train.classes else key
+            )
+            if not isinstance(index, int) or not 0 <= index < n_classes:
+                raise ConfigError(
+                    f"class_weight names {key!r}, which is not one of the classes "
+                    f"{list(train.classes)}.",
+                    parameter="class_weight",
+                    value=key,
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(
+                    f"class_weight[{key!r}] must be a positive number. Got {value!r} instead.",
+                    parameter="class_weight",
+                    value=value,
+                )
+            weights[index] = float(value)
+        return weights
 
     def predict(
         self, features: FeatureSet | FloatArray, *, batch_size: int | None = None
