@@ -76,3 +76,22 @@ def write_audio(
     data = samples.T if samples.ndim == 2 else samples
     sf.write(path, data, sample_rate, format=format, subtype=subtype)
     return path
+
+
+def write_separable(root: Path, *, per_class: int = 12, sample_rate: int = 8000) -> Path:
+    """Tones vs noise vs chirps (2 s each) with random pitch and loudness: easy for a spectrogram CNN."""
+    rng = np.random.default_rng(0)
+    for label in ("chirp", "noise", "tone"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            if label == "tone":
+                x = tone(
+                    frequency=float(rng.uniform(200, 2000)), duration=2.0, sample_rate=sample_rate
+                )
+            elif label == "noise":
+                x = noise(duration=2.0, sample_rate=sample_rate, seed=i)
+            else:
+                low = float(rng.uniform(100, 500))
+                x = chirp(fmin=low, fmax=low * 6, duration=2.0, sample_rate=sample_rate)
+            sf.write(root / label / f"{i}.wav", x * rng.uniform(0.2, 1.0), sample_rate)
+    return root

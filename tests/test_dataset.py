@@ -110,7 +110,7 @@ def test_scan_errors(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"'.*jazz' contains no audio files"):
         FolderDataset(single)
     with pytest.raises(
-        ConfigError, match="'on_error' parameter of FolderDataset must be 'skip' or 'raise'"
+        ConfigError, match="'on_error' parameter of FolderDataset must be one of 'skip', 'raise'"
     ):
         FolderDataset(single, on_error="ignore")  # type: ignore[arg-type]
 

@@ -31,7 +31,7 @@ from melgenre import (
     Trainer,
 )
 from melgenre.errors import AudioDecodeError, BundleError, ConfigError, NotTrainedError
-from signals import chirp, noise, tone
+from signals import chirp, noise, tone, write_separable
 
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
@@ -39,18 +39,7 @@ LABELS = ["chirp", "noise", "tone"]
 
 
 def make_data(root: Path) -> None:
-    rng = np.random.default_rng(0)
-    for label in LABELS:
-        (root / label).mkdir(parents=True)
-        for i in range(12):
-            if label == "tone":
-                x = tone(frequency=float(rng.uniform(200, 2000)), duration=2.0, sample_rate=SR)
-            elif label == "noise":
-                x = noise(duration=2.0, sample_rate=SR, seed=i)
-            else:
-                low = float(rng.uniform(100, 500))
-                x = chirp(fmin=low, fmax=low * 6, duration=2.0, sample_rate=SR)
-            sf.write(root / label / f"{i}.wav", x * rng.uniform(0.2, 1.0), SR)
+    write_separable(root, sample_rate=SR)
 
 
 @pytest.fixture(scope="module")

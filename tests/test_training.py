@@ -18,7 +18,7 @@ from melgenre import (
     Trainer,
 )
 from melgenre.errors import ConfigError, MelgenreTypeError
-from signals import chirp, noise, tone
+from signals import write_separable
 
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
@@ -39,19 +39,7 @@ def tiny_model(seed: int = 3, num_classes: int = 3) -> GenreCNN:
 @pytest.fixture(scope="module")
 def features(tmp_path_factory: pytest.TempPathFactory) -> tuple[FeatureSet, FeatureSet]:
     """Tones vs noise vs chirps, random pitch and loudness: separable by a spectrogram CNN."""
-    root = tmp_path_factory.mktemp("separable")
-    rng = np.random.default_rng(0)
-    for label in ("chirp", "noise", "tone"):
-        (root / label).mkdir()
-        for i in range(12):
-            if label == "tone":
-                x = tone(frequency=float(rng.uniform(200, 2000)), duration=2.0, sample_rate=SR)
-            elif label == "noise":
-                x = noise(duration=2.0, sample_rate=SR, seed=i)
-            else:
-                low = float(rng.uniform(100, 500))
-                x = chirp(fmin=low, fmax=low * 6, duration=2.0, sample_rate=SR)
-            sf.write(root / label / f"{i}.wav", x * rng.uniform(0.2, 1.0), SR)
+    root = write_separable(tmp_path_factory.mktemp("separable"), sample_rate=SR)
     ds = FolderDataset(root, loader=AudioLoader(sample_rate=SR))
     train, test = ds.split(test_size=0.25, seed=0)
     return train.features(FEAT, workers=1, progress=False), test.features(

@@ -28,6 +28,7 @@ import numpy as np
 from melgenre import errors
 from melgenre._extract import Outcome, extract_one
 from melgenre._typing import FloatArray, IntArray, PathLike
+from melgenre._validation import check_choice, check_int
 from melgenre.audio import AudioLoader
 from melgenre.cache import FeatureCache, file_digest, preprocessing_key
 from melgenre.errors import ConfigError, DatasetError
@@ -79,13 +80,7 @@ def _is_hidden(relative: Path) -> bool:
 
 
 def _check_on_error(owner: str, value: Any) -> None:
-    if value not in ("skip", "raise"):
-        raise ConfigError(
-            f"The 'on_error' parameter of {owner} must be 'skip' or 'raise'. "
-            f"Got {value!r} instead.",
-            parameter="on_error",
-            value=value,
-        )
+    check_choice(owner, "on_error", value, ("skip", "raise"))
 
 
 class FolderDataset:
@@ -616,15 +611,7 @@ class FolderDataset:
         """
         on_error = self.on_error if on_error is None else on_error
         _check_on_error("FolderDataset.features", on_error)
-        if workers is not None and (
-            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-        ):
-            raise ConfigError(
-                "The 'workers' parameter of FolderDataset.features must be an int in the range "
-                f"[1, inf) or None. Got {workers!r} instead.",
-                parameter="workers",
-                value=workers,
-            )
+        check_int("FolderDataset.features", "workers", workers, low=1, allow_none=True)
         if not isinstance(featurizer, Featurizer):
             raise errors.MelgenreTypeError(
                 "FolderDataset.features expects a melgenre Featurizer, got "
@@ -779,13 +766,7 @@ class FeatureSet:
         """
         import tensorflow as tf
 
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(
-                f"The 'batch_size' parameter of FeatureSet.to_tf_dataset must be an int in the "
-                f"range [1, inf). Got {batch_size!r} instead.",
-                parameter="batch_size",
-                value=batch_size,
-            )
+        check_int("FeatureSet.to_tf_dataset", "batch_size", batch_size, low=1)
         n = len(self)
         x, y = self.x, self.y
         signature = (

@@ -11,6 +11,7 @@ from typing import Any
 
 import keras
 
+from melgenre._validation import check_int
 from melgenre.errors import ConfigError
 
 __all__ = ["GenreCNN"]
@@ -31,14 +32,8 @@ class _SeedSequence:
 
 
 def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"The {name!r} parameter of {owner} must be an int in the range [1, inf). "
-            f"Got {value!r} instead.",
-            parameter=name,
-            value=value,
-        )
-    return value
+    check_int(owner, name, value, low=1)
+    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="melgenre")
@@ -135,13 +130,7 @@ class GenreCNN(keras.Model):
             )
         filters = [_positive_int(owner, "filters", f) for f in filters]
         first_stride = _positive_int(owner, "first_stride", first_stride)
-        if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 0:
-            raise ConfigError(
-                f"The 'dense_units' parameter of {owner} must be an int in the range [0, inf). "
-                f"Got {dense_units!r} instead.",
-                parameter="dense_units",
-                value=dense_units,
-            )
+        check_int(owner, "dense_units", dense_units, low=0)
         if (
             isinstance(dropout, bool)
             or not isinstance(dropout, (int, float))

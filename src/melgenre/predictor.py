@@ -20,6 +20,7 @@ import numpy as np
 
 from melgenre._registry import deserialize_component, serialize_component
 from melgenre._typing import AudioSource, FloatArray, PathLike
+from melgenre._validation import check_choice, check_int
 from melgenre.audio import Audio, AudioLoader
 from melgenre.bundle import HISTORY_FILE, MODEL_FILE, read_manifest, write_bundle
 from melgenre.dataset import FailedFile, FolderDataset
@@ -168,20 +169,8 @@ class Predictor:
                 parameter="loader",
                 value=loader.sample_rate,
             )
-        if aggregation not in AGGREGATIONS:
-            raise ConfigError(
-                f"The 'aggregation' parameter of Predictor must be one of {sorted(AGGREGATIONS)}. "
-                f"Got {aggregation!r} instead.",
-                parameter="aggregation",
-                value=aggregation,
-            )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(
-                "The 'batch_size' parameter of Predictor must be an int in the range [1, inf). "
-                f"Got {batch_size!r} instead.",
-                parameter="batch_size",
-                value=batch_size,
-            )
+        check_choice("Predictor", "aggregation", aggregation, tuple(AGGREGATIONS))
+        check_int("Predictor", "batch_size", batch_size, low=1)
         labels = [str(label) for label in labels]
         if len(set(labels)) != len(labels) or len(labels) < 2:
             raise ConfigError(
@@ -323,13 +312,7 @@ class Predictor:
         results : list of Prediction or FailedFile
             One per source, in order.
         """
-        if on_error not in ("skip", "raise"):
-            raise ConfigError(
-                f"The 'on_error' parameter of Predictor.predict_many must be 'skip' or 'raise'. "
-                f"Got {on_error!r} instead.",
-                parameter="on_error",
-                value=on_error,
-            )
+        check_choice("Predictor.predict_many", "on_error", on_error, ("skip", "raise"))
         step = batch_size or self.batch_size
         results: list[Prediction | FailedFile | None] = []
         pending: list[tuple[int, Audio, FloatArray]] = []

@@ -5,7 +5,6 @@ Importing this module imports Keras (and TensorFlow).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ import keras
 import numpy as np
 
 from melgenre._typing import FloatArray, PathLike
+from melgenre._validation import check_choice, check_int, check_real
 from melgenre.dataset import FeatureSet
 from melgenre.errors import ConfigError, MelgenreTypeError
 from melgenre.evaluation import EvaluationReport, evaluate_probabilities
@@ -123,29 +123,10 @@ class Trainer:
     ) -> None:
         if not isinstance(model, keras.Model):
             raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(
-                    f"The {name!r} parameter of Trainer must be an int in the range [1, inf). "
-                    f"Got {value!r} instead.",
-                    parameter=name,
-                    value=value,
-                )
-        valid_lr = isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
-        if not valid_lr or not math.isfinite(learning_rate) or learning_rate <= 0:
-            raise ConfigError(
-                "The 'learning_rate' parameter of Trainer must be a finite number in the range "
-                f"(0, inf). Got {learning_rate!r} instead.",
-                parameter="learning_rate",
-                value=learning_rate,
-            )
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ConfigError(
-                "The 'patience' parameter of Trainer must be an int in the range [0, inf). "
-                f"Got {patience!r} instead.",
-                parameter="patience",
-                value=patience,
-            )
+        check_int("Trainer", "epochs", epochs, low=1)
+        check_int("Trainer", "batch_size", batch_size, low=1)
+        check_real("Trainer", "learning_rate", learning_rate, low=0.0, closed_low=False)
+        check_int("Trainer", "patience", patience, low=0)
         if (
             class_weight is not None
             and class_weight != "balanced"
@@ -157,13 +138,7 @@ class Trainer:
                 parameter="class_weight",
                 value=class_weight,
             )
-        if verbose not in ("auto", 0, 1, 2):
-            raise ConfigError(
-                f"The 'verbose' parameter of Trainer must be one of 'auto', 0, 1, 2. "
-                f"Got {verbose!r} instead.",
-                parameter="verbose",
-                value=verbose,
-            )
+        check_choice("Trainer", "verbose", verbose, ("auto", 0, 1, 2))
         self.model = model
         self.epochs = epochs
         self.batch_size = batch_size
