@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from melgenre._files import hash_file
 from melgenre._typing import PathLike
 from melgenre._version import __version__
 from melgenre.errors import BundleError, MelgenreWarning
@@ -61,12 +62,8 @@ FORMAT_VERSION = 1
 
 
 def sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 hex digest of a file (the bundle's checksums)."""
+    return hash_file(path, hashlib.sha256())
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

@@ -29,8 +29,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from melgenre._config import Component
+from melgenre._files import atomic_write, hash_file
 from melgenre._typing import FloatArray, PathLike
 
 __all__ = ["CACHE_VERSION", "FeatureCache", "file_digest", "preprocessing_key"]
@@ -51,16 +50,10 @@ CACHE_VERSION = 1
 #: A file modified this close to being hashed is hashed again next time.
 RACY_SECONDS = 2
 
-_CHUNK = 1 << 20
-
 
 def file_digest(path: PathLike) -> str:
     """BLAKE2b-128 hex digest of a file's bytes."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return hash_file(path, hashlib.blake2b(digest_size=16))
 
 
 def preprocessing_key(*components: Component) -> str:
@@ -71,18 +64,6 @@ def preprocessing_key(*components: Component) -> str:
     ]
     text = json.dumps({"cache_version": CACHE_VERSION, "components": spec}, sort_keys=True)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class FeatureCache:
@@ -156,7 +137,7 @@ class FeatureCache:
         path = self.entry_path(key, digest)
         buffer = io.BytesIO()
         np.savez(buffer, windows=np.ascontiguousarray(windows, dtype=np.float32))
-        _atomic_write_bytes(path, buffer.getvalue())
+        atomic_write(path, buffer.getvalue())
         return path
 
     def _discard(self, path: Path, reason: str) -> None:
@@ -193,7 +174,7 @@ class FeatureCache:
         digest = file_digest(path)
         record = {"path": absolute, "stat": signature, "hashed_ns": hashed_ns, "digest": digest}
         try:
-            _atomic_write_bytes(memo, json.dumps(record).encode())
+            atomic_write(memo, json.dumps(record).encode())
         except OSError as exc:  # a read-only cache still works, just slower
             logger.debug("could not remember the digest of %s: %s", path, exc)
         return digest
@@ -203,7 +184,7 @@ class FeatureCache:
     def write_report(self, name: str, report: dict[str, Any]) -> Path:
         """Write a JSON report to ``reports/<name>.json`` atomically; return its path."""
         path = self.root / "reports" / f"{name}.json"
-        _atomic_write_bytes(path, (json.dumps(report, indent=2) + "\n").encode())
+        atomic_write(path, (json.dumps(report, indent=2) + "\n").encode())
         return path
 
     def set_path(self, name: str) -> Path:

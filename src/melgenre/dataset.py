@@ -27,6 +27,7 @@ import numpy as np
 
 from melgenre import errors
 from melgenre._extract import Outcome, extract_one
+from melgenre._files import atomic_write
 from melgenre._typing import FloatArray, IntArray, PathLike
 from melgenre._validation import check_choice, check_int
 from melgenre.audio import AudioLoader
@@ -1014,9 +1015,7 @@ class _Extraction:
             "failures": [f.to_dict() for f in failures],
             "report_path": str(report),
         }
-        meta_tmp = x_path.with_name(f".{x_path.stem}.{os.getpid()}.json.tmp")
-        meta_tmp.write_text(json.dumps(meta))
-        os.replace(meta_tmp, x_path.with_suffix(".json"))
+        atomic_write(x_path.with_suffix(".json"), json.dumps(meta))
         x = np.load(x_path, mmap_mode="r")
         return self._featureset(x, labels, groups, failures, str(report))
 

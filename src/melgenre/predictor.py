@@ -21,6 +21,7 @@ import numpy as np
 from melgenre._registry import deserialize_component, serialize_component
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
+from melgenre._version import _installed_version
 from melgenre.audio import Audio, AudioLoader
 from melgenre.bundle import HISTORY_FILE, MODEL_FILE, read_manifest, write_bundle
 from melgenre.dataset import FailedFile, FolderDataset
@@ -507,12 +508,5 @@ def _model_io(model: Any) -> tuple[tuple[int, ...], int]:
 
 
 def _environment() -> dict[str, str]:
-    from importlib import metadata
-
-    versions = {}
-    for name in ("melgenre", "numpy", "librosa", "soundfile", "soxr", "tensorflow", "keras"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    names = ("melgenre", "numpy", "librosa", "soundfile", "soxr", "tensorflow", "keras")
+    return {name: _installed_version(name) for name in names}
