@@ -314,24 +314,18 @@ class FolderDataset:
             )
             for s in splits
         )
-        seen: dict[str, tuple[str, Path]] = {}
-        shared = datasets[0]._digests
-        for ds in datasets:
-            ds._digests = shared
-        for split, ds in zip(splits, datasets, strict=True):
-            for group in ds._identical_groups(other=datasets):
-                for path in group:
-                    digest = ds._digest(path)
-                    if digest in seen and seen[digest][0] != split:
-                        logger.warning(
-                            "Identical files in splits %r and %r: %s and %s. The official split "
-                            "leaks; consider removing one.",
-                            seen[digest][0],
-                            split,
-                            seen[digest][1],
-                            path,
-                        )
-                    seen.setdefault(digest, (split, path))
+        for ds in datasets[1:]:  # one digest memo for all splits
+            ds._digests = datasets[0]._digests
+        split_of = {
+            path: split for split, ds in zip(splits, datasets, strict=True) for path in ds.paths
+        }
+        for group in datasets[0]._identical_groups(other=datasets[1:]):
+            if len({split_of[path] for path in group}) > 1:
+                logger.warning(
+                    "Identical files in several splits: %s. The official split leaks; consider "
+                    "removing all but one.",
+                    ", ".join(f"{path} ({split_of[path]})" for path in group),
+                )
         return datasets
 
     # ----------------------------------------------------------------- access
@@ -390,7 +384,7 @@ class FolderDataset:
         return known[1]
 
     def _identical_groups(self, other: Sequence[FolderDataset] = ()) -> list[list[Path]]:
-        """Groups of this dataset's files (and ``other``'s) with identical bytes.
+        """Groups of files of this dataset and ``other`` ones with identical bytes.
 
         Only files whose size equals another file's size are hashed.
         """
@@ -409,8 +403,7 @@ class FolderDataset:
                         by_digest[self._digest(path)].append(path)
                     except OSError:
                         continue
-        own = set(self.paths)
-        return [g for g in by_digest.values() if len(g) > 1 and any(p in own for p in g)]
+        return [g for g in by_digest.values() if len(g) > 1]
 
     def duplicates(self) -> list[list[Path]]:
         """Groups of files whose bytes are identical (each group sorted, at least two files).
@@ -618,14 +611,7 @@ class FolderDataset:
                 "FolderDataset.features expects a melgenre Featurizer, got "
                 f"{type(featurizer).__name__}."
             )
-        if self.loader.sample_rate != featurizer.sample_rate:
-            raise ConfigError(
-                f"The loader resamples to {self.loader.sample_rate} Hz but the featurizer expects "
-                f"{featurizer.sample_rate} Hz. Use FolderDataset(..., loader=AudioLoader("
-                f"sample_rate={featurizer.sample_rate})).",
-                parameter="sample_rate",
-                value=self.loader.sample_rate,
-            )
+        featurizer.check_loader(self.loader)
         if not self._items:
             raise DatasetError("The dataset has no files to extract features from.")
         cache = FeatureCache(cache_dir) if cache_dir is not None else None

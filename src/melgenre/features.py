@@ -33,7 +33,7 @@ from melgenre._dsp import (
 from melgenre._registry import register_component
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
-from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
+from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio, AudioLoader
 from melgenre.errors import (
     AudioUnusableError,
     ConfigError,
@@ -82,6 +82,16 @@ class Featurizer(Component):
         """
         self.check_audio(audio)
         return self.windows(self.spectrogram(audio))
+
+    def check_loader(self, loader: AudioLoader) -> None:
+        """Raise :class:`ConfigError` unless ``loader`` resamples to :attr:`sample_rate`."""
+        if loader.sample_rate != self.sample_rate:
+            raise ConfigError(
+                f"The loader resamples to {loader.sample_rate} Hz but the featurizer expects "
+                f"{self.sample_rate} Hz; use AudioLoader(sample_rate={self.sample_rate}).",
+                parameter="loader",
+                value=loader.sample_rate,
+            )
 
     def check_audio(self, audio: Audio) -> None:
         """Raise unless ``audio`` is mono :class:`Audio` at :attr:`sample_rate`.

@@ -162,14 +162,7 @@ class Predictor:
             raise MelgenreTypeError(
                 f"featurizer must be a melgenre Featurizer, got {type(featurizer).__name__}."
             )
-        if loader.sample_rate != featurizer.sample_rate:
-            raise ConfigError(
-                f"The loader resamples to {loader.sample_rate} Hz but the featurizer expects "
-                f"{featurizer.sample_rate} Hz; use "
-                f"AudioLoader(sample_rate={featurizer.sample_rate}).",
-                parameter="loader",
-                value=loader.sample_rate,
-            )
+        featurizer.check_loader(loader)
         check_choice("Predictor", "aggregation", aggregation, tuple(AGGREGATIONS))
         check_int("Predictor", "batch_size", batch_size, low=1)
         labels = [str(label) for label in labels]
@@ -243,9 +236,7 @@ class Predictor:
         ]
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
-    def _prediction(
-        self, audio: Audio, windows: FloatArray, probabilities: FloatArray
-    ) -> Prediction:
+    def _prediction(self, audio: Audio, probabilities: FloatArray) -> Prediction:
         aggregated = AGGREGATIONS[self.aggregation](probabilities)
         best = int(np.argmax(aggregated))
         times = (
@@ -294,7 +285,7 @@ class Predictor:
         Prediction
         """
         audio, windows = self._prepare(source)
-        return self._prediction(audio, windows, self.predict_windows(windows))
+        return self._prediction(audio, self.predict_windows(windows))
 
     def predict_many(
         self,
@@ -327,7 +318,7 @@ class Predictor:
             for index, audio, windows in pending:
                 part = probabilities[offset : offset + len(windows)]
                 offset += len(windows)
-                results[index] = self._prediction(audio, windows, part)
+                results[index] = self._prediction(audio, part)
             pending.clear()
 
         for source in sources:
