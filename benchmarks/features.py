@@ -2,9 +2,9 @@
 
 Run: .venv/bin/python benchmarks/features.py [--data-dir DIR] [--files N] [--classic-files N]
 
-Data: --data-dir (e.g. the genres-dev set that ../shared/bench/README.md builds), else a
-synthesized data set of the same size (8 classes x 80 clips of 15 s, 22.05 kHz WAV) in a
-temporary folder; --files N keeps the first N files (stratified by class order).
+Data: --data-dir, else data/genres-dev (the set ../shared/bench/README.md builds) when it is
+present, else a synthesized data set of the same size (8 classes x 80 clips of 15 s,
+22.05 kHz WAV) in a temporary folder; --files N keeps the first N files (stratified by class order).
 
 Pipelines, on the same files, in this process:
 
@@ -118,6 +118,9 @@ def main() -> None:
     import melgenre
 
     with tempfile.TemporaryDirectory() as tmp:
+        bench = Path(__file__).resolve().parent.parent / "data" / "genres-dev"
+        if args.data_dir is None and bench.is_dir():
+            args.data_dir = bench
         if args.data_dir is not None:
             root, source = args.data_dir, str(args.data_dir)
         else:

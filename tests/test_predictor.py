@@ -237,6 +237,11 @@ def test_saved_bundle_holds_what_it_should(trained: tuple[Predictor, Path, Any])
     }
     assert manifest["model"]["input_shape"] == [32, 32, 1]
     assert manifest["metrics"]["file_accuracy"] >= 0.85
+    training = manifest["training"]  # the reproducibility record
+    assert training["seed"] == 1
+    assert training["train_files"] == 27
+    assert len(training["train_files_hash"]) == 32
+    assert manifest["environment"]["tensorflow"] != "not installed"
     assert set(manifest["files"]) == {"model.keras", "training_hist.json"}
     assert not [p for p in bundle.parent.iterdir() if p.name.startswith(".")]
 

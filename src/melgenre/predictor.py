@@ -390,7 +390,9 @@ class Predictor:
         path : str or os.PathLike
             The bundle directory (replaced if it exists; see :mod:`melgenre.bundle`).
         history : History, optional
-            Written as ``training_hist.json``.
+            Written as ``training_hist.json``; its run record (seed, split
+            sizes, hash of the training files, epochs, best epoch) is stored
+            in ``melgenre.json`` under ``training``.
         report : EvaluationReport, optional
             Stored in ``melgenre.json`` under ``metrics``.
         extra_files : dict of str to path, optional
@@ -423,6 +425,8 @@ class Predictor:
             },
             "aggregation": self.aggregation,
             "metadata": self.metadata,
+            # reproducibility record: seed, split sizes, training-file hash, epochs, ...
+            "training": history.params if history is not None else None,
             "metrics": report.to_dict() if report is not None else None,
             "environment": _environment(),
         }

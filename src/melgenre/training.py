@@ -5,6 +5,7 @@ Importing this module imports Keras (and TensorFlow).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,12 @@ from melgenre.evaluation import EvaluationReport, evaluate_probabilities
 from melgenre.history import HISTORY_FILE, History
 
 __all__ = ["Trainer"]
+
+
+def _files_hash(features: FeatureSet) -> str:
+    """BLAKE2b of the sorted paths of the files that gave ``features`` windows."""
+    used = sorted(features.paths[i] for i in np.unique(features.groups))
+    return hashlib.blake2b("\n".join(used).encode(), digest_size=16).hexdigest()
 
 
 class _EpochLog(keras.callbacks.Callback):
@@ -227,6 +234,7 @@ class Trainer:
             "validation_windows": len(validation) if validation is not None else 0,
             "validation_files": validation.n_files if validation is not None else 0,
             "classes": list(train.classes),
+            "train_files_hash": _files_hash(train),
         }
         weights = self._class_weights(train)
         params["class_weight"] = (
