@@ -200,3 +200,34 @@ def test_the_demo_pipeline_learns_well_above_chance(
     assert "4/4 A fresh 'drums' clip" in out
     metrics = json.loads((tmp_path / "demo" / "model" / "melgenre.json").read_text())["metrics"]
     assert metrics["file_accuracy"] >= 0.6  # chance is 0.2
+
+
+def test_train_resume_continues_an_interrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from melgenre import _checkpoint
+
+    data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
+    argv = ["train", str(data), "--epochs", "3", "--workers", "1", "--json", "--patience", "0"]
+    assert main([*argv, "--out", str(tmp_path / "straight")]) == 0
+
+    save = _checkpoint.Checkpointer.on_epoch_end
+
+    def crash_after_the_second(self: _checkpoint.Checkpointer, epoch: int, logs: object) -> None:
+        save(self, epoch, logs)  # type: ignore[arg-type]
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_checkpoint.Checkpointer, "on_epoch_end", crash_after_the_second)
+    assert main([*argv, "--out", str(tmp_path / "resumed")]) == 130
+    assert "--resume to continue" in capsys.readouterr().err
+    assert not (tmp_path / "resumed").exists()
+    monkeypatch.setattr(_checkpoint.Checkpointer, "on_epoch_end", save)
+    assert main([*argv, "--out", str(tmp_path / "resumed"), "--resume"]) == 0
+    capsys.readouterr()
+
+    def history(name: str) -> dict[str, list[float]]:
+        return json.loads((tmp_path / name / "training_hist.json").read_text())["metrics"]
+
+    assert history("resumed") == history("straight")
+    assert len(history("resumed")["loss"]) == 3

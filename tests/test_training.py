@@ -54,9 +54,9 @@ def trained(
     run_dir = tmp_path_factory.mktemp("run")
     trainer = Trainer(
         tiny_model(),
-        epochs=8,
+        epochs=12,  # 100 % on five seeds out of five (8 epochs at 1e-3: three of five)
         batch_size=16,
-        learning_rate=1e-3,
+        learning_rate=3e-3,
         seed=1,
         verbose=0,
         run_dir=run_dir,
@@ -83,10 +83,10 @@ def test_history_is_written_to_the_run_dir_and_round_trips(
     assert trainer.history_ is history
     loaded = History.load(run_dir / "training_hist.json")
     assert loaded == history
-    assert loaded.epochs == 8
+    assert loaded.epochs == 12
     assert loaded.params["train_files"] == 27
     assert loaded.params["seed"] == 1
-    assert len(loaded.params["epoch_seconds"]) == 8
+    assert len(loaded.params["epoch_seconds"]) == 12
 
 
 def test_a_seed_gives_a_reproducible_run(features: tuple[FeatureSet, FeatureSet]) -> None:

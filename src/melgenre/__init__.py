@@ -28,6 +28,7 @@ Model and training
 
     GenreCNN
     Trainer
+    Augmentation
     History
     EvaluationReport
 
@@ -69,6 +70,7 @@ from melgenre._version import __version__ as __version__
 from melgenre._version import show_versions as show_versions
 from melgenre.audio import Audio as Audio
 from melgenre.audio import AudioLoader as AudioLoader
+from melgenre.augment import Augmentation as Augmentation
 from melgenre.cache import FeatureCache as FeatureCache
 from melgenre.dataset import Example as Example
 from melgenre.dataset import FailedFile as FailedFile
@@ -121,6 +123,7 @@ __all__ = [
     "AudioFileNotFoundError",
     "AudioLoader",
     "AudioUnusableError",
+    "Augmentation",
     "BundleError",
     "Component",
     "ConfigError",

@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="weigh classes inversely to their number of windows",
     )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run of the same command from its last finished epoch",
+    )
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     evaluate = sub.add_parser("evaluate", help="evaluate MODEL_DIR on DATA_DIR")
@@ -108,6 +113,7 @@ def _train(
     workers: int | None = None,
     patience: int = 8,
     class_weight: str | None = None,
+    resume: bool = False,
     verbose: int = 2,
 ) -> dict[str, Any]:
     """Scan, split, extract, fit, evaluate and save: the whole training journey."""
@@ -143,7 +149,8 @@ def _train(
         patience=patience,
         class_weight=class_weight,
     )
-    history = trainer.fit(features["train"], validation=features.get("validation"))
+    history = trainer.fit(features["train"], validation=features.get("validation"), resume=resume)
+    model = trainer.model
     report = trainer.evaluate(features["test"]) if "test" in features else None
     extra: dict[str, Any] = {}
     try:
@@ -219,6 +226,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         patience=args.patience,
         class_weight=args.class_weight,
+        resume=args.resume,
         verbose=0 if args.json else 2,
     )
     if args.json:
@@ -378,7 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"melgenre: error: {exc}\n")
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write("melgenre: interrupted\n")
+        hint = (
+            " (run the same command with --resume to continue)" if args.command == "train" else ""
+        )
+        sys.stderr.write(f"melgenre: interrupted{hint}\n")
         return 130
 
 

@@ -38,6 +38,8 @@ from melgenre.features import Featurizer
 if TYPE_CHECKING:
     import tensorflow as tf
 
+    from melgenre.augment import Augmentation
+
 __all__ = ["AUDIO_EXTENSIONS", "Example", "FailedFile", "FeatureSet", "FolderDataset"]
 
 logger = logging.getLogger(__name__)
@@ -743,38 +745,75 @@ class FeatureSet:
         seed: int | None = None,
         drop_remainder: bool = False,
         prefetch: bool = True,
+        augmentation: Augmentation | None = None,
+        initial_epoch: int = 0,
     ) -> tf.data.Dataset:
         """A ``tf.data.Dataset`` of ``(x, y)`` batches.
 
         In-memory features are sliced directly; memory-mapped features (from a
-        cache) are streamed batch by batch from disk, so memory stays bounded.
-        With ``shuffle``, the order changes every epoch (reproducibly for a
-        ``seed``).
+        cache) are streamed batch by batch from disk, so memory stays bounded
+        by a few batches whatever the size of the set.
+
+        Parameters
+        ----------
+        batch_size : int > 0, default=32
+        shuffle : bool, default=True
+            Draw a new order every epoch (each pass over the dataset).
+        seed : int or None, default=None
+            Makes the orders (and the augmentation) reproducible: epoch ``e``
+            always gets the same order for the same seed.
+        drop_remainder : bool, default=False
+        prefetch : bool, default=True
+            Prepare batches in the background (``tf.data.AUTOTUNE``).
+        augmentation : Augmentation, optional
+            Applied to every batch with a ``Dataset.map``, seeded per epoch
+            and batch.
+        initial_epoch : int >= 0, default=0
+            The epoch the first pass is (a resumed run starts at the epoch it
+            stopped at and sees the batches an uninterrupted run would).
         """
         import tensorflow as tf
 
         check_int("FeatureSet.to_tf_dataset", "batch_size", batch_size, low=1)
+        check_int("FeatureSet.to_tf_dataset", "initial_epoch", initial_epoch, low=0)
         n = len(self)
         x, y = self.x, self.y
-        signature = (
+        signature: tuple[tf.TensorSpec, ...] = (
             tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
             tf.TensorSpec(shape=(None, y.shape[1]), dtype=tf.float32),
         )
-        rng = np.random.default_rng(seed)
+        augmenting = augmentation is not None and not augmentation.is_identity
+        if augmenting:
+            signature = (*signature, tf.TensorSpec(shape=(2,), dtype=tf.int64))
+        base = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        epoch = initial_epoch
 
-        def batches() -> Iterator[tuple[FloatArray, FloatArray]]:
+        def batches() -> Iterator[tuple[Any, ...]]:
+            nonlocal epoch
+            this_epoch, epoch = epoch, epoch + 1
+            rng = np.random.default_rng([base, this_epoch])
             order = rng.permutation(n) if shuffle else np.arange(n)
-            for start in range(0, n, batch_size):
+            for number, start in enumerate(range(0, n, batch_size)):
                 index = order[start : start + batch_size]
                 if drop_remainder and len(index) < batch_size:
                     return
                 # sorted reads are sequential on a memory map; order inside a batch is irrelevant
                 index = np.sort(index)
-                yield np.asarray(x[index]), y[index]
+                batch = (np.asarray(x[index]), y[index])
+                if augmenting:
+                    batch_seed = np.array([base, this_epoch * 1_000_003 + number], np.int64)
+                    yield (*batch, batch_seed)
+                else:
+                    yield batch
 
         dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
         n_batches = n // batch_size if drop_remainder else -(-n // batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
+        if augmenting:
+            assert augmentation is not None
+            dataset = dataset.map(
+                augmentation, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
         return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
 
 

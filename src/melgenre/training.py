@@ -5,7 +5,9 @@ Importing this module imports Keras (and TensorFlow).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,14 +16,36 @@ from typing import Any
 import keras
 import numpy as np
 
+from melgenre._checkpoint import (
+    CHECKPOINT_DIR,
+    STATE_FILE,
+    Checkpointer,
+    ResumableEarlyStopping,
+    read_state,
+    restore_seed_states,
+)
 from melgenre._typing import FloatArray, PathLike
 from melgenre._validation import check_choice, check_int, check_real
+from melgenre.augment import Augmentation
 from melgenre.dataset import FeatureSet
-from melgenre.errors import ConfigError, MelgenreTypeError
+from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
 from melgenre.evaluation import EvaluationReport, evaluate_probabilities
 from melgenre.history import HISTORY_FILE, History
 
 __all__ = ["Trainer"]
+
+logger = logging.getLogger(__name__)
+
+
+def _shard_by_data(dataset: Any) -> Any:
+    """Let a multi-worker strategy shard a generator-fed dataset by batch (it has no files)."""
+    if dataset is None:
+        return None
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def _files_hash(features: FeatureSet) -> str:
@@ -99,6 +123,24 @@ class Trainer:
         Weigh each class's windows in the loss: ``"balanced"`` gives every
         class the same total weight (``n_windows / (n_classes * count)``);
         a dict maps class names or indices to weights (others get 1).
+    augmentation : Augmentation, optional
+        Random masks, level shifts and mixup applied to the training batches
+        in the ``tf.data`` pipeline (never to validation or test windows).
+    strategy : tf.distribute.Strategy, optional
+        Train with any TensorFlow distribution strategy, e.g.
+        ``tf.distribute.MirroredStrategy()`` for the GPUs of one machine or
+        ``MultiWorkerMirroredStrategy()`` across machines. ``batch_size`` is
+        the *global* batch, split over the replicas. A model built outside
+        ``strategy.scope()`` is rebuilt inside it (same weights), so use
+        ``trainer.model`` afterwards.
+
+    Notes
+    -----
+    With ``run_dir``, the trainer also keeps ``run_dir/checkpoints/``: the
+    latest epoch's and the best epoch's model (``.keras``, optimizer state
+    included; best by ``monitor`` when it is logged) and ``checkpoint.json``,
+    everything written atomically. ``fit(..., resume=True)`` continues from
+    there.
 
     Examples
     --------
@@ -127,6 +169,8 @@ class Trainer:
         monitor: str = "val_loss",
         patience: int = 10,
         class_weight: str | Mapping[str | int, float] | None = None,
+        augmentation: Augmentation | None = None,
+        strategy: Any = None,
     ) -> None:
         if not isinstance(model, keras.Model):
             raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
@@ -146,6 +190,19 @@ class Trainer:
                 value=class_weight,
             )
         check_choice("Trainer", "verbose", verbose, ("auto", 0, 1, 2))
+        if augmentation is not None and not isinstance(augmentation, Augmentation):
+            raise MelgenreTypeError(
+                "The 'augmentation' parameter of Trainer must be a melgenre.Augmentation or "
+                f"None, got {type(augmentation).__name__}."
+            )
+        if strategy is not None:
+            import tensorflow as tf
+
+            if not isinstance(strategy, tf.distribute.Strategy):
+                raise MelgenreTypeError(
+                    "The 'strategy' parameter of Trainer must be a tf.distribute.Strategy or "
+                    f"None, got {type(strategy).__name__}."
+                )
         self.model = model
         self.epochs = epochs
         self.batch_size = batch_size
@@ -161,6 +218,8 @@ class Trainer:
         self.monitor = monitor
         self.patience = patience
         self.class_weight = class_weight
+        self.augmentation = augmentation
+        self.strategy = strategy
         self.history_: History | None = None
 
     def __repr__(self) -> str:
@@ -201,14 +260,38 @@ class Trainer:
                 value=outputs,
             )
 
-    def fit(self, train: FeatureSet, validation: FeatureSet | None = None) -> History:
+    def fit(
+        self,
+        train: FeatureSet,
+        validation: FeatureSet | None = None,
+        *,
+        resume: bool = False,
+    ) -> History:
         """Train on ``train``, report metrics on ``validation`` after each epoch.
+
+        Parameters
+        ----------
+        train, validation : FeatureSet
+        resume : bool, default=False
+            Continue the run recorded in ``run_dir/checkpoints`` from its last
+            finished epoch: weights, optimizer state, early stopping's
+            counters, the dropout and shuffling random streams and the history
+            carry over, so with a seed the result equals an uninterrupted
+            run's (on CPU). Without a checkpoint the run starts afresh. A run
+            that had finished is restored (its final weights and history)
+            without training.
 
         Returns
         -------
         History
             Also stored as ``self.history_`` and, with ``run_dir``, written to
             ``run_dir/training_hist.json``.
+
+        Raises
+        ------
+        ConfigError
+            The sets do not fit the model, ``resume`` without ``run_dir``, or
+            the checkpoint is from a run on other data or settings.
         """
         self._check(train, "training")
         if validation is not None:
@@ -219,10 +302,27 @@ class Trainer:
                     f"{list(validation.classes)} vs {list(train.classes)}.",
                     parameter="validation",
                 )
+        if resume and self.run_dir is None:
+            raise ConfigError(
+                "fit(resume=True) needs the run directory the checkpoints are in: "
+                "Trainer(run_dir=...).",
+                parameter="resume",
+            )
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        self.compile()
-        params = {
+        self._place_model()
+        with self._scope():
+            self.compile()
+            # build the optimizer's variables now so a checkpoint can be loaded into them
+            self.model.optimizer.build(self.model.trainable_variables)
+        weights = self._class_weights(train)
+        run = {
+            "train_files_hash": _files_hash(train),
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "classes": list(train.classes),
+        }
+        params: dict[str, Any] = {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
@@ -234,12 +334,18 @@ class Trainer:
             "validation_windows": len(validation) if validation is not None else 0,
             "validation_files": validation.n_files if validation is not None else 0,
             "classes": list(train.classes),
-            "train_files_hash": _files_hash(train),
+            "train_files_hash": run["train_files_hash"],
+            "class_weight": (
+                {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
+            ),
+            "augmentation": (
+                {"class_name": type(self.augmentation).__name__, **self.augmentation.get_config()}
+                if self.augmentation is not None
+                else None
+            ),
+            "strategy": type(self.strategy).__name__ if self.strategy is not None else None,
+            "replicas": int(self.model.distribute_strategy.num_replicas_in_sync),
         }
-        weights = self._class_weights(train)
-        params["class_weight"] = (
-            {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
-        )
         use_stopping = (
             self.early_stopping if self.early_stopping is not None else validation is not None
         )
@@ -252,7 +358,7 @@ class Trainer:
         users_stopper = any(isinstance(c, keras.callbacks.EarlyStopping) for c in self.callbacks)
         stopper = None
         if use_stopping and not users_stopper:
-            stopper = keras.callbacks.EarlyStopping(
+            stopper = ResumableEarlyStopping(
                 monitor=self.monitor, patience=self.patience, restore_best_weights=True
             )
         params["early_stopping"] = (
@@ -260,28 +366,140 @@ class Trainer:
         )
         path = self.run_dir / HISTORY_FILE if self.run_dir is not None else None
         log = _EpochLog(path, params)
-        data = train.to_tf_dataset(self.batch_size, shuffle=True, seed=self.seed)
+        checkpoints = self.run_dir / CHECKPOINT_DIR if self.run_dir is not None else None
+        state = self._resume_state(checkpoints, run) if resume else None
+        initial_epoch = 0
+        if state is not None:
+            assert checkpoints is not None
+            initial_epoch = self._restore(checkpoints, state, log, stopper)
+            if state["finished"]:
+                logger.info("The run in %s had finished; restored its final weights.", checkpoints)
+                return self._finish(log, stopper, path, state)
+            logger.info("Resuming the run in %s after epoch %d.", checkpoints, initial_epoch)
+        elif checkpoints is not None:
+            for old in [*checkpoints.glob("epoch-*.keras"), checkpoints / STATE_FILE]:
+                old.unlink(missing_ok=True)
+        checkpointer = (
+            Checkpointer(
+                checkpoints,
+                monitor=self.monitor,
+                run=run,
+                history=lambda: log.history().to_dict(),
+                stopper=stopper,
+                resumed=state,
+            )
+            if checkpoints is not None
+            else None
+        )
+        data = train.to_tf_dataset(
+            self.batch_size,
+            shuffle=True,
+            seed=self.seed,
+            augmentation=self.augmentation,
+            initial_epoch=initial_epoch,
+        )
         val_data = (
             validation.to_tf_dataset(self.batch_size, shuffle=False)
             if validation is not None
             else None
         )
+        if self.strategy is not None:
+            data, val_data = _shard_by_data(data), _shard_by_data(val_data)
+        callbacks = [log, *self.callbacks, stopper, checkpointer]
         self.model.fit(
             data,
             validation_data=val_data,
             epochs=self.epochs,
-            callbacks=[log, *self.callbacks, *([stopper] if stopper is not None else [])],
+            initial_epoch=initial_epoch,
+            callbacks=[c for c in callbacks if c is not None],
             verbose=self.verbose,
             shuffle=False,  # the FeatureSet's dataset shuffles, reproducibly for the seed
             class_weight=weights,
         )
+        return self._finish(log, stopper, path, None)
+
+    def _finish(
+        self,
+        log: _EpochLog,
+        stopper: keras.callbacks.EarlyStopping | None,
+        path: Path | None,
+        state: dict[str, Any] | None,
+    ) -> History:
         if stopper is not None and stopper.best_weights is not None:
             log.run_params["best_epoch"] = int(stopper.best_epoch) + 1
             log.run_params["best_" + self.monitor] = float(stopper.best)
+        elif state is not None and "best_epoch" in state["history"]["params"]:
+            log.run_params["best_epoch"] = state["history"]["params"]["best_epoch"]
         self.history_ = log.history()
         if path is not None:
             self.history_.save(path)
         return self.history_
+
+    def _scope(self) -> Any:
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def _place_model(self) -> None:
+        """Rebuild the model inside the strategy's scope when it was built outside it."""
+        if self.strategy is None or self.model.distribute_strategy is self.strategy:
+            return
+        try:
+            config = self.model.get_config()
+            with self.strategy.scope():
+                clone = type(self.model).from_config(config)
+            clone.set_weights(self.model.get_weights())
+        except Exception as exc:
+            raise ConfigError(
+                f"Cannot rebuild the {type(self.model).__name__} inside the distribution "
+                f"strategy's scope ({exc}). Build it there yourself: "
+                "`with strategy.scope(): model = ...`.",
+                parameter="strategy",
+            ) from exc
+        logger.info("Rebuilt the model inside %s's scope.", type(self.strategy).__name__)
+        self.model = clone
+
+    def _resume_state(self, checkpoints: Path | None, run: dict[str, Any]) -> dict[str, Any] | None:
+        assert checkpoints is not None
+        try:
+            state = read_state(checkpoints)
+        except MelgenreError as exc:
+            raise ConfigError(f"Cannot resume: {exc}", parameter="resume") from exc
+        if state is None:
+            logger.info("No checkpoint in %s: starting a new run.", checkpoints)
+            return None
+        differ = sorted(k for k in run if state["run"].get(k) != run[k])
+        if differ:
+            raise ConfigError(
+                f"Cannot resume the run in {str(checkpoints)!r}: it was trained with other "
+                f"{', '.join(differ)} (the training files, batch size, seed and classes "
+                "must be the same). Use another run_dir, or fit(resume=False) to start over.",
+                parameter="resume",
+            )
+        return state
+
+    def _restore(
+        self,
+        checkpoints: Path,
+        state: dict[str, Any],
+        log: _EpochLog,
+        stopper: ResumableEarlyStopping | None,
+    ) -> int:
+        """Load the checkpoint's weights and counters; return the number of finished epochs."""
+        with self._scope():
+            if stopper is not None and state.get("early_stopping") and state["best"]:
+                self.model.load_weights(checkpoints / state["best"])
+                stopper.carried = state["early_stopping"]
+                stopper.carried_weights = self.model.get_weights()
+            final = state["best"] if state["finished"] and stopper is not None else None
+            self.model.load_weights(checkpoints / (final or state["latest"]))
+            restore_seed_states(self.model, state["seed_states"])
+        history = state["history"]
+        log.metrics = {k: list(v) for k, v in history["metrics"].items()}
+        log.seconds = list(history["params"].get("epoch_seconds", []))
+        if stopper is not None and stopper.carried is not None and state["finished"]:
+            stopper.best_weights = stopper.carried_weights
+            stopper.best = stopper.carried["best"]
+            stopper.best_epoch = stopper.carried["best_epoch"]
+        return int(state["epoch"])
 
     def _class_weights(self, train: FeatureSet) -> dict[int, float] | None:
         """``class_weight`` as Keras wants it: label index -> weight."""
@@ -321,12 +539,25 @@ class Trainer:
         """Window probabilities ``(n_windows, n_classes)``, computed in batches."""
         x = features.x if isinstance(features, FeatureSet) else features
         step = batch_size or max(self.batch_size, 64)
+        if self.strategy is not None:
+            # predict_on_batch would hand every replica the whole batch; predict splits it
+            return self._predict_distributed(x, step)
         outputs = [
             np.asarray(self.model.predict_on_batch(np.asarray(x[i : i + step])), dtype=np.float32)
             for i in range(0, len(x), step)
         ]
         n_classes = int(self.model.output_shape[-1])
         return np.concatenate(outputs) if outputs else np.zeros((0, n_classes), np.float32)
+
+    def _predict_distributed(self, x: FloatArray, step: int) -> FloatArray:
+        import tensorflow as tf
+
+        batches = tf.data.Dataset.from_generator(
+            lambda: (np.asarray(x[i : i + step]) for i in range(0, len(x), step)),
+            output_signature=tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
+        )
+        probabilities = self.model.predict(_shard_by_data(batches), verbose=0)
+        return np.asarray(probabilities, dtype=np.float32)
 
     def evaluate(self, test: FeatureSet, *, batch_size: int | None = None) -> EvaluationReport:
         """File-level and window-level accuracy, per-class scores and confusion matrices."""

@@ -1,0 +1,206 @@
+"""Checkpoints of a training run, written after every epoch, and what resuming needs.
+
+A run directory's ``checkpoints/`` folder holds at most two ``epoch-NNNN.keras``
+files (the latest epoch and the best one by the monitored metric; Keras'
+format, optimizer state included) and ``checkpoint.json``, the commit record
+naming them. Every file is written to a temporary sibling, flushed and renamed
+into place, and ``checkpoint.json`` is replaced only after the model file it
+names is complete, so a crash at any moment leaves the previous consistent
+checkpoint (the pattern of ``tf.train.CheckpointManager``).
+
+``checkpoint.json`` also carries what the ``.keras`` file does not: the epoch,
+the history so far, early stopping's counters, and the state of the model's
+random seed generators (dropout), so a resumed run continues exactly where the
+interrupted one was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from melgenre._files import atomic_target, atomic_write
+from melgenre.errors import MelgenreError
+
+__all__ = ["CHECKPOINT_DIR", "STATE_FILE", "Checkpointer", "read_state"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "checkpoint.json"
+_FORMAT = "melgenre.checkpoint"
+_VERSION = 1
+
+
+def _seed_variables(model: keras.Model) -> list[Any]:
+    """The model's random-seed state variables (dropout), which ``.keras`` files leave out."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def seed_states(model: keras.Model) -> list[list[int]]:
+    return [np.asarray(v.numpy()).tolist() for v in _seed_variables(model)]
+
+
+def restore_seed_states(model: keras.Model, states: list[list[int]]) -> None:
+    variables = _seed_variables(model)
+    if len(variables) != len(states):
+        raise MelgenreError(
+            f"The checkpoint holds {len(states)} random-seed states but the model has "
+            f"{len(variables)}; it was written for another model."
+        )
+    for variable, state in zip(variables, states, strict=True):
+        variable.assign(np.asarray(state, dtype=variable.dtype))
+
+
+def lower_is_better(monitor: str) -> bool:
+    """Keras' "auto" rule: losses and errors go down, everything else up."""
+    return "loss" in monitor or "error" in monitor
+
+
+def read_state(directory: Path) -> dict[str, Any] | None:
+    """The commit record in ``directory``, or ``None`` when there is none."""
+    path = directory / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MelgenreError(f"Cannot read the checkpoint record {str(path)!r}: {exc}") from exc
+    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        raise MelgenreError(f"{str(path)!r} is not a melgenre checkpoint record.")
+    if state.get("version") != _VERSION:
+        raise MelgenreError(
+            f"{str(path)!r} has checkpoint format version {state.get('version')!r}; this "
+            f"melgenre reads version {_VERSION}."
+        )
+    for key in ("latest", "best"):
+        name = state.get(key)
+        if name is not None and not (directory / name).is_file():
+            raise MelgenreError(
+                f"The checkpoint record {str(path)!r} names {name!r}, which is missing."
+            )
+    return state
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Keras callback: after each epoch, save the latest and best checkpoints and the record.
+
+    ``history`` returns the run's history so far (a ``_EpochLog``'s
+    ``history().to_dict()``); ``stopper`` is the run's early stopping, whose
+    counters are recorded; ``run`` identifies the run (data, batch size,
+    seed) so a resume on other data can be refused.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        monitor: str,
+        run: dict[str, Any],
+        history: Any,
+        stopper: keras.callbacks.EarlyStopping | None = None,
+        resumed: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.directory = directory
+        self.monitor = monitor
+        self.run = run
+        self.history = history
+        self.stopper = stopper
+        self.best_file: str | None = None
+        self.best_epoch: int | None = None
+        self.best_value: float | None = None
+        if resumed is not None:
+            self.best_file = resumed.get("best")
+            self.best_epoch = resumed.get("best_epoch")
+            self.best_value = resumed.get("best_value")
+        self.latest_file: str | None = resumed.get("latest") if resumed else None
+        self.epochs_done: int = int(resumed["epoch"]) if resumed else 0
+
+    def _improved(self, epoch: int, logs: dict[str, Any]) -> bool:
+        if self.stopper is not None and self.stopper.monitor == self.monitor:
+            return self.stopper.best_epoch == epoch and self.stopper.best is not None
+        value = logs.get(self.monitor)
+        if value is None or not math.isfinite(float(value)):
+            return False
+        if self.best_value is None:
+            return True
+        if lower_is_better(self.monitor):
+            return float(value) < self.best_value
+        return float(value) > self.best_value
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        name = f"epoch-{epoch + 1:04d}.keras"
+        with atomic_target(self.directory / name, suffix=".keras", fsync=True) as tmp:
+            self.model.save(tmp)
+        self.latest_file = name
+        if self._improved(epoch, logs):
+            self.best_file, self.best_epoch = name, epoch + 1
+            self.best_value = float(logs[self.monitor])
+        self._write(epoch + 1, finished=False)
+        keep = {self.latest_file, self.best_file}
+        for old in self.directory.glob("epoch-*.keras"):
+            if old.name not in keep:
+                old.unlink(missing_ok=True)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.latest_file is not None:
+            self._write(self.epochs_done, finished=True)
+
+    def _write(self, epoch: int, *, finished: bool) -> None:
+        self.epochs_done = epoch
+        history = self.history()
+        stopper = self.stopper
+        state = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "epoch": epoch,
+            "finished": finished,
+            "latest": self.latest_file,
+            "best": self.best_file,
+            "best_epoch": self.best_epoch,
+            "best_value": self.best_value,
+            "monitor": self.monitor,
+            "early_stopping": (
+                {
+                    "wait": int(stopper.wait),
+                    "best": None if stopper.best is None else float(stopper.best),
+                    "best_epoch": int(stopper.best_epoch),
+                    "stopped_epoch": int(stopper.stopped_epoch),
+                }
+                if stopper is not None
+                else None
+            ),
+            "seed_states": seed_states(self.model),
+            "run": self.run,
+            "history": history,
+        }
+        atomic_write(self.directory / STATE_FILE, json.dumps(state, indent=1) + "\n", fsync=True)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' early stopping, whose counters can be carried over from a checkpoint.
+
+    ``EarlyStopping.on_train_begin`` resets them; this one resets them and then
+    restores the given ones (with the best epoch's weights).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.carried: dict[str, Any] | None = None
+        self.carried_weights: list[Any] | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)
+        if self.carried is not None:
+            self.wait = int(self.carried["wait"])
+            self.best = self.carried["best"]
+            self.best_epoch = int(self.carried["best_epoch"])
+            self.best_weights = self.carried_weights

@@ -1,0 +1,176 @@
+"""Training-time augmentation of spectrogram windows: :class:`Augmentation`.
+
+SpecAugment's time and frequency masks (Park et al., 2019), a random level
+shift ("gain" in the log domain) and mixup (Zhang et al., 2018), applied to
+whole batches as TensorFlow ops inside the ``tf.data`` input pipeline (a
+``Dataset.map``), never in a Python loop and never at prediction time.
+
+Every random draw is *stateless*: it comes from a seed derived from the
+trainer's seed, the epoch and the batch index, so a run is reproducible and a
+resumed run draws exactly what the interrupted one would have drawn.
+
+This module imports TensorFlow only when a batch is augmented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from melgenre._config import Component
+from melgenre._registry import register_component
+from melgenre._validation import check_int, check_real
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+__all__ = ["Augmentation"]
+
+
+@register_component(package="melgenre")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Augmentation(Component):
+    """Random masks, level shifts and mixup for batches of log-mel windows.
+
+    Used by :class:`melgenre.Trainer` (``Trainer(augmentation=...)``) on the
+    training batches only; validation, evaluation and prediction see the
+    windows unchanged. Windows are ``(batch, n_bins, frames, 1)`` as
+    :class:`melgenre.MelFeaturizer` makes them.
+
+    Parameters
+    ----------
+    time_masks : int >= 0, default=2
+        Number of time masks per window (SpecAugment's *T* masks).
+    max_time_mask : int >= 0, default=16
+        Widest time mask, in frames; each mask's width is uniform in
+        ``[0, max_time_mask]``.
+    freq_masks : int >= 0, default=2
+        Number of frequency masks per window (SpecAugment's *F* masks).
+    max_freq_mask : int >= 0, default=16
+        Widest frequency mask, in mel bands.
+    gain_db : float >= 0, default=0.0
+        Shift each window's level by a uniform draw in ``[-gain_db, gain_db]``
+        dB (a gain applied to the audio is an offset on a log spectrogram).
+        :class:`melgenre.GenreCNN` standardises each window, which cancels an
+        offset, so this matters for models that do not; 0 turns it off.
+    mixup_alpha : float >= 0, default=0.0
+        Mixup: each window becomes ``lam * x + (1 - lam) * x'`` with another
+        window ``x'`` of the batch, and its one-hot label the same mix, with
+        ``lam ~ Beta(alpha, alpha)``. 0 turns it off; 0.2-0.4 is usual.
+
+    Notes
+    -----
+    Masked cells are set to the window's mean, which a per-window
+    standardisation maps to zero, as in SpecAugment. The masks and the level
+    shift are applied first, then mixup.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from melgenre import Augmentation
+    >>> augment = Augmentation(time_masks=1, max_time_mask=4, freq_masks=0)
+    >>> x = np.arange(2 * 8 * 8, dtype="float32").reshape(2, 8, 8, 1)
+    >>> y = np.eye(2, dtype="float32")
+    >>> xa, ya = augment(x, y, seed=(0, 1))
+    >>> xa.shape, bool((ya.numpy() == y).all())
+    (TensorShape([2, 8, 8, 1]), True)
+    >>> Augmentation.from_config(augment.get_config()) == augment
+    True
+    """
+
+    time_masks: int = 2
+    max_time_mask: int = 16
+    freq_masks: int = 2
+    max_freq_mask: int = 16
+    gain_db: float = 0.0
+    mixup_alpha: float = 0.0
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        for name in ("time_masks", "max_time_mask", "freq_masks", "max_freq_mask"):
+            check_int(owner, name, getattr(self, name), low=0)
+        check_real(owner, "gain_db", self.gain_db, low=0.0)
+        check_real(owner, "mixup_alpha", self.mixup_alpha, low=0.0)
+
+    @property
+    def is_identity(self) -> bool:
+        """True when every augmentation is turned off."""
+        return (
+            (self.time_masks == 0 or self.max_time_mask == 0)
+            and (self.freq_masks == 0 or self.max_freq_mask == 0)
+            and self.gain_db == 0
+            and self.mixup_alpha == 0
+        )
+
+    def __call__(self, x: Any, y: Any, seed: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        """Augment one batch.
+
+        Parameters
+        ----------
+        x : tensor or array, shape (batch, n_bins, frames, channels)
+        y : tensor or array, shape (batch, n_classes)
+            One-hot (or soft) labels; only mixup changes them.
+        seed : tensor or sequence of two ints
+            The stateless seed of this batch; the same seed gives the same
+            augmentation.
+
+        Returns
+        -------
+        x, y : tf.Tensor
+        """
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x, dtype=tf.float32)
+        y = tf.convert_to_tensor(y, dtype=tf.float32)
+        seeds = tf.random.experimental.stateless_split(
+            tf.cast(tf.convert_to_tensor(seed), tf.int64), num=5
+        )
+        batch = tf.shape(x)[0]
+        masked = tf.zeros(tf.shape(x)[:3], dtype=tf.bool)
+        if self.freq_masks and self.max_freq_mask:
+            bands = _band_masks(
+                seeds[0], batch, tf.shape(x)[1], self.freq_masks, self.max_freq_mask
+            )
+            masked = masked | bands[:, :, None]
+        if self.time_masks and self.max_time_mask:
+            frames = _band_masks(
+                seeds[1], batch, tf.shape(x)[2], self.time_masks, self.max_time_mask
+            )
+            masked = masked | frames[:, None, :]
+        if self.freq_masks or self.time_masks:
+            mean = tf.reduce_mean(x, axis=(1, 2, 3), keepdims=True)
+            x = tf.where(masked[..., None], mean, x)
+        if self.gain_db:
+            shift = tf.random.stateless_uniform(
+                (batch, 1, 1, 1), seeds[2], -self.gain_db, self.gain_db
+            )
+            x = x + shift
+        if self.mixup_alpha:
+            alpha = tf.fill((batch,), tf.constant(self.mixup_alpha, tf.float32))
+            a = tf.random.stateless_gamma((batch,), seeds[3], alpha=alpha)
+            b = tf.random.stateless_gamma((batch,), seeds[4], alpha=alpha)
+            lam = a / tf.maximum(a + b, 1e-12)
+            partner = tf.argsort(tf.random.stateless_uniform((batch,), seeds[4] + 1))
+            x = _mix(x, tf.gather(x, partner), lam[:, None, None, None])
+            y = _mix(y, tf.gather(y, partner), lam[:, None])
+        return x, y
+
+
+def _band_masks(seed: Any, batch: Any, size: Any, count: int, widest: int) -> tf.Tensor:
+    """``(batch, size)`` booleans: ``count`` random bands of width ``[0, widest]`` per row."""
+    import tensorflow as tf
+
+    width_seed, start_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    widths = tf.random.stateless_uniform(
+        (batch, count), width_seed, minval=0, maxval=widest + 1, dtype=tf.int32
+    )
+    widths = tf.minimum(widths, size)
+    room = tf.cast(size - widths + 1, tf.float32)
+    starts = tf.cast(tf.random.stateless_uniform((batch, count), start_seed) * room, tf.int32)
+    position = tf.range(size)[None, None, :]
+    inside = (position >= starts[..., None]) & (position < (starts + widths)[..., None])
+    return tf.reduce_any(inside, axis=1)
+
+
+def _mix(a: tf.Tensor, b: tf.Tensor, lam: tf.Tensor) -> tf.Tensor:
+    return lam * a + (1.0 - lam) * b
