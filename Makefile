@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install demo lint typecheck pytest test dist clean
+.PHONY: help install demo lint typecheck pytest docs test dist clean
 
 help:
 	@echo "make install    create $(VENV) (if missing) and install melgenre[dev,plot] into it"
 	@echo "make demo       set up, then train on built-in demo data, save a model and predict (~2 min)"
-	@echo "make test       lint (ruff), type-check (mypy --strict src), run the tests, build the wheel"
-	@echo "make lint | typecheck | pytest | dist | clean"
+	@echo "make test       lint (ruff), type-check (mypy --strict src), tests + examples + doctests,"
+	@echo "                docs (Sphinx, warnings are errors), wheel"
+	@echo "make docs       build the HTML docs into docs/_build/html (runs the tutorial for its figures)"
+	@echo "make lint | typecheck | pytest | docs | dist | clean"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,7 @@ $(BIN)/python:
 # Reinstall when the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,plot]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot,docs]"
 	@touch $@
 
 install: $(STAMP)
@@ -28,8 +30,8 @@ demo: $(STAMP)
 	$(BIN)/melgenre demo --out melgenre-demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff format --check src tests benchmarks examples docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
@@ -45,7 +47,12 @@ dist: $(STAMP)
 	$(BIN)/python -c "import sys, zipfile, glob; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); missing = [n for n in ('melgenre/py.typed', 'melgenre/__init__.py', 'melgenre/audio.py') if n not in names]; sys.exit(f'wheel lacks {missing}' if missing else 0)"
 	@echo "built $$(ls dist/*.whl)"
 
-test: lint typecheck pytest dist
+# Warnings are errors; the tutorial's figures are made from the demo data while building.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs in docs/_build/html/index.html"
+
+test: lint typecheck pytest docs dist
 
 clean:
-	rm -rf dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis src/*.egg-info
+	rm -rf dist build docs/_build docs/_generated .mypy_cache .ruff_cache .pytest_cache .hypothesis src/*.egg-info

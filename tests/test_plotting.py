@@ -53,6 +53,20 @@ def test_spectrogram_with_window_boundaries(tmp_path: Path) -> None:
     assert is_png(plotting.plot_spectrogram(audio, MelFeaturizer(), tmp_path / "spec.png"))
 
 
+def test_timeline_of_window_probabilities(tmp_path: Path) -> None:
+    from melgenre import Prediction, WindowPrediction
+
+    windows = [
+        WindowPrediction(2.0 * i, 2.0 * i + 3.0, label, 0.8, {"a": pa, "b": 1 - pa})
+        for i, (label, pa) in enumerate([("a", 0.9), ("a", 0.7), ("b", 0.2), ("b", 0.1)])
+    ]
+    prediction = Prediction("long.wav", "a", 0.48, {"a": 0.48, "b": 0.52}, tuple(windows))
+    assert is_png(plotting.plot_timeline(prediction, tmp_path / "timeline.png"))
+    empty = Prediction("x.wav", "a", 1.0, {"a": 1.0}, ())
+    with pytest.raises(MelgenreError, match="no windows"):
+        plotting.plot_timeline(empty, tmp_path / "none.png")
+
+
 def test_missing_matplotlib_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(MelgenreError, match=r'pip install "melgenre\[plot\]"'):

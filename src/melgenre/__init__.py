@@ -83,6 +83,7 @@ from melgenre.errors import AudioUnusableError as AudioUnusableError
 from melgenre.errors import BundleError as BundleError
 from melgenre.errors import ConfigError as ConfigError
 from melgenre.errors import DatasetError as DatasetError
+from melgenre.errors import MelgenreDeprecationWarning as MelgenreDeprecationWarning
 from melgenre.errors import MelgenreError as MelgenreError
 from melgenre.errors import MelgenreTypeError as MelgenreTypeError
 from melgenre.errors import MelgenreWarning as MelgenreWarning
@@ -138,6 +139,7 @@ __all__ = [
     "GenreCNN",
     "History",
     "MelFeaturizer",
+    "MelgenreDeprecationWarning",
     "MelgenreError",
     "MelgenreTypeError",
     "MelgenreWarning",

@@ -686,7 +686,7 @@ class FeatureSet:
 
     Attributes
     ----------
-    x : np.ndarray [shape=(n_windows, *featurizer.output_shape), dtype=float32]
+    x : np.ndarray [shape=(n_windows, n_bins, frames, 1), dtype=float32]
         The windows, file after file. A read-only memory-mapped array when the
         features came from a cache directory.
     labels : np.ndarray [shape=(n_windows,), dtype=int64]

@@ -37,6 +37,7 @@ __all__ = [
     "BundleError",
     "ConfigError",
     "DatasetError",
+    "MelgenreDeprecationWarning",
     "MelgenreError",
     "MelgenreTypeError",
     "MelgenreWarning",
@@ -149,3 +150,13 @@ class NotTrainedError(MelgenreError, RuntimeError):
 
 class MelgenreWarning(UserWarning):
     """A mistake melgenre can work around, but that the user should fix."""
+
+
+class MelgenreDeprecationWarning(MelgenreWarning, FutureWarning):
+    """A name or parameter that will be removed.
+
+    The message says since which version, until which, and what to use
+    instead (see :mod:`melgenre.deprecation`).
+
+    A :class:`FutureWarning`, so users see it by default, as in scikit-learn.
+    """

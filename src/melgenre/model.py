@@ -169,6 +169,14 @@ class GenreCNN(keras.Model):
         """
         return keras.initializers.get({"class_name": kind, "config": {"seed": self._seeds.next()}})
 
+    def next_seed(self) -> int | None:
+        """A new seed derived from the model's ``seed`` (``None`` when it has none).
+
+        Give one to every layer with randomness in :meth:`body`, e.g.
+        ``keras.layers.Dropout(0.3, seed=self.next_seed())``.
+        """
+        return self._seeds.next()
+
     def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
         """Map the input windows to a feature vector (before the softmax layer).
 
@@ -194,14 +202,14 @@ class GenreCNN(keras.Model):
             x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
         if dense_units:
-            x = keras.layers.Dropout(dropout, seed=self._seeds.next(), name="dropout_dense")(x)
+            x = keras.layers.Dropout(dropout, seed=self.next_seed(), name="dropout_dense")(x)
             x = keras.layers.Dense(
                 dense_units,
                 activation="relu",
                 kernel_initializer=self.initializer("he_normal"),
                 name="dense",
             )(x)
-        return keras.layers.Dropout(dropout, seed=self._seeds.next(), name="dropout")(x)
+        return keras.layers.Dropout(dropout, seed=self.next_seed(), name="dropout")(x)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-safe); ``from_config`` rebuilds the model."""
@@ -279,9 +287,9 @@ class _ClassicCNN(GenreCNN):
                     kernel_initializer=self.initializer(),
                 )(x)
             x = keras.layers.MaxPooling2D(pool_size=2, strides=2)(x)
-        x = keras.layers.Dropout(0.3, seed=self._seeds.next())(x)
+        x = keras.layers.Dropout(0.3, seed=self.next_seed())(x)
         x = keras.layers.Flatten()(x)
         x = keras.layers.Dense(
             dense_units, activation="relu", kernel_initializer=self.initializer()
         )(x)
-        return keras.layers.Dropout(dropout, seed=self._seeds.next())(x)
+        return keras.layers.Dropout(dropout, seed=self.next_seed())(x)

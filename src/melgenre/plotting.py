@@ -20,8 +20,9 @@ from melgenre.history import History
 
 if TYPE_CHECKING:
     from melgenre.features import MelFeaturizer
+    from melgenre.predictor import Prediction
 
-__all__ = ["plot_confusion_matrix", "plot_history", "plot_spectrogram"]
+__all__ = ["plot_confusion_matrix", "plot_history", "plot_spectrogram", "plot_timeline"]
 
 
 def _figure(width: float, height: float) -> Any:
@@ -145,4 +146,45 @@ def plot_spectrogram(audio: Audio, featurizer: MelFeaturizer, path: PathLike) ->
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mel band")
     ax.set_title(f"{audio.source}: {len(times)} windows of {featurizer.window_seconds:.2f} s")
+    return _save(figure, path)
+
+
+def plot_timeline(prediction: Prediction, path: PathLike, *, top: int = 5) -> Path:
+    """Each class's probability over time, window by window, for one recording.
+
+    Parameters
+    ----------
+    prediction : Prediction
+        From :meth:`melgenre.Predictor.predict`; its ``windows`` give the times.
+    path : str or os.PathLike
+        The PNG file to write.
+    top : int, default=5
+        Plot the ``top`` classes with the highest probability in any window.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    windows = prediction.windows
+    if not windows:
+        raise MelgenreError(f"The prediction for {prediction.source!r} has no windows to plot.")
+    labels = list(windows[0].probabilities)
+    peak = {label: max(w.probabilities[label] for w in windows) for label in labels}
+    shown = sorted(labels, key=lambda label: -peak[label])[: max(1, top)]
+    centres = [(w.start + w.end) / 2 for w in windows]
+    figure = _figure(10, 3.5)
+    ax = figure.subplots()
+    for label in shown:
+        ax.plot(centres, [w.probabilities[label] for w in windows], marker="o", label=label)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, max(w.end for w in windows))
+    ax.set_xlabel("time (s), window centres")
+    ax.set_ylabel("probability")
+    ax.set_title(
+        f"{Path(prediction.source).name}: {prediction.label} "
+        f"({prediction.confidence:.0%}) overall, "
+        f"{len(windows)} windows"
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    ax.grid(alpha=0.3)
     return _save(figure, path)
