@@ -17,7 +17,6 @@ interrupted one was.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,9 @@ import numpy as np
 
 from melgenre._files import atomic_target, atomic_write
 from melgenre.errors import MelgenreError
+from melgenre.history import lower_is_better
 
 __all__ = ["CHECKPOINT_DIR", "STATE_FILE", "Checkpointer", "read_state"]
-
-logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "checkpoint.json"
@@ -56,11 +54,6 @@ def restore_seed_states(model: keras.Model, states: list[list[int]]) -> None:
         )
     for variable, state in zip(variables, states, strict=True):
         variable.assign(np.asarray(state, dtype=variable.dtype))
-
-
-def lower_is_better(monitor: str) -> bool:
-    """Keras' "auto" rule: losses and errors go down, everything else up."""
-    return "loss" in monitor or "error" in monitor
 
 
 def read_state(directory: Path) -> dict[str, Any] | None:

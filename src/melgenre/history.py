@@ -12,13 +12,18 @@ from melgenre._files import atomic_write
 from melgenre._typing import PathLike
 from melgenre.errors import MelgenreError
 
-__all__ = ["HISTORY_FILE", "History"]
+__all__ = ["HISTORY_FILE", "History", "lower_is_better"]
 
 #: The file name :class:`melgenre.Trainer` writes a history to in its run directory.
 HISTORY_FILE = "training_hist.json"
 
 _FORMAT = "melgenre.history"
 _VERSION = 1
+
+
+def lower_is_better(metric: str) -> bool:
+    """Keras' "auto" rule: losses and errors go down, every other metric up."""
+    return "loss" in metric or "error" in metric
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +68,7 @@ class History:
     def best(self, metric: str) -> float:
         """The metric's best value: lowest for losses, highest otherwise."""
         values = [v for v in self._values(metric) if not math.isnan(v)]
-        return min(values) if "loss" in metric else max(values)
+        return min(values) if lower_is_better(metric) else max(values)
 
     def _values(self, metric: str) -> list[float]:
         if metric not in self.metrics or not self.metrics[metric]:
