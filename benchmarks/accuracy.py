@@ -8,10 +8,10 @@ Split: grouped by piece (manifest.csv's group_id) and stratified; 20 % test, see
 files form a validation split, used to choose the number of epochs (early stopping) and never
 the test split. Each model trains in its own process, so peak memory is its own:
 
-* default: ``MelFeaturizer()`` (22.05 kHz, 128x128 windows) + ``GenreCNN()`` with the
-  Trainer's defaults (Adam 3e-4, batch 32) and the augmentation recipe chosen on the validation
-  split by recipe_search.py (SpecAugment 2x16 time and 2x16 frequency masks, mixup 0.3), up to
-  --epochs epochs, early stopping on validation loss (patience 12, best weights kept);
+* default: ``MelFeaturizer`` (22.05 kHz, 128x128 windows) + ``GenreCNN`` trained with the
+  recipe chosen on the validation split by recipe_search.py (``_recipes.CHOSEN``: augmentation,
+  featurizer and model settings, learning-rate schedule), batch 32, up to --epochs epochs, early
+  stopping on validation loss (patience 12, best weights kept);
 * classic: ``MelFeaturizer.classic()`` (44.1 kHz, 4 s chunks resized to 128x128) +
   ``GenreCNN.classic()`` with Adam 1e-4, batch 32, --classic-epochs epochs (the notebook recipe).
 
@@ -23,7 +23,6 @@ peak memory; writes benchmarks/results/accuracy.json.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import resource
 import subprocess
@@ -34,19 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import write_result
-
-
-def split(data_dir: Path) -> tuple[Any, Any, Any]:
-    import melgenre
-
-    manifest = data_dir / "manifest.csv"
-    groups = None
-    if manifest.exists():
-        with open(manifest) as handle:
-            piece = {data_dir / row["path"]: row["group_id"] for row in csv.DictReader(handle)}
-        groups = piece.__getitem__
-    ds = melgenre.FolderDataset(data_dir)
-    return ds.split(test_size=0.2, validation_size=0.1, seed=42, groups=groups)
+from _recipes import CHOSEN, RECIPES, featurizer, split, trainer
 
 
 def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) -> None:
@@ -54,7 +41,7 @@ def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) 
 
     train, val, test = split(data_dir)
     if kind == "default":
-        loader, feat = melgenre.AudioLoader(sample_rate=22050), melgenre.MelFeaturizer()
+        loader, feat = melgenre.AudioLoader(sample_rate=22050), featurizer(CHOSEN)
     else:
         loader, feat = melgenre.AudioLoader(sample_rate=44100), melgenre.MelFeaturizer.classic()
     for part in (train, val, test):
@@ -64,23 +51,19 @@ def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) 
     extract_s = time.perf_counter() - start
     n_classes = len(train.classes)
     if kind == "default":
-        model = melgenre.GenreCNN(num_classes=n_classes, input_shape=feat.output_shape, seed=0)
         # the recipe recipe_search.py chose on the validation split (results/recipe_search.json)
-        augment = melgenre.Augmentation(
-            time_masks=2, max_time_mask=16, freq_masks=2, max_freq_mask=16, mixup_alpha=0.3
-        )
-        trainer = melgenre.Trainer(
-            model, epochs=epochs, seed=0, verbose=2, patience=12, augmentation=augment
-        )
+        fit = trainer(CHOSEN, n_classes, sets[0], epochs=epochs, patience=12, verbose=2)
     else:
         model = melgenre.GenreCNN.classic(n_classes, feat.output_shape, seed=0)
-        trainer = melgenre.Trainer(model, epochs=epochs, learning_rate=1e-4, seed=0, verbose=2)
-    history = trainer.fit(sets[0], validation=sets[1])
-    report = trainer.evaluate(sets[2])
-    validation = trainer.evaluate(sets[1])
+        fit = melgenre.Trainer(model, epochs=epochs, learning_rate=1e-4, seed=0, verbose=2)
+    model = fit.model
+    history = fit.fit(sets[0], validation=sets[1])
+    report = fit.evaluate(sets[2])
+    validation = fit.evaluate(sets[1])
     seconds = history.params["epoch_seconds"]
     result = {
         "model": model.name,
+        "recipe": {"name": CHOSEN, **RECIPES[CHOSEN]} if kind == "default" else "classic",
         "params": int(model.count_params()),
         "featurizer": feat.get_config(),
         "files": {"train": len(train), "validation": len(val), "test": len(test)},
