@@ -434,6 +434,42 @@ def test_moved_files_keep_their_cache_entries(tree: Path, tmp_path: Path) -> Non
     assert CountingFeaturizer.calls == 18
 
 
+def test_a_moved_folder_reuses_its_feature_set_under_the_new_paths(
+    tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the set is keyed by content: the same files under another path (a moved folder, a
+    # relative path) are the same set, not a "damaged" one to rebuild
+    (tree / "hum" / "broken.wav").write_text("not audio")
+    cache = tmp_path / "cache"
+    first = FolderDataset(tree, loader=LOADER).features(
+        FEAT, cache_dir=cache, workers=1, progress=False
+    )
+    moved = tmp_path / "moved"
+    tree.rename(moved)
+    with caplog.at_level(logging.INFO, logger="melgenre.dataset"):
+        again = FolderDataset(moved, loader=LOADER).features(
+            FEAT, cache_dir=cache, workers=1, progress=False
+        )
+    assert "Reused cached features" in caplog.text
+    assert "damaged" not in caplog.text
+    np.testing.assert_array_equal(again.x, first.x)
+    np.testing.assert_array_equal(again.groups, first.groups)
+    assert [f.path for f in again.failures] == [str(moved / "hum" / "broken.wav")]
+    assert again.report_path is not None
+    report = json.loads(Path(again.report_path).read_text())
+    assert [f["path"] for f in report["failures"]] == [str(moved / "hum" / "broken.wav")]
+    # and back: the original place reads the set again, as its own
+    moved.rename(tree)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="melgenre.dataset"):
+        back = FolderDataset(tree, loader=LOADER).features(
+            FEAT, cache_dir=cache, workers=1, progress=False
+        )
+    assert "Reused cached features" in caplog.text
+    assert "damaged" not in caplog.text
+    assert [f.path for f in back.failures] == [str(tree / "hum" / "broken.wav")]
+
+
 def test_corrupt_entries_are_recomputed_not_trusted(
     tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

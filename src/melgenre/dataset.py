@@ -979,19 +979,54 @@ class _Extraction:
                 not shape_ok
                 or x.dtype != np.float32
                 or int(counts.sum()) != len(x)
-                or meta["paths"] != self.paths
+                or len(meta["paths"]) != len(self.paths)
             ):
                 raise ValueError("inconsistent feature set")
+            # The key is the files' content, not their paths: the same data reached by
+            # another path (a moved folder, a relative path) reuses the set, its failures
+            # named by today's paths.
+            where = {path: i for i, path in enumerate(meta["paths"])}
+            failures = tuple(
+                FailedFile(**dict(f, path=self.paths[where[f["path"]]])) for f in meta["failures"]
+            )
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("Ignoring damaged feature set %s (%s); rebuilding it.", x_path, exc)
             return None
-        failures = tuple(FailedFile(**f) for f in meta["failures"])
         groups = np.repeat(files, counts)
         logger.info("Reused cached features of %d files from %s.", len(files), x_path)
         report = meta.get("report_path")
+        if meta["paths"] != self.paths:
+            report = self._record(set_key, files.tolist(), counts.tolist(), failures)
         return self._featureset(x, self.dataset.labels[groups], groups, failures, report)
+
+    def _record(
+        self, set_key: str, files: list[int], counts: list[int], failures: tuple[FailedFile, ...]
+    ) -> str:
+        """Write the set's report and its metadata (atomically); return the report's path."""
+        cache, _ = self._cached()
+        report = self._report(set_key, failures)
+        meta = {
+            "paths": self.paths,
+            "files": files,
+            "counts": counts,
+            "failures": [f.to_dict() for f in failures],
+            "report_path": report,
+        }
+        atomic_write(cache.set_path(set_key).with_suffix(".json"), json.dumps(meta))
+        return report
+
+    def _report(self, name: str, failures: tuple[FailedFile, ...]) -> str:
+        """Write the extraction report ``reports/<name>.json``; return its path."""
+        cache, key = self._cached()
+        report = {
+            "preprocessing_key": key,
+            "files": len(self.paths),
+            "failed": len(failures),
+            "failures": [f.to_dict() for f in failures],
+        }
+        return str(cache.write_report(name, report))
 
     def _consolidate(
         self,
@@ -1001,22 +1036,14 @@ class _Extraction:
         failures: tuple[FailedFile, ...],
     ) -> FeatureSet:
         """Copy every entry into one memory-mapped array in the cache."""
-        cache, key = self._cached()
+        cache, _ = self._cached()
         shape = self.featurizer.output_shape
         total = int(sum(o.n_windows for o in ok))
         set_key = self._set_key()
-        report = cache.write_report(
-            set_key or "unkeyed",
-            {
-                "preprocessing_key": key,
-                "files": len(self.paths),
-                "failed": len(failures),
-                "failures": [f.to_dict() for f in failures],
-            },
-        )
         if set_key is None:  # pragma: no cover - a file vanished between extraction and now
             arrays = [self._entry(o) for o in ok]
-            return self._featureset(np.concatenate(arrays), labels, groups, failures, str(report))
+            report = self._report("unkeyed", failures)
+            return self._featureset(np.concatenate(arrays), labels, groups, failures, report)
         x_path = cache.set_path(set_key)
         x_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = x_path.with_name(f".{x_path.name}.{os.getpid()}.tmp")
@@ -1033,16 +1060,9 @@ class _Extraction:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        meta = {
-            "paths": self.paths,
-            "files": [o.index for o in ok],
-            "counts": [o.n_windows for o in ok],
-            "failures": [f.to_dict() for f in failures],
-            "report_path": str(report),
-        }
-        atomic_write(x_path.with_suffix(".json"), json.dumps(meta))
+        report = self._record(set_key, [o.index for o in ok], [o.n_windows for o in ok], failures)
         x = np.load(x_path, mmap_mode="r")
-        return self._featureset(x, labels, groups, failures, str(report))
+        return self._featureset(x, labels, groups, failures, report)
 
     def _entry(self, outcome: Outcome) -> FloatArray:
         cache, key = self._cached()
