@@ -14,6 +14,9 @@ from typing import Any
 
 # SpecAugment: two time and two frequency masks of up to 16 rows/frames, filled with the mean.
 SPECAUGMENT = {"time_masks": 2, "max_time_mask": 16, "freq_masks": 2, "max_freq_mask": 16}
+SPEC_MIXUP = {**SPECAUGMENT, "mixup_alpha": 0.3}
+WIDE = {"filters": (32, 64, 128, 256), "dense_units": 256}
+BATCH_SIZE = 32
 
 #: name -> {"augmentation": Augmentation kwargs, "featurizer": MelFeaturizer kwargs,
 #:          "model": GenreCNN kwargs, "schedule": None | "cosine", "learning_rate": float}
@@ -21,28 +24,15 @@ RECIPES: dict[str, dict[str, Any]] = {
     "none": {},
     "specaugment": {"augmentation": SPECAUGMENT},
     "mixup": {"augmentation": {"time_masks": 0, "freq_masks": 0, "mixup_alpha": 0.3}},
-    "specaugment+mixup": {"augmentation": {**SPECAUGMENT, "mixup_alpha": 0.3}},
+    "specaugment+mixup": {"augmentation": SPEC_MIXUP},
     # levers tried on top of specaugment+mixup
-    "sm+overlap75": {
-        "augmentation": {**SPECAUGMENT, "mixup_alpha": 0.3},
-        "featurizer": {"window_hop": 32},
-    },
-    "sm+context6s": {
-        "augmentation": {**SPECAUGMENT, "mixup_alpha": 0.3},
-        "featurizer": {"hop_length": 1024},
-    },
-    "sm+cosine": {
-        "augmentation": {**SPECAUGMENT, "mixup_alpha": 0.3},
-        "schedule": "cosine",
-        "learning_rate": 1e-3,
-    },
-    "sm+wide": {
-        "augmentation": {**SPECAUGMENT, "mixup_alpha": 0.3},
-        "model": {"filters": (32, 64, 128, 256), "dense_units": 256},
-    },
+    "sm+overlap75": {"augmentation": SPEC_MIXUP, "featurizer": {"window_hop": 32}},
+    "sm+context6s": {"augmentation": SPEC_MIXUP, "featurizer": {"hop_length": 1024}},
+    "sm+cosine": {"augmentation": SPEC_MIXUP, "schedule": "cosine", "learning_rate": 1e-3},
+    "sm+wide": {"augmentation": SPEC_MIXUP, "model": WIDE},
     "sm+wide+overlap75": {
-        "augmentation": {**SPECAUGMENT, "mixup_alpha": 0.3},
-        "model": {"filters": (32, 64, 128, 256), "dense_units": 256},
+        "augmentation": SPEC_MIXUP,
+        "model": WIDE,
         "featurizer": {"window_hop": 32},
     },
 }
@@ -88,7 +78,7 @@ def trainer(name: str, n_classes: int, train: Any, *, epochs: int, patience: int
     learning_rate = recipe.get("learning_rate", 3e-4)
     optimizer = None
     if recipe.get("schedule") == "cosine":
-        steps = math.ceil(len(train) / 32)
+        steps = math.ceil(len(train) / BATCH_SIZE)
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=learning_rate / 10,
             decay_steps=epochs * steps,
@@ -100,6 +90,7 @@ def trainer(name: str, n_classes: int, train: Any, *, epochs: int, patience: int
     return melgenre.Trainer(
         model,
         epochs=epochs,
+        batch_size=BATCH_SIZE,
         learning_rate=learning_rate,
         optimizer=optimizer,
         seed=0,

@@ -140,6 +140,8 @@ def main() -> None:
     parser.add_argument("--_run", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: the first epoch also traces the model")
     if args._run:
         run_one(Path(args._run[0]), args._run[1], args.epochs, args._out)
         return
