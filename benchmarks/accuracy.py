@@ -40,12 +40,7 @@ def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) 
     import melgenre
 
     train, val, test = split(data_dir)
-    if kind == "default":
-        loader, feat = melgenre.AudioLoader(sample_rate=22050), featurizer(CHOSEN)
-    else:
-        loader, feat = melgenre.AudioLoader(sample_rate=44100), melgenre.MelFeaturizer.classic()
-    for part in (train, val, test):
-        part.loader = loader
+    feat = featurizer(CHOSEN) if kind == "default" else melgenre.MelFeaturizer.classic()
     start = time.perf_counter()
     sets = [p.features(feat, cache_dir=cache_dir, progress=False) for p in (train, val, test)]
     extract_s = time.perf_counter() - start

@@ -21,6 +21,7 @@ its children), and writes everything to benchmarks/results/features.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import statistics
@@ -129,7 +130,9 @@ def main() -> None:
             source = "synthesized: 8 classes x 80 clips x 15 s, 22.05 kHz 16-bit WAV"
         ds = melgenre.FolderDataset(root)
         if args.files is not None:
-            ds = ds._subset(ds, list(ds)[:: max(1, len(ds) // args.files)][: args.files])
+            ds = dataclasses.replace(
+                ds, items=ds.items[:: max(1, len(ds) // args.files)][: args.files]
+            )
         paths = ds.paths
         audio_seconds = sum(sf.info(p).duration for p in paths)
         print(f"{len(paths)} files, {audio_seconds / 60:.1f} min of audio, from {source}")

@@ -101,7 +101,7 @@ def main() -> None:
         model = melgenre.GenreCNN(num_classes=8, input_shape=feat.output_shape, seed=0)
         one_step(model, feat.output_shape)
         predictor = melgenre.Predictor(
-            loader=melgenre.AudioLoader(), featurizer=feat, model=model, labels=labels
+            preprocessing=melgenre.Preprocessing(feat), model=model, labels=labels
         )
         predictor.save(root / "bundle")
         classic = melgenre.GenreCNN.classic(8, seed=0)

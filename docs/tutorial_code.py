@@ -43,15 +43,16 @@ def main(out: Path) -> None:
     # [features-end]
 
     # [dataset]
-    from melgenre import FolderDataset
+    from melgenre import FolderDataset, Preprocessing
 
-    dataset = FolderDataset(root, loader=loader)
+    prep = Preprocessing(featurizer)  # loader and featurizer, one sample rate: the contract
+    dataset = FolderDataset(root)
     print(dataset.classes)  # ['arpeggio', 'chords', 'drums', 'plucked', 'texture']
     train, validation, test = dataset.split(test_size=0.2, validation_size=0.1, seed=42)
     print(len(train), len(validation), len(test))  # whole files on each side, per class
     cache = out / "data" / "cache"
     train_fs, val_fs, test_fs = (
-        part.features(featurizer, cache_dir=cache, workers=1, progress=False)
+        part.features(prep, cache_dir=cache, workers=1, progress=False)
         for part in (train, validation, test)
     )
     print(train_fs)  # FeatureSet(... windows of shape (128, 128, 1) from ... files ...)
@@ -83,9 +84,7 @@ def main(out: Path) -> None:
     # [predict]
     from melgenre import Predictor
 
-    predictor = Predictor(
-        loader=loader, featurizer=featurizer, model=trainer.model, labels=dataset.classes
-    )
+    predictor = Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
     predictor.save(out / "data" / "model", history=history, report=report)
     predictor = Predictor.load(out / "data" / "model")
 

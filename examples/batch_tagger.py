@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 import melgenre
-from melgenre.dataset import AUDIO_EXTENSIONS
+from melgenre.data import AUDIO_EXTENSIONS
 
 
 def tag(model: Path, folder: Path, out: Path, top_k: int = 3, batch: int = 64) -> int:

@@ -52,10 +52,11 @@ class PCENFeaturizer(melgenre.MelFeaturizer):
 def main(work: Path) -> None:
     root = demo.make_dataset(work / "data", clips_per_class=10, duration=4.0)
     featurizer = PCENFeaturizer(gain=0.9)
-    loader = melgenre.AudioLoader(sample_rate=featurizer.sample_rate)
-    dataset = melgenre.FolderDataset(root, loader=loader)
-    train, test = dataset.split(test_size=0.3, seed=0)
-    train_fs, test_fs = (p.features(featurizer, workers=1, progress=False) for p in (train, test))
+    prep = melgenre.Preprocessing(featurizer)  # the loader follows the featurizer's rate
+    dataset = melgenre.FolderDataset(root)
+    split = dataset.split(test_size=0.3, seed=0)
+    train, test = split.train, split.test
+    train_fs, test_fs = (p.features(prep, workers=1, progress=False) for p in (train, test))
     model = melgenre.GenreCNN(
         num_classes=len(dataset.classes), input_shape=featurizer.output_shape, seed=0
     )
@@ -64,9 +65,7 @@ def main(work: Path) -> None:
     print(trainer.evaluate(test_fs))
 
     # the saved model names the class ("examples>PCENFeaturizer") and its parameters
-    predictor = melgenre.Predictor(
-        loader=loader, featurizer=featurizer, model=trainer.model, labels=dataset.classes
-    )
+    predictor = melgenre.Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
     predictor.save(work / "pcen-model")
     loaded = melgenre.Predictor.load(work / "pcen-model")
     assert loaded.featurizer == featurizer, loaded.featurizer

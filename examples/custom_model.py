@@ -49,10 +49,11 @@ class ResidualCNN(GenreCNN):
 def main(work: Path) -> None:
     root = demo.make_dataset(work / "data", clips_per_class=10, duration=4.0)
     featurizer = melgenre.MelFeaturizer(n_mels=64, frames=64)
-    loader = melgenre.AudioLoader(sample_rate=featurizer.sample_rate)
-    dataset = melgenre.FolderDataset(root, loader=loader)
-    train, test = dataset.split(test_size=0.3, seed=0)
-    train_fs, test_fs = (p.features(featurizer, workers=1, progress=False) for p in (train, test))
+    prep = melgenre.Preprocessing(featurizer)  # the loader follows the featurizer's rate
+    dataset = melgenre.FolderDataset(root)
+    split = dataset.split(test_size=0.3, seed=0)
+    train, test = split.train, split.test
+    train_fs, test_fs = (p.features(prep, workers=1, progress=False) for p in (train, test))
     model = ResidualCNN(
         num_classes=len(dataset.classes),
         input_shape=featurizer.output_shape,
@@ -64,9 +65,7 @@ def main(work: Path) -> None:
     trainer.fit(train_fs)
     print(f"{model.count_params():,} parameters;", trainer.evaluate(test_fs))
 
-    predictor = melgenre.Predictor(
-        loader=loader, featurizer=featurizer, model=trainer.model, labels=dataset.classes
-    )
+    predictor = melgenre.Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
     predictor.save(work / "residual-model")
     loaded = melgenre.Predictor.load(work / "residual-model")
     assert type(loaded.model).__name__ == "ResidualCNN"

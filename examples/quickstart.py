@@ -17,16 +17,16 @@ def main(work: Path, clips: int, epochs: int) -> None:
 
     demo.make_dataset(work / "data", clips_per_class=clips, duration=4.0)
     # [quickstart]
-    from melgenre import AudioLoader, FolderDataset, GenreCNN, MelFeaturizer, Predictor, Trainer
+    from melgenre import FolderDataset, GenreCNN, MelFeaturizer, Predictor, Preprocessing, Trainer
 
-    loader, featurizer = AudioLoader(sample_rate=22050), MelFeaturizer()
-    dataset = FolderDataset(work / "data", loader=loader)  # one folder per class
+    prep = Preprocessing(MelFeaturizer(sample_rate=22050))  # the sample rate, stated once
+    dataset = FolderDataset(work / "data")  # one folder per class
     train, validation, test = dataset.split(test_size=0.2, validation_size=0.1, seed=42)
     train_fs, val_fs, test_fs = (
-        part.features(featurizer, cache_dir=work / "cache", progress=False)
+        part.features(prep, cache_dir=work / "cache", progress=False)
         for part in (train, validation, test)
     )
-    model = GenreCNN(num_classes=len(dataset.classes), input_shape=featurizer.output_shape, seed=0)
+    model = GenreCNN(num_classes=len(dataset.classes), input_shape=prep.output_shape, seed=0)
     trainer = Trainer(model, epochs=epochs, seed=0, verbose=0)
     history = trainer.fit(train_fs, validation=val_fs)
     report = trainer.evaluate(test_fs)
@@ -35,9 +35,7 @@ def main(work: Path, clips: int, epochs: int) -> None:
         f"window-level {report.window_accuracy:.0%}"
     )
 
-    predictor = Predictor(
-        loader=loader, featurizer=featurizer, model=trainer.model, labels=dataset.classes
-    )
+    predictor = Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
     predictor.save(work / "model", history=history, report=report)
 
     prediction = Predictor.load(work / "model").predict(test.paths[0])

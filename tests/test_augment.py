@@ -9,7 +9,7 @@ import pytest
 
 from melgenre import Augmentation, FeatureSet, Trainer
 from melgenre.errors import ConfigError
-from test_training import features, tiny_model  # noqa: F401  (the module's fixture)
+from test_training import features, separable, tiny_model  # noqa: F401  (the module's fixtures)
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(8, 32, 40, 1)).astype(np.float32)

@@ -175,6 +175,40 @@ def test_python_dash_m_and_help() -> None:
     assert "--timeline" in out.stdout
 
 
+def test_commands_start_quietly(trained: tuple[Path, Path]) -> None:
+    """No TensorFlow, absl or CUDA start-up lines unless --verbose (issue 14)."""
+    import os
+
+    data, model = trained
+    clip = next((data / demo.CLASSES[0]).iterdir())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    for argv in (["info", str(model)], ["predict", str(model), str(clip)]):
+        out = subprocess.run(
+            [sys.executable, "-m", "melgenre", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=True,
+        )
+        assert out.stderr == ""
+        assert out.stdout.strip()
+
+
+def test_start_up_noise_is_recognised_and_other_lines_are_kept() -> None:
+    from melgenre._tf import STARTUP_NOISE
+
+    noise = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1796090879.907524    2194 port.cc:153] oneDNN custom operations are on.",
+        "I0000 00:00:1796090879.908172    2194 cudart_stub.cc:31] Could not find cuda drivers",
+        "E0000 00:00:1796090886.919270    2207 cuda_platform.cc:52] failed call to cuInit: "
+        "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+    ]
+    assert all(STARTUP_NOISE.search(line) for line in noise)
+    assert not STARTUP_NOISE.search("E0000 op_kernel.cc:1816] OP_REQUIRES failed: out of memory")
+
+
 def test_demo_data_is_deterministic(tmp_path: Path) -> None:
     a = demo.make_dataset(tmp_path / "a", clips_per_class=2, duration=2.0)
     b = demo.make_dataset(tmp_path / "b", clips_per_class=2, duration=2.0)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import json
 import logging
 import subprocess
@@ -15,9 +16,13 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from melgenre import AudioLoader, MelFeaturizer
-from melgenre.dataset import FeatureSet, FolderDataset
-from melgenre.errors import AudioDecodeError, ConfigError, DatasetError
+from melgenre import AudioLoader, FeatureSet, FolderDataset, MelFeaturizer, Preprocessing
+from melgenre.errors import (
+    AudioDecodeError,
+    ConfigError,
+    DatasetError,
+    MelgenreDeprecationWarning,
+)
 from signals import noise, tone
 
 SR = 8000
@@ -59,8 +64,8 @@ def test_scan_classes_files_and_counts(tree: Path, caplog: pytest.LogCaptureFixt
     (tree / "hum" / ".cache" / "a.wav").write_bytes(b"x")
     (tree / "hum" / "notes.txt").write_text("not audio")
     (tree / ".git").mkdir()
-    with caplog.at_level(logging.INFO, logger="melgenre.dataset"):
-        ds = FolderDataset(tree, loader=LOADER)
+    with caplog.at_level(logging.INFO, logger="melgenre"):
+        ds = FolderDataset(tree)
     assert "Found 18 files belonging to 3 classes." in caplog.messages
     assert ds.classes == ["hum", "noise", "whistle"]
     assert len(ds) == 18
@@ -86,7 +91,7 @@ def test_stray_root_files_are_ignored_with_a_warning(
     tree: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     write(tree / "loose.wav", np.zeros(100, np.float32))
-    with caplog.at_level(logging.WARNING, logger="melgenre.dataset"):
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
         assert len(FolderDataset(tree)) == 18
     assert "files belong in a folder per class" in caplog.text
 
@@ -125,7 +130,7 @@ def test_from_split_folders(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
                 )
     leaked = (tmp_path / "train" / "a" / "train0.wav").read_bytes()
     (tmp_path / "test" / "a" / "copy.wav").write_bytes(leaked)
-    with caplog.at_level(logging.WARNING, logger="melgenre.dataset"):
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
         train, test = FolderDataset.from_split_folders(tmp_path)
     assert train.classes == test.classes == ["a", "b"]
     assert (len(train), len(test)) == (4, 5)
@@ -143,16 +148,26 @@ def test_from_split_folders(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
 
 def test_split_sizes_stratified_and_reproducible(tree: Path) -> None:
     ds = FolderDataset(tree)
-    train, test = ds.split(test_size=0.5, seed=42)
+    split = ds.split(test_size=0.5, seed=42)
+    train, test = split.train, split.test
+    assert split.validation is None
+    assert split == (train, None, test)
     assert train.class_counts() == test.class_counts() == {"hum": 3, "noise": 3, "whistle": 3}
-    _, again_test = ds.split(test_size=0.5, seed=42)
-    assert again_test.paths == test.paths
+    assert ds.split(test_size=0.5, seed=42).test.paths == test.paths
     assert train.classes == ds.classes
-    others = {tuple(ds.split(test_size=0.5, seed=s)[1].paths) for s in range(8)}
+    others = {tuple(ds.split(test_size=0.5, seed=s).test.paths) for s in range(8)}
     assert len(others) > 1
     train, val, test = ds.split(test_size=1 / 3, validation_size=1 / 3, seed=0)
     for part in (train, val, test):
         assert part.class_counts() == {"hum": 2, "noise": 2, "whistle": 2}
+
+
+def test_unpacking_a_two_way_split_into_two_names_is_deprecated(tree: Path) -> None:
+    ds = FolderDataset(tree)
+    with pytest.warns(MelgenreDeprecationWarning, match=r"split\.train and split\.test"):
+        train, test = ds.split(test_size=0.5, seed=42)
+    assert (train, test) == ds.split(test_size=0.5, seed=42)[::2]
+    assert len(list(ds.split(test_size=0.3, validation_size=0.3))) == 3  # no warning
 
 
 def test_groups_stay_together(tree: Path) -> None:
@@ -164,7 +179,7 @@ def test_groups_stay_together(tree: Path) -> None:
         return label, int(p.stem[-1]) // 3
 
     for seed in range(10):
-        train, test = ds.split(test_size=0.5, seed=seed, groups=album)
+        train, _, test = ds.split(test_size=0.5, validation_size=None, seed=seed, groups=album)[:]
         train_albums = {album(p) for p in train.paths}
         assert not train_albums & {album(p) for p in test.paths}
         assert train.class_counts() == test.class_counts() == {"hum": 3, "noise": 3, "whistle": 3}
@@ -180,9 +195,9 @@ def test_identical_files_stay_together_and_are_reported(
     assert ds.duplicates() == [
         sorted([source, tree / "noise" / "dup.wav", tree / "hum" / "mislabelled.wav"])
     ]
-    with caplog.at_level(logging.WARNING, logger="melgenre.dataset"):
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
         for seed in range(10):
-            train, test = ds.split(test_size=0.3, seed=seed)
+            train, _, test = ds.split(test_size=0.3, seed=seed)[:]
             trio = {source, tree / "noise" / "dup.wav", tree / "hum" / "mislabelled.wav"}
             assert trio <= set(train.paths) or trio <= set(test.paths)
     assert "Found 1 groups of byte-identical files (3 files)" in caplog.text
@@ -254,12 +269,16 @@ def test_split_never_leaks(
         for i, g in enumerate(groups)
     }
     ds = FolderDataset(root)
-    parts = ds.split(
-        test_size=test_size,
-        validation_size=0.2 if validation else None,
-        seed=seed,
-        groups=lambda p: group_of[p],
-    )
+    parts = [
+        p
+        for p in ds.split(
+            test_size=test_size,
+            validation_size=0.2 if validation else None,
+            seed=seed,
+            groups=lambda p: group_of[p],
+        )[:]
+        if p is not None
+    ]
     assert sum(len(p) for p in parts) == len(ds)
     sides = [set(p.paths) for p in parts]
     assert set().union(*sides) == set(ds.paths)
@@ -275,7 +294,8 @@ def test_split_never_leaks(
             validation_size=0.2 if validation else None,
             seed=seed,
             groups=lambda p: group_of[p],
-        )
+        )[:]
+        if p is not None
     ] == [p.paths for p in parts]
 
 
@@ -295,7 +315,7 @@ def check_featureset(fs: FeatureSet, ds: FolderDataset) -> None:
 
 
 def test_features_serial_and_parallel_agree(tree: Path) -> None:
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     serial = ds.features(FEAT, workers=1, progress=False)
     check_featureset(serial, ds)
     assert serial.n_files == 18
@@ -312,7 +332,7 @@ def test_features_serial_and_parallel_agree(tree: Path) -> None:
 def test_bad_files_are_skipped_and_reported(tree: Path, tmp_path: Path) -> None:
     (tree / "hum" / "broken.wav").write_text("not audio")
     (tree / "noise" / "empty.flac").write_bytes(b"")
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     fs = ds.features(FEAT, workers=1, progress=False, cache_dir=tmp_path / "cache")
     assert fs.n_files == 18
     assert sorted(Path(f.path).name for f in fs.failures) == ["broken.wav", "empty.flac"]
@@ -332,14 +352,10 @@ def test_bad_files_are_skipped_and_reported(tree: Path, tmp_path: Path) -> None:
 def test_on_error_raise_raises_the_files_error(tree: Path, workers: int) -> None:
     (tree / "hum" / "broken.wav").write_text("not audio")
     with pytest.raises(AudioDecodeError, match=r"broken\.wav.*not an audio file") as info:
-        FolderDataset(tree, loader=LOADER, on_error="raise").features(
-            FEAT, workers=workers, progress=False
-        )
+        FolderDataset(tree, on_error="raise").features(FEAT, workers=workers, progress=False)
     assert info.value.source == str(tree / "hum" / "broken.wav")
     with pytest.raises(AudioDecodeError):
-        FolderDataset(tree, loader=LOADER).features(
-            FEAT, workers=1, progress=False, on_error="raise"
-        )
+        FolderDataset(tree).features(FEAT, workers=1, progress=False, on_error="raise")
 
 
 def test_all_files_failing_is_a_dataset_error(tmp_path: Path) -> None:
@@ -347,15 +363,15 @@ def test_all_files_failing_is_a_dataset_error(tmp_path: Path) -> None:
         (tmp_path / label).mkdir()
         (tmp_path / label / "x.wav").write_text("nope")
     with pytest.raises(DatasetError, match="failed for all 2 files"):
-        FolderDataset(tmp_path, loader=LOADER).features(FEAT, workers=1, progress=False)
+        FolderDataset(tmp_path).features(FEAT, workers=1, progress=False)
 
 
 def test_features_argument_errors(tree: Path) -> None:
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     with pytest.raises(
         ConfigError, match=r"resamples to 8000 Hz but the featurizer expects 22050 Hz"
     ):
-        ds.features(MelFeaturizer(), progress=False)
+        ds.features(Preprocessing(MelFeaturizer(), loader=LOADER), progress=False)
     with pytest.raises(ConfigError, match="'workers'"):
         ds.features(FEAT, workers=0, progress=False)
     with pytest.raises(TypeError, match="expects a melgenre Featurizer"):
@@ -363,7 +379,7 @@ def test_features_argument_errors(tree: Path) -> None:
 
 
 def test_progress_bar_can_be_turned_off(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     ds.features(FEAT, workers=1, progress=True)
     assert "Extracting features" in capsys.readouterr().err
     ds.features(FEAT, workers=1, progress=False)
@@ -389,7 +405,7 @@ def counting(**overrides: Any) -> CountingFeaturizer:
 
 def test_cache_hit_miss_and_invalidation(tree: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     CountingFeaturizer.calls = 0
     cold = ds.features(counting(), cache_dir=cache, workers=1, progress=False)
     assert CountingFeaturizer.calls == 18
@@ -408,8 +424,11 @@ def test_cache_hit_miss_and_invalidation(tree: Path, tmp_path: Path) -> None:
     ds.features(counting(top_db=60.0), cache_dir=cache, workers=1, progress=False)
     assert CountingFeaturizer.calls == 36
     # another loader config misses too
-    FolderDataset(tree, loader=AudioLoader(sample_rate=SR, duration=0.5)).features(
-        counting(), cache_dir=cache, workers=1, progress=False
+    FolderDataset(tree).features(
+        Preprocessing(counting(), loader=AudioLoader(duration=0.5, sample_rate=None)),
+        cache_dir=cache,
+        workers=1,
+        progress=False,
     )
     assert CountingFeaturizer.calls == 54
     # a changed file misses; the others hit
@@ -423,14 +442,10 @@ def test_cache_hit_miss_and_invalidation(tree: Path, tmp_path: Path) -> None:
 def test_moved_files_keep_their_cache_entries(tree: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     CountingFeaturizer.calls = 0
-    FolderDataset(tree, loader=LOADER).features(
-        counting(), cache_dir=cache, workers=1, progress=False
-    )
+    FolderDataset(tree).features(counting(), cache_dir=cache, workers=1, progress=False)
     moved = tmp_path / "moved"
     tree.rename(moved)
-    FolderDataset(moved, loader=LOADER).features(
-        counting(), cache_dir=cache, workers=1, progress=False
-    )
+    FolderDataset(moved).features(counting(), cache_dir=cache, workers=1, progress=False)
     assert CountingFeaturizer.calls == 18
 
 
@@ -441,15 +456,11 @@ def test_a_moved_folder_reuses_its_feature_set_under_the_new_paths(
     # relative path) are the same set, not a "damaged" one to rebuild
     (tree / "hum" / "broken.wav").write_text("not audio")
     cache = tmp_path / "cache"
-    first = FolderDataset(tree, loader=LOADER).features(
-        FEAT, cache_dir=cache, workers=1, progress=False
-    )
+    first = FolderDataset(tree).features(FEAT, cache_dir=cache, workers=1, progress=False)
     moved = tmp_path / "moved"
     tree.rename(moved)
-    with caplog.at_level(logging.INFO, logger="melgenre.dataset"):
-        again = FolderDataset(moved, loader=LOADER).features(
-            FEAT, cache_dir=cache, workers=1, progress=False
-        )
+    with caplog.at_level(logging.INFO, logger="melgenre"):
+        again = FolderDataset(moved).features(FEAT, cache_dir=cache, workers=1, progress=False)
     assert "Reused cached features" in caplog.text
     assert "damaged" not in caplog.text
     np.testing.assert_array_equal(again.x, first.x)
@@ -461,10 +472,8 @@ def test_a_moved_folder_reuses_its_feature_set_under_the_new_paths(
     # and back: the original place reads the set again, as its own
     moved.rename(tree)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="melgenre.dataset"):
-        back = FolderDataset(tree, loader=LOADER).features(
-            FEAT, cache_dir=cache, workers=1, progress=False
-        )
+    with caplog.at_level(logging.INFO, logger="melgenre"):
+        back = FolderDataset(tree).features(FEAT, cache_dir=cache, workers=1, progress=False)
     assert "Reused cached features" in caplog.text
     assert "damaged" not in caplog.text
     assert [f.path for f in back.failures] == [str(tree / "hum" / "broken.wav")]
@@ -474,7 +483,7 @@ def test_corrupt_entries_are_recomputed_not_trusted(
     tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = tmp_path / "cache"
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     reference = ds.features(counting(), cache_dir=cache, workers=1, progress=False)
     entries = sorted((cache / "features").rglob("*.npz"))
     assert len(entries) == 18
@@ -497,11 +506,11 @@ def test_damaged_consolidated_set_is_rebuilt(
     tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = tmp_path / "cache"
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     reference = np.array(ds.features(FEAT, cache_dir=cache, workers=1, progress=False).x)
     (x_path,) = (cache / "sets").glob("*.npy")
     x_path.write_bytes(x_path.read_bytes()[: x_path.stat().st_size // 2])
-    with caplog.at_level(logging.WARNING, logger="melgenre.dataset"):
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
         again = ds.features(FEAT, cache_dir=cache, workers=1, progress=False)
     assert "Ignoring damaged feature set" in caplog.text
     np.testing.assert_array_equal(again.x, reference)
@@ -511,7 +520,7 @@ def test_damaged_consolidated_set_is_rebuilt(
 
 
 def test_to_tf_dataset_streams_every_window_once_per_epoch(tree: Path, tmp_path: Path) -> None:
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     for fs in (
         ds.features(FEAT, workers=1, progress=False),
         ds.features(FEAT, cache_dir=tmp_path / "c", workers=1, progress=False),
@@ -543,11 +552,11 @@ def test_parallel_extraction_is_safe_after_tensorflow_is_imported(
         f"""
         import tensorflow as tf  # imported first, as in a training script
         from melgenre import AudioLoader, MelFeaturizer
-        from melgenre.dataset import FolderDataset
+        from melgenre import FolderDataset
 
         if __name__ == "__main__":
             feat = MelFeaturizer(**{FEAT.get_config()!r})
-            fs = FolderDataset({str(tree)!r}, loader=AudioLoader(sample_rate={SR})).features(feat, workers=2, progress=False)
+            fs = FolderDataset({str(tree)!r}).features(feat, workers=2, progress=False)
             print("windows", len(fs))
         """
     )
@@ -562,7 +571,7 @@ def test_dask_cluster_executor_fills_a_shared_cache(tree: Path, tmp_path: Path) 
     """Beyond one machine: a Dask cluster's executor runs the per-file work."""
     distributed = pytest.importorskip("distributed")
     cache = tmp_path / "shared-cache"
-    ds = FolderDataset(tree, loader=LOADER)
+    ds = FolderDataset(tree)
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -580,3 +589,19 @@ def test_dask_cluster_executor_fills_a_shared_cache(tree: Path, tmp_path: Path) 
         path.unlink()
     # Entries the cluster wrote are keyed like local ones: a local run only reads them.
     ds.features(MelFeaturizer(**FEAT.get_config()), cache_dir=cache, workers=1, progress=False)
+
+
+def test_old_spellings_keep_working_with_a_warning(tree: Path) -> None:
+    with pytest.warns(MelgenreDeprecationWarning, match="'loader' parameter of FolderDataset"):
+        old = FolderDataset(tree, loader=AudioLoader(sample_rate=SR, duration=0.5))
+    assert old.paths == FolderDataset(tree).paths
+    fs = old.features(FEAT, workers=1, progress=False)  # the old loader still decodes
+    assert fs.x.shape[0] == len(old)  # half a second: one window per file
+    with pytest.warns(MelgenreDeprecationWarning, match="melgenre.dataset.FolderDataset"):
+        from melgenre.dataset import FolderDataset as Moved
+    assert Moved is FolderDataset
+    with pytest.warns(MelgenreDeprecationWarning, match="check_loader"):
+        FEAT.check_loader(LOADER)
+    subset = dataclasses.replace(FolderDataset(tree), items=FolderDataset(tree).items[:4])
+    assert len(subset) == 4
+    assert subset.classes == FolderDataset(tree).classes

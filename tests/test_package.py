@@ -19,7 +19,15 @@ HEAVY = ("tensorflow", "keras", "numba", "matplotlib", "sklearn", "distributed",
 
 @pytest.mark.parametrize(
     "module",
-    ["melgenre", "melgenre.audio", "melgenre.features", "melgenre.dataset", "melgenre.cache"],
+    [
+        "melgenre",
+        "melgenre.audio",
+        "melgenre.features",
+        "melgenre.data",
+        "melgenre.extraction",
+        "melgenre.cache",
+        "melgenre.preprocessing",
+    ],
 )
 def test_import_leaves_heavy_dependencies_unloaded(module: str) -> None:
     code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"

@@ -28,9 +28,16 @@ from melgenre import (
     MelgenreWarning,
     Prediction,
     Predictor,
+    Preprocessing,
     Trainer,
 )
-from melgenre.errors import AudioDecodeError, BundleError, ConfigError, NotTrainedError
+from melgenre.errors import (
+    AudioDecodeError,
+    BundleError,
+    ConfigError,
+    MelgenreDeprecationWarning,
+    NotTrainedError,
+)
 from signals import chirp, noise, tone, write_separable
 
 SR = 8000
@@ -50,8 +57,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def train_predictor(data_dir: Path, featurizer: MelFeaturizer = FEAT) -> tuple[Predictor, Any]:
-    ds = FolderDataset(data_dir, loader=AudioLoader(sample_rate=SR))
-    train, test = ds.split(test_size=0.25, seed=0)
+    ds = FolderDataset(data_dir)
+    train, _, test = ds.split(test_size=0.25, seed=0)[:]
     model = GenreCNN(
         num_classes=3,
         input_shape=featurizer.output_shape,
@@ -63,7 +70,7 @@ def train_predictor(data_dir: Path, featurizer: MelFeaturizer = FEAT) -> tuple[P
     )
     trainer = Trainer(model, epochs=8, batch_size=16, learning_rate=1e-3, seed=1, verbose=0)
     history = trainer.fit(train.features(featurizer, workers=1, progress=False))
-    predictor = Predictor(loader=ds.loader, featurizer=featurizer, model=model, labels=ds.classes)
+    predictor = Predictor(preprocessing=Preprocessing(featurizer), model=model, labels=ds.classes)
     predictor.trainer = trainer  # type: ignore[attr-defined]
     return predictor, (history, test)
 
@@ -125,12 +132,11 @@ def test_every_source_kind_and_resampling(
 def test_aggregations(trained: tuple[Predictor, Path, Any], aggregation: str) -> None:
     base, _, _ = trained
     predictor = Predictor(
-        loader=base.loader,
-        featurizer=base.featurizer,
+        preprocessing=base.preprocessing,
         model=base.model,
         labels=base.labels,
-        aggregation=aggregation,
-    )  # type: ignore[arg-type]
+        aggregation=aggregation,  # type: ignore[arg-type]
+    )
     p = predictor.predict((chirp(fmin=200.0, fmax=1500.0, duration=4.0, sample_rate=SR), SR))
     assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     if aggregation == "vote":
@@ -182,9 +188,7 @@ def test_evaluate_on_a_folder_dataset(trained: tuple[Predictor, Path, Any]) -> N
     assert report.window_accuracy == pytest.approx(expected.window_accuracy)
     assert report.confusion_matrix == expected.confusion_matrix
     # classes in another order are mapped onto the predictor's labels
-    reordered = FolderDataset(
-        test.root, loader=AudioLoader(sample_rate=SR), class_names=["tone", "chirp", "noise"]
-    )
+    reordered = FolderDataset(test.root, class_names=["tone", "chirp", "noise"])
     assert predictor.evaluate(reordered, workers=1).classes == LABELS
 
 
@@ -254,12 +258,48 @@ def test_load_in_a_fresh_process_gives_the_same_probabilities(
     path = tmp_path / "c.wav"
     sf.write(path, x, SR, subtype="FLOAT")
     script = f"import json, melgenre; p = melgenre.Predictor.load({str(bundle)!r}).predict({str(path)!r}); print(json.dumps(p.probabilities))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env=env,
     )
-    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    # quiet start-up: no TensorFlow, absl or CUDA lines, just the answer
+    assert out.stderr == ""
+    theirs = json.loads(out.stdout)
     ours = predictor.predict(path).probabilities
     np.testing.assert_allclose(list(theirs.values()), list(ours.values()), atol=1e-6)
+
+
+def test_a_long_file_is_predicted_block_by_block_as_in_one_piece(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor, _, _ = trained
+    x = np.concatenate(
+        [
+            tone(frequency=700.0, duration=30.0, sample_rate=SR),
+            noise(duration=25.0, sample_rate=SR, seed=5),
+            chirp(fmin=200.0, fmax=2000.0, duration=20.3, sample_rate=SR),
+        ]
+    )
+    path = tmp_path / "set.flac"
+    sf.write(path, x, SR)
+    streamed = predictor.predict(path)  # 75 s: read in three 30 s blocks
+    whole = predictor.predict((sf.read(path, dtype="float32")[0], SR))
+    assert len(streamed.windows) == len(whole.windows) == len(predictor.preprocessing(path))
+    np.testing.assert_allclose(
+        [list(w.probabilities.values()) for w in streamed.windows],
+        [list(w.probabilities.values()) for w in whole.windows],
+        atol=1e-5,
+    )
+    assert [(w.start, w.end) for w in streamed.windows] == [(w.start, w.end) for w in whole.windows]
+    assert streamed.windows[-1].end == pytest.approx(75.3, abs=0.01)
+    [many] = predictor.predict_many([path], batch_size=7)
+    assert isinstance(many, Prediction)
+    assert many.probabilities == pytest.approx(streamed.probabilities, abs=1e-5)
 
 
 def copy_bundle(bundle: Path, tmp_path: Path) -> Path:
@@ -434,8 +474,7 @@ def test_an_unregistered_subclass_cannot_be_saved(
 ) -> None:
     base, _, _ = trained
     predictor = Predictor(
-        loader=base.loader,
-        featurizer=UnregisteredMel(**FEAT.get_config()),
+        preprocessing=Preprocessing(UnregisteredMel(**FEAT.get_config())),
         model=base.model,
         labels=base.labels,
     )
@@ -447,11 +486,25 @@ def test_an_unregistered_subclass_cannot_be_saved(
 # --------------------------------------------------------------------- errors
 
 
+def test_old_loader_and_featurizer_keywords_still_work_with_a_warning(
+    trained: tuple[Predictor, Path, Any],
+) -> None:
+    base, _, _ = trained
+    with pytest.warns(MelgenreDeprecationWarning, match=r"Predictor\(loader=..., featurizer=...\)"):
+        old = Predictor(
+            loader=base.loader, featurizer=base.featurizer, model=base.model, labels=base.labels
+        )
+    assert old.preprocessing == base.preprocessing
+    x = tone(frequency=900.0, duration=2.0, sample_rate=SR)
+    windows = base.preprocessing((x, SR))
+    with pytest.warns(MelgenreDeprecationWarning, match="predict_windows is deprecated"):
+        np.testing.assert_array_equal(old.predict_windows(windows), base.predict_proba(windows))
+
+
 def test_construction_errors(trained: tuple[Predictor, Path, Any], tmp_path: Path) -> None:
     base, _, _ = trained
     kwargs: dict[str, Any] = {
-        "loader": base.loader,
-        "featurizer": base.featurizer,
+        "preprocessing": base.preprocessing,
         "model": base.model,
         "labels": base.labels,
     }
@@ -460,16 +513,12 @@ def test_construction_errors(trained: tuple[Predictor, Path, Any], tmp_path: Pat
     with pytest.raises(
         ConfigError, match="loader resamples to 22050 Hz but the featurizer expects 8000 Hz"
     ):
-        Predictor(**kwargs | {"loader": AudioLoader()})
+        Preprocessing(base.featurizer, loader=AudioLoader())
+    with pytest.raises(TypeError, match=r"needs preprocessing=Preprocessing\(featurizer\)"):
+        Predictor(**kwargs | {"preprocessing": base.featurizer})
+    wider = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=64, frames=32)
     with pytest.raises(ConfigError, match=r"expects windows of shape \(32, 32, 1\)"):
-        Predictor(
-            **kwargs
-            | {
-                "featurizer": MelFeaturizer(
-                    sample_rate=SR, n_fft=512, hop_length=128, n_mels=64, frames=32
-                )
-            }
-        )
+        Predictor(**kwargs | {"preprocessing": Preprocessing(wider)})
     with pytest.raises(ConfigError, match="'aggregation'"):
         Predictor(**kwargs | {"aggregation": "median"})
     untrained = GenreCNN(num_classes=3, input_shape=FEAT.output_shape, filters=(4,))

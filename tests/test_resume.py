@@ -12,7 +12,7 @@ import pytest
 
 from melgenre import Augmentation, FeatureSet, Trainer
 from melgenre.errors import ConfigError
-from test_training import features, tiny_model  # noqa: F401  (the module's fixture)
+from test_training import features, separable, tiny_model  # noqa: F401  (the module's fixtures)
 
 EPOCHS = 10
 

@@ -9,15 +9,16 @@ import pytest
 import soundfile as sf
 
 from melgenre import (
-    AudioLoader,
     FeatureSet,
     FolderDataset,
     GenreCNN,
     History,
     MelFeaturizer,
+    Preprocessing,
     Trainer,
 )
-from melgenre.errors import ConfigError, MelgenreTypeError
+from melgenre._fitting import class_weights
+from melgenre.errors import ConfigError, MelgenreDeprecationWarning, MelgenreTypeError
 from signals import write_separable
 
 SR = 8000
@@ -37,11 +38,15 @@ def tiny_model(seed: int = 3, num_classes: int = 3) -> GenreCNN:
 
 
 @pytest.fixture(scope="module")
-def features(tmp_path_factory: pytest.TempPathFactory) -> tuple[FeatureSet, FeatureSet]:
+def separable(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tones vs noise vs chirps, random pitch and loudness: separable by a spectrogram CNN."""
-    root = write_separable(tmp_path_factory.mktemp("separable"), sample_rate=SR)
-    ds = FolderDataset(root, loader=AudioLoader(sample_rate=SR))
-    train, test = ds.split(test_size=0.25, seed=0)
+    return write_separable(tmp_path_factory.mktemp("separable"), sample_rate=SR)
+
+
+@pytest.fixture(scope="module")
+def features(separable: Path) -> tuple[FeatureSet, FeatureSet]:
+    ds = FolderDataset(separable)
+    train, _, test = ds.split(test_size=0.25, seed=0)[:]
     return train.features(FEAT, workers=1, progress=False), test.features(
         FEAT, workers=1, progress=False
     )
@@ -124,9 +129,24 @@ def test_predict_gives_window_probabilities(
     trained: tuple[Trainer, History, Path], features: tuple[FeatureSet, FeatureSet]
 ) -> None:
     trainer, _, _ = trained
-    probabilities = trainer.predict(features[1], batch_size=5)
+    probabilities = trainer.predict_proba(features[1], batch_size=5)
     assert probabilities.shape == (len(features[1]), 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_evaluate_takes_a_dataset_or_its_features_alike(
+    trained: tuple[Trainer, History, Path], features: tuple[FeatureSet, FeatureSet], separable: Path
+) -> None:
+    trainer, _, _ = trained
+    test = FolderDataset(separable).split(test_size=0.25, seed=0).test
+    from_dataset = trainer.evaluate(test, preprocessing=Preprocessing(FEAT), workers=1)
+    assert from_dataset == trainer.evaluate(features[1])
+    with pytest.raises(ConfigError, match="needs preprocessing="):
+        trainer.evaluate(test)
+    with pytest.warns(MelgenreDeprecationWarning, match="Trainer.predict is deprecated"):
+        np.testing.assert_array_equal(
+            trainer.predict(features[1]), trainer.predict_proba(features[1])
+        )
 
 
 def test_mismatches_are_clear_errors(features: tuple[FeatureSet, FeatureSet]) -> None:
@@ -207,17 +227,17 @@ def test_balanced_class_weights(features: tuple[FeatureSet, FeatureSet]) -> None
         classes=train.classes,
     )
     counts = np.bincount(imbalanced.labels, minlength=3)
-    weights = Trainer(tiny_model(), class_weight="balanced")._class_weights(imbalanced)
+    weights = class_weights("balanced", imbalanced)
     assert weights is not None
     for i, count in enumerate(counts):
         assert weights[i] == pytest.approx(len(imbalanced) / (3 * count))
     assert weights[0] > weights[1]
-    named = Trainer(tiny_model(), class_weight={"tone": 3.0, 0: 2.0})._class_weights(imbalanced)
+    named = class_weights({"tone": 3.0, 0: 2.0}, imbalanced)
     assert named == {0: 2.0, 1: 1.0, 2: 3.0}
     with pytest.raises(ConfigError, match="not one of the classes"):
-        Trainer(tiny_model(), class_weight={"jazz": 2.0})._class_weights(imbalanced)
+        class_weights({"jazz": 2.0}, imbalanced)
     with pytest.raises(ConfigError, match="must be a positive number"):
-        Trainer(tiny_model(), class_weight={"tone": 0})._class_weights(imbalanced)
+        class_weights({"tone": 0}, imbalanced)
     with pytest.raises(ConfigError, match="'class_weight'"):
         Trainer(tiny_model(), class_weight="equal")
 
@@ -228,7 +248,7 @@ def test_class_weights_reach_the_loss(features: tuple[FeatureSet, FeatureSet]) -
                       class_weight={"noise": 100.0, "chirp": 0.01, "tone": 0.01})  # fmt: skip
     history = trainer.fit(features[0])
     assert history.params["class_weight"] == {"chirp": 0.01, "noise": 100.0, "tone": 0.01}
-    predicted = trainer.predict(features[1]).argmax(axis=1)
+    predicted = trainer.predict_proba(features[1]).argmax(axis=1)
     assert np.mean(predicted == 1) > 0.9
 
 
@@ -247,9 +267,7 @@ def _imbalanced(root: Path, n_major: int, n_minor: int, seed: int) -> FeatureSet
         (root / label).mkdir(parents=True)
         for i in range(n):
             sf.write(root / label / f"{i}.wav", _band_noise(rng, rng.uniform(low, high)), SR)
-    return FolderDataset(root, loader=AudioLoader(sample_rate=SR)).features(
-        FEAT, workers=1, progress=False
-    )
+    return FolderDataset(root).features(FEAT, workers=1, progress=False)
 
 
 def test_balanced_class_weight_improves_the_minority_recall(tmp_path: Path) -> None:

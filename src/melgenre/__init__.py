@@ -13,12 +13,14 @@ Features
 
     Featurizer
     MelFeaturizer
+    Preprocessing
 
 Data
 ----
 .. autosummary::
 
     FolderDataset
+    Split
     FeatureSet
     FeatureCache
 
@@ -72,10 +74,11 @@ from melgenre.audio import Audio as Audio
 from melgenre.audio import AudioLoader as AudioLoader
 from melgenre.augment import Augmentation as Augmentation
 from melgenre.cache import FeatureCache as FeatureCache
-from melgenre.dataset import Example as Example
-from melgenre.dataset import FailedFile as FailedFile
-from melgenre.dataset import FeatureSet as FeatureSet
-from melgenre.dataset import FolderDataset as FolderDataset
+from melgenre.data import Example as Example
+from melgenre.data import FailedFile as FailedFile
+from melgenre.data import FeatureSet as FeatureSet
+from melgenre.data import FolderDataset as FolderDataset
+from melgenre.data import Split as Split
 from melgenre.errors import AudioDecodeError as AudioDecodeError
 from melgenre.errors import AudioError as AudioError
 from melgenre.errors import AudioFileNotFoundError as AudioFileNotFoundError
@@ -96,6 +99,7 @@ from melgenre.history import History as History
 from melgenre.predictor import Prediction as Prediction
 from melgenre.predictor import Predictor as Predictor
 from melgenre.predictor import WindowPrediction as WindowPrediction
+from melgenre.preprocessing import Preprocessing as Preprocessing
 
 if TYPE_CHECKING:
     from melgenre.model import GenreCNN as GenreCNN
@@ -146,7 +150,9 @@ __all__ = [
     "NotTrainedError",
     "Prediction",
     "Predictor",
+    "Preprocessing",
     "SampleRateMismatchError",
+    "Split",
     "Trainer",
     "WindowPrediction",
     "__version__",

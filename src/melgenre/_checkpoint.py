@@ -21,10 +21,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from melgenre._files import atomic_target, atomic_write
+from melgenre._tf import keras
 from melgenre.errors import MelgenreError
 from melgenre.history import lower_is_better
 

@@ -7,6 +7,8 @@ that need it.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,7 @@ __all__ = [
     "resample",
     "resize_time",
     "stft_power",
+    "stream_mel_power",
     "window_starts",
 ]
 
@@ -101,13 +104,20 @@ def stft_power(
     ``1 + len(samples) // hop_length`` frames; audio shorter than ``n_fft`` is zero-padded
     to ``n_fft`` samples first.
     """
-    import scipy.fft
-
     samples = np.asarray(samples, dtype=np.float32)
     if samples.shape[-1] < n_fft:
         samples = np.pad(samples, (0, n_fft - samples.shape[-1]))
     padded = np.pad(samples, (n_fft // 2, n_fft // 2))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
+    return _frames_power(padded, n_fft=n_fft, hop_length=hop_length, window=window)
+
+
+def _frames_power(
+    padded: FloatArray, *, n_fft: int, hop_length: int, window: FloatArray, count: int | None = None
+) -> FloatArray:
+    """``|rfft|**2`` of the frames of ``padded`` that start every ``hop_length`` samples."""
+    import scipy.fft
+
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:count]
     spectrum = scipy.fft.rfft(frames * window, axis=1)
     power: FloatArray = (spectrum.real**2 + spectrum.imag**2).T
     return power
@@ -133,7 +143,48 @@ def mel_power(
     return np.asarray(mel_basis @ power, dtype=np.float32)
 
 
-def log_mel(power: FloatArray, *, ref: float | str, top_db: float | None) -> FloatArray:
+def stream_mel_power(
+    blocks: Iterable[FloatArray],
+    *,
+    mel_basis: Any,
+    n_fft: int,
+    hop_length: int,
+    window: FloatArray,
+) -> Iterator[FloatArray]:
+    """:func:`mel_power` of the concatenated ``blocks``, computed block by block.
+
+    Yields the columns of ``mel_power(np.concatenate(blocks), ...)`` in order,
+    the same values, while holding only one block and one frame of samples:
+    memory does not grow with the length of the audio. The audio must be at
+    least ``n_fft`` samples long (shorter audio is padded by :func:`stft_power`
+    and belongs in memory anyway).
+    """
+    half = n_fft // 2
+    buffer = np.zeros(half, dtype=np.float32)  # the centred STFT's left padding
+    consumed = 0  # position in the padded signal of buffer[0]
+    frame = 0  # the next frame to compute
+    for piece in itertools.chain(blocks, [np.zeros(half, dtype=np.float32)]):
+        buffer = np.concatenate([buffer, np.asarray(piece, dtype=np.float32)])
+        last = (consumed + len(buffer) - n_fft) // hop_length  # last complete frame
+        if last >= frame:
+            power = _frames_power(
+                buffer[frame * hop_length - consumed :],
+                n_fft=n_fft,
+                hop_length=hop_length,
+                window=window,
+                count=last - frame + 1,
+            )
+            yield np.asarray(mel_basis @ power, dtype=np.float32)
+            frame = last + 1
+        drop = frame * hop_length - consumed
+        if drop > 0:
+            buffer = buffer[drop:]
+            consumed += drop
+
+
+def log_mel(
+    power: FloatArray, *, ref: float | str | np.floating[Any], top_db: float | None
+) -> FloatArray:
     """Convert a power spectrogram to decibels (``librosa.power_to_db``).
 
     Parameters
@@ -146,7 +197,8 @@ def log_mel(power: FloatArray, *, ref: float | str, top_db: float | None) -> Flo
     """
     import librosa
 
-    reference = np.max if ref == "max" else float(ref)
+    # a float32 peak stays float32, so streamed and in-memory decibels agree to the bit
+    reference: Any = np.max if isinstance(ref, str) else ref
     db = librosa.power_to_db(power, ref=reference, amin=1e-10, top_db=top_db)
     return np.asarray(db, dtype=np.float32)
 

@@ -1,17 +1,23 @@
-"""Small file utilities shared by the cache, the history and the bundle."""
+"""Small file utilities shared by the cache, the data layer, the history and the bundle."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from melgenre._typing import PathLike
 
-__all__ = ["atomic_target", "atomic_write", "hash_file"]
+__all__ = ["atomic_target", "atomic_write", "content_digest", "file_digest", "hash_file"]
+
+logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 
@@ -62,3 +68,69 @@ def atomic_write(path: PathLike, data: bytes | str, *, fsync: bool = False) -> P
     with atomic_target(path, fsync=fsync) as tmp:
         tmp.write_bytes(data.encode() if isinstance(data, str) else data)
     return Path(path)
+
+
+#: A file modified this close to being hashed is hashed again next time (git's "racy" rule).
+RACY_SECONDS = 2
+
+#: Content digests known to this process: path -> (stat signature, hashed at, digest).
+_DIGESTS: dict[str, tuple[tuple[int, int, int, int], int, str]] = {}
+
+
+def file_digest(path: PathLike) -> str:
+    """BLAKE2b-128 hex digest of a file's bytes."""
+    return hash_file(path, hashlib.blake2b(digest_size=16))
+
+
+def _fresh(signature: tuple[int, ...], recorded: Any, hashed_ns: int) -> bool:
+    """A remembered digest holds while the stat signature is unchanged and was not racy."""
+    newest = max(signature[2], signature[3])
+    return list(recorded) == list(signature) and newest < hashed_ns - RACY_SECONDS * 10**9
+
+
+def content_digest(path: PathLike, *, store: Path | None = None) -> str:
+    """Content digest of ``path``, remembered while the file is unchanged.
+
+    The one content-hash memo of melgenre (duplicate detection and the feature
+    cache both use it). "Unchanged" means the same size, inode, modification and
+    change times as when it was hashed; as in git, a file modified less than
+    :data:`RACY_SECONDS` before it was hashed is hashed again next time, since a
+    second write within one timestamp tick would not change its times. The
+    digest is remembered in this process and, with ``store``, in a small JSON
+    record under that folder, so later runs reuse it too.
+    """
+    path = Path(path)
+    stat = path.stat()
+    signature = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+    absolute = str(path.resolve())
+    known = _DIGESTS.get(absolute)
+    if known is not None and _fresh(signature, known[0], known[1]):
+        return known[2]
+    memo = None
+    if store is not None:
+        name = hashlib.blake2b(absolute.encode(), digest_size=12).hexdigest()
+        memo = store / f"{name}.json"
+        try:
+            record = json.loads(memo.read_text())
+            if record["path"] == absolute and _fresh(
+                signature, record["stat"], record["hashed_ns"]
+            ):
+                _DIGESTS[absolute] = (signature, int(record["hashed_ns"]), str(record["digest"]))
+                return str(record["digest"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    hashed_ns = time.time_ns()
+    digest = file_digest(path)
+    _DIGESTS[absolute] = (signature, hashed_ns, digest)
+    if memo is not None:
+        record = {
+            "path": absolute,
+            "stat": list(signature),
+            "hashed_ns": hashed_ns,
+            "digest": digest,
+        }
+        try:
+            atomic_write(memo, json.dumps(record))
+        except OSError as exc:  # a read-only cache still works, just slower
+            logger.debug("could not remember the digest of %s: %s", path, exc)
+    return digest

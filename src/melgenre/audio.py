@@ -6,51 +6,34 @@ import dataclasses
 import io
 import logging
 import os
-import re
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import numpy as np
 
 from melgenre._config import Component
+from melgenre._decode import (
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    SUPPORTED,
+    check_path,
+    check_rate,
+    decode_with_audioread,
+    describe_seconds,
+    libsndfile_reason,
+    read_blocks,
+    seekable,
+)
 from melgenre._dsp import mix_to_mono, pcm_to_float, resample
 from melgenre._registry import register_component
 from melgenre._typing import AudioSource, FloatArray
 from melgenre._validation import check_bool, check_choice, check_int, check_real
-from melgenre.errors import (
-    AudioDecodeError,
-    AudioError,
-    AudioFileNotFoundError,
-    AudioUnusableError,
-    MelgenreTypeError,
-)
+from melgenre.errors import AudioDecodeError, AudioError, AudioUnusableError, MelgenreTypeError
 
-__all__ = ["Audio", "AudioLoader"]
+__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "Audio", "AudioLoader", "source_name"]
 
 logger = logging.getLogger(__name__)
-
-#: Sample rates (Hz) melgenre accepts, for files, arrays and targets. Below
-#: 1 kHz is not audio; the bounds also stop a corrupt header from asking the
-#: resampler for billions of samples.
-MIN_SAMPLE_RATE = 1_000
-MAX_SAMPLE_RATE = 1_536_000
-
-#: Samples (frames x channels) read per block: files are read incrementally,
-#: never trusting a header's frame count (or channel count) for one allocation.
-_BLOCK_SAMPLES = 1 << 20
-
-#: libsndfile logs a chunk whose declared size exceeds the file as
-#: ``data : 88200 (should be 44078)`` (WAV, W64, RF64) or ``SSND : ...`` (AIFF).
-_SHORT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
-#: Declared sizes that mean "unknown length" (streamed or RF64 placeholder).
-_UNKNOWN_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1})
-
-_SUPPORTED = "WAV, FLAC, OGG/Vorbis, MP3, AIFF, ..."
-
-
-def _describe_seconds(samples: int, rate: int) -> str:
-    return f"{samples / rate:.3f} s"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -116,16 +99,7 @@ class Audio:
                 "expected a positive int (Hz).",
                 source=self.source,
             )
-        bad = ~np.isfinite(samples)
-        if bad.any():
-            first = int(np.argwhere(bad)[0][-1])
-            raise AudioUnusableError(
-                f"Audio from {self.source!r} contains {int(bad.sum())} non-finite samples "
-                f"(NaN or infinity), the first at sample {first} "
-                f"({first / int(self.sample_rate):.3f} s). "
-                "Repair or re-export the file.",
-                source=self.source,
-            )
+        _check_finite(samples, int(self.sample_rate), self.source)
         view = np.ascontiguousarray(samples).view()
         view.setflags(write=False)
         object.__setattr__(self, "samples", view)
@@ -258,6 +232,71 @@ class AudioLoader(Component):
         samples, rate, name = self._decode_source(source)
         return self._finish(samples, rate, name)
 
+    def stream(
+        self, source: AudioSource | Audio, *, block_seconds: float = 30.0
+    ) -> Iterator[Audio]:
+        """Decode ``source`` block by block: consecutive pieces of what :meth:`load` returns.
+
+        A file that libsndfile reads (WAV, FLAC, OGG, MP3, AIFF, ...) is read,
+        mixed and resampled ``block_seconds`` at a time (soxr's streaming
+        resampler gives the same samples as a one-shot resample), so memory
+        does not grow with the file's length. Other sources (bytes, arrays,
+        file objects, formats that need audioread, or a subclass that
+        overrides :meth:`decode`) are loaded whole and yielded as one block.
+
+        Parameters
+        ----------
+        source : as for :meth:`load`
+        block_seconds : float > 0, default=30.0
+            Seconds of source audio per block.
+
+        Yields
+        ------
+        audio : Audio
+            Blocks at ``sample_rate``; concatenated, their samples equal
+            ``load(source).samples``.
+
+        Raises
+        ------
+        The errors of :meth:`load`. Problems found at the end of a file
+        (truncation, ``min_duration``) are raised after the blocks before them.
+        """
+        check_real("AudioLoader.stream", "block_seconds", block_seconds, low=0.0, closed_low=False)
+        handle = self._open_for_streaming(source)
+        if handle is None:
+            yield self.load(source)
+            return
+        name = os.fspath(source)  # type: ignore[arg-type]
+        with handle:
+            rate = check_rate(handle.samplerate, name, "the file's")
+            start, count = self._frame_range(rate)
+            target = rate if self.sample_rate is None else self.sample_rate
+            width = 1 if self.mono else int(handle.channels)
+            resampler = None
+            if target != rate:
+                import soxr
+
+                resampler = soxr.ResampleStream(
+                    rate, target, width, dtype="float32", quality=self.resample_quality
+                )
+            per_block = max(1, round(block_seconds * rate))
+            total = 0
+            blocks = read_blocks(handle, name, start=start, count=count, offset=self.offset)
+            for block in _regroup(blocks, per_block):
+                piece = self._mix(block)
+                _check_finite(piece, rate, name, start=total)  # before soxr spreads a NaN
+                total += piece.shape[-1]
+                if resampler is not None:
+                    piece = _resample_chunk(resampler, piece, last=False)
+                if piece.shape[-1]:
+                    yield Audio(piece, target, name)
+            self._check_min_duration(total / rate, name)
+            if resampler is not None:
+                empty = np.zeros(0 if width == 1 else (width, 0), np.float32)
+                tail = _resample_chunk(resampler, empty, last=True)
+                if tail.shape[-1]:
+                    yield Audio(tail, target, name)
+
     # ------------------------------------------------------------ overridable
 
     def decode(self, file: str | IO[bytes], name: str) -> tuple[FloatArray, int]:
@@ -273,18 +312,52 @@ class AudioLoader(Component):
             A path to an existing, non-empty file, or a seekable file object.
         name : str
             The source's name, for messages.
+
+        Returns
+        -------
+        (samples, sample_rate) : np.ndarray [shape=(channels, n), dtype=float32] and int
         """
         import soundfile as sf
 
         try:
             handle = sf.SoundFile(file)
         except sf.SoundFileError as exc:
-            reason = _libsndfile_reason(exc)
-            return self._decode_fallback(file, name, soundfile_reason=reason)
+            samples, rate = decode_with_audioread(
+                file, name, soundfile_reason=libsndfile_reason(exc)
+            )
+            start, count = self._frame_range(rate)
+            return self._apply_range(samples, rate, name, start, count), rate
         with handle:
-            return self._read_soundfile(handle, name)
+            rate = check_rate(handle.samplerate, name, "the file's")
+            start, count = self._frame_range(rate)
+            blocks = list(read_blocks(handle, name, start=start, count=count, offset=self.offset))
+            samples = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+            return samples, rate
 
     # ----------------------------------------------------------------- private
+
+    def _open_for_streaming(self, source: Any) -> Any:
+        """An open ``soundfile.SoundFile`` for a path libsndfile reads, else ``None``."""
+        if not isinstance(source, (str, os.PathLike)) or type(self).decode is not (
+            AudioLoader.decode
+        ):
+            return None
+        name = os.fspath(source)
+        if not isinstance(name, str):
+            return None
+        check_path(Path(name), name)
+        import soundfile as sf
+
+        try:
+            return sf.SoundFile(name)
+        except sf.SoundFileError:
+            return None  # audioread decodes it whole in load()
+        except Exception as exc:
+            raise AudioDecodeError(
+                f"Cannot read audio from {name!r}: the decoder failed "
+                f"({type(exc).__name__}: {exc}). The file is probably corrupt.",
+                source=name,
+            ) from exc
 
     def _decode_source(self, source: Any) -> tuple[FloatArray, int, str]:
         if isinstance(source, Audio):
@@ -299,7 +372,7 @@ class AudioLoader(Component):
                     f"Cannot read audio from {name!r}: paths must be str, got bytes. "
                     "Decode the path first."
                 )
-            self._check_path(Path(name), name)
+            check_path(Path(name), name)
             samples, rate = self._guarded_decode(name, name)
             return samples, rate, name
         if isinstance(source, (bytes, bytearray, memoryview)):
@@ -307,7 +380,7 @@ class AudioLoader(Component):
             if not data:
                 raise AudioDecodeError(
                     "Cannot read audio from '<bytes>': the bytes are empty (0 bytes). "
-                    f"Expected an encoded audio file ({_SUPPORTED}).",
+                    f"Expected an encoded audio file ({SUPPORTED}).",
                     source="<bytes>",
                 )
             samples, rate = self._guarded_decode(io.BytesIO(data), "<bytes>")
@@ -320,88 +393,13 @@ class AudioLoader(Component):
         if hasattr(source, "read"):
             name = getattr(source, "name", None)
             name = name if isinstance(name, str) else "<file object>"
-            fileobj = self._seekable(source, name)
-            samples, rate = self._guarded_decode(fileobj, name)
+            samples, rate = self._guarded_decode(seekable(source, name), name)
             return samples, rate, name
         raise MelgenreTypeError(
             f"Cannot load audio from a {type(source).__name__}: expected a path (str or "
             "os.PathLike), a binary file object, bytes, a (samples, sample_rate) tuple or "
             "melgenre.Audio."
         )
-
-    @staticmethod
-    def _check_path(path: Path, name: str) -> None:
-        if not path.exists():
-            raise AudioFileNotFoundError(
-                f"Cannot read audio from {name!r}: no such file. Check the path "
-                f"(relative paths are resolved from {os.getcwd()!r}).",
-                source=name,
-            )
-        if path.is_dir():
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: it is a directory, not an audio file. "
-                "Pass the path of a file inside it.",
-                source=name,
-            )
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: {exc.strerror or exc}.", source=name
-            ) from exc
-        if size == 0:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the file is empty (0 bytes). "
-                f"Expected an audio file ({_SUPPORTED}).",
-                source=name,
-            )
-        if not os.access(path, os.R_OK):
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: permission denied.", source=name
-            )
-
-    @staticmethod
-    def _seekable(fileobj: Any, name: str) -> IO[bytes]:
-        """Return a seekable binary file object positioned at the audio's start."""
-        try:
-            seekable = bool(fileobj.seekable())
-        except (AttributeError, OSError, ValueError):
-            seekable = False
-        if seekable:
-            try:
-                start = fileobj.tell()
-                end = fileobj.seek(0, io.SEEK_END)
-                fileobj.seek(start)
-            except (OSError, ValueError) as exc:
-                raise AudioDecodeError(
-                    f"Cannot read audio from {name!r}: the file object cannot seek ({exc}).",
-                    source=name,
-                ) from exc
-            if end - start <= 0:
-                raise AudioDecodeError(
-                    f"Cannot read audio from {name!r}: the file object has no bytes left to "
-                    "read (0 bytes). Rewind it with .seek(0) or pass a new one.",
-                    source=name,
-                )
-            return fileobj  # type: ignore[no-any-return]
-        try:
-            data = fileobj.read()
-        except (OSError, ValueError) as exc:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: reading the file object failed ({exc}).",
-                source=name,
-            ) from exc
-        if isinstance(data, str):
-            raise MelgenreTypeError(
-                f"Cannot read audio from {name!r}: the file object returned text. Open it in "
-                "binary mode ('rb')."
-            )
-        if not data:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the file object returned no bytes.",
-                source=name,
-            )
-        return io.BytesIO(data)
 
     def _guarded_decode(self, file: str | IO[bytes], name: str) -> tuple[FloatArray, int]:
         """Call :meth:`decode`, turning any decoder failure into :class:`AudioDecodeError`.
@@ -421,177 +419,10 @@ class AudioLoader(Component):
             ) from exc
         return samples, rate
 
-    def _check_rate(self, rate: Any, name: str, what: str) -> int:
-        valid_type = isinstance(rate, (int, np.integer)) and not isinstance(rate, bool)
-        if isinstance(rate, float) and rate.is_integer():
-            rate, valid_type = int(rate), True
-        if not valid_type or not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: {what} sample rate {rate!r} is not an int in "
-                f"[{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz.",
-                source=name,
-            )
-        return int(rate)
-
     def _frame_range(self, rate: int) -> tuple[int, int | None]:
         start = round(self.offset * rate)
         count = None if self.duration is None else max(1, round(self.duration * rate))
         return start, count
-
-    def _read_soundfile(self, handle: Any, name: str) -> tuple[FloatArray, int]:
-        import soundfile as sf
-
-        rate = self._check_rate(handle.samplerate, name, "the file's")
-        channels = int(handle.channels)
-        declared = int(handle.frames)
-        start, count = self._frame_range(rate)
-        block_frames = max(1, _BLOCK_SAMPLES // max(channels, 1))
-        if declared == 0:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the file has a valid header but no audio "
-                "frames (header only, or cut off right after the header).",
-                source=name,
-            )
-        if start and 0 < declared <= start:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: offset={self.offset} s is at or past the end "
-                f"of the audio ({_describe_seconds(declared, rate)} long).",
-                source=name,
-            )
-        try:
-            if start:
-                if handle.seekable():
-                    handle.seek(start)
-                else:  # pragma: no cover - libsndfile seeks every format melgenre reads
-                    self._skip(handle, start, block_frames)
-            blocks: list[np.ndarray[Any, Any]] = []
-            remaining = count
-            while remaining is None or remaining > 0:
-                want = block_frames if remaining is None else min(block_frames, remaining)
-                block = handle.read(want, dtype="float32", always_2d=True)
-                if len(block):
-                    blocks.append(block)
-                if remaining is not None:
-                    remaining -= len(block)
-                if len(block) < want:
-                    break
-        except sf.SoundFileError as exc:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the file is truncated or corrupt "
-                f"({_libsndfile_reason(exc)}).",
-                source=name,
-            ) from exc
-        read = sum(len(b) for b in blocks)
-        self._check_truncated(handle, name, declared=declared, read=read, start=start, count=count)
-        if read == 0:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: no audio frames could be decoded.",
-                source=name,
-            )
-        samples = np.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
-        return np.ascontiguousarray(samples.T.reshape(channels, -1)), rate
-
-    @staticmethod
-    def _skip(handle: Any, frames: int, block_frames: int) -> None:  # pragma: no cover
-        while frames > 0:
-            got = len(handle.read(min(frames, block_frames), dtype="float32"))
-            if got == 0:
-                break
-            frames -= got
-
-    @staticmethod
-    def _check_truncated(
-        handle: Any, name: str, *, declared: int, read: int, start: int, count: int | None
-    ) -> None:
-        """Raise if the file holds less audio than its header declares."""
-        for declared_bytes, actual_bytes in _SHORT_CHUNK.findall(handle.extra_info or ""):
-            claimed, present = int(declared_bytes), int(actual_bytes)
-            if claimed not in _UNKNOWN_SIZES and claimed > present:
-                raise AudioDecodeError(
-                    f"Cannot read audio from {name!r}: the file is truncated (its header "
-                    f"declares {claimed} bytes of audio data, only {present} are present). "
-                    "Re-copy or re-export the file.",
-                    source=name,
-                )
-        expected = declared - start if count is None else min(count, declared - start)
-        if declared <= 0 or read >= expected:
-            return
-        # MP3 frame counts can be estimates (no Xing/Info header): be lenient there.
-        is_mp3 = str(handle.format).upper() == "MP3"
-        if is_mp3 and read >= 0.9 * expected:
-            logger.warning(
-                "%r decoded to %d frames, %d fewer than its header announces; using what "
-                "was decoded.",
-                name,
-                read,
-                expected - read,
-            )
-            return
-        raise AudioDecodeError(
-            f"Cannot read audio from {name!r}: the file is truncated or corrupt (decoded "
-            f"{read} of the {expected} frames its header announces).",
-            source=name,
-        )
-
-    def _decode_fallback(
-        self, file: str | IO[bytes], name: str, *, soundfile_reason: str
-    ) -> tuple[FloatArray, int]:
-        """Decode with audioread what libsndfile cannot read (needs FFmpeg or GStreamer)."""
-        try:
-            import audioread
-        except ImportError:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: libsndfile cannot read it "
-                f"({soundfile_reason}) and audioread is not installed. Expected an audio file "
-                f"({_SUPPORTED}).",
-                source=name,
-            ) from None
-        tmp: str | None = None
-        try:
-            if isinstance(file, str):
-                path = file
-            else:
-                file.seek(0)
-                suffix = "" if name.startswith("<") else Path(name).suffix
-                with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as out:
-                    out.write(file.read())
-                    tmp = path = out.name
-            with audioread.audio_open(path) as decoder:
-                raw_rate, channels = int(decoder.samplerate or 0), int(decoder.channels or 0)
-                if raw_rate <= 0 or channels <= 0:
-                    raise _NoAudioStreamError(f"{type(decoder).__name__} found no audio stream")
-                rate = self._check_rate(raw_rate, name, "the file's")
-                pcm = b"".join(decoder)
-        except AudioError:
-            raise
-        except Exception as exc:
-            other = (
-                "no audioread backend is available (install FFmpeg for formats such as AAC/M4A)"
-                if type(exc).__name__ == "NoBackendError"
-                else f"audioread: {exc}"
-                if isinstance(exc, _NoAudioStreamError)
-                else f"audioread: {type(exc).__name__}: {exc}"
-            )
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: it is not an audio file melgenre can decode "
-                f"(libsndfile: {soundfile_reason}; {other}). Expected an audio file "
-                f"({_SUPPORTED}).",
-                source=name,
-            ) from exc
-        finally:
-            if tmp is not None:
-                os.unlink(tmp)
-        logger.debug("decoded %r with audioread (libsndfile: %s)", name, soundfile_reason)
-        usable = len(pcm) - len(pcm) % (2 * max(channels, 1))
-        interleaved = np.frombuffer(pcm[:usable], dtype="<i2")
-        if channels < 1 or interleaved.size == 0:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the decoder returned no audio frames.",
-                source=name,
-            )
-        samples = pcm_to_float(interleaved.reshape(-1, channels).T)
-        start, count = self._frame_range(rate)
-        return self._apply_range(samples, rate, name, start, count), rate
 
     def _decode_array(self, source: tuple[Any, ...]) -> tuple[FloatArray, int, str]:
         name = "<array>"
@@ -608,7 +439,7 @@ class AudioLoader(Component):
                 f"Cannot use audio from {name!r}: the samples are not a numeric array ({exc}).",
                 source=name,
             ) from exc
-        rate = self._check_rate(rate, name, "the given")
+        rate = check_rate(rate, name, "the given")
         if array.ndim == 1:
             array = array[None, :]
         elif array.ndim != 2 or array.shape[0] > array.shape[1]:
@@ -643,11 +474,25 @@ class AudioLoader(Component):
         if start and start >= total:
             raise AudioUnusableError(
                 f"Cannot use audio from {name!r}: offset={self.offset} s is at or past the end "
-                f"of the audio ({_describe_seconds(total, rate)} long).",
+                f"of the audio ({describe_seconds(total, rate)} long).",
                 source=name,
             )
         stop = total if count is None else min(total, start + count)
         return samples[:, start:stop]
+
+    def _mix(self, samples: FloatArray) -> FloatArray:
+        """``(channels, n)`` to what :meth:`load` returns: mono ``(n,)`` or as it is."""
+        if self.mono:
+            return mix_to_mono(samples)
+        return samples[0] if samples.shape[0] == 1 else samples
+
+    def _check_min_duration(self, seconds: float, name: str) -> None:
+        if self.min_duration and seconds < self.min_duration:
+            raise AudioUnusableError(
+                f"Cannot use audio from {name!r}: it is {seconds:.3f} s long, shorter "
+                f"than min_duration={self.min_duration} s.",
+                source=name,
+            )
 
     def _finish(self, samples: FloatArray, rate: int, name: str) -> Audio:
         """Check, mix down and resample decoded ``(channels, n)`` samples."""
@@ -655,19 +500,10 @@ class AudioLoader(Component):
             raise AudioUnusableError(
                 f"Cannot use audio from {name!r}: it contains no samples.", source=name
             )
-        if self.mono:
-            samples = mix_to_mono(samples)
-        elif samples.shape[0] == 1:
-            samples = samples[0]
         target = rate if self.sample_rate is None else self.sample_rate
         # Check before resampling: soxr would spread a NaN over its neighbours.
-        audio = Audio(samples, rate, name)
-        if self.min_duration and audio.duration < self.min_duration:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: it is {audio.duration:.3f} s long, shorter "
-                f"than min_duration={self.min_duration} s.",
-                source=name,
-            )
+        audio = Audio(self._mix(samples), rate, name)
+        self._check_min_duration(audio.duration, name)
         if target == rate:
             return audio
         resampled = resample(audio.samples, rate, target, quality=self.resample_quality)
@@ -680,13 +516,51 @@ class AudioLoader(Component):
         return Audio(resampled, target, name)
 
 
-class _NoAudioStreamError(Exception):
-    """audioread opened the file but found no audio in it."""
+def _check_finite(samples: FloatArray, rate: int, name: str, *, start: int = 0) -> None:
+    """Raise :class:`AudioUnusableError` naming the first NaN or infinity (``start``: offset)."""
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        first = start + int(np.argwhere(bad)[0][-1])
+        raise AudioUnusableError(
+            f"Audio from {name!r} contains {int(bad.sum())} non-finite samples "
+            f"(NaN or infinity), the first at sample {first} ({first / rate:.3f} s). "
+            "Repair or re-export the file.",
+            source=name,
+        )
 
 
-def _libsndfile_reason(exc: Exception) -> str:
-    """Libsndfile's own words, without soundfile's "Error opening <object>:" prefix."""
-    text = str(getattr(exc, "error_string", "") or exc)
-    if text.startswith("Error opening") and ": " in text:
-        text = text.split(": ", 1)[1]
-    return text.strip().rstrip(".")
+def _regroup(blocks: Iterator[FloatArray], size: int) -> Iterator[FloatArray]:
+    """Re-cut ``(channels, n)`` blocks into blocks of ``size`` frames (the last may be shorter)."""
+    pending: list[FloatArray] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += block.shape[-1]
+        while held >= size:
+            joined = np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
+            yield joined[:, :size]
+            rest = joined[:, size:]
+            pending, held = ([rest], rest.shape[-1]) if rest.shape[-1] else ([], 0)
+    if held:
+        yield np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
+
+
+def _resample_chunk(resampler: Any, samples: FloatArray, *, last: bool) -> FloatArray:
+    """One step of soxr's stream resampler on ``(n,)`` or ``(channels, n)`` samples."""
+    out = resampler.resample_chunk(np.ascontiguousarray(samples.T), last=last)
+    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).T)
+
+
+def source_name(source: Any) -> str:
+    """How melgenre names ``source`` in messages and results (a path, ``"<bytes>"``, ...)."""
+    if isinstance(source, Audio):
+        return source.source
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        return name if isinstance(name, str) else repr(name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    if isinstance(source, tuple):
+        return "<array>"
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else "<file object>"

@@ -22,7 +22,7 @@ from melgenre._registry import register_component
 from melgenre._validation import check_int, check_real
 
 if TYPE_CHECKING:
-    import tensorflow as tf
+    from melgenre._tf import tf
 
 __all__ = ["Augmentation"]
 
@@ -118,7 +118,7 @@ class Augmentation(Component):
         -------
         x, y : tf.Tensor
         """
-        import tensorflow as tf
+        from melgenre._tf import tf
 
         x = tf.convert_to_tensor(x, dtype=tf.float32)
         y = tf.convert_to_tensor(y, dtype=tf.float32)
@@ -158,7 +158,7 @@ class Augmentation(Component):
 
 def _band_masks(seed: Any, batch: Any, size: Any, count: int, widest: int) -> tf.Tensor:
     """``(batch, size)`` booleans: ``count`` random bands of width ``[0, widest]`` per row."""
-    import tensorflow as tf
+    from melgenre._tf import tf
 
     width_seed, start_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
     widths = tf.random.stateless_uniform(

@@ -5,12 +5,13 @@ it was turned into features* (the loader's and featurizer's classes and
 configs, plus :data:`CACHE_VERSION`). Renaming or moving a file keeps its
 entry; changing a byte of it, or any preprocessing parameter, misses.
 
-Layout::
+Every on-disk format of the cache lives here. Layout::
 
     cache_dir/
       features/<preprocessing key>/<content hash>.npz   one entry per file
       hashes/<path key>.json                            content-hash memo (size, times)
       sets/<set key>.npy                                consolidated windows of a FeatureSet
+      sets/<set key>.json                               its metadata: files, window counts, failures
       reports/<set key>.json                            files that failed, and why
 
 Entries are written to a temporary file and renamed into place, so readers
@@ -20,40 +21,39 @@ and recomputed, never trusted.
 
 Hashing every file's bytes on each run would make warm runs slow, so a file's
 content hash is remembered together with its size, inode and times (as git's
-index does) and reused while those are unchanged.
+index does) and reused while those are unchanged
+(:func:`melgenre._files.content_digest`).
+
+A *set* is the consolidated, memory-mapped array of every window of a list of
+files, keyed by the preprocessing and the ordered list of the files' contents;
+:mod:`melgenre.extraction` writes and reuses them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import logging
-import time
+import os
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from melgenre._config import Component
-from melgenre._files import atomic_write, hash_file
-from melgenre._typing import FloatArray, PathLike
+from melgenre._files import atomic_write, content_digest, file_digest
+from melgenre._typing import FloatArray, IntArray, PathLike
 
-__all__ = ["CACHE_VERSION", "FeatureCache", "file_digest", "preprocessing_key"]
+__all__ = ["CACHE_VERSION", "FeatureCache", "StoredSet", "file_digest", "preprocessing_key"]
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the features computed for the same configuration change.
 CACHE_VERSION = 1
-
-#: A file modified this close to being hashed is hashed again next time.
-RACY_SECONDS = 2
-
-
-def file_digest(path: PathLike) -> str:
-    """BLAKE2b-128 hex digest of a file's bytes."""
-    return hash_file(path, hashlib.blake2b(digest_size=16))
 
 
 def preprocessing_key(*components: Component) -> str:
@@ -147,37 +147,12 @@ class FeatureCache:
     # --------------------------------------------------------- content hashes
 
     def digest(self, path: PathLike) -> str:
-        """Content digest of ``path``, reusing a remembered one while the file is unchanged.
+        """Content digest of ``path``, remembered under ``hashes/`` while the file is unchanged.
 
-        "Unchanged" means the same size, inode, modification and change times
-        as when it was hashed. As in git, a file modified less than
-        :data:`RACY_SECONDS` before it was hashed is re-hashed next time: a
-        second write within one timestamp tick would not change its times.
+        See :func:`melgenre._files.content_digest` (the same memo duplicate
+        detection uses).
         """
-        path = Path(path)
-        stat = path.stat()
-        absolute = str(path.resolve())
-        name = hashlib.blake2b(absolute.encode(), digest_size=12).hexdigest()
-        memo = self.root / "hashes" / f"{name}.json"
-        signature = [stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns]
-        try:
-            record = json.loads(memo.read_text())
-            racy = (
-                max(stat.st_mtime_ns, stat.st_ctime_ns)
-                >= record["hashed_ns"] - RACY_SECONDS * 10**9
-            )
-            if record["path"] == absolute and record["stat"] == signature and not racy:
-                return str(record["digest"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        hashed_ns = time.time_ns()
-        digest = file_digest(path)
-        record = {"path": absolute, "stat": signature, "hashed_ns": hashed_ns, "digest": digest}
-        try:
-            atomic_write(memo, json.dumps(record).encode())
-        except OSError as exc:  # a read-only cache still works, just slower
-            logger.debug("could not remember the digest of %s: %s", path, exc)
-        return digest
+        return content_digest(path, store=self.root / "hashes")
 
     # ---------------------------------------------------------------- reports
 
@@ -187,6 +162,116 @@ class FeatureCache:
         atomic_write(path, (json.dumps(report, indent=2) + "\n").encode())
         return path
 
+    # ------------------------------------------------------------------- sets
+
     def set_path(self, name: str) -> Path:
         """Path of the consolidated array of a feature set."""
         return self.root / "sets" / f"{name}.npy"
+
+    @staticmethod
+    def set_key(key: str, digests: Iterable[str]) -> str:
+        """Key of a consolidated set: preprocessing ``key`` + the ordered content digests."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(key.encode())
+        for item in digests:
+            digest.update(item.encode())
+        return digest.hexdigest()
+
+    def read_set(self, name: str, *, shape: tuple[int, ...], n_paths: int) -> StoredSet | None:
+        """The consolidated set ``name`` (memory-mapped), or ``None`` when absent or damaged.
+
+        ``shape`` is one window's shape and ``n_paths`` the number of files the
+        set must describe; a set that disagrees is damaged (logged, rebuilt).
+        """
+        x_path = self.set_path(name)
+        try:
+            meta = json.loads(x_path.with_suffix(".json").read_text())
+            x = np.load(x_path, mmap_mode="r")
+            counts = np.array(meta["counts"], dtype=np.int64)
+            files = np.array(meta["files"], dtype=np.int64)
+            if (
+                tuple(x.shape[1:]) != tuple(shape)
+                or x.dtype != np.float32
+                or int(counts.sum()) != len(x)
+                or len(meta["paths"]) != n_paths
+            ):
+                raise ValueError("inconsistent feature set")
+            stored = StoredSet(
+                x=x,
+                files=files,
+                counts=counts,
+                paths=[str(p) for p in meta["paths"]],
+                failures=[dict(f) for f in meta["failures"]],
+                report_path=meta.get("report_path"),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("Ignoring damaged feature set %s (%s); rebuilding it.", x_path, exc)
+            return None
+        logger.info("Reused cached features of %d files from %s.", len(files), x_path)
+        return stored
+
+    def write_set(
+        self, name: str, arrays: Iterable[FloatArray], *, total: int, shape: tuple[int, ...]
+    ) -> FloatArray:
+        """Write ``arrays`` one after another into the set ``name`` atomically; memory-map it."""
+        x_path = self.set_path(name)
+        x_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = x_path.with_name(f".{x_path.name}.{os.getpid()}.tmp")
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(total, *shape))
+            position = 0
+            for windows in arrays:
+                out[position : position + len(windows)] = windows
+                position += len(windows)
+            out.flush()
+            del out
+            os.replace(tmp, x_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        x: FloatArray = np.load(x_path, mmap_mode="r")
+        return x
+
+    def write_set_record(
+        self,
+        name: str,
+        *,
+        key: str,
+        paths: Sequence[str],
+        files: Sequence[int],
+        counts: Sequence[int],
+        failures: Sequence[dict[str, str]],
+    ) -> str:
+        """Write the set's failure report and metadata (atomically); return the report's path."""
+        report = self.write_report(
+            name,
+            {
+                "preprocessing_key": key,
+                "files": len(paths),
+                "failed": len(failures),
+                "failures": list(failures),
+            },
+        )
+        meta = {
+            "paths": list(paths),
+            "files": list(files),
+            "counts": list(counts),
+            "failures": list(failures),
+            "report_path": str(report),
+        }
+        atomic_write(self.set_path(name).with_suffix(".json"), json.dumps(meta))
+        return str(report)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StoredSet:
+    """A consolidated feature set read back from the cache."""
+
+    x: FloatArray
+    files: IntArray
+    counts: IntArray
+    paths: list[str]
+    failures: list[dict[str, str]]
+    report_path: str | None

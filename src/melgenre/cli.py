@@ -23,10 +23,6 @@ __all__ = ["main"]
 logger = logging.getLogger("melgenre.cli")
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _parser() -> argparse.ArgumentParser:
     from melgenre._version import __version__
 
@@ -121,19 +117,19 @@ def _train(
     from melgenre import plotting
 
     started = time.perf_counter()
-    loader = melgenre.AudioLoader(sample_rate=sample_rate)
-    featurizer = melgenre.MelFeaturizer(sample_rate=sample_rate)
-    dataset = melgenre.FolderDataset(data_dir, loader=loader)
-    parts = dataset.split(test_size=test_size, validation_size=validation_size or None, seed=seed)
-    train, test = parts[0], parts[-1]
-    validation = parts[1] if len(parts) == 3 else None
+    preprocessing = melgenre.Preprocessing(melgenre.MelFeaturizer(sample_rate=sample_rate))
+    dataset = melgenre.FolderDataset(data_dir)
+    split = dataset.split(test_size=test_size, validation_size=validation_size or None, seed=seed)
+    train, validation, test = split.train, split.validation, split.test
     features = {
-        name: part.features(featurizer, cache_dir=cache_dir, workers=workers, progress=verbose > 0)
+        name: part.features(
+            preprocessing, cache_dir=cache_dir, workers=workers, progress=verbose > 0
+        )
         for name, part in (("train", train), ("validation", validation), ("test", test))
         if part is not None and len(part)
     }
     model = melgenre.GenreCNN(
-        num_classes=len(dataset.classes), input_shape=featurizer.output_shape, seed=seed
+        num_classes=len(dataset.classes), input_shape=preprocessing.output_shape, seed=seed
     )
     run_dir = out.parent / f".{out.name}.run"
     trainer = melgenre.Trainer(
@@ -162,8 +158,7 @@ def _train(
     except melgenre.MelgenreError as exc:  # matplotlib missing: the bundle is still saved
         logger.warning("No plots: %s", exc)
     predictor = melgenre.Predictor(
-        loader=loader,
-        featurizer=featurizer,
+        preprocessing=preprocessing,
         model=model,
         labels=dataset.classes,
         metadata={
@@ -241,7 +236,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import melgenre
 
     predictor = melgenre.Predictor.load(args.model_dir)
-    dataset = melgenre.FolderDataset(args.data_dir, loader=predictor.loader)
+    dataset = melgenre.FolderDataset(args.data_dir)
     report = predictor.evaluate(dataset, workers=args.workers, progress=not args.json)
     _print(json.dumps(report.to_dict()) if args.json else str(report))
     return 0
@@ -368,8 +363,9 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``melgenre`` command; return its exit status."""
-    _quiet_tensorflow()
     args = _parser().parse_args(argv)
+    if args.verbose:  # TensorFlow's own start-up lines too (melgenre._tf hides them otherwise)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="melgenre: %(levelname)s: %(message)s",

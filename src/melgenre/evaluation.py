@@ -9,16 +9,27 @@ window probabilities of each file (the ``groups`` of a :class:`FeatureSet`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from melgenre._typing import IntArray
-from melgenre.errors import MelgenreError
+from melgenre._typing import FloatArray, IntArray
+from melgenre.data import FeatureSet, FolderDataset
+from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
 
-__all__ = ["EvaluationReport", "evaluate_probabilities", "file_probabilities"]
+if TYPE_CHECKING:
+    from melgenre._typing import PathLike
+    from melgenre.preprocessing import Preprocessing
+
+__all__ = [
+    "EvaluationReport",
+    "evaluate_features",
+    "evaluate_probabilities",
+    "features_to_evaluate",
+    "file_probabilities",
+]
 
 
 def file_probabilities(
@@ -159,3 +170,67 @@ def evaluate_probabilities(
         window_confusion_matrix=confusion_matrix(labels_, window_pred, labels=index).tolist(),
         per_class=per_class,
     )
+
+
+def evaluate_features(
+    predict_proba: Callable[[FloatArray], FloatArray],
+    features: FeatureSet,
+    classes: Sequence[str],
+    *,
+    batch_size: int = 256,
+) -> EvaluationReport:
+    """Evaluate a classifier over ``features`` batch by batch (memory-mapped sets stay on disk).
+
+    Parameters
+    ----------
+    predict_proba : callable
+        Window probabilities ``(n, len(classes))`` for a batch of windows.
+    features : FeatureSet
+        Its classes must be among ``classes`` (they may be fewer, or ordered
+        differently: labels are mapped by name).
+    classes : sequence of str
+        The classifier's labels, by output index.
+    batch_size : int > 0, default=256
+
+    Raises
+    ------
+    ConfigError
+        ``features`` has classes the classifier does not know.
+    """
+    classes = list(classes)
+    unknown = [c for c in features.classes if c not in classes]
+    if unknown:
+        raise ConfigError(
+            f"The data has classes {unknown} that the model does not know (its labels: {classes}).",
+            parameter="classes",
+        )
+    to_ours = np.array([classes.index(c) for c in features.classes], dtype=np.int64)
+    parts = [predict_proba(batch) for batch in features.batches(batch_size)]
+    probabilities = np.concatenate(parts) if parts else np.zeros((0, len(classes)), np.float32)
+    return evaluate_probabilities(probabilities, to_ours[features.labels], features.groups, classes)
+
+
+def features_to_evaluate(
+    data: Any,
+    preprocessing: Preprocessing,
+    cache_dir: PathLike | None,
+    workers: int | None,
+    progress: bool,
+) -> FeatureSet:
+    """``data`` as a :class:`FeatureSet` of ``preprocessing``'s windows (Trainer and Predictor).
+
+    A dataset is extracted; a feature set is checked against the window shape.
+    """
+    if isinstance(data, FolderDataset):
+        return data.features(preprocessing, cache_dir=cache_dir, workers=workers, progress=progress)
+    if not isinstance(data, FeatureSet):
+        raise MelgenreTypeError(
+            f"evaluate expects a FolderDataset or a FeatureSet, got {type(data).__name__}."
+        )
+    if tuple(data.x.shape[1:]) != tuple(preprocessing.output_shape):
+        raise ConfigError(
+            f"The feature set's windows have shape {tuple(data.x.shape[1:])} but this model "
+            f"takes {tuple(preprocessing.output_shape)}; extract them with its preprocessing.",
+            parameter="data",
+        )
+    return data

@@ -1,22 +1,25 @@
 """Featurizers: :class:`Audio` in, fixed-size CNN windows out.
 
-``transform(audio)`` is the one public entry point. It checks the audio against
-the featurizer's configuration, then calls small overridable steps::
+``transform(audio)`` is the one public entry point. It chains small
+overridable steps::
 
     transform(audio)
-      check_audio(audio)                         sample rate and channels
       spectrogram(audio)  -> (n_bins, t)         the whole recording, once
+        check_audio(audio)                       sample rate and channels (once)
         mel_power(samples) -> (n_mels, t)        mel power spectrogram
         scale(power)       -> (n_bins, t)        dB by default
       windows(spec)       -> (n, n_bins, frames, 1)   slices of that spectrogram
 
 A subclass replaces one step, e.g. ``scale`` for PCEN or MFCCs instead of dB.
+``stream(blocks)`` gives the same windows block by block for long recordings
+(:meth:`MelFeaturizer.stream` in bounded memory; other featurizers in one piece).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -28,12 +31,14 @@ from melgenre._dsp import (
     log_mel,
     mel_power,
     resize_time,
+    stream_mel_power,
     window_starts,
 )
 from melgenre._registry import register_component
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
 from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio, AudioLoader
+from melgenre.deprecation import warn_deprecated
 from melgenre.errors import (
     AudioUnusableError,
     ConfigError,
@@ -41,7 +46,10 @@ from melgenre.errors import (
     SampleRateMismatchError,
 )
 
-__all__ = ["Featurizer", "MelFeaturizer"]
+__all__ = ["Featurizer", "MelFeaturizer", "WindowBlocks"]
+
+#: Windows ``(n, *output_shape)`` and their ``(n, 2)`` start and end seconds.
+WindowBlocks = Iterator[tuple[FloatArray, FloatArray]]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -80,11 +88,57 @@ class Featurizer(Component):
         -------
         windows : np.ndarray [shape=(n_windows, *output_shape), dtype=float32]
         """
-        self.check_audio(audio)
         return self.windows(self.spectrogram(audio))
 
+    def stream(self, blocks: Callable[[], Iterable[Audio]]) -> WindowBlocks:
+        """The windows of a long recording given block by block, with their times.
+
+        Parameters
+        ----------
+        blocks : callable
+            ``blocks()`` returns an iterable of consecutive :class:`Audio`
+            blocks of one recording (e.g. ``lambda: loader.stream(path)``); a
+            featurizer may call it more than once (one pass per call).
+
+        Yields
+        ------
+        (windows, times) : np.ndarray and np.ndarray [shape=(n, 2)]
+            Consecutive windows of what :meth:`transform` returns for the whole
+            recording, and their start and end seconds (:meth:`window_times`).
+
+        Notes
+        -----
+        This base version joins the blocks and transforms them in one piece.
+        :class:`MelFeaturizer` overrides it to keep memory flat in the
+        recording's length.
+        """
+        pieces = list(blocks())
+        samples = np.concatenate([block.samples for block in pieces], axis=-1)
+        audio = Audio(samples, pieces[0].sample_rate, pieces[0].source)
+        yield self.transform(audio), self.window_times(audio)
+
+    def window_times(self, audio: Audio) -> FloatArray:
+        """Start and end, in seconds, of each window :meth:`transform` returns for ``audio``.
+
+        Returns
+        -------
+        times : np.ndarray [shape=(n_windows, 2), dtype=float32]
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement window_times()")
+
     def check_loader(self, loader: AudioLoader) -> None:
-        """Raise :class:`ConfigError` unless ``loader`` resamples to :attr:`sample_rate`."""
+        """Raise :class:`ConfigError` unless ``loader`` resamples to :attr:`sample_rate`.
+
+        .. deprecated:: 0.2
+            :class:`melgenre.Preprocessing` makes this check; build one with
+            ``Preprocessing(featurizer, loader=loader)``.
+        """
+        warn_deprecated(
+            "Featurizer.check_loader",
+            since="0.2",
+            removed_in="0.3",
+            instead="Preprocessing(featurizer, loader=loader), which checks the rates",
+        )
         if loader.sample_rate != self.sample_rate:
             raise ConfigError(
                 f"The loader resamples to {loader.sample_rate} Hz but the featurizer expects "
@@ -128,7 +182,11 @@ class Featurizer(Component):
             )
 
     def spectrogram(self, audio: Audio) -> FloatArray:
-        """The whole recording's time-frequency representation, ``(n_bins, t)``."""
+        """The whole recording's time-frequency representation, ``(n_bins, t)``.
+
+        Implementations start with ``self.check_audio(audio)``: :meth:`transform`
+        relies on it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement spectrogram()")
 
     def windows(self, spec: FloatArray) -> FloatArray:
@@ -376,12 +434,92 @@ class MelFeaturizer(Featurizer):
         times : np.ndarray [shape=(n_windows, 2), dtype=float32]
             The end of the last window is clipped to the audio's duration.
         """
-        n_frames = 1 + audio.n_samples // self.hop_length
-        starts = self.window_starts(n_frames).astype(np.float64)
+        return self._window_times(audio.n_samples)
+
+    def _window_times(self, n_samples: int) -> FloatArray:
+        starts = self.window_starts(1 + n_samples // self.hop_length).astype(np.float64)
         seconds_per_frame = self.hop_length / self.sample_rate
         begin = starts * seconds_per_frame
-        end = np.minimum((starts + self.frames) * seconds_per_frame, audio.duration)
+        end = np.minimum((starts + self.frames) * seconds_per_frame, n_samples / self.sample_rate)
         return np.stack([begin, end], axis=1).astype(np.float32)
+
+    # ------------------------------------------------------------- streaming
+
+    def stream(self, blocks: Callable[[], Iterable[Audio]]) -> WindowBlocks:
+        """The windows of a long recording block by block, in memory flat in its length.
+
+        Two passes over ``blocks()``: the first finds the spectrogram's length
+        and peak (``ref="max"`` and ``top_db`` are relative to the whole
+        recording), the second computes the windows as their frames arrive.
+        The windows and times equal :meth:`transform`'s and
+        :meth:`window_times`'s. A subclass that overrides a step
+        (``mel_power``, ``scale``, ``windows``, ...) and recordings shorter
+        than one window are transformed in one piece instead.
+
+        Parameters
+        ----------
+        blocks : callable
+            See :meth:`Featurizer.stream`.
+
+        Yields
+        ------
+        (windows, times) : see :meth:`Featurizer.stream`.
+        """
+        if not self._streams_in_blocks():
+            yield from super().stream(blocks)
+            return
+        seen, n_frames, peak = [0], 0, np.float32(0.0)
+        for power in self._stream_power(blocks(), seen):
+            n_frames += power.shape[1]
+            peak = max(peak, power.max())
+        n_samples = seen[0]
+        if n_samples < self.n_fft or n_frames <= self.frames:
+            yield from super().stream(blocks)
+            return
+        ref = peak if self.ref == "max" else self.ref
+        floor = None
+        if self.top_db is not None:
+            top = log_mel(np.array([[peak]], dtype=np.float32), ref=ref, top_db=None)
+            floor = top.max() - self.top_db
+        starts, times = self.window_starts(n_frames), self._window_times(n_samples)
+        held = np.zeros((self.n_bins, 0), dtype=np.float32)
+        first, k = 0, 0  # frame index of held[:, 0]; next window
+        for power in self._stream_power(blocks(), [0]):
+            db = log_mel(power, ref=ref, top_db=None)
+            held = np.concatenate([held, db if floor is None else np.maximum(db, floor)], axis=1)
+            j = k
+            while j < len(starts) and starts[j] + self.frames <= first + held.shape[1]:
+                j += 1
+            if j > k:
+                cut = frame_windows(held, starts[k:j] - first, self.frames, pad_value=0.0)
+                if self.resize_frames is not None:
+                    cut = resize_time(cut, self.resize_frames)
+                yield cut[..., np.newaxis], times[k:j]
+                k = j
+            keep = int(starts[k]) - first if k < len(starts) else held.shape[1]
+            held, first = held[:, keep:], first + keep
+
+    def _streams_in_blocks(self) -> bool:
+        """Whether :meth:`stream` can compute windows block by block (no step overridden)."""
+        steps = ("spectrogram", "mel_power", "scale", "windows", "window_starts", "transform")
+        return all(getattr(type(self), step) is getattr(MelFeaturizer, step) for step in steps)
+
+    def _stream_power(self, blocks: Iterable[Audio], seen: list[int]) -> Iterator[FloatArray]:
+        """Mel power of ``blocks`` block by block; adds the samples read to ``seen[0]``."""
+
+        def samples() -> Iterator[FloatArray]:
+            for block in blocks:
+                self.check_audio(block)
+                seen[0] += block.n_samples
+                yield block.samples
+
+        return stream_mel_power(
+            samples(),
+            mel_basis=self._mel_operator,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self._window,
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # Leave the cached mel basis out of pickles (sent to worker processes).

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
+from melgenre._tf import keras
 from melgenre._validation import check_int
 from melgenre.errors import ConfigError
 

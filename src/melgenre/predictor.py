@@ -1,30 +1,29 @@
 """Prediction with exactly the preprocessing a model was trained with: :class:`Predictor`.
 
 ``Predictor.load("model-dir").predict("song.mp3")`` decodes the file with the
-bundled loader (resampling it to the trained rate), cuts it into the trained
-windows, runs the model once over all of them and aggregates the window
+bundled :class:`~melgenre.Preprocessing` (resampling it to the trained rate),
+cuts it into the trained windows block by block (memory stays flat however
+long the file), runs the model over them and aggregates the window
 probabilities into one answer, keeping the per-window timeline.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from melgenre._registry import deserialize_component, serialize_component
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
 from melgenre._version import _installed_version
-from melgenre.audio import Audio, AudioLoader
+from melgenre.audio import Audio, AudioLoader, source_name
 from melgenre.bundle import HISTORY_FILE, MODEL_FILE, read_manifest, write_bundle
-from melgenre.dataset import FailedFile, FolderDataset
+from melgenre.data import FailedFile, FeatureSet, FolderDataset
+from melgenre.deprecation import deprecated, warn_deprecated
 from melgenre.errors import (
     BundleError,
     ConfigError,
@@ -32,9 +31,11 @@ from melgenre.errors import (
     MelgenreTypeError,
     NotTrainedError,
 )
-from melgenre.evaluation import EvaluationReport, evaluate_probabilities
+from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.features import Featurizer
 from melgenre.history import History
+from melgenre.prediction import AGGREGATIONS, Prediction, WindowPrediction, build_prediction
+from melgenre.preprocessing import Preprocessing
 
 if TYPE_CHECKING:
     import keras
@@ -44,91 +45,15 @@ __all__ = ["AGGREGATIONS", "Prediction", "Predictor", "WindowPrediction"]
 logger = logging.getLogger(__name__)
 
 
-def _mean(p: FloatArray) -> FloatArray:
-    return np.asarray(p.mean(axis=0), dtype=np.float32)
-
-
-def _max(p: FloatArray) -> FloatArray:
-    peak = p.max(axis=0)
-    return np.asarray(peak / peak.sum(), dtype=np.float32)
-
-
-def _vote(p: FloatArray) -> FloatArray:
-    votes = np.bincount(p.argmax(axis=1), minlength=p.shape[1]).astype(np.float32)
-    return np.asarray(votes / votes.sum(), dtype=np.float32)
-
-
-#: How window probabilities become a file's probabilities: the mean of the
-#: windows' probabilities (default), the per-class maximum (renormalised), or
-#: the fraction of windows voting for each class.
-AGGREGATIONS: dict[str, Callable[[FloatArray], FloatArray]] = {
-    "mean": _mean,
-    "max": _max,
-    "vote": _vote,
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class WindowPrediction:
-    """The model's answer for one window of a recording."""
-
-    start: float
-    end: float
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
-        return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class Prediction:
-    """The answer for one recording.
-
-    Attributes
-    ----------
-    source : str
-        The file (or ``"<bytes>"``, ``"<array>"``, ...).
-    label : str
-        The most probable class.
-    confidence : float
-        Its aggregated probability.
-    probabilities : dict of str to float
-        Every class's aggregated probability, in label order.
-    windows : tuple of WindowPrediction
-        The timeline: each window's start and end (seconds) and probabilities.
-    """
-
-    source: str
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
-    windows: tuple[WindowPrediction, ...]
-
-    def top_k(self, k: int = 3) -> list[dict[str, Any]]:
-        """The ``k`` most probable classes: ``[{"label": ..., "score": ...}, ...]``."""
-        ranked = sorted(self.probabilities.items(), key=lambda item: -item[1])
-        return [{"label": label, "score": score} for label, score in ranked[:k]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
-        return dataclasses.asdict(self)
-
-
 class Predictor:
-    """A loader, a featurizer, a trained model and its labels: audio in, labels out.
+    """A preprocessing, a trained model and its labels: audio in, labels out.
 
     Parameters
     ----------
-    loader : AudioLoader
-        Decodes and resamples inputs; its ``sample_rate`` must be the
-        featurizer's.
-    featurizer : Featurizer
-        Exactly the featurizer the model was trained on.
+    preprocessing : Preprocessing
+        Exactly the preprocessing the model was trained on.
     model : keras.Model
-        A trained classifier whose input is ``featurizer.output_shape`` and
+        A trained classifier whose input is ``preprocessing.output_shape`` and
         whose softmax has one output per label.
     labels : sequence of str
         Class names by output index (``dataset.classes``).
@@ -138,6 +63,9 @@ class Predictor:
         Windows per model call.
     metadata : dict, optional
         Anything JSON-safe to store in the bundle (training summary, metrics...).
+    loader, featurizer : optional
+        Deprecated since 0.2: pass ``preprocessing=Preprocessing(featurizer,
+        loader=loader)``.
 
     Notes
     -----
@@ -148,21 +76,16 @@ class Predictor:
     def __init__(
         self,
         *,
-        loader: AudioLoader,
-        featurizer: Featurizer,
+        preprocessing: Preprocessing | None = None,
         model: keras.Model,
         labels: Sequence[str],
         aggregation: Literal["mean", "max", "vote"] = "mean",
         batch_size: int = 64,
         metadata: dict[str, Any] | None = None,
+        loader: AudioLoader | None = None,
+        featurizer: Featurizer | None = None,
     ) -> None:
-        if not isinstance(loader, AudioLoader):
-            raise MelgenreTypeError(f"loader must be an AudioLoader, got {type(loader).__name__}.")
-        if not isinstance(featurizer, Featurizer):
-            raise MelgenreTypeError(
-                f"featurizer must be a melgenre Featurizer, got {type(featurizer).__name__}."
-            )
-        featurizer.check_loader(loader)
+        preprocessing = _preprocessing(preprocessing, loader, featurizer)
         check_choice("Predictor", "aggregation", aggregation, tuple(AGGREGATIONS))
         check_int("Predictor", "batch_size", batch_size, low=1)
         labels = [str(label) for label in labels]
@@ -170,22 +93,8 @@ class Predictor:
             raise ConfigError(
                 f"labels must be at least 2 distinct names; got {labels}.", parameter="labels"
             )
-        input_shape, outputs = _model_io(model)
-        if outputs != len(labels):
-            raise ConfigError(
-                f"The model has {outputs} outputs but {len(labels)} labels were given "
-                f"({labels}); pass labels=dataset.classes of the training data.",
-                parameter="labels",
-                value=labels,
-            )
-        if input_shape != tuple(featurizer.output_shape):
-            raise ConfigError(
-                f"The model expects windows of shape {input_shape} but the featurizer makes "
-                f"{tuple(featurizer.output_shape)}; use the featurizer the model was trained with.",
-                parameter="featurizer",
-            )
-        self.loader = loader
-        self.featurizer = featurizer
+        _check_model(model, preprocessing, labels)
+        self.preprocessing = preprocessing
         self.model = model
         self.labels = labels
         self.aggregation: str = aggregation
@@ -196,37 +105,37 @@ class Predictor:
 
     def __repr__(self) -> str:
         return (
-            f"Predictor(labels={self.labels}, sample_rate={self.featurizer.sample_rate}, "
-            f"window_shape={tuple(self.featurizer.output_shape)}, aggregation={self.aggregation!r})"
+            f"Predictor(labels={self.labels}, sample_rate={self.preprocessing.sample_rate}, "
+            f"window_shape={self.preprocessing.output_shape}, aggregation={self.aggregation!r})"
         )
+
+    @property
+    def loader(self) -> AudioLoader:
+        """The preprocessing's loader."""
+        return self.preprocessing.loader
+
+    @property
+    def featurizer(self) -> Featurizer:
+        """The preprocessing's featurizer."""
+        return self.preprocessing.featurizer
 
     # ------------------------------------------------------------- inference
 
-    def _compiled(self) -> Any:
-        if self._infer is None:
-            with self._trace_lock:
-                if self._infer is None:
-                    import tensorflow as tf
+    def predict_proba(self, windows: FloatArray) -> FloatArray:
+        """Probabilities of every label for feature windows, computed in batches.
 
-                    model = self.model
-                    spec = tf.TensorSpec(
-                        shape=(None, *self.featurizer.output_shape), dtype=tf.float32
-                    )
+        Parameters
+        ----------
+        windows : np.ndarray [shape=(n, *preprocessing.output_shape)]
 
-                    def call(x: Any) -> Any:
-                        return model(x, training=False)
-
-                    infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
-                    infer.get_concrete_function()  # trace now, once, under the lock
-                    self._infer = infer
-        return self._infer
-
-    def predict_windows(self, windows: FloatArray) -> FloatArray:
-        """Probabilities ``(n_windows, n_labels)`` for feature windows, in batches."""
+        Returns
+        -------
+        probabilities : np.ndarray [shape=(n, n_labels), dtype=float32]
+        """
         x = np.asarray(windows, dtype=np.float32)
-        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.featurizer.output_shape):
+        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.preprocessing.output_shape):
             raise ConfigError(
-                f"Expected windows of shape (n, *{tuple(self.featurizer.output_shape)}); "
+                f"Expected windows of shape (n, *{tuple(self.preprocessing.output_shape)}); "
                 f"got {x.shape}."
             )
         infer = self._compiled()
@@ -236,56 +145,34 @@ class Predictor:
         ]
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
-    def _prediction(self, audio: Audio, probabilities: FloatArray) -> Prediction:
-        aggregated = AGGREGATIONS[self.aggregation](probabilities)
-        best = int(np.argmax(aggregated))
-        times = (
-            self.featurizer.window_times(audio)
-            if hasattr(self.featurizer, "window_times")
-            else None
-        )
-        timeline = []
-        for i, row in enumerate(probabilities):
-            start, end = (
-                (float(times[i][0]), float(times[i][1])) if times is not None else (np.nan, np.nan)
-            )
-            k = int(np.argmax(row))
-            timeline.append(
-                WindowPrediction(
-                    start=start,
-                    end=end,
-                    label=self.labels[k],
-                    confidence=float(row[k]),
-                    probabilities=dict(zip(self.labels, map(float, row), strict=True)),
-                )
-            )
-        return Prediction(
-            source=audio.source,
-            label=self.labels[best],
-            confidence=float(aggregated[best]),
-            probabilities=dict(zip(self.labels, map(float, aggregated), strict=True)),
-            windows=tuple(timeline),
-        )
-
-    def _prepare(self, source: AudioSource | Audio) -> tuple[Audio, FloatArray]:
-        audio = self.loader.load(source)
-        return audio, self.featurizer.transform(audio)
+    predict_windows = deprecated(
+        predict_proba, old_name="Predictor.predict_windows", since="0.2", removed_in="0.3"
+    )
 
     def predict(self, source: AudioSource | Audio) -> Prediction:
         """Classify one recording.
+
+        A file is read and featurized block by block, so memory stays flat in
+        its length (a three-hour recording needs no more than a song); the
+        result equals classifying it in one piece.
 
         Parameters
         ----------
         source : path, file object, bytes, ``(samples, sample_rate)`` or Audio
             Anything :meth:`AudioLoader.load` reads; audio at another sample
-            rate is resampled by the bundled loader.
+            rate is resampled to the model's.
 
         Returns
         -------
         Prediction
+            The label, its confidence, every label's probability and the
+            per-window timeline.
         """
-        audio, windows = self._prepare(source)
-        return self._prediction(audio, self.predict_windows(windows))
+        probabilities, times = [], []
+        for windows, window_times in self.preprocessing.stream(source):
+            probabilities.append(self.predict_proba(windows))
+            times.append(window_times)
+        return self._prediction(source_name(source), probabilities, times)
 
     def predict_many(
         self,
@@ -297,7 +184,16 @@ class Predictor:
         """Classify many recordings, batching the windows of several files per model call.
 
         A file that cannot be read becomes a :class:`FailedFile` in the result
-        (with ``on_error="skip"``, the default) and the others go on.
+        (with ``on_error="skip"``, the default) and the others go on. Files
+        are read block by block, as in :meth:`predict`.
+
+        Parameters
+        ----------
+        sources : iterable of sources
+            As for :meth:`predict`.
+        batch_size : int > 0, optional
+            Windows per model call; default :attr:`batch_size`.
+        on_error : {"skip", "raise"}, default="skip"
 
         Returns
         -------
@@ -306,71 +202,72 @@ class Predictor:
         """
         check_choice("Predictor.predict_many", "on_error", on_error, ("skip", "raise"))
         step = batch_size or self.batch_size
-        results: list[Prediction | FailedFile | None] = []
-        pending: list[tuple[int, Audio, FloatArray]] = []
+        names: list[str] = []
+        failed: dict[int, FailedFile] = {}
+        probabilities: dict[int, list[FloatArray]] = {}
+        times: dict[int, list[FloatArray]] = {}
+        pending: list[tuple[int, FloatArray]] = []
 
         def flush() -> None:
-            if not pending:
-                return
-            stacked = np.concatenate([w for _, _, w in pending])
-            probabilities = self.predict_windows(stacked)
-            offset = 0
-            for index, audio, windows in pending:
-                part = probabilities[offset : offset + len(windows)]
-                offset += len(windows)
-                results[index] = self._prediction(audio, part)
-            pending.clear()
+            if pending:
+                done = self.predict_proba(np.concatenate([w for _, w in pending]))
+                offset = 0
+                for index, windows in pending:
+                    probabilities[index].append(done[offset : offset + len(windows)])
+                    offset += len(windows)
+                pending.clear()
 
-        for source in sources:
-            results.append(None)
-            index = len(results) - 1
+        for index, source in enumerate(sources):
+            names.append(source_name(source))
+            probabilities[index], times[index] = [], []
             try:
-                audio, windows = self._prepare(source)
+                for windows, window_times in self.preprocessing.stream(source):
+                    times[index].append(window_times)
+                    pending.append((index, windows))
+                    if sum(len(w) for _, w in pending) >= step:
+                        flush()
             except MelgenreError as exc:
                 if on_error == "raise":
                     raise
-                name = _source_name(source, exc)
-                results[index] = FailedFile(name, str(exc), type(exc).__name__)
-                logger.warning("Skipped %s: %s", name, exc)
-                continue
-            pending.append((index, audio, windows))
-            if sum(len(w) for _, _, w in pending) >= step:
-                flush()
+                pending[:] = [(i, w) for i, w in pending if i != index]
+                failed[index] = FailedFile(names[index], str(exc), type(exc).__name__)
+                logger.warning("Skipped %s: %s", names[index], exc)
         flush()
-        return [r for r in results if r is not None]
+        return [
+            failed[i] if i in failed else self._prediction(names[i], probabilities[i], times[i])
+            for i in range(len(names))
+        ]
 
     def evaluate(
         self,
-        dataset: FolderDataset,
+        data: FolderDataset | FeatureSet,
         *,
         cache_dir: PathLike | None = None,
         workers: int | None = None,
         progress: bool = False,
     ) -> EvaluationReport:
-        """File-level and window-level accuracy on a labelled dataset.
+        """File-level and window-level accuracy on labelled data, computed batch by batch.
 
-        The dataset's files are read with this predictor's loader and
-        featurizer (not the dataset's loader). Its classes must be among this
-        predictor's labels.
+        Parameters
+        ----------
+        data : FolderDataset or FeatureSet
+            A dataset is featurized with this predictor's preprocessing; a
+            feature set must have been (its windows' shape is checked). Its
+            classes must be among :attr:`labels`.
+        cache_dir : str or os.PathLike, optional
+            Feature cache for a dataset (see :meth:`FolderDataset.features`).
+        workers : int > 0, optional
+            Extraction processes for a dataset.
+        progress : bool, default=False
+            Show the extraction's progress bar.
+
+        Returns
+        -------
+        EvaluationReport
         """
-        if not isinstance(dataset, FolderDataset):
-            raise MelgenreTypeError(
-                f"evaluate expects a FolderDataset, got {type(dataset).__name__}."
-            )
-        unknown = [c for c in dataset.classes if c not in self.labels]
-        if unknown:
-            raise ConfigError(
-                f"The dataset has classes {unknown} that this predictor does not know "
-                f"(its labels: {self.labels}).",
-                parameter="dataset",
-            )
-        features = dataset.with_loader(self.loader).features(
-            self.featurizer, cache_dir=cache_dir, workers=workers, progress=progress
-        )
-        to_ours = np.array([self.labels.index(c) for c in dataset.classes], dtype=np.int64)
-        probabilities = self.predict_windows(np.asarray(features.x))
-        return evaluate_probabilities(
-            probabilities, to_ours[features.labels], features.groups, self.labels
+        features = features_to_evaluate(data, self.preprocessing, cache_dir, workers, progress)
+        return evaluate_features(
+            self.predict_proba, features, self.labels, batch_size=self.batch_size
         )
 
     # ------------------------------------------------------------ persistence
@@ -409,17 +306,15 @@ class Predictor:
                 "Trainer.fit(...) before Predictor.save()."
             )
         try:
-            loader_spec = serialize_component(self.loader)
-            featurizer_spec = serialize_component(self.featurizer)
+            preprocessing = self.preprocessing.get_config()  # {"loader": ..., "featurizer": ...}
         except ConfigError as exc:
             raise BundleError(f"Cannot save the predictor: {exc}") from exc
         manifest: dict[str, Any] = {
             "labels": self.labels,
-            "loader": loader_spec,
-            "featurizer": featurizer_spec,
+            **preprocessing,
             "model": {
                 "class_name": type(self.model).__name__,
-                "input_shape": list(self.featurizer.output_shape),
+                "input_shape": list(self.preprocessing.output_shape),
                 "outputs": len(self.labels),
                 "params": int(self.model.count_params()),
             },
@@ -441,6 +336,15 @@ class Predictor:
     def load(cls, path: PathLike) -> Predictor:
         """Load a bundle written by :meth:`save`, validating it first.
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The bundle directory.
+
+        Returns
+        -------
+        Predictor
+
         Raises
         ------
         BundleError
@@ -450,18 +354,16 @@ class Predictor:
         """
         root, manifest = read_manifest(path)
         try:
-            loader = deserialize_component(manifest["loader"])
-            featurizer = deserialize_component(manifest["featurizer"])
+            preprocessing = Preprocessing.from_config(
+                {"loader": manifest["loader"], "featurizer": manifest["featurizer"]}
+            )
         except (KeyError, ConfigError) as exc:
             raise BundleError(f"Cannot rebuild the preprocessing of {str(root)!r}: {exc}") from exc
-        if not isinstance(loader, AudioLoader) or not isinstance(featurizer, Featurizer):
-            raise BundleError(f"{str(root)!r} names a loader or featurizer of the wrong kind.")
         labels = manifest.get("labels")
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise BundleError(f"{str(root)!r} has no valid list of labels.")
-        import keras
-
         import melgenre.model  # noqa: F401  (registers GenreCNN with Keras' serialization)
+        from melgenre._tf import keras
 
         try:
             model = keras.saving.load_model(str(root / MODEL_FILE), safe_mode=True)
@@ -472,8 +374,7 @@ class Predictor:
             ) from exc
         try:
             return cls(
-                loader=loader,
-                featurizer=featurizer,
+                preprocessing=preprocessing,
                 model=model,
                 labels=labels,
                 aggregation=manifest.get("aggregation", "mean"),
@@ -482,15 +383,69 @@ class Predictor:
         except ConfigError as exc:
             raise BundleError(f"The bundle {str(root)!r} is inconsistent: {exc}") from exc
 
+    # ---------------------------------------------------------------- helpers
 
-def _source_name(source: Any, exc: MelgenreError) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source) if isinstance(os.fspath(source), str) else repr(source)
-    named = getattr(exc, "source", None)
-    return str(named) if named else f"<{type(source).__name__}>"
+    def _compiled(self) -> Any:
+        """The model's forward pass as one traced ``tf.function`` (traced once, thread-safe)."""
+        if self._infer is None:
+            with self._trace_lock:
+                if self._infer is None:
+                    from melgenre._tf import tf
+
+                    model = self.model
+                    spec = tf.TensorSpec(
+                        shape=(None, *self.preprocessing.output_shape), dtype=tf.float32
+                    )
+
+                    def call(x: Any) -> Any:
+                        return model(x, training=False)
+
+                    infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
+                    infer.get_concrete_function()  # trace now, once, under the lock
+                    self._infer = infer
+        return self._infer
+
+    def _prediction(
+        self, name: str, probabilities: list[FloatArray], times: list[FloatArray]
+    ) -> Prediction:
+        return build_prediction(
+            name,
+            np.concatenate(probabilities),
+            np.concatenate(times),
+            self.labels,
+            self.aggregation,
+        )
 
 
-def _model_io(model: Any) -> tuple[tuple[int, ...], int]:
+def _preprocessing(
+    preprocessing: Preprocessing | None, loader: AudioLoader | None, featurizer: Featurizer | None
+) -> Preprocessing:
+    """The predictor's preprocessing, from the current or the deprecated spelling."""
+    if loader is not None or featurizer is not None:
+        warn_deprecated(
+            "Predictor(loader=..., featurizer=...)",
+            since="0.2",
+            removed_in="0.3",
+            instead="Predictor(preprocessing=Preprocessing(featurizer, loader=loader))",
+            stacklevel=4,
+        )
+        if preprocessing is not None:
+            raise MelgenreTypeError(
+                "Predictor got both preprocessing and the deprecated loader/featurizer; pass "
+                "only preprocessing."
+            )
+        if featurizer is None:
+            raise MelgenreTypeError("Predictor(loader=...) needs featurizer=... too.")
+        return Preprocessing(featurizer, loader=loader)
+    if not isinstance(preprocessing, Preprocessing):
+        raise MelgenreTypeError(
+            "Predictor needs preprocessing=Preprocessing(featurizer) (the one the model was "
+            f"trained with), got {type(preprocessing).__name__}."
+        )
+    return preprocessing
+
+
+def _check_model(model: Any, preprocessing: Preprocessing, labels: list[str]) -> None:
     try:
         input_shape = tuple(int(d) for d in model.input_shape[1:])
         outputs = int(model.output_shape[-1])
@@ -499,7 +454,19 @@ def _model_io(model: Any) -> tuple[tuple[int, ...], int]:
             f"model must be a built keras.Model with one input and one output; got "
             f"{type(model).__name__} ({exc})."
         ) from exc
-    return input_shape, outputs
+    if outputs != len(labels):
+        raise ConfigError(
+            f"The model has {outputs} outputs but {len(labels)} labels were given "
+            f"({labels}); pass labels=dataset.classes of the training data.",
+            parameter="labels",
+            value=labels,
+        )
+    if input_shape != tuple(preprocessing.output_shape):
+        raise ConfigError(
+            f"The model expects windows of shape {input_shape} but the featurizer makes "
+            f"{tuple(preprocessing.output_shape)}; use the featurizer the model was trained with.",
+            parameter="featurizer",
+        )
 
 
 def _environment() -> dict[str, str]:

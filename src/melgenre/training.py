@@ -6,14 +6,11 @@ Importing this module imports Keras (and TensorFlow).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from melgenre._checkpoint import (
@@ -24,60 +21,23 @@ from melgenre._checkpoint import (
     read_state,
     restore_seed_states,
 )
+from melgenre._fitting import EpochLog, class_weights, files_hash, shard_by_data
+from melgenre._tf import keras
 from melgenre._typing import FloatArray, PathLike
 from melgenre._validation import check_choice, check_int, check_real
 from melgenre.augment import Augmentation
-from melgenre.dataset import FeatureSet
+from melgenre.data import FeatureSet, FolderDataset
+from melgenre.deprecation import deprecated
 from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
-from melgenre.evaluation import EvaluationReport, evaluate_probabilities
+from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.history import HISTORY_FILE, History
+
+if TYPE_CHECKING:
+    from melgenre.preprocessing import Preprocessing
 
 __all__ = ["Trainer"]
 
 logger = logging.getLogger(__name__)
-
-
-def _shard_by_data(dataset: Any) -> Any:
-    """Let a multi-worker strategy shard a generator-fed dataset by batch (it has no files)."""
-    if dataset is None:
-        return None
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
-
-
-def _files_hash(features: FeatureSet) -> str:
-    """BLAKE2b of the sorted paths of the files that gave ``features`` windows."""
-    used = sorted(features.paths[i] for i in np.unique(features.groups))
-    return hashlib.blake2b("\n".join(used).encode(), digest_size=16).hexdigest()
-
-
-class _EpochLog(keras.callbacks.Callback):
-    """Times epochs and writes the history so far after each one (nothing is lost on a crash)."""
-
-    def __init__(self, path: Path | None, params: dict[str, Any]) -> None:
-        super().__init__()
-        self.path = path
-        self.run_params = params
-        self.metrics: dict[str, list[float]] = {}
-        self.seconds: list[float] = []
-        self._start = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.seconds.append(time.perf_counter() - self._start)
-        for name, value in (logs or {}).items():
-            self.metrics.setdefault(name, []).append(float(value))
-        if self.path is not None:
-            self.history().save(self.path)
-
-    def history(self) -> History:
-        params = dict(self.run_params, epoch_seconds=list(self.seconds))
-        return History({k: list(v) for k, v in self.metrics.items()}, params)
 
 
 class Trainer:
@@ -196,7 +156,7 @@ class Trainer:
                 f"None, got {type(augmentation).__name__}."
             )
         if strategy is not None:
-            import tensorflow as tf
+            from melgenre._tf import tf
 
             if not isinstance(strategy, tf.distribute.Strategy):
                 raise MelgenreTypeError(
@@ -315,9 +275,9 @@ class Trainer:
             self.compile()
             # build the optimizer's variables now so a checkpoint can be loaded into them
             self.model.optimizer.build(self.model.trainable_variables)
-        weights = self._class_weights(train)
+        weights = class_weights(self.class_weight, train)
         run = {
-            "train_files_hash": _files_hash(train),
+            "train_files_hash": files_hash(train),
             "batch_size": self.batch_size,
             "seed": self.seed,
             "classes": list(train.classes),
@@ -365,7 +325,7 @@ class Trainer:
             {"monitor": self.monitor, "patience": self.patience} if stopper is not None else None
         )
         path = self.run_dir / HISTORY_FILE if self.run_dir is not None else None
-        log = _EpochLog(path, params)
+        log = EpochLog(path, params)
         checkpoints = self.run_dir / CHECKPOINT_DIR if self.run_dir is not None else None
         state = self._resume_state(checkpoints, run) if resume else None
         initial_epoch = 0
@@ -404,7 +364,7 @@ class Trainer:
             else None
         )
         if self.strategy is not None:
-            data, val_data = _shard_by_data(data), _shard_by_data(val_data)
+            data, val_data = shard_by_data(data), shard_by_data(val_data)
         callbacks = [log, *self.callbacks, stopper, checkpointer]
         self.model.fit(
             data,
@@ -420,7 +380,7 @@ class Trainer:
 
     def _finish(
         self,
-        log: _EpochLog,
+        log: EpochLog,
         stopper: keras.callbacks.EarlyStopping | None,
         path: Path | None,
         state: dict[str, Any] | None,
@@ -480,7 +440,7 @@ class Trainer:
         self,
         checkpoints: Path,
         state: dict[str, Any],
-        log: _EpochLog,
+        log: EpochLog,
         stopper: ResumableEarlyStopping | None,
     ) -> int:
         """Load the checkpoint's weights and counters; return the number of finished epochs."""
@@ -501,42 +461,21 @@ class Trainer:
             stopper.best_epoch = stopper.carried["best_epoch"]
         return int(state["epoch"])
 
-    def _class_weights(self, train: FeatureSet) -> dict[int, float] | None:
-        """``class_weight`` as Keras wants it: label index -> weight."""
-        if self.class_weight is None:
-            return None
-        n_classes = len(train.classes)
-        if isinstance(self.class_weight, str):  # "balanced", checked in __init__
-            counts = np.bincount(train.labels, minlength=n_classes)
-            return {
-                i: float(len(train) / (n_classes * c)) if c else 1.0
-                for i, c in enumerate(counts.tolist())
-            }
-        weights = {i: 1.0 for i in range(n_classes)}
-        for key, value in self.class_weight.items():
-            index = (
-                train.classes.index(key) if isinstance(key, str) and key in train.classes else key
-            )
-            if not isinstance(index, int) or not 0 <= index < n_classes:
-                raise ConfigError(
-                    f"class_weight names {key!r}, which is not one of the classes "
-                    f"{list(train.classes)}.",
-                    parameter="class_weight",
-                    value=key,
-                )
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(
-                    f"class_weight[{key!r}] must be a positive number. Got {value!r} instead.",
-                    parameter="class_weight",
-                    value=value,
-                )
-            weights[index] = float(value)
-        return weights
-
-    def predict(
+    def predict_proba(
         self, features: FeatureSet | FloatArray, *, batch_size: int | None = None
     ) -> FloatArray:
-        """Window probabilities ``(n_windows, n_classes)``, computed in batches."""
+        """Window probabilities, computed in batches (memory-mapped sets stay on disk).
+
+        Parameters
+        ----------
+        features : FeatureSet or np.ndarray [shape=(n, *input_shape)]
+        batch_size : int > 0, optional
+            Windows per model call; default ``max(batch_size, 64)``.
+
+        Returns
+        -------
+        probabilities : np.ndarray [shape=(n, n_classes), dtype=float32]
+        """
         x = features.x if isinstance(features, FeatureSet) else features
         step = batch_size or max(self.batch_size, 64)
         if self.strategy is not None:
@@ -549,18 +488,57 @@ class Trainer:
         n_classes = int(self.model.output_shape[-1])
         return np.concatenate(outputs) if outputs else np.zeros((0, n_classes), np.float32)
 
+    predict = deprecated(predict_proba, old_name="Trainer.predict", since="0.2", removed_in="0.3")
+
     def _predict_distributed(self, x: FloatArray, step: int) -> FloatArray:
-        import tensorflow as tf
+        from melgenre._tf import tf
 
         batches = tf.data.Dataset.from_generator(
             lambda: (np.asarray(x[i : i + step]) for i in range(0, len(x), step)),
             output_signature=tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
         )
-        probabilities = self.model.predict(_shard_by_data(batches), verbose=0)
+        probabilities = self.model.predict(shard_by_data(batches), verbose=0)
         return np.asarray(probabilities, dtype=np.float32)
 
-    def evaluate(self, test: FeatureSet, *, batch_size: int | None = None) -> EvaluationReport:
-        """File-level and window-level accuracy, per-class scores and confusion matrices."""
+    def evaluate(
+        self,
+        test: FeatureSet | FolderDataset,
+        *,
+        preprocessing: Preprocessing | None = None,
+        batch_size: int | None = None,
+        cache_dir: PathLike | None = None,
+        workers: int | None = None,
+    ) -> EvaluationReport:
+        """File-level and window-level accuracy, per-class scores and confusion matrices.
+
+        Parameters
+        ----------
+        test : FeatureSet or FolderDataset
+            Labelled data; a dataset is featurized with ``preprocessing``.
+            Its classes must be among the training set's.
+        preprocessing : Preprocessing, optional
+            Needed for a dataset: the preprocessing the model was trained with.
+        batch_size : int > 0, optional
+            Windows per model call.
+        cache_dir, workers : optional
+            For a dataset's extraction, as in :meth:`FolderDataset.features`.
+
+        Returns
+        -------
+        EvaluationReport
+        """
+        if isinstance(test, FolderDataset):
+            if preprocessing is None:
+                raise ConfigError(
+                    "Trainer.evaluate needs preprocessing=... to featurize a FolderDataset "
+                    "(the Preprocessing the model was trained with).",
+                    parameter="preprocessing",
+                )
+            test = features_to_evaluate(test, preprocessing, cache_dir, workers, False)
         self._check(test, "test")
-        probabilities = self.predict(test, batch_size=batch_size)
-        return evaluate_probabilities(probabilities, test.labels, test.groups, test.classes)
+        return evaluate_features(
+            lambda x: self.predict_proba(x, batch_size=batch_size),
+            test,
+            list(test.classes),
+            batch_size=batch_size or max(self.batch_size, 64),
+        )

@@ -1,0 +1,25 @@
+"""The data layer: labelled files, leakage-safe splits, extracted features.
+
+.. autosummary::
+
+    FolderDataset
+    Split
+    FeatureSet
+    FailedFile
+    Example
+
+Modules: :mod:`~melgenre.data.scan` (finding files in class folders),
+:mod:`~melgenre.data.folders` (:class:`FolderDataset`),
+:mod:`~melgenre.data.split` (groups and sides), :mod:`~melgenre.data.duplicates`
+(byte-identical files) and :mod:`~melgenre.data.featureset`
+(:class:`FeatureSet`). Extraction itself is :mod:`melgenre.extraction`.
+"""
+
+from melgenre.data.featureset import FailedFile as FailedFile
+from melgenre.data.featureset import FeatureSet as FeatureSet
+from melgenre.data.folders import FolderDataset as FolderDataset
+from melgenre.data.scan import AUDIO_EXTENSIONS as AUDIO_EXTENSIONS
+from melgenre.data.scan import Example as Example
+from melgenre.data.split import Split as Split
+
+__all__ = ["AUDIO_EXTENSIONS", "Example", "FailedFile", "FeatureSet", "FolderDataset", "Split"]

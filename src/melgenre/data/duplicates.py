@@ -1,0 +1,50 @@
+"""Byte-identical files: found by size, then by content digest.
+
+Two copies of one recording under different names would leak across a split,
+so :meth:`FolderDataset.split` keeps each group of identical files on one
+side. Digests come from :func:`melgenre._files.content_digest`, the one
+content-hash memo that the feature cache uses too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from melgenre._files import content_digest
+
+__all__ = ["identical_groups"]
+
+
+def identical_groups(paths: Iterable[Path]) -> list[list[Path]]:
+    """Groups (two or more files each, sorted) of ``paths`` whose bytes are identical.
+
+    Only files whose size equals another file's size are hashed; files that
+    cannot be read are left out (extraction reports them).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for name, data in (("a", b"x" * 10), ("b", b"x" * 10), ("c", b"y" * 10)):
+    ...     _ = (root / name).write_bytes(data)
+    >>> [[p.name for p in g] for g in identical_groups(sorted(root.iterdir()))]
+    [['a', 'b']]
+    """
+    by_size: dict[int, list[Path]] = defaultdict(list)
+    for path in dict.fromkeys(paths):
+        try:
+            by_size[path.stat().st_size].append(path)
+        except OSError:
+            continue
+    by_digest: dict[str, list[Path]] = defaultdict(list)
+    for same_size in by_size.values():
+        if len(same_size) < 2:
+            continue
+        for path in same_size:
+            try:
+                by_digest[content_digest(path)].append(path)
+            except OSError:
+                continue
+    return sorted(sorted(group) for group in by_digest.values() if len(group) > 1)

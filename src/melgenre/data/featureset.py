@@ -1,0 +1,187 @@
+"""Extracted features: :class:`FeatureSet` (windows, labels, files) and :class:`FailedFile`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from melgenre._typing import FloatArray, IntArray
+from melgenre._validation import check_int
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from melgenre.augment import Augmentation
+
+__all__ = ["FailedFile", "FeatureSet"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FailedFile:
+    """A file that could not be turned into features, and why."""
+
+    path: str
+    reason: str
+    error_type: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-safe form."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FeatureSet:
+    """The windows of a dataset's files, with their labels and files.
+
+    Attributes
+    ----------
+    x : np.ndarray [shape=(n_windows, n_bins, frames, 1), dtype=float32]
+        The windows, file after file. A read-only memory-mapped array when the
+        features came from a cache directory.
+    labels : np.ndarray [shape=(n_windows,), dtype=int64]
+        Label index of each window.
+    groups : np.ndarray [shape=(n_windows,), dtype=int64]
+        Index into :attr:`paths` of the file each window came from.
+    paths : tuple of str
+        Every file of the dataset, in dataset order (failed files included).
+    classes : tuple of str
+        Class names, by label index.
+    failures : tuple of FailedFile
+        Files skipped because they could not be decoded.
+    report_path : str or None
+        The JSON report of failures, when a cache directory was used.
+    """
+
+    x: FloatArray
+    labels: IntArray
+    groups: IntArray
+    paths: tuple[str, ...]
+    classes: tuple[str, ...]
+    failures: tuple[FailedFile, ...] = ()
+    report_path: str | None = None
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"FeatureSet({len(self)} windows of shape {tuple(self.x.shape[1:])} from "
+            f"{self.n_files} files, {len(self.classes)} classes, {len(self.failures)} failed)"
+        )
+
+    @functools.cached_property
+    def y(self) -> FloatArray:
+        """One-hot labels, ``(n_windows, n_classes)`` float32."""
+        onehot = np.zeros((len(self), len(self.classes)), dtype=np.float32)
+        onehot[np.arange(len(self)), self.labels] = 1.0
+        return onehot
+
+    @property
+    def n_files(self) -> int:
+        """Files that contributed windows."""
+        return int(np.unique(self.groups).size)
+
+    def file_labels(self) -> tuple[IntArray, IntArray]:
+        """``(file_indices, labels)`` of the files that contributed windows."""
+        files, first = np.unique(self.groups, return_index=True)
+        return files, self.labels[first]
+
+    def batches(self, batch_size: int = 256) -> Iterator[FloatArray]:
+        """The windows in order, ``batch_size`` at a time, as in-memory arrays.
+
+        Reading a memory-mapped set this way keeps memory bounded by one batch.
+
+        Parameters
+        ----------
+        batch_size : int > 0, default=256
+
+        Yields
+        ------
+        x : np.ndarray [shape=(<= batch_size, *window_shape), dtype=float32]
+        """
+        check_int("FeatureSet.batches", "batch_size", batch_size, low=1)
+        for start in range(0, len(self), batch_size):
+            yield np.asarray(self.x[start : start + batch_size], dtype=np.float32)
+
+    def to_tf_dataset(
+        self,
+        batch_size: int = 32,
+        *,
+        shuffle: bool = True,
+        seed: int | None = None,
+        drop_remainder: bool = False,
+        prefetch: bool = True,
+        augmentation: Augmentation | None = None,
+        initial_epoch: int = 0,
+    ) -> tf.data.Dataset:
+        """A ``tf.data.Dataset`` of ``(x, y)`` batches.
+
+        In-memory features are sliced directly; memory-mapped features (from a
+        cache) are streamed batch by batch from disk, so memory stays bounded
+        by a few batches whatever the size of the set.
+
+        Parameters
+        ----------
+        batch_size : int > 0, default=32
+        shuffle : bool, default=True
+            Draw a new order every epoch (each pass over the dataset).
+        seed : int or None, default=None
+            Makes the orders (and the augmentation) reproducible: epoch ``e``
+            always gets the same order for the same seed.
+        drop_remainder : bool, default=False
+        prefetch : bool, default=True
+            Prepare batches in the background (``tf.data.AUTOTUNE``).
+        augmentation : Augmentation, optional
+            Applied to every batch with a ``Dataset.map``, seeded per epoch
+            and batch.
+        initial_epoch : int >= 0, default=0
+            The epoch the first pass is (a resumed run starts at the epoch it
+            stopped at and sees the batches an uninterrupted run would).
+        """
+        from melgenre._tf import tf
+
+        check_int("FeatureSet.to_tf_dataset", "batch_size", batch_size, low=1)
+        check_int("FeatureSet.to_tf_dataset", "initial_epoch", initial_epoch, low=0)
+        n = len(self)
+        x, y = self.x, self.y
+        signature: tuple[tf.TensorSpec, ...] = (
+            tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
+            tf.TensorSpec(shape=(None, y.shape[1]), dtype=tf.float32),
+        )
+        augmenting = augmentation is not None and not augmentation.is_identity
+        if augmenting:
+            signature = (*signature, tf.TensorSpec(shape=(2,), dtype=tf.int64))
+        base = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        epoch = initial_epoch
+
+        def batches() -> Iterator[tuple[Any, ...]]:
+            nonlocal epoch
+            this_epoch, epoch = epoch, epoch + 1
+            rng = np.random.default_rng([base, this_epoch])
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            for number, start in enumerate(range(0, n, batch_size)):
+                index = order[start : start + batch_size]
+                if drop_remainder and len(index) < batch_size:
+                    return
+                # sorted reads are sequential on a memory map; order inside a batch is irrelevant
+                index = np.sort(index)
+                batch = (np.asarray(x[index]), y[index])
+                if augmenting:
+                    batch_seed = np.array([base, this_epoch * 1_000_003 + number], np.int64)
+                    yield (*batch, batch_seed)
+                else:
+                    yield batch
+
+        dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+        n_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
+        if augmenting:
+            assert augmentation is not None
+            dataset = dataset.map(
+                augmentation, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+        return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset

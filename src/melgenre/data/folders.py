@@ -1,0 +1,436 @@
+"""Labelled audio files from a folder per class: :class:`FolderDataset`.
+
+A :class:`FolderDataset` is a plain, immutable list of files and their labels
+(subsets are made with :func:`dataclasses.replace`). :meth:`FolderDataset.split`
+divides it without leaks (:mod:`melgenre.data.split`) and
+:meth:`FolderDataset.features` turns it into a :class:`FeatureSet`
+(:mod:`melgenre.extraction`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from melgenre._typing import IntArray, PathLike
+from melgenre._validation import check_choice
+from melgenre.audio import AudioLoader
+from melgenre.data.duplicates import identical_groups
+from melgenre.data.scan import AUDIO_EXTENSIONS, Example, OnError, scan, split_classes
+from melgenre.data.split import Split, assign_sides, check_sizes, group_ids
+from melgenre.deprecation import warn_deprecated
+from melgenre.errors import DatasetError, MelgenreTypeError
+
+if TYPE_CHECKING:
+    from melgenre.data.featureset import FeatureSet
+    from melgenre.features import Featurizer
+    from melgenre.preprocessing import Preprocessing
+
+__all__ = ["AUDIO_EXTENSIONS", "Example", "FolderDataset", "OnError"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, init=False, repr=False)
+class FolderDataset:
+    """Labelled audio files from a folder with one sub-folder per class.
+
+    ::
+
+        root/
+          blues/  a.wav  b.mp3  live/c.flac     (nested files belong to 'blues')
+          rock/   d.wav  ...
+
+    Class names are the first-level folder names, sorted (or ``class_names``
+    in the order given). Hidden files and folders (names starting with ".")
+    and files whose extension is not in :data:`AUDIO_EXTENSIONS` are ignored;
+    files are ordered by path, so the same folder always gives the same
+    dataset. The dataset is immutable: :meth:`split` and
+    ``dataclasses.replace(ds, items=...)`` make new ones.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder holding one sub-folder per class.
+    class_names : sequence of str, optional
+        The classes, in label-index order; each must be a sub-folder of
+        ``root``. Other sub-folders are ignored. Default: every sub-folder.
+    on_error : {"skip", "raise"}, default="skip"
+        What :meth:`features` does with a file that cannot be decoded: skip it
+        and list it in :attr:`FeatureSet.failures`, or raise its error.
+    extensions : collection of str, optional
+        File extensions to scan (with the dot); default
+        :data:`AUDIO_EXTENSIONS`.
+    items : sequence of Example, optional
+        The files, instead of scanning ``root`` (what ``dataclasses.replace``
+        passes; every label must be one of ``class_names``).
+    loader : AudioLoader, optional
+        Deprecated since 0.2: give :meth:`features` a
+        :class:`~melgenre.Preprocessing` instead.
+
+    Attributes
+    ----------
+    root : pathlib.Path
+    class_names : tuple of str
+    items : tuple of Example
+    on_error : {"skip", "raise"}
+    extensions : frozenset of str
+
+    Raises
+    ------
+    DatasetError
+        The root does not exist or is not a folder, has no class folders, has
+        only one class, or a class folder holds no audio files.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, soundfile as sf
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for label in ("hum", "hiss"):
+    ...     (root / label).mkdir()
+    ...     for i in range(3):
+    ...         sf.write(root / label / f"{i}.wav", np.zeros(8000, np.float32), 8000)
+    >>> ds = FolderDataset(root)
+    >>> ds.classes, len(ds), ds.class_counts()
+    (['hiss', 'hum'], 6, {'hiss': 3, 'hum': 3})
+    """
+
+    root: Path
+    class_names: tuple[str, ...]
+    items: tuple[Example, ...]
+    on_error: OnError
+    extensions: frozenset[str]
+    loader: AudioLoader | None
+
+    def __init__(
+        self,
+        root: PathLike,
+        *,
+        class_names: Sequence[str] | None = None,
+        on_error: OnError = "skip",
+        extensions: Sequence[str] | frozenset[str] | None = None,
+        items: Sequence[Example] | None = None,
+        loader: AudioLoader | None = None,
+    ) -> None:
+        check_choice(type(self).__name__, "on_error", on_error, ("skip", "raise"))
+        if loader is not None:
+            warn_deprecated(
+                "The 'loader' parameter of FolderDataset",
+                since="0.2",
+                removed_in="0.3",
+                instead="ds.features(Preprocessing(featurizer, loader=loader))",
+            )
+            if not isinstance(loader, AudioLoader):
+                raise MelgenreTypeError(
+                    f"FolderDataset's loader must be an AudioLoader, got {type(loader).__name__}."
+                )
+        exts = frozenset(e.lower() for e in (extensions or AUDIO_EXTENSIONS))
+        if items is None:
+            classes, found = scan(Path(root), class_names, exts)
+            logger.info("Found %d files belonging to %d classes.", len(found), len(classes))
+        else:
+            classes, found = list(class_names or ()), list(items)
+            unknown = sorted({item.label for item in found} - set(classes))
+            if unknown:
+                raise DatasetError(f"items carry labels {unknown} not in class_names {classes}.")
+        for name, value in (
+            ("root", Path(root)),
+            ("class_names", tuple(classes)),
+            ("items", tuple(found)),
+            ("on_error", on_error),
+            ("extensions", exts),
+            ("loader", loader),
+        ):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_split_folders(
+        cls,
+        root: PathLike,
+        *,
+        splits: Sequence[str] = ("train", "test"),
+        class_names: Sequence[str] | None = None,
+        on_error: OnError = "skip",
+        extensions: Sequence[str] | frozenset[str] | None = None,
+        loader: AudioLoader | None = None,
+    ) -> tuple[FolderDataset, ...]:
+        """Datasets from ready-made split folders, ``root/<split>/<class>/...``.
+
+        Use this when the data comes with an official split. Every split must
+        hold the same classes. Files with identical bytes in two splits (a
+        leak in the official split) are reported with a warning.
+
+        Parameters
+        ----------
+        root : str or os.PathLike
+            The folder holding one folder per split.
+        splits : sequence of str, default=("train", "test")
+            The split folder names, e.g. ``("train", "validation", "test")``.
+        class_names, on_error, extensions
+            As for :class:`FolderDataset`.
+        loader : AudioLoader, optional
+            Deprecated since 0.2, as for :class:`FolderDataset`.
+
+        Returns
+        -------
+        datasets : tuple of FolderDataset
+            One per name in ``splits``, in that order.
+        """
+        root = Path(root)
+        class_names = split_classes(root, splits, class_names)
+        datasets = tuple(
+            cls(
+                root / s,
+                class_names=class_names,
+                on_error=on_error,
+                extensions=extensions,
+                loader=loader,
+            )
+            for s in splits
+        )
+        split_of = {path: s for s, ds in zip(splits, datasets, strict=True) for path in ds.paths}
+        for group in identical_groups(split_of):
+            if len({split_of[path] for path in group}) > 1:
+                logger.warning(
+                    "Identical files in several splits: %s. The official split leaks; consider "
+                    "removing all but one.",
+                    ", ".join(f"{path} ({split_of[path]})" for path in group),
+                )
+        return datasets
+
+    # ----------------------------------------------------------------- access
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Example]:
+        return iter(self.items)
+
+    def __getitem__(self, index: int) -> Example:
+        return self.items[index]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({str(self.root)!r}, {len(self)} files, "
+            f"{len(self.class_names)} classes)"
+        )
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, by label index (a new list each time)."""
+        return list(self.class_names)
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every file, in dataset order."""
+        return [item.path for item in self.items]
+
+    @property
+    def labels(self) -> IntArray:
+        """The label index of every file, in dataset order."""
+        return np.array([item.label_index for item in self.items], dtype=np.int64)
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of files per class, in class order (zero for a class with none here)."""
+        counts = Counter(item.label for item in self.items)
+        return {label: counts.get(label, 0) for label in self.class_names}
+
+    def fingerprint(self) -> str:
+        """A hash of the dataset's file list and labels (paths relative to the root)."""
+        lines = []
+        for item in self.items:
+            try:
+                name = item.path.relative_to(self.root).as_posix()
+            except ValueError:
+                name = item.path.as_posix()
+            lines.append(f"{name}\t{item.label}")
+        return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+
+    def duplicates(self) -> list[list[Path]]:
+        """Groups of files whose bytes are identical (each group sorted, at least two files).
+
+        :meth:`split` keeps each group on one side.
+        """
+        return identical_groups(self.paths)
+
+    def with_loader(self, loader: AudioLoader) -> FolderDataset:
+        """The same files, decoded by ``loader``.
+
+        .. deprecated:: 0.2
+            Give :meth:`features` a ``Preprocessing(featurizer, loader=loader)``.
+        """
+        return dataclasses.replace(self, loader=loader)
+
+    # ------------------------------------------------------------------ split
+
+    def split(
+        self,
+        test_size: float = 0.2,
+        validation_size: float | None = None,
+        *,
+        seed: int | None = 42,
+        groups: Callable[[Path], Hashable] | None = None,
+        check_duplicates: bool = True,
+    ) -> Split:
+        """Split into train, validation (optional) and test datasets without leaks.
+
+        Stratified by class and grouped: all windows of a file, all files of
+        a group (``groups``) and all byte-identical files (``check_duplicates``)
+        land on the same side, so no recording is seen in training and then
+        tested on. The same dataset and seed always give the same split.
+
+        Parameters
+        ----------
+        test_size : float in (0, 1), default=0.2
+            Fraction of each class's files to put in the test set.
+        validation_size : float in (0, 1) or None, default=None
+            Fraction of each class's files for a validation set, if any.
+        seed : int or None, default=42
+            Seeds the shuffle; ``None`` gives a different split each call.
+        groups : callable, optional
+            ``groups(path) -> key``; files with equal keys stay together (e.g.
+            the artist, album or piece read from the path or a manifest).
+        check_duplicates : bool, default=True
+            Hash files of equal size and keep identical ones together; a
+            warning lists them.
+
+        Returns
+        -------
+        Split
+            A named tuple ``(train, validation, test)``; ``validation`` is
+            None without ``validation_size``.
+
+        Notes
+        -----
+        Groups are assigned whole, so the sizes are met as closely as the
+        group sizes allow. A group spanning classes counts for its most
+        frequent class. Each class gets at least one group in every set when
+        it has enough groups; otherwise a warning says which class is missing.
+        """
+        sizes = check_sizes(f"{type(self).__name__}.split", test_size, validation_size)
+        keys = self._group_keys(groups) if groups is not None else None
+        identical = self._identical_indices() if check_duplicates else []
+        side = assign_sides(
+            group_ids(len(self), keys, identical),
+            self.labels,
+            [size for _, size in sizes],
+            n_classes=len(self.class_names),
+            seed=seed,
+            class_names=self.class_names,
+            side_names=[name for name, _ in sizes],
+        )
+
+        def part(number: int) -> FolderDataset:
+            chosen = tuple(item for item, s in zip(self.items, side, strict=True) if s == number)
+            return dataclasses.replace(self, items=chosen)
+
+        return Split(part(0), part(2) if validation_size is not None else None, part(1))
+
+    def _group_keys(self, groups: Callable[[Path], Hashable]) -> list[Hashable]:
+        keys = []
+        for item in self.items:
+            try:
+                keys.append(groups(item.path))
+            except Exception as exc:
+                raise DatasetError(
+                    f"The groups callable failed on {str(item.path)!r}: {type(exc).__name__}: {exc}"
+                ) from exc
+        return keys
+
+    def _identical_indices(self) -> list[list[int]]:
+        """Indices of byte-identical files, group by group; logs what it finds."""
+        identical = identical_groups(self.paths)
+        index_of = {item.path: i for i, item in enumerate(self.items)}
+        if identical:
+            logger.warning(
+                "Found %d groups of byte-identical files (%d files), e.g. %s; each group is "
+                "kept on one side of the split. See FolderDataset.duplicates().",
+                len(identical),
+                sum(len(g) for g in identical),
+                " = ".join(str(p) for p in identical[0]),
+            )
+        for group in identical:
+            if len({self.items[index_of[p]].label for p in group}) > 1:
+                logger.warning(
+                    "Identical files carry different labels: %s",
+                    ", ".join(f"{p} ({self.items[index_of[p]].label})" for p in group),
+                )
+        return [[index_of[p] for p in group] for group in identical]
+
+    # --------------------------------------------------------------- features
+
+    def features(
+        self,
+        preprocessing: Preprocessing | Featurizer,
+        *,
+        cache_dir: PathLike | None = None,
+        workers: int | None = None,
+        executor: cf.Executor | None = None,
+        progress: bool = True,
+        on_error: OnError | None = None,
+    ) -> FeatureSet:
+        """Extract the windows of every file into a :class:`FeatureSet`.
+
+        Files are processed in parallel: by ``executor`` when given (any
+        :class:`concurrent.futures.Executor`, e.g. a Dask cluster's
+        ``client.get_executor()``), otherwise by a local process pool of
+        ``workers`` processes. With ``cache_dir``, features are stored on disk
+        keyed by each file's content and the preprocessing; a second run
+        reads them back instead of recomputing, and the windows are served as
+        a read-only memory-mapped array, so a dataset larger than memory does
+        not have to fit in RAM.
+
+        As with any code that starts processes, a script must call this under
+        ``if __name__ == "__main__":`` (or pass ``workers=1``).
+
+        Parameters
+        ----------
+        preprocessing : Preprocessing or Featurizer
+            How files become windows; a bare featurizer means
+            ``Preprocessing(featurizer)`` (its sample rate decides the loader's).
+        cache_dir : str or os.PathLike, optional
+            The feature cache; see :mod:`melgenre.cache`. Shared storage works.
+        workers : int > 0 or None, default=None
+            Local worker processes; ``None`` means one per CPU core, ``1``
+            runs in this process. Ignored when ``executor`` is given.
+        executor : concurrent.futures.Executor, optional
+            Runs the per-file work (it must be able to pickle the
+            preprocessing); melgenre does not shut it down.
+        progress : bool, default=True
+            Show a progress bar (tqdm, on stderr).
+        on_error : {"skip", "raise"}, optional
+            Overrides the dataset's ``on_error`` for this call.
+
+        Returns
+        -------
+        FeatureSet
+
+        Raises
+        ------
+        AudioError
+            With ``on_error="raise"``, the first file that fails.
+        DatasetError
+            The dataset is empty, or every file failed.
+        """
+        from melgenre.extraction import extract_features
+        from melgenre.preprocessing import Preprocessing
+
+        if not isinstance(preprocessing, Preprocessing):
+            preprocessing = Preprocessing(preprocessing, loader=self.loader)
+        return extract_features(
+            self,
+            preprocessing,
+            cache_dir=cache_dir,
+            workers=workers,
+            executor=executor,
+            progress=progress,
+            on_error=self.on_error if on_error is None else on_error,
+        )

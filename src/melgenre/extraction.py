@@ -1,0 +1,348 @@
+"""Feature extraction: every file of a dataset through a :class:`Preprocessing`, in parallel.
+
+:func:`extract_features` is what :meth:`FolderDataset.features` runs. The
+per-file work (:func:`extract_files`) is a module-level function of picklable
+arguments, a small frozen :class:`ExtractionTask` and a chunk of files, so any
+:class:`concurrent.futures.Executor` can run it: a local process pool, or a
+Dask or Ray cluster's executor filling a cache on shared storage. Each file
+ends as one of three outcomes: :class:`Extracted` (windows sent back),
+:class:`Stored` (windows in the cache) or :class:`Failed`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from melgenre import errors
+from melgenre._typing import FloatArray, IntArray, PathLike
+from melgenre._validation import check_choice, check_int
+from melgenre.cache import FeatureCache
+from melgenre.data.featureset import FailedFile, FeatureSet
+from melgenre.errors import DatasetError, MelgenreError
+
+if TYPE_CHECKING:
+    from melgenre.data.folders import FolderDataset
+    from melgenre.preprocessing import Preprocessing
+
+__all__ = ["Extracted", "ExtractionTask", "Failed", "Stored", "extract_features", "extract_files"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractionTask:
+    """What every worker needs to know: how to preprocess, and where the cache is."""
+
+    preprocessing: Preprocessing
+    cache_root: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Extracted:
+    """A file's windows, computed and sent back (no cache)."""
+
+    index: int
+    windows: FloatArray
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """A file's windows are in the cache under ``digest`` (``cached``: they already were)."""
+
+    index: int
+    n_windows: int
+    digest: str
+    cached: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Failed:
+    """A file that could not be turned into windows."""
+
+    index: int
+    reason: str
+    error_type: str
+
+
+Outcome = Extracted | Stored | Failed
+
+#: Preprocessings seen by this worker process. Pickling drops a featurizer's cached
+#: filter bank; equal (frozen, hashable) preprocessings share the first, warmed one.
+_WARM: dict[Preprocessing, Preprocessing] = {}
+
+
+def extract_files(
+    task: ExtractionTask, files: Sequence[tuple[int, str, str | None]]
+) -> list[Outcome]:
+    """Turn ``(index, path, content digest or None)`` files into outcomes, using the cache.
+
+    Melgenre errors (a bad file) and OS errors (a file that vanished) become
+    :class:`Failed` outcomes, so one bad file never takes down a batch;
+    anything else is a bug and propagates.
+    """
+    prep = task.preprocessing
+    with contextlib.suppress(TypeError):  # an unhashable user subclass is used as it is
+        prep = _WARM.setdefault(prep, prep)
+    cache = FeatureCache(task.cache_root) if task.cache_root is not None else None
+    key = prep.cache_key if cache is not None else ""
+    outcomes: list[Outcome] = []
+    for index, path, digest in files:
+        try:
+            if cache is None:
+                outcomes.append(Extracted(index, prep(path)))
+                continue
+            digest = digest or cache.digest(path)
+            hit = cache.get(key, digest, shape=prep.output_shape)
+            if hit is not None:
+                outcomes.append(Stored(index, len(hit), digest, cached=True))
+                continue
+            windows = prep(path)
+            cache.put(key, digest, windows)
+            outcomes.append(Stored(index, len(windows), digest, cached=False))
+        except MelgenreError as exc:
+            outcomes.append(Failed(index, str(exc), type(exc).__name__))
+        except OSError as exc:  # e.g. the file vanished or became unreadable mid-run
+            outcomes.append(Failed(index, f"Cannot read {path!r}: {exc}", type(exc).__name__))
+    return outcomes
+
+
+def extract_features(
+    dataset: FolderDataset,
+    preprocessing: Preprocessing,
+    *,
+    cache_dir: PathLike | None = None,
+    workers: int | None = None,
+    executor: cf.Executor | None = None,
+    progress: bool = True,
+    on_error: str = "skip",
+) -> FeatureSet:
+    """Every file of ``dataset`` as windows in a :class:`FeatureSet`.
+
+    See :meth:`FolderDataset.features`, which calls this, for the parameters.
+    """
+    check_choice("FolderDataset.features", "on_error", on_error, ("skip", "raise"))
+    check_int("FolderDataset.features", "workers", workers, low=1, allow_none=True)
+    if not len(dataset):
+        raise DatasetError("The dataset has no files to extract features from.")
+    paths = [str(p) for p in dataset.paths]
+    cache = FeatureCache(cache_dir) if cache_dir is not None else None
+    digests: list[str | None] = [None] * len(paths)
+    set_key = None
+    if cache is not None:
+        digests = [_digest_or_none(cache, path) for path in paths]
+        if all(d is not None for d in digests):
+            set_key = cache.set_key(preprocessing.cache_key, [d for d in digests if d])
+            reused = _reuse(cache, set_key, dataset, preprocessing, paths)
+            if reused is not None:
+                return reused
+    task = ExtractionTask(preprocessing, str(cache.root) if cache is not None else None)
+    files = [(i, path, digest) for i, (path, digest) in enumerate(zip(paths, digests, strict=True))]
+    outcomes = _run(task, files, executor=executor, workers=workers, progress=progress)
+    failures = tuple(
+        FailedFile(paths[o.index], o.reason, o.error_type)
+        for o in outcomes
+        if isinstance(o, Failed)
+    )
+    for outcome in outcomes:
+        if on_error == "raise" and isinstance(outcome, Failed):
+            _raise(outcome, paths[outcome.index])
+    for failure in failures:
+        logger.warning("Skipped %s: %s", failure.path, failure.reason)
+    ok = [o for o in outcomes if not isinstance(o, Failed)]
+    if not ok:
+        raise DatasetError(
+            f"Feature extraction failed for all {len(outcomes)} files; the first: "
+            f"{failures[0].reason}"
+        )
+    if failures:
+        logger.warning(
+            "Skipped %d of %d files; see FeatureSet.failures.", len(failures), len(outcomes)
+        )
+    counts = [len(o.windows) if isinstance(o, Extracted) else o.n_windows for o in ok]
+    files_ok = [o.index for o in ok]
+    if cache is None:
+        x = np.concatenate([o.windows for o in ok if isinstance(o, Extracted)], axis=0)
+        return _featureset(dataset, x, files_ok, counts, paths, failures, None)
+    stored = [o for o in ok if isinstance(o, Stored)]
+    name = set_key or "unkeyed"
+    x = cache.write_set(
+        name,
+        (_entry(cache, task, o, paths[o.index]) for o in stored),
+        total=sum(counts),
+        shape=preprocessing.output_shape,
+    )
+    report = cache.write_set_record(
+        name,
+        key=preprocessing.cache_key,
+        paths=paths,
+        files=files_ok,
+        counts=counts,
+        failures=[f.to_dict() for f in failures],
+    )
+    return _featureset(dataset, x, files_ok, counts, paths, failures, report)
+
+
+def _digest_or_none(cache: FeatureCache, path: str) -> str | None:
+    try:
+        return cache.digest(path)
+    except OSError:
+        return None  # unreadable now: the worker reports it
+
+
+def _reuse(
+    cache: FeatureCache,
+    set_key: str,
+    dataset: FolderDataset,
+    preprocessing: Preprocessing,
+    paths: list[str],
+) -> FeatureSet | None:
+    """The cached set of these files' contents, its failures named by today's paths."""
+    stored = cache.read_set(set_key, shape=preprocessing.output_shape, n_paths=len(paths))
+    if stored is None:
+        return None
+    # The key is the files' content, not their paths: the same data reached by another
+    # path (a moved folder, a relative path) reuses the set.
+    where = {path: i for i, path in enumerate(stored.paths)}
+    try:
+        failures = tuple(
+            FailedFile(**dict(f, path=paths[where[f["path"]]])) for f in stored.failures
+        )
+    except (KeyError, TypeError) as exc:
+        logger.warning("Ignoring damaged feature set %s (%s); rebuilding it.", set_key, exc)
+        return None
+    report = stored.report_path
+    if stored.paths != paths:
+        report = cache.write_set_record(
+            set_key,
+            key=preprocessing.cache_key,
+            paths=paths,
+            files=stored.files.tolist(),
+            counts=stored.counts.tolist(),
+            failures=[f.to_dict() for f in failures],
+        )
+    files, counts = stored.files.tolist(), stored.counts.tolist()
+    return _featureset(dataset, stored.x, files, counts, paths, failures, report)
+
+
+def _entry(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path: str) -> FloatArray:
+    """A stored file's windows, recomputed here if the entry was damaged or removed since."""
+    prep = task.preprocessing
+    windows = cache.get(prep.cache_key, outcome.digest, shape=prep.output_shape)
+    if windows is not None and len(windows) == outcome.n_windows:
+        return windows
+    redo = extract_files(dataclasses.replace(task, cache_root=None), [(outcome.index, path, None)])
+    if not isinstance(redo[0], Extracted):
+        reason = redo[0].reason if isinstance(redo[0], Failed) else "unknown"
+        raise DatasetError(
+            f"Cached features of {path!r} vanished and could not be recomputed: {reason}"
+        )
+    cache.put(prep.cache_key, outcome.digest, redo[0].windows)
+    return redo[0].windows
+
+
+def _featureset(
+    dataset: FolderDataset,
+    x: FloatArray,
+    files: list[int],
+    counts: list[int],
+    paths: list[str],
+    failures: tuple[FailedFile, ...],
+    report: str | None,
+) -> FeatureSet:
+    groups: IntArray = np.repeat(np.array(files, dtype=np.int64), counts)
+    return FeatureSet(
+        x=x,
+        labels=dataset.labels[groups].astype(np.int64),
+        groups=groups,
+        paths=tuple(paths),
+        classes=tuple(dataset.class_names),
+        failures=failures,
+        report_path=report,
+    )
+
+
+def _raise(outcome: Failed, path: str) -> None:
+    cls = getattr(errors, outcome.error_type, None)
+    if isinstance(cls, type) and issubclass(cls, errors.AudioError):
+        raise cls(outcome.reason, source=path)
+    raise DatasetError(f"Feature extraction failed for {path!r}: {outcome.reason}")
+
+
+def _run(
+    task: ExtractionTask,
+    files: list[tuple[int, str, str | None]],
+    *,
+    executor: cf.Executor | None,
+    workers: int | None,
+    progress: bool,
+) -> list[Outcome]:
+    """Run :func:`extract_files` over ``files`` in chunks, here or in worker processes."""
+    from tqdm.auto import tqdm
+
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    bar = tqdm(total=len(files), unit="file", desc="Extracting features", disable=not progress)
+    outcomes: list[Outcome] = []
+    try:
+        if executor is None and (n_workers <= 1 or len(files) <= 2):
+            for file in files:
+                outcomes.extend(extract_files(task, [file]))
+                bar.update()
+        else:
+            owned = executor is None
+            pool = executor or _process_pool(min(n_workers, len(files)))
+            # a few chunks per worker: little IPC per file, and the load stays balanced
+            size = max(1, min(16, len(files) // (4 * n_workers)))
+            chunks = [files[i : i + size] for i in range(0, len(files), size)]
+            try:
+                futures = [pool.submit(extract_files, task, chunk) for chunk in chunks]
+                try:
+                    for future in cf.as_completed(futures):
+                        done = future.result()
+                        outcomes.extend(done)
+                        bar.update(len(done))
+                except cf.process.BrokenProcessPool as exc:
+                    raise DatasetError(
+                        "A feature-extraction worker process died. In a script, start the "
+                        "work under `if __name__ == '__main__':` (worker processes re-import "
+                        "the main module), or pass workers=1 to extract in this process."
+                    ) from exc
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+            finally:
+                if owned:
+                    pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        bar.close()
+    outcomes.sort(key=lambda o: o.index)
+    hits = sum(isinstance(o, Stored) and o.cached for o in outcomes)
+    logger.info("Extracted features of %d files (%d from the cache).", len(outcomes), hits)
+    return outcomes
+
+
+def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A local process pool that is safe after TensorFlow was imported (no plain fork).
+
+    forkserver forks workers from a clean server process (spawn where forkserver
+    is unavailable); the server preloads melgenre's extraction code and
+    librosa's spectral functions so workers start warm.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    context: multiprocessing.context.BaseContext
+    if "forkserver" in methods:
+        forkserver = multiprocessing.get_context("forkserver")
+        forkserver.set_forkserver_preload(["melgenre.extraction", "librosa.core.spectrum", "soxr"])
+        context = forkserver
+    else:  # pragma: no cover - Windows and some macOS configurations
+        context = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
