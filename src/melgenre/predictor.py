@@ -126,7 +126,7 @@ class Predictor:
 
         Parameters
         ----------
-        windows : np.ndarray [shape=(n, *preprocessing.output_shape)]
+        windows : np.ndarray [shape=(n, n_bins, frames, 1)]
 
         Returns
         -------

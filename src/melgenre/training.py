@@ -468,7 +468,7 @@ class Trainer:
 
         Parameters
         ----------
-        features : FeatureSet or np.ndarray [shape=(n, *input_shape)]
+        features : FeatureSet or np.ndarray [shape=(n, n_bins, frames, 1)]
         batch_size : int > 0, optional
             Windows per model call; default ``max(batch_size, 64)``.
 
