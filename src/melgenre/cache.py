@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from melgenre._config import Component
-from melgenre._files import atomic_write, content_digest, file_digest
+from melgenre._files import atomic_write, content_digest, file_digest, remembered_digest
 from melgenre._typing import FloatArray, IntArray, PathLike
 
 __all__ = ["CACHE_VERSION", "FeatureCache", "StoredSet", "file_digest", "preprocessing_key"]
@@ -153,6 +153,10 @@ class FeatureCache:
         detection uses).
         """
         return content_digest(path, store=self.root / "hashes")
+
+    def remembered_digest(self, path: PathLike) -> str | None:
+        """The digest :meth:`digest` remembers for ``path``, or ``None`` (never hashes)."""
+        return remembered_digest(path, store=self.root / "hashes")
 
     # ---------------------------------------------------------------- reports
 

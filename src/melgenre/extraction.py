@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
 import dataclasses
 import logging
 import multiprocessing
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -66,11 +68,12 @@ class Stored:
 
 @dataclasses.dataclass(frozen=True)
 class Failed:
-    """A file that could not be turned into windows."""
+    """A file that could not be turned into windows (``digest``: its content, if readable)."""
 
     index: int
     reason: str
     error_type: str
+    digest: str | None = None
 
 
 Outcome = Extracted | Stored | Failed
@@ -97,10 +100,11 @@ def extract_files(
     outcomes: list[Outcome] = []
     for index, path, digest in files:
         try:
+            digest = digest or (cache.digest(path) if cache is not None else None)
             if cache is None:
                 outcomes.append(Extracted(index, prep(path)))
                 continue
-            digest = digest or cache.digest(path)
+            assert digest is not None
             hit = cache.get(key, digest, shape=prep.output_shape)
             if hit is not None:
                 outcomes.append(Stored(index, len(hit), digest, cached=True))
@@ -109,9 +113,10 @@ def extract_files(
             cache.put(key, digest, windows)
             outcomes.append(Stored(index, len(windows), digest, cached=False))
         except MelgenreError as exc:
-            outcomes.append(Failed(index, str(exc), type(exc).__name__))
+            outcomes.append(Failed(index, str(exc), type(exc).__name__, digest))
         except OSError as exc:  # e.g. the file vanished or became unreadable mid-run
-            outcomes.append(Failed(index, f"Cannot read {path!r}: {exc}", type(exc).__name__))
+            reason = f"Cannot read {path!r}: {exc}"
+            outcomes.append(Failed(index, reason, type(exc).__name__, digest))
     return outcomes
 
 
@@ -136,17 +141,25 @@ def extract_features(
     paths = [str(p) for p in dataset.paths]
     cache = FeatureCache(cache_dir) if cache_dir is not None else None
     digests: list[str | None] = [None] * len(paths)
-    set_key = None
     if cache is not None:
-        digests = [_digest_or_none(cache, path) for path in paths]
-        if all(d is not None for d in digests):
-            set_key = cache.set_key(preprocessing.cache_key, [d for d in digests if d])
+        # Digests remembered from earlier runs find a cached set without reading a file.
+        digests = [_remembered_or_none(cache, path) for path in paths]
+        set_key = _set_key(cache, preprocessing, digests)
+        if set_key is not None:
             reused = _reuse(cache, set_key, dataset, preprocessing, paths)
             if reused is not None:
                 return reused
     task = ExtractionTask(preprocessing, str(cache.root) if cache is not None else None)
-    files = [(i, path, digest) for i, (path, digest) in enumerate(zip(paths, digests, strict=True))]
-    outcomes = _run(task, files, executor=executor, workers=workers, progress=progress)
+    with _workers(executor, workers, len(paths)) as pool:
+        if cache is not None and None in digests:  # hash here while the workers start
+            digests = [d or _digest_or_none(cache, p) for d, p in zip(digests, paths, strict=True)]
+            set_key = _set_key(cache, preprocessing, digests)
+            if set_key is not None:  # the same contents reached by other paths
+                reused = _reuse(cache, set_key, dataset, preprocessing, paths)
+                if reused is not None:
+                    return reused
+        files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
+        outcomes = _run(task, files, pool=pool, progress=progress)
     failures = tuple(
         FailedFile(paths[o.index], o.reason, o.error_type)
         for o in outcomes
@@ -173,7 +186,8 @@ def extract_features(
         x = np.concatenate([o.windows for o in ok if isinstance(o, Extracted)], axis=0)
         return _featureset(dataset, x, files_ok, counts, paths, failures, None)
     stored = [o for o in ok if isinstance(o, Stored)]
-    name = set_key or "unkeyed"
+    digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
+    name = _set_key(cache, preprocessing, digests) or "unkeyed"
     x = cache.write_set(
         name,
         (_entry(cache, task, o, paths[o.index]) for o in stored),
@@ -196,6 +210,23 @@ def _digest_or_none(cache: FeatureCache, path: str) -> str | None:
         return cache.digest(path)
     except OSError:
         return None  # unreadable now: the worker reports it
+
+
+def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:
+    try:
+        return cache.remembered_digest(path)
+    except OSError:
+        return None  # unreadable now: the worker reports it
+
+
+def _set_key(
+    cache: FeatureCache, preprocessing: Preprocessing, digests: Sequence[str | None]
+) -> str | None:
+    """The consolidated set's key, when every file's content digest is known."""
+    known = [d for d in digests if d is not None]
+    if len(known) != len(digests):
+        return None
+    return cache.set_key(preprocessing.cache_key, known)
 
 
 def _reuse(
@@ -277,51 +308,83 @@ def _raise(outcome: Failed, path: str) -> None:
     raise DatasetError(f"Feature extraction failed for {path!r}: {outcome.reason}")
 
 
+@contextlib.contextmanager
+def _workers(
+    executor: cf.Executor | None, workers: int | None, n_files: int
+) -> Iterator[cf.Executor | None]:
+    """The executor to use (``None``: this process), its workers started at once.
+
+    A local process pool is started here, shut down on exit, and its worker processes
+    begin starting (importing melgenre and the DSP libraries) while the caller goes on.
+    """
+    if executor is not None:
+        yield executor
+        return
+    n_workers = min(workers if workers is not None else (os.cpu_count() or 1), n_files)
+    if n_workers <= 1 or n_files <= 2:
+        yield None
+        return
+    pool = _process_pool(n_workers)
+    # Starting the pool blocks until the forkserver has imported the DSP libraries (about
+    # a second): do it in a thread, so the caller's own work (hashing) overlaps it.
+    starting = threading.Thread(target=lambda: [pool.submit(int) for _ in range(n_workers)])
+    starting.start()
+    try:
+        yield _Started(pool, starting)
+    finally:
+        starting.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Started(cf.Executor):
+    """An executor whose workers were being started in ``starting``; submit waits for it."""
+
+    def __init__(self, pool: cf.Executor, starting: threading.Thread) -> None:
+        self.pool, self.starting = pool, starting
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        self.starting.join()
+        return self.pool.submit(fn, *args, **kwargs)
+
+
 def _run(
     task: ExtractionTask,
     files: list[tuple[int, str, str | None]],
     *,
-    executor: cf.Executor | None,
-    workers: int | None,
+    pool: cf.Executor | None,
     progress: bool,
 ) -> list[Outcome]:
-    """Run :func:`extract_files` over ``files`` in chunks, here or in worker processes."""
+    """Run :func:`extract_files` over ``files``: in chunks on ``pool``, or here."""
     from tqdm.auto import tqdm
 
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
     bar = tqdm(total=len(files), unit="file", desc="Extracting features", disable=not progress)
     outcomes: list[Outcome] = []
     try:
-        if executor is None and (n_workers <= 1 or len(files) <= 2):
+        if pool is None:
             for file in files:
                 outcomes.extend(extract_files(task, [file]))
                 bar.update()
         else:
-            owned = executor is None
-            pool = executor or _process_pool(min(n_workers, len(files)))
             # a few chunks per worker: little IPC per file, and the load stays balanced
-            size = max(1, min(16, len(files) // (4 * n_workers)))
+            per_worker = len(files) // (4 * (os.cpu_count() or 1))
+            size = max(1, min(16, per_worker))
             chunks = [files[i : i + size] for i in range(0, len(files), size)]
+            futures = [pool.submit(extract_files, task, chunk) for chunk in chunks]
             try:
-                futures = [pool.submit(extract_files, task, chunk) for chunk in chunks]
-                try:
-                    for future in cf.as_completed(futures):
-                        done = future.result()
-                        outcomes.extend(done)
-                        bar.update(len(done))
-                except cf.process.BrokenProcessPool as exc:
-                    raise DatasetError(
-                        "A feature-extraction worker process died. In a script, start the "
-                        "work under `if __name__ == '__main__':` (worker processes re-import "
-                        "the main module), or pass workers=1 to extract in this process."
-                    ) from exc
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
-            finally:
-                if owned:
-                    pool.shutdown(wait=True, cancel_futures=True)
+                for future in cf.as_completed(futures):
+                    done = future.result()
+                    outcomes.extend(done)
+                    bar.update(len(done))
+            except cf.process.BrokenProcessPool as exc:
+                raise DatasetError(
+                    "A feature-extraction worker process died. In a script, start the work "
+                    "under `if __name__ == '__main__':` (worker processes re-import the main "
+                    "module), or pass workers=1 to extract in this process."
+                ) from exc
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     finally:
         bar.close()
     outcomes.sort(key=lambda o: o.index)
@@ -345,4 +408,26 @@ def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
         context = forkserver
     else:  # pragma: no cover - Windows and some macOS configurations
         context = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_keep_freed_memory
+    )
+
+
+def _keep_freed_memory() -> None:
+    """Let a worker's allocator reuse freed memory instead of returning it to the OS.
+
+    Every file allocates and frees the same few megabyte-sized arrays; glibc hands
+    those back to the kernel and page-faults them in again for the next file, which
+    cost about 40 % of a worker's time. Only melgenre's own worker processes are
+    tuned (glibc's ``mallopt``; elsewhere this does nothing).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
+#: glibc's ``mallopt`` parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
