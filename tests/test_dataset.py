@@ -605,3 +605,32 @@ def test_old_spellings_keep_working_with_a_warning(tree: Path) -> None:
     subset = dataclasses.replace(FolderDataset(tree), items=FolderDataset(tree).items[:4])
     assert len(subset) == 4
     assert subset.classes == FolderDataset(tree).classes
+
+
+def test_a_set_is_joined_from_entry_bytes_and_a_vanished_entry_is_recomputed(
+    tmp_path: Path,
+) -> None:
+    from melgenre.cache import FeatureCache
+
+    cache = FeatureCache(tmp_path)
+    a = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3, 1)
+    b = a + 100.0
+    cache.put("k", "a", a)
+    cache.put("k", "b", b)
+    calls: list[int] = []
+
+    def recompute(i: int) -> np.ndarray:
+        calls.append(i)
+        return np.full((1, 4, 3, 1), 7.0, np.float32)
+
+    x = cache.write_set(
+        "s", "k", [("a", 2), ("gone", 1), ("b", 2)], shape=(4, 3, 1), recompute=recompute
+    )
+    assert calls == [1]
+    np.testing.assert_array_equal(x, np.concatenate([a, np.full((1, 4, 3, 1), 7.0), b]))
+    # an entry that does not hold the windows it should is not trusted either
+    x = cache.write_set(
+        "t", "k", [("a", 3)], shape=(4, 3, 1), recompute=lambda i: np.zeros((3, 4, 3, 1))
+    )
+    assert x.shape == (3, 4, 3, 1)
+    assert not x.any()

@@ -37,8 +37,9 @@ import io
 import json
 import logging
 import os
+import struct
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,26 +218,84 @@ class FeatureCache:
         return stored
 
     def write_set(
-        self, name: str, arrays: Iterable[FloatArray], *, total: int, shape: tuple[int, ...]
+        self,
+        name: str,
+        key: str,
+        entries: Sequence[tuple[str, int]],
+        *,
+        shape: tuple[int, ...],
+        recompute: Callable[[int], FloatArray],
     ) -> FloatArray:
-        """Write ``arrays`` one after another into the set ``name`` atomically; memory-map it."""
+        """Join entries of ``key`` into the consolidated set ``name``, atomically; memory-map it.
+
+        Parameters
+        ----------
+        name, key : str
+            The set's name and the entries' preprocessing key.
+        entries : sequence of (digest, n_windows)
+            The entries, in set order, and how many windows each must hold.
+        shape : tuple of int
+            One window's shape.
+        recompute : callable
+            ``recompute(i)`` gives entry ``i``'s windows when its file vanished or does
+            not hold ``n_windows`` windows of ``shape``.
+
+        Notes
+        -----
+        The windows' bytes are copied from entry file to set file by the kernel
+        (``os.copy_file_range``), without a pass through Python: the entries were
+        checked (CRC) or written by the extraction that calls this.
+        """
         x_path = self.set_path(name)
         x_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = x_path.with_name(f".{x_path.name}.{os.getpid()}.tmp")
+        total = sum(n for _, n in entries)
+        header = {"descr": "<f4", "fortran_order": False, "shape": (total, *shape)}
         try:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(total, *shape))
-            position = 0
-            for windows in arrays:
-                out[position : position + len(windows)] = windows
-                position += len(windows)
-            out.flush()
-            del out
+            with open(tmp, "wb", buffering=0) as out:
+                np.lib.format.write_array_header_2_0(out, header)
+                for i, (digest, n_windows) in enumerate(entries):
+                    expected = n_windows * int(np.prod(shape)) * 4
+                    if not self._copy_entry(key, digest, (n_windows, *shape), expected, out):
+                        windows = np.ascontiguousarray(recompute(i), dtype="<f4")
+                        out.write(windows.tobytes())
             os.replace(tmp, x_path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         x: FloatArray = np.load(x_path, mmap_mode="r")
         return x
+
+    def _copy_entry(
+        self, key: str, digest: str, shape: tuple[int, ...], nbytes: int, out: Any
+    ) -> bool:
+        """Append an entry's window bytes to ``out``; ``False`` if missing or not of ``shape``."""
+        path = self.entry_path(key, digest)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("windows.npy")
+            with open(path, "rb") as source:
+                source.seek(info.header_offset + 26)
+                name_length, extra_length = struct.unpack("<HH", source.read(4))
+                source.seek(info.header_offset + 30 + name_length + extra_length)
+                version = np.lib.format.read_magic(source)
+                read = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                found, fortran, dtype = read(source)
+                if (
+                    info.compress_type != zipfile.ZIP_STORED
+                    or tuple(found) != shape
+                    or fortran
+                    or dtype != np.dtype("<f4")
+                ):
+                    return False
+                return _copy_bytes(source, out, source.tell(), nbytes)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, struct.error):
+            return False
+        return True
 
     def write_set_record(
         self,
@@ -267,6 +326,24 @@ class FeatureCache:
         }
         atomic_write(self.set_path(name).with_suffix(".json"), json.dumps(meta))
         return str(report)
+
+
+def _copy_bytes(source: Any, out: Any, offset: int, nbytes: int) -> bool:
+    """Append ``nbytes`` of ``source`` from ``offset`` to ``out``; ``False`` if it ends early.
+
+    In the kernel where it can (Linux's ``copy_file_range``), else through a buffer.
+    """
+    while nbytes > 0:
+        if hasattr(os, "copy_file_range"):
+            copied = os.copy_file_range(source.fileno(), out.fileno(), nbytes, offset)
+        else:  # pragma: no cover - macOS, Windows
+            source.seek(offset)
+            copied = out.write(source.read(min(nbytes, 1 << 24)))
+        if copied == 0:
+            return False  # truncated since it was written
+        offset += copied
+        nbytes -= copied
+    return True
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

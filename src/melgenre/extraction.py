@@ -190,9 +190,10 @@ def extract_features(
     name = _set_key(cache, preprocessing, digests) or "unkeyed"
     x = cache.write_set(
         name,
-        (_entry(cache, task, o, paths[o.index]) for o in stored),
-        total=sum(counts),
+        preprocessing.cache_key,
+        [(o.digest, o.n_windows) for o in stored],
         shape=preprocessing.output_shape,
+        recompute=lambda i: _recompute(cache, task, stored[i], paths[stored[i].index]),
     )
     report = cache.write_set_record(
         name,
@@ -264,19 +265,16 @@ def _reuse(
     return _featureset(dataset, stored.x, files, counts, paths, failures, report)
 
 
-def _entry(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path: str) -> FloatArray:
-    """A stored file's windows, recomputed here if the entry was damaged or removed since."""
-    prep = task.preprocessing
-    windows = cache.get(prep.cache_key, outcome.digest, shape=prep.output_shape)
-    if windows is not None and len(windows) == outcome.n_windows:
-        return windows
+def _recompute(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path: str) -> FloatArray:
+    """A stored file's windows, computed again here: its entry was damaged or removed since."""
+    logger.warning("The cached features of %s vanished or were damaged; recomputing them.", path)
     redo = extract_files(dataclasses.replace(task, cache_root=None), [(outcome.index, path, None)])
-    if not isinstance(redo[0], Extracted):
-        reason = redo[0].reason if isinstance(redo[0], Failed) else "unknown"
+    if not isinstance(redo[0], Extracted) or len(redo[0].windows) != outcome.n_windows:
+        reason = redo[0].reason if isinstance(redo[0], Failed) else "the file changed meanwhile"
         raise DatasetError(
             f"Cached features of {path!r} vanished and could not be recomputed: {reason}"
         )
-    cache.put(prep.cache_key, outcome.digest, redo[0].windows)
+    cache.put(task.preprocessing.cache_key, outcome.digest, redo[0].windows)
     return redo[0].windows
 
 
