@@ -333,9 +333,10 @@ def _copy_bytes(source: Any, out: Any, offset: int, nbytes: int) -> bool:
 
     In the kernel where it can (Linux's ``copy_file_range``), else through a buffer.
     """
+    kernel_copy: Any = getattr(os, "copy_file_range", None)
     while nbytes > 0:
-        if hasattr(os, "copy_file_range"):
-            copied = os.copy_file_range(source.fileno(), out.fileno(), nbytes, offset)
+        if kernel_copy is not None:
+            copied = kernel_copy(source.fileno(), out.fileno(), nbytes, offset)
         else:  # pragma: no cover - macOS, Windows
             source.seek(offset)
             copied = out.write(source.read(min(nbytes, 1 << 24)))
