@@ -295,7 +295,6 @@ class FeatureCache:
                 return _copy_bytes(source, out, source.tell(), nbytes)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, struct.error):
             return False
-        return True
 
     def write_set_record(
         self,
