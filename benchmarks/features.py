@@ -106,6 +106,31 @@ def stage_breakdown(path: Path, repeats: int = 20) -> dict[str, float]:
     return result
 
 
+STARTUP = """
+import time, melgenre.extraction as extraction
+start = time.perf_counter()
+pool = extraction._process_pool(2)
+pool.submit(int).result()
+print(time.perf_counter() - start)
+pool.shutdown()
+"""
+
+
+def worker_startup_seconds() -> float:
+    """Seconds from creating the extraction pool to a worker ready, in a fresh process.
+
+    The fixed cost of a cold extraction: paid once per process (the forkserver stays up),
+    while the parent hashes the files.
+    """
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", STARTUP], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
@@ -166,6 +191,8 @@ def main() -> None:
         for name, ms in breakdown.items():
             print(f"  {name:<28} {ms:7.3f} ms")
         memory = peak_rss_mb()
+        startup = worker_startup_seconds()  # after the memory figures: its fork counts as a child
+        print(f"worker start-up (fixed cost, once per process): {startup:.2f} s")
         print(
             f"peak RSS: this process {memory['self']:.0f} MB, "
             f"largest worker {memory['largest_child']:.0f} MB"
@@ -194,6 +221,7 @@ def main() -> None:
             },
             "windows": {"melgenre": len(cold_fs), "classic": classic_windows},
             "stage_ms_one_file": breakdown,
+            "worker_startup_seconds": startup,
             "peak_rss_mb": memory,
             "cache_mb": cache_mb,
         },
