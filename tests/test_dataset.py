@@ -269,16 +269,17 @@ def test_split_never_leaks(
         for i, g in enumerate(groups)
     }
     ds = FolderDataset(root)
-    parts = [
-        p
-        for p in ds.split(
+
+    def split() -> list[FolderDataset]:
+        parts = ds.split(
             test_size=test_size,
             validation_size=0.2 if validation else None,
             seed=seed,
             groups=lambda p: group_of[p],
-        )[:]
-        if p is not None
-    ]
+        )
+        return [p for p in parts[:] if p is not None]
+
+    parts = split()
     assert sum(len(p) for p in parts) == len(ds)
     sides = [set(p.paths) for p in parts]
     assert set().union(*sides) == set(ds.paths)
@@ -287,16 +288,7 @@ def test_split_never_leaks(
             assert not a & b
             assert not {group_of[p] for p in a} & {group_of[p] for p in b}
             assert not {p.read_bytes() for p in a} & {p.read_bytes() for p in b}
-    assert [
-        p.paths
-        for p in ds.split(
-            test_size=test_size,
-            validation_size=0.2 if validation else None,
-            seed=seed,
-            groups=lambda p: group_of[p],
-        )[:]
-        if p is not None
-    ] == [p.paths for p in parts]
+    assert [p.paths for p in split()] == [p.paths for p in parts]
 
 
 # ------------------------------------------------------------------ features

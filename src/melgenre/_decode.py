@@ -35,6 +35,7 @@ __all__ = [
     "check_path",
     "check_rate",
     "decode_with_audioread",
+    "decoder_failed",
     "libsndfile_reason",
     "read_blocks",
     "seekable",
@@ -64,6 +65,15 @@ SUPPORTED = "WAV, FLAC, OGG/Vorbis, MP3, AIFF, ..."
 def describe_seconds(samples: int, rate: int) -> str:
     """``"1.234 s"`` for a number of samples at ``rate``."""
     return f"{samples / rate:.3f} s"
+
+
+def decoder_failed(name: str, exc: Exception) -> AudioDecodeError:
+    """The error for a third-party decoder's own exception on ``name`` (corrupt input)."""
+    return AudioDecodeError(
+        f"Cannot read audio from {name!r}: the decoder failed "
+        f"({type(exc).__name__}: {exc}). The file is probably corrupt.",
+        source=name,
+    )
 
 
 def check_path(path: Path, name: str) -> None:

@@ -20,6 +20,7 @@ from melgenre._decode import (
     check_path,
     check_rate,
     decode_with_audioread,
+    decoder_failed,
     describe_seconds,
     libsndfile_reason,
     read_blocks,
@@ -353,11 +354,7 @@ class AudioLoader(Component):
         except sf.SoundFileError:
             return None  # audioread decodes it whole in load()
         except Exception as exc:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the decoder failed "
-                f"({type(exc).__name__}: {exc}). The file is probably corrupt.",
-                source=name,
-            ) from exc
+            raise decoder_failed(name, exc) from exc
 
     def _decode_source(self, source: Any) -> tuple[FloatArray, int, str]:
         if isinstance(source, Audio):
@@ -412,11 +409,7 @@ class AudioLoader(Component):
         except (AudioError, MelgenreTypeError, MemoryError):
             raise
         except Exception as exc:
-            raise AudioDecodeError(
-                f"Cannot read audio from {name!r}: the decoder failed "
-                f"({type(exc).__name__}: {exc}). The file is probably corrupt.",
-                source=name,
-            ) from exc
+            raise decoder_failed(name, exc) from exc
         return samples, rate
 
     def _frame_range(self, rate: int) -> tuple[int, int | None]:
