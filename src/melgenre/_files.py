@@ -107,10 +107,20 @@ def remembered_digest(path: PathLike, *, store: Path | None = None) -> str | Non
     OSError
         ``path`` cannot be stat-ed.
     """
-    path = Path(path)
+    return _lookup(Path(path), store)[2]
+
+
+def _lookup(path: Path, store: Path | None) -> tuple[str, tuple[int, int, int, int], str | None]:
+    """``(absolute path, stat signature, remembered digest or None)`` of ``path``."""
     stat = path.stat()
     signature = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
     absolute = str(path.resolve())
+    return absolute, signature, _remembered(absolute, signature, store)
+
+
+def _remembered(
+    absolute: str, signature: tuple[int, int, int, int], store: Path | None
+) -> str | None:
     known = _DIGESTS.get(absolute)
     if known is not None and _fresh(signature, known[0], known[1]):
         return known[2]
@@ -137,13 +147,10 @@ def content_digest(path: PathLike, *, store: Path | None = None) -> str:
     digest is remembered in this process and, with ``store``, in a small JSON
     record under that folder, so later runs reuse it too.
     """
-    known = remembered_digest(path, store=store)
+    path = Path(path)
+    absolute, signature, known = _lookup(path, store)
     if known is not None:
         return known
-    path = Path(path)
-    stat = path.stat()
-    signature = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
-    absolute = str(path.resolve())
     hashed_ns = time.time_ns()
     digest = file_digest(path)
     _DIGESTS[absolute] = (signature, hashed_ns, digest)

@@ -388,8 +388,7 @@ class AudioLoader(Component):
                 "file object is open in text mode. Open it in binary mode ('rb')."
             )
         if hasattr(source, "read"):
-            name = getattr(source, "name", None)
-            name = name if isinstance(name, str) else "<file object>"
+            name = source_name(source)
             samples, rate = self._guarded_decode(seekable(source, name), name)
             return samples, rate, name
         raise MelgenreTypeError(

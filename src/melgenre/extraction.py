@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -141,33 +141,38 @@ def extract_features(
     paths = [str(p) for p in dataset.paths]
     cache = FeatureCache(cache_dir) if cache_dir is not None else None
     digests: list[str | None] = [None] * len(paths)
+
+    def cached_set() -> FeatureSet | None:
+        """The consolidated set of these contents, when every digest is known and it exists."""
+        if cache is None or (set_key := _set_key(cache, preprocessing, digests)) is None:
+            return None
+        return _reuse(cache, set_key, dataset, preprocessing, paths)
+
     if cache is not None:
         # Digests remembered from earlier runs find a cached set without reading a file.
         digests = [_remembered_or_none(cache, path) for path in paths]
-        set_key = _set_key(cache, preprocessing, digests)
-        if set_key is not None:
-            reused = _reuse(cache, set_key, dataset, preprocessing, paths)
-            if reused is not None:
-                return reused
+        if (reused := cached_set()) is not None:
+            return reused
     task = ExtractionTask(preprocessing, str(cache.root) if cache is not None else None)
     with _workers(executor, workers, len(paths)) as pool:
         if cache is not None and None in digests:  # hash here while the workers start
             digests = [d or _digest_or_none(cache, p) for d, p in zip(digests, paths, strict=True)]
-            set_key = _set_key(cache, preprocessing, digests)
-            if set_key is not None:  # the same contents reached by other paths
-                reused = _reuse(cache, set_key, dataset, preprocessing, paths)
-                if reused is not None:
-                    return reused
+            if (reused := cached_set()) is not None:  # the same contents by other paths
+                return reused
         files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
-        outcomes = _run(task, files, pool=pool, progress=progress)
+        raising = on_error == "raise"
+        outcomes = _run(
+            task,
+            files,
+            pool=pool,
+            progress=progress,
+            on_failure=(lambda o: _raise(o, paths[o.index])) if raising else None,
+        )
     failures = tuple(
         FailedFile(paths[o.index], o.reason, o.error_type)
         for o in outcomes
         if isinstance(o, Failed)
     )
-    for outcome in outcomes:
-        if on_error == "raise" and isinstance(outcome, Failed):
-            _raise(outcome, paths[outcome.index])
     for failure in failures:
         logger.warning("Skipped %s: %s", failure.path, failure.reason)
     ok = [o for o in outcomes if not isinstance(o, Failed)]
@@ -351,8 +356,22 @@ def _run(
     *,
     pool: cf.Executor | None,
     progress: bool,
+    on_failure: Callable[[Failed], None] | None = None,
 ) -> list[Outcome]:
-    """Run :func:`extract_files` over ``files``: in chunks on ``pool``, or here."""
+    """Run :func:`extract_files` over ``files``: in chunks on ``pool``, or here.
+
+    ``on_failure`` sees each failed file as soon as it is known (and may raise, which
+    cancels the files not started yet).
+    """
+
+    def arrived(done: list[Outcome]) -> None:
+        if on_failure is not None:
+            for outcome in done:
+                if isinstance(outcome, Failed):
+                    on_failure(outcome)
+        outcomes.extend(done)
+        bar.update(len(done))
+
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(files), unit="file", desc="Extracting features", disable=not progress)
@@ -360,8 +379,7 @@ def _run(
     try:
         if pool is None:
             for file in files:
-                outcomes.extend(extract_files(task, [file]))
-                bar.update()
+                arrived(extract_files(task, [file]))
         else:
             # a few chunks per worker: little IPC per file, and the load stays balanced
             per_worker = len(files) // (4 * (os.cpu_count() or 1))
@@ -370,9 +388,7 @@ def _run(
             futures = [pool.submit(extract_files, task, chunk) for chunk in chunks]
             try:
                 for future in cf.as_completed(futures):
-                    done = future.result()
-                    outcomes.extend(done)
-                    bar.update(len(done))
+                    arrived(future.result())
             except cf.process.BrokenProcessPool as exc:
                 raise DatasetError(
                     "A feature-extraction worker process died. In a script, start the work "
