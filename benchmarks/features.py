@@ -10,8 +10,9 @@ Pipelines, on the same files, in this process:
 
 * classic: the notebook loop, one file after another: ``librosa.load(sr=44100)``, a mel
   spectrogram per 4 s chunk with 2 s overlap, ``power_to_db``, ``tf.image.resize`` to 128x128.
-  Timed on --classic-files files (default: all) and reported per file.
-* melgenre cold: ``FolderDataset.features(MelFeaturizer(), cache_dir=<empty>)``, all cores.
+  Timed on --classic-files files (default 160) and reported per file.
+* melgenre cold: ``FolderDataset.features(MelFeaturizer(), cache_dir=<empty>)``, all cores;
+  --rounds rounds of (classic, cold) side by side, the median round's ratio reported.
 * melgenre warm: the same call again (cache filled).
 
 Also reports the time of each stage for one file, and peak resident memory (this process and
@@ -135,7 +136,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--files", type=int, default=None, help="use only the first N files")
-    parser.add_argument("--classic-files", type=int, default=None)
+    parser.add_argument("--classic-files", type=int, default=160)
+    parser.add_argument("--rounds", type=int, default=3, help="side-by-side cold rounds")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
@@ -164,17 +166,38 @@ def main() -> None:
 
         classic_paths = paths[: args.classic_files] if args.classic_files else paths
         classic_file(classic_paths[0], tf)  # warm up imports and kernels
-        start = time.perf_counter()
-        classic_windows = sum(len(classic_file(p, tf)) for p in classic_paths)
-        classic_s = time.perf_counter() - start
-        classic_fps = len(classic_paths) / classic_s
-        print(f"classic loop : {classic_fps:7.1f} files/s ({classic_windows} windows)")
-
-        cache_dir = Path(tmp) / "cache"
         feat = melgenre.MelFeaturizer()
-        start = time.perf_counter()
-        cold_fs = ds.features(feat, cache_dir=cache_dir, workers=args.workers, progress=False)
-        cold_s = time.perf_counter() - start
+        # Rounds of (classic, cold) side by side: the machine is shared, so each round's
+        # ratio compares the two under the same load; the median round is reported.
+        rounds = []
+        for r in range(args.rounds):
+            start = time.perf_counter()
+            classic_windows = sum(len(classic_file(p, tf)) for p in classic_paths)
+            classic_s = time.perf_counter() - start
+            cache_dir = Path(tmp) / f"cache{r}"
+            start = time.perf_counter()
+            cold_fs = ds.features(feat, cache_dir=cache_dir, workers=args.workers, progress=False)
+            cold_s = time.perf_counter() - start
+            classic_fps, cold_fps = len(classic_paths) / classic_s, len(paths) / cold_s
+            rounds.append(
+                {
+                    "classic_files_per_second": classic_fps,
+                    "cold_files_per_second": cold_fps,
+                    "cold_ratio": cold_fps / classic_fps,
+                    "cold_seconds": cold_s,
+                }
+            )
+            print(
+                f"round {r + 1}: classic {classic_fps:6.1f} files/s ({classic_windows} windows), "
+                f"melgenre cold {cold_fps:6.1f} files/s = {cold_fps / classic_fps:5.1f}x"
+                + ("  (includes starting the forkserver)" if r == 0 else "")
+            )
+        median = sorted(rounds, key=lambda x: x["cold_ratio"])[len(rounds) // 2]
+        classic_fps, cold_fps = median["classic_files_per_second"], median["cold_files_per_second"]
+        cold_s = median["cold_seconds"]
+        classic_s = len(classic_paths) / classic_fps
+        print(f"classic loop : {classic_fps:7.1f} files/s (median round)")
+
         start = time.perf_counter()
         warm_fs = ds.features(feat, cache_dir=cache_dir, workers=args.workers, progress=False)
         warm_s = time.perf_counter() - start
@@ -183,8 +206,11 @@ def main() -> None:
         no_cache_s = time.perf_counter() - start
         if not np.array_equal(cold_fs.x, warm_fs.x) or not np.array_equal(cold_fs.x, no_cache.x):
             raise SystemExit("cold, warm and uncached features differ")
-        cold_fps, warm_fps = len(paths) / cold_s, len(paths) / warm_s
-        print(f"melgenre cold: {cold_fps:7.1f} files/s = {cold_fps / classic_fps:6.1f}x classic")
+        warm_fps = len(paths) / warm_s
+        print(
+            f"melgenre cold: {cold_fps:7.1f} files/s = "
+            f"{cold_fps / classic_fps:6.1f}x classic (median)"
+        )
         print(f"melgenre warm: {warm_fps:7.1f} files/s = {warm_fps / classic_fps:6.1f}x classic")
         print(f"melgenre, no cache: {len(paths) / no_cache_s:7.1f} files/s")
         breakdown = stage_breakdown(paths[0])
@@ -213,6 +239,7 @@ def main() -> None:
                 "melgenre_no_cache": len(paths) / no_cache_s,
             },
             "ratio_to_classic": {"cold": cold_fps / classic_fps, "warm": warm_fps / classic_fps},
+            "cold_rounds": rounds,
             "seconds": {
                 "cold": cold_s,
                 "warm": warm_s,

@@ -1,8 +1,9 @@
 """Pure numerical functions under the components (like ``torchaudio.functional``).
 
 Everything here takes and returns NumPy arrays, knows nothing about files or
-configuration, and is cheap to import: librosa is imported inside the functions
-that need it.
+configuration, and is cheap to import. librosa defines the features and is the
+reference in the tests; the few of its functions used per file are written out in
+NumPy (:mod:`melgenre._filters`), so worker processes never import it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from melgenre._filters import analysis_window, power_to_db
 from melgenre._typing import FloatArray, IntArray
 
 __all__ = [
@@ -82,18 +84,6 @@ def resample(samples: FloatArray, orig_rate: int, target_rate: int, *, quality: 
 
     out = soxr.resample(samples.T, orig_rate, target_rate, quality=quality)
     return np.ascontiguousarray(out.T, dtype=np.float32)
-
-
-def analysis_window(n_fft: int, win_length: int | None) -> FloatArray:
-    """Periodic Hann window of ``win_length`` samples, zero-padded (centred) to ``n_fft``.
-
-    The same window ``librosa.stft(window="hann", win_length=...)`` uses.
-    """
-    import librosa
-
-    length = n_fft if win_length is None else win_length
-    window = librosa.filters.get_window("hann", length, fftbins=True)
-    return np.asarray(librosa.util.pad_center(window, size=n_fft), dtype=np.float32)
 
 
 def stft_power(
@@ -242,12 +232,9 @@ def log_mel(
     top_db : float > 0 or None
         Clip everything more than ``top_db`` below the peak.
     """
-    import librosa
-
     # a float32 peak stays float32, so streamed and in-memory decibels agree to the bit
-    reference: Any = np.max if isinstance(ref, str) else ref
-    db = librosa.power_to_db(power, ref=reference, amin=1e-10, top_db=top_db)
-    return np.asarray(db, dtype=np.float32)
+    reference = np.max(power) if isinstance(ref, str) else ref
+    return power_to_db(power, ref=reference, top_db=top_db)
 
 
 def window_starts(n_frames: int, frames: int, hop: int) -> IntArray:

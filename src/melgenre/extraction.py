@@ -18,9 +18,8 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -155,10 +154,7 @@ def extract_features(
             return reused
     task = ExtractionTask(preprocessing, str(cache.root) if cache is not None else None)
     with _workers(executor, workers, len(paths)) as pool:
-        if cache is not None and None in digests:  # hash here while the workers start
-            digests = [d or _digest_or_none(cache, p) for d, p in zip(digests, paths, strict=True)]
-            if (reused := cached_set()) is not None:  # the same contents by other paths
-                return reused
+        # files without a remembered digest are hashed by the workers, in parallel
         files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
         raising = on_error == "raise"
         outcomes = _run(
@@ -190,8 +186,10 @@ def extract_features(
     if cache is None:
         x = np.concatenate([o.windows for o in ok if isinstance(o, Extracted)], axis=0)
         return _featureset(dataset, x, files_ok, counts, paths, failures, None)
-    stored = [o for o in ok if isinstance(o, Stored)]
     digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
+    if (reused := cached_set()) is not None:  # the same contents, reached by other paths
+        return reused
+    stored = [o for o in ok if isinstance(o, Stored)]
     name = _set_key(cache, preprocessing, digests) or "unkeyed"
     x = cache.write_set(
         name,
@@ -209,13 +207,6 @@ def extract_features(
         failures=[f.to_dict() for f in failures],
     )
     return _featureset(dataset, x, files_ok, counts, paths, failures, report)
-
-
-def _digest_or_none(cache: FeatureCache, path: str) -> str | None:
-    try:
-        return cache.digest(path)
-    except OSError:
-        return None  # unreadable now: the worker reports it
 
 
 def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:
@@ -315,11 +306,7 @@ def _raise(outcome: Failed, path: str) -> None:
 def _workers(
     executor: cf.Executor | None, workers: int | None, n_files: int
 ) -> Iterator[cf.Executor | None]:
-    """The executor to use (``None``: this process), its workers started at once.
-
-    A local process pool is started here, shut down on exit, and its worker processes
-    begin starting (importing melgenre and the DSP libraries) while the caller goes on.
-    """
+    """The executor to use (``None``: this process); a local process pool is shut down on exit."""
     if executor is not None:
         yield executor
         return
@@ -328,26 +315,10 @@ def _workers(
         yield None
         return
     pool = _process_pool(n_workers)
-    # Starting the pool blocks until the forkserver has imported the DSP libraries (about
-    # a second): do it in a thread, so the caller's own work (hashing) overlaps it.
-    starting = threading.Thread(target=lambda: [pool.submit(int) for _ in range(n_workers)])
-    starting.start()
     try:
-        yield _Started(pool, starting)
+        yield pool
     finally:
-        starting.join()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Started(cf.Executor):
-    """An executor whose workers were being started in ``starting``; submit waits for it."""
-
-    def __init__(self, pool: cf.Executor, starting: threading.Thread) -> None:
-        self.pool, self.starting = pool, starting
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
-        self.starting.join()
-        return self.pool.submit(fn, *args, **kwargs)
 
 
 def _run(
@@ -411,14 +382,14 @@ def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A local process pool that is safe after TensorFlow was imported (no plain fork).
 
     forkserver forks workers from a clean server process (spawn where forkserver
-    is unavailable); the server preloads melgenre's extraction code and
-    librosa's spectral functions so workers start warm.
+    is unavailable); the server preloads what a worker runs (:data:`_PRELOAD`), so
+    workers start warm.
     """
     methods = multiprocessing.get_all_start_methods()
     context: multiprocessing.context.BaseContext
     if "forkserver" in methods:
         forkserver = multiprocessing.get_context("forkserver")
-        forkserver.set_forkserver_preload(["melgenre.extraction", "librosa.core.spectrum", "soxr"])
+        forkserver.set_forkserver_preload(_PRELOAD)
         context = forkserver
     else:  # pragma: no cover - Windows and some macOS configurations
         context = multiprocessing.get_context("spawn")
@@ -442,6 +413,10 @@ def _keep_freed_memory() -> None:
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         pass
 
+
+#: Modules the forkserver imports once for all workers: the per-file code path. Not
+#: librosa (two seconds and 200 MB to import): the DSP it defines is in ``_filters``.
+_PRELOAD = ["melgenre.extraction", "scipy.fft", "scipy.sparse", "soundfile", "soxr"]
 
 #: glibc's ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3

@@ -34,6 +34,7 @@ from melgenre._dsp import (
     stream_mel_power,
     window_starts,
 )
+from melgenre._filters import mel_filters
 from melgenre._registry import register_component
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
@@ -358,16 +359,13 @@ class MelFeaturizer(Featurizer):
     @functools.cached_property
     def mel_basis(self) -> FloatArray:
         """The mel filter bank, ``(n_mels, 1 + n_fft // 2)``, computed once."""
-        import librosa
-
-        basis = librosa.filters.mel(
-            sr=self.sample_rate,
+        return mel_filters(
+            sample_rate=self.sample_rate,
             n_fft=self.n_fft,
             n_mels=self.n_mels,
             fmin=self.fmin,
             fmax=self.fmax,
         )
-        return np.asarray(basis, dtype=np.float32)
 
     # ----------------------------------------------------------------- steps
 
