@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import numpy as np
@@ -16,21 +14,28 @@ from melgenre._config import Component
 from melgenre._decode import (
     MAX_SAMPLE_RATE,
     MIN_SAMPLE_RATE,
-    SUPPORTED,
-    check_path,
     check_rate,
     decode_with_audioread,
-    decoder_failed,
-    describe_seconds,
     libsndfile_reason,
     read_blocks,
-    seekable,
 )
-from melgenre._dsp import mix_to_mono, pcm_to_float, resample
+from melgenre._dsp import pcm_to_float, resample
+from melgenre._loading import (
+    array_source,
+    check_finite,
+    check_min_duration,
+    encoded_source,
+    guarded_decode,
+    mix_down,
+    open_soundfile,
+    source_name,
+    stream_file,
+    take_range,
+)
 from melgenre._registry import register_component
 from melgenre._typing import AudioSource, FloatArray
 from melgenre._validation import check_bool, check_choice, check_int, check_real
-from melgenre.errors import AudioDecodeError, AudioError, AudioUnusableError, MelgenreTypeError
+from melgenre.errors import AudioUnusableError
 
 __all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "Audio", "AudioLoader", "source_name"]
 
@@ -100,7 +105,7 @@ class Audio:
                 "expected a positive int (Hz).",
                 source=self.source,
             )
-        _check_finite(samples, int(self.sample_rate), self.source)
+        check_finite(samples, int(self.sample_rate), self.source)
         view = np.ascontiguousarray(samples).view()
         view.setflags(write=False)
         object.__setattr__(self, "samples", view)
@@ -269,34 +274,20 @@ class AudioLoader(Component):
             return
         name = os.fspath(source)  # type: ignore[arg-type]
         with handle:
-            rate = check_rate(handle.samplerate, name, "the file's")
-            start, count = self._frame_range(rate)
-            target = rate if self.sample_rate is None else self.sample_rate
-            width = 1 if self.mono else int(handle.channels)
-            resampler = None
-            if target != rate:
-                import soxr
-
-                resampler = soxr.ResampleStream(
-                    rate, target, width, dtype="float32", quality=self.resample_quality
-                )
-            per_block = max(1, round(block_seconds * rate))
-            total = 0
-            blocks = read_blocks(handle, name, start=start, count=count, offset=self.offset)
-            for block in _regroup(blocks, per_block):
-                piece = self._mix(block)
-                _check_finite(piece, rate, name, start=total)  # before soxr spreads a NaN
-                total += piece.shape[-1]
-                if resampler is not None:
-                    piece = _resample_chunk(resampler, piece, last=False)
-                if piece.shape[-1]:
-                    yield Audio(piece, target, name)
-            self._check_min_duration(total / rate, name)
-            if resampler is not None:
-                empty = np.zeros(0 if width == 1 else (width, 0), np.float32)
-                tail = _resample_chunk(resampler, empty, last=True)
-                if tail.shape[-1]:
-                    yield Audio(tail, target, name)
+            start, count = self._frame_range(check_rate(handle.samplerate, name, "the file's"))
+            for samples, rate in stream_file(
+                handle,
+                name,
+                mono=self.mono,
+                start=start,
+                count=count,
+                offset=self.offset,
+                sample_rate=self.sample_rate,
+                quality=self.resample_quality,
+                block_seconds=block_seconds,
+                min_duration=self.min_duration,
+            ):
+                yield Audio(samples, rate, name)
 
     # ------------------------------------------------------------ overridable
 
@@ -327,7 +318,8 @@ class AudioLoader(Component):
                 file, name, soundfile_reason=libsndfile_reason(exc)
             )
             start, count = self._frame_range(rate)
-            return self._apply_range(samples, rate, name, start, count), rate
+            samples = take_range(samples, rate, name, start=start, count=count, offset=self.offset)
+            return samples, rate
         with handle:
             rate = check_rate(handle.samplerate, name, "the file's")
             start, count = self._frame_range(rate)
@@ -339,152 +331,31 @@ class AudioLoader(Component):
 
     def _open_for_streaming(self, source: Any) -> Any:
         """An open ``soundfile.SoundFile`` for a path libsndfile reads, else ``None``."""
-        if not isinstance(source, (str, os.PathLike)) or type(self).decode is not (
-            AudioLoader.decode
-        ):
-            return None
-        name = os.fspath(source)
-        if not isinstance(name, str):
-            return None
-        check_path(Path(name), name)
-        import soundfile as sf
-
-        try:
-            return sf.SoundFile(name)
-        except sf.SoundFileError:
-            return None  # audioread decodes it whole in load()
-        except Exception as exc:
-            raise decoder_failed(name, exc) from exc
+        if type(self).decode is not AudioLoader.decode:
+            return None  # a subclass's decoder reads the file whole
+        return open_soundfile(source)
 
     def _decode_source(self, source: Any) -> tuple[FloatArray, int, str]:
         if isinstance(source, Audio):
             samples = source.samples if source.samples.ndim == 2 else source.samples[None, :]
             return self._slice_array(samples, source.sample_rate, source.source)
         if isinstance(source, tuple):
-            return self._decode_array(source)
-        if isinstance(source, (str, os.PathLike)):
-            name = os.fspath(source)
-            if not isinstance(name, str):
-                raise MelgenreTypeError(
-                    f"Cannot read audio from {name!r}: paths must be str, got bytes. "
-                    "Decode the path first."
-                )
-            check_path(Path(name), name)
-            samples, rate = self._guarded_decode(name, name)
-            return samples, rate, name
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            data = bytes(source)
-            if not data:
-                raise AudioDecodeError(
-                    "Cannot read audio from '<bytes>': the bytes are empty (0 bytes). "
-                    f"Expected an encoded audio file ({SUPPORTED}).",
-                    source="<bytes>",
-                )
-            samples, rate = self._guarded_decode(io.BytesIO(data), "<bytes>")
-            return samples, rate, "<bytes>"
-        if isinstance(source, io.TextIOBase):
-            raise MelgenreTypeError(
-                f"Cannot read audio from {getattr(source, 'name', '<file object>')!r}: the "
-                "file object is open in text mode. Open it in binary mode ('rb')."
-            )
-        if hasattr(source, "read"):
-            name = source_name(source)
-            samples, rate = self._guarded_decode(seekable(source, name), name)
-            return samples, rate, name
-        raise MelgenreTypeError(
-            f"Cannot load audio from a {type(source).__name__}: expected a path (str or "
-            "os.PathLike), a binary file object, bytes, a (samples, sample_rate) tuple or "
-            "melgenre.Audio."
-        )
-
-    def _guarded_decode(self, file: str | IO[bytes], name: str) -> tuple[FloatArray, int]:
-        """Call :meth:`decode`, turning any decoder failure into :class:`AudioDecodeError`.
-
-        Third-party decoders raise many exception types on corrupt input; the
-        promise of :meth:`load` is that only melgenre errors come out.
-        """
-        try:
-            samples, rate = self.decode(file, name)
-        except (AudioError, MelgenreTypeError, MemoryError):
-            raise
-        except Exception as exc:
-            raise decoder_failed(name, exc) from exc
-        return samples, rate
+            return self._slice_array(*array_source(source), "<array>")
+        file, name = encoded_source(source)
+        samples, rate = guarded_decode(self.decode, file, name)
+        return samples, rate, name
 
     def _frame_range(self, rate: int) -> tuple[int, int | None]:
         start = round(self.offset * rate)
         count = None if self.duration is None else max(1, round(self.duration * rate))
         return start, count
 
-    def _decode_array(self, source: tuple[Any, ...]) -> tuple[FloatArray, int, str]:
-        name = "<array>"
-        if len(source) != 2:
-            raise MelgenreTypeError(
-                f"Cannot load audio from a tuple of length {len(source)}: expected "
-                "(samples, sample_rate)."
-            )
-        raw, rate = source
-        try:
-            array = np.asarray(raw)
-        except (TypeError, ValueError) as exc:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: the samples are not a numeric array ({exc}).",
-                source=name,
-            ) from exc
-        rate = check_rate(rate, name, "the given")
-        if array.ndim == 1:
-            array = array[None, :]
-        elif array.ndim != 2 or array.shape[0] > array.shape[1]:
-            hint = (
-                " It looks channels-last; pass samples.T."
-                if array.ndim == 2 and array.shape[1] <= 64
-                else ""
-            )
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: samples of shape {array.shape} are not "
-                f"supported; expected (n,) or (channels, n) with channels <= n.{hint}",
-                source=name,
-            )
-        try:
-            samples = pcm_to_float(array)
-        except TypeError as exc:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: {exc}.", source=name
-            ) from exc
-        return self._slice_array(samples, rate, name)
-
     def _slice_array(
         self, samples: FloatArray, rate: int, name: str
     ) -> tuple[FloatArray, int, str]:
         start, count = self._frame_range(rate)
-        return self._apply_range(samples, rate, name, start, count), rate, name
-
-    def _apply_range(
-        self, samples: FloatArray, rate: int, name: str, start: int, count: int | None
-    ) -> FloatArray:
-        total = samples.shape[-1]
-        if start and start >= total:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: offset={self.offset} s is at or past the end "
-                f"of the audio ({describe_seconds(total, rate)} long).",
-                source=name,
-            )
-        stop = total if count is None else min(total, start + count)
-        return samples[:, start:stop]
-
-    def _mix(self, samples: FloatArray) -> FloatArray:
-        """``(channels, n)`` to what :meth:`load` returns: mono ``(n,)`` or as it is."""
-        if self.mono:
-            return mix_to_mono(samples)
-        return samples[0] if samples.shape[0] == 1 else samples
-
-    def _check_min_duration(self, seconds: float, name: str) -> None:
-        if self.min_duration and seconds < self.min_duration:
-            raise AudioUnusableError(
-                f"Cannot use audio from {name!r}: it is {seconds:.3f} s long, shorter "
-                f"than min_duration={self.min_duration} s.",
-                source=name,
-            )
+        ranged = take_range(samples, rate, name, start=start, count=count, offset=self.offset)
+        return ranged, rate, name
 
     def _finish(self, samples: FloatArray, rate: int, name: str) -> Audio:
         """Check, mix down and resample decoded ``(channels, n)`` samples."""
@@ -494,8 +365,8 @@ class AudioLoader(Component):
             )
         target = rate if self.sample_rate is None else self.sample_rate
         # Check before resampling: soxr would spread a NaN over its neighbours.
-        audio = Audio(self._mix(samples), rate, name)
-        self._check_min_duration(audio.duration, name)
+        audio = Audio(mix_down(samples, self.mono), rate, name)
+        check_min_duration(audio.duration, name, self.min_duration)
         if target == rate:
             return audio
         resampled = resample(audio.samples, rate, target, quality=self.resample_quality)
@@ -506,55 +377,3 @@ class AudioLoader(Component):
                 source=name,
             )
         return Audio(resampled, target, name)
-
-
-def _check_finite(samples: FloatArray, rate: int, name: str, *, start: int = 0) -> None:
-    """Raise :class:`AudioUnusableError` naming the first NaN or infinity (``start``: offset)."""
-    if np.isfinite(samples.sum(dtype=np.float64)):  # NaN and infinity survive a sum
-        return
-    bad = ~np.isfinite(samples)
-    if bad.any():
-        first = start + int(np.argwhere(bad)[0][-1])
-        raise AudioUnusableError(
-            f"Audio from {name!r} contains {int(bad.sum())} non-finite samples "
-            f"(NaN or infinity), the first at sample {first} ({first / rate:.3f} s). "
-            "Repair or re-export the file.",
-            source=name,
-        )
-
-
-def _regroup(blocks: Iterator[FloatArray], size: int) -> Iterator[FloatArray]:
-    """Re-cut ``(channels, n)`` blocks into blocks of ``size`` frames (the last may be shorter)."""
-    pending: list[FloatArray] = []
-    held = 0
-    for block in blocks:
-        pending.append(block)
-        held += block.shape[-1]
-        while held >= size:
-            joined = np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
-            yield joined[:, :size]
-            rest = joined[:, size:]
-            pending, held = ([rest], rest.shape[-1]) if rest.shape[-1] else ([], 0)
-    if held:
-        yield np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
-
-
-def _resample_chunk(resampler: Any, samples: FloatArray, *, last: bool) -> FloatArray:
-    """One step of soxr's stream resampler on ``(n,)`` or ``(channels, n)`` samples."""
-    out = resampler.resample_chunk(np.ascontiguousarray(samples.T), last=last)
-    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).T)
-
-
-def source_name(source: Any) -> str:
-    """How melgenre names ``source`` in messages and results (a path, ``"<bytes>"``, ...)."""
-    if isinstance(source, Audio):
-        return source.source
-    if isinstance(source, (str, os.PathLike)):
-        name = os.fspath(source)
-        return name if isinstance(name, str) else repr(name)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return "<bytes>"
-    if isinstance(source, tuple):
-        return "<array>"
-    name = getattr(source, "name", None)
-    return name if isinstance(name, str) else "<file object>"
