@@ -93,8 +93,8 @@ from melgenre.errors import MelgenreWarning as MelgenreWarning
 from melgenre.errors import NotTrainedError as NotTrainedError
 from melgenre.errors import SampleRateMismatchError as SampleRateMismatchError
 from melgenre.evaluation import EvaluationReport as EvaluationReport
-from melgenre.features import Featurizer as Featurizer
 from melgenre.features import MelFeaturizer as MelFeaturizer
+from melgenre.featurizer import Featurizer as Featurizer
 from melgenre.history import History as History
 from melgenre.predictor import Prediction as Prediction
 from melgenre.predictor import Predictor as Predictor

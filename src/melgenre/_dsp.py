@@ -30,6 +30,7 @@ __all__ = [
     "stft_power",
     "stream_mel_power",
     "window_starts",
+    "windows_from_blocks",
 ]
 
 
@@ -235,6 +236,30 @@ def log_mel(
     # a float32 peak stays float32, so streamed and in-memory decibels agree to the bit
     reference = np.max(power) if isinstance(ref, str) else ref
     return power_to_db(power, ref=reference, top_db=top_db)
+
+
+def windows_from_blocks(
+    blocks: Iterable[FloatArray], starts: IntArray, frames: int
+) -> Iterator[FloatArray]:
+    """The windows of a spectrogram given as consecutive ``(n_bins, t)`` blocks of frames.
+
+    Yields ``(k, n_bins, frames)`` arrays of the windows starting at ``starts`` (in
+    order), each batch as soon as its last frame has arrived; only the frames of
+    windows not yet complete are held. Joined, the batches equal
+    ``frame_windows(whole_spectrogram, starts, frames)`` when every window fits.
+    """
+    held: FloatArray | None = None
+    first, k = 0, 0  # frame index of held[:, 0]; next window
+    for block in blocks:
+        held = block if held is None else np.concatenate([held, block], axis=1)
+        j = k
+        while j < len(starts) and starts[j] + frames <= first + held.shape[1]:
+            j += 1
+        if j > k:
+            yield frame_windows(held, starts[k:j] - first, frames, pad_value=0.0)
+            k = j
+        keep = int(starts[k]) - first if k < len(starts) else held.shape[1]
+        held, first = held[:, keep:], first + keep
 
 
 def window_starts(n_frames: int, frames: int, hop: int) -> IntArray:

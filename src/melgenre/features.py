@@ -1,18 +1,9 @@
-"""Featurizers: :class:`Audio` in, fixed-size CNN windows out.
+"""The log-mel featurizer, :class:`MelFeaturizer`: the :class:`Featurizer` melgenre trains on.
 
-``transform(audio)`` is the one public entry point. It chains small
-overridable steps::
-
-    transform(audio)
-      spectrogram(audio)  -> (n_bins, t)         the whole recording, once
-        check_audio(audio)                       sample rate and channels (once)
-        mel_power(samples) -> (n_mels, t)        mel power spectrogram
-        scale(power)       -> (n_bins, t)        dB by default
-      windows(spec)       -> (n, n_bins, frames, 1)   slices of that spectrogram
-
-A subclass replaces one step, e.g. ``scale`` for PCEN or MFCCs instead of dB.
-``stream(blocks)`` gives the same windows block by block for long recordings
-(:meth:`MelFeaturizer.stream` in bounded memory; other featurizers in one piece).
+Its steps (see :mod:`melgenre.featurizer`): the STFT and mel filter bank of
+``_dsp``/``_filters`` (equal to librosa's), decibels relative to the peak,
+windows cut every ``window_hop`` frames; and :meth:`MelFeaturizer.stream`, the
+same windows block by block for long recordings.
 """
 
 from __future__ import annotations
@@ -24,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from melgenre._config import Component
 from melgenre._dsp import (
     analysis_window,
     frame_windows,
@@ -33,171 +23,17 @@ from melgenre._dsp import (
     resize_time,
     stream_mel_power,
     window_starts,
+    windows_from_blocks,
 )
 from melgenre._filters import mel_filters
 from melgenre._registry import register_component
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
-from melgenre.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio, AudioLoader
-from melgenre.deprecation import warn_deprecated
-from melgenre.errors import (
-    AudioUnusableError,
-    ConfigError,
-    MelgenreTypeError,
-    SampleRateMismatchError,
-)
+from melgenre.audio import Audio
+from melgenre.errors import ConfigError
+from melgenre.featurizer import Featurizer, WindowBlocks
 
 __all__ = ["Featurizer", "MelFeaturizer", "WindowBlocks"]
-
-#: Windows ``(n, *output_shape)`` and their ``(n, 2)`` start and end seconds.
-WindowBlocks = Iterator[tuple[FloatArray, FloatArray]]
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Featurizer(Component):
-    """Base class of featurizers: mono :class:`Audio` to float32 windows.
-
-    Subclasses implement :meth:`spectrogram`, :meth:`windows` and
-    :attr:`output_shape`; :meth:`transform` checks the input and chains them.
-
-    Parameters
-    ----------
-    sample_rate : int, default=22050
-        The only sample rate this featurizer accepts, in Hz.
-    """
-
-    sample_rate: int = 22050
-
-    def __post_init__(self) -> None:
-        check_int(
-            type(self).__name__,
-            "sample_rate",
-            self.sample_rate,
-            low=MIN_SAMPLE_RATE,
-            high=MAX_SAMPLE_RATE,
-        )
-
-    def transform(self, audio: Audio) -> FloatArray:
-        """Turn mono audio into CNN input windows.
-
-        Parameters
-        ----------
-        audio : Audio
-            Mono audio at :attr:`sample_rate`.
-
-        Returns
-        -------
-        windows : np.ndarray [shape=(n_windows, *output_shape), dtype=float32]
-        """
-        return self.windows(self.spectrogram(audio))
-
-    def stream(self, blocks: Callable[[], Iterable[Audio]]) -> WindowBlocks:
-        """The windows of a long recording given block by block, with their times.
-
-        Parameters
-        ----------
-        blocks : callable
-            ``blocks()`` returns an iterable of consecutive :class:`Audio`
-            blocks of one recording (e.g. ``lambda: loader.stream(path)``); a
-            featurizer may call it more than once (one pass per call).
-
-        Yields
-        ------
-        (windows, times) : np.ndarray and np.ndarray [shape=(n, 2)]
-            Consecutive windows of what :meth:`transform` returns for the whole
-            recording, and their start and end seconds (:meth:`window_times`).
-
-        Notes
-        -----
-        This base version joins the blocks and transforms them in one piece.
-        :class:`MelFeaturizer` overrides it to keep memory flat in the
-        recording's length.
-        """
-        pieces = list(blocks())
-        samples = np.concatenate([block.samples for block in pieces], axis=-1)
-        audio = Audio(samples, pieces[0].sample_rate, pieces[0].source)
-        yield self.transform(audio), self.window_times(audio)
-
-    def window_times(self, audio: Audio) -> FloatArray:
-        """Start and end, in seconds, of each window :meth:`transform` returns for ``audio``.
-
-        Returns
-        -------
-        times : np.ndarray [shape=(n_windows, 2), dtype=float32]
-        """
-        raise NotImplementedError(f"{type(self).__name__} must implement window_times()")
-
-    def check_loader(self, loader: AudioLoader) -> None:
-        """Raise :class:`ConfigError` unless ``loader`` resamples to :attr:`sample_rate`.
-
-        .. deprecated:: 0.2
-            :class:`melgenre.Preprocessing` makes this check; build one with
-            ``Preprocessing(featurizer, loader=loader)``.
-        """
-        warn_deprecated(
-            "Featurizer.check_loader",
-            since="0.2",
-            removed_in="0.3",
-            instead="Preprocessing(featurizer, loader=loader), which checks the rates",
-        )
-        if loader.sample_rate != self.sample_rate:
-            raise ConfigError(
-                f"The loader resamples to {loader.sample_rate} Hz but the featurizer expects "
-                f"{self.sample_rate} Hz; use AudioLoader(sample_rate={self.sample_rate}).",
-                parameter="loader",
-                value=loader.sample_rate,
-            )
-
-    def check_audio(self, audio: Audio) -> None:
-        """Raise unless ``audio`` is mono :class:`Audio` at :attr:`sample_rate`.
-
-        Raises
-        ------
-        MelgenreTypeError
-            ``audio`` is not :class:`Audio`.
-        SampleRateMismatchError
-            The audio's sample rate differs from :attr:`sample_rate`.
-        AudioUnusableError
-            The audio has more than one channel.
-        """
-        owner = type(self).__name__
-        if not isinstance(audio, Audio):
-            raise MelgenreTypeError(
-                f"{owner}.transform expects melgenre.Audio, got {type(audio).__name__}. Load "
-                f"audio with AudioLoader(sample_rate={self.sample_rate}).load(source)."
-            )
-        if audio.sample_rate != self.sample_rate:
-            raise SampleRateMismatchError(
-                f"{owner} was configured for {self.sample_rate} Hz but received audio at "
-                f"{audio.sample_rate} Hz from {audio.source!r}; load it with "
-                f"AudioLoader(sample_rate={self.sample_rate}).",
-                source=audio.source,
-                expected=self.sample_rate,
-                received=audio.sample_rate,
-            )
-        if audio.channels != 1:
-            raise AudioUnusableError(
-                f"{owner} expects mono audio but received {audio.channels} channels from "
-                f"{audio.source!r}; load it with AudioLoader(mono=True).",
-                source=audio.source,
-            )
-
-    def spectrogram(self, audio: Audio) -> FloatArray:
-        """The whole recording's time-frequency representation, ``(n_bins, t)``.
-
-        Implementations start with ``self.check_audio(audio)``: :meth:`transform`
-        relies on it.
-        """
-        raise NotImplementedError(f"{type(self).__name__} must implement spectrogram()")
-
-    def windows(self, spec: FloatArray) -> FloatArray:
-        """Cut a spectrogram into ``(n_windows, *output_shape)`` windows."""
-        raise NotImplementedError(f"{type(self).__name__} must implement windows()")
-
-    @property
-    def output_shape(self) -> tuple[int, int, int]:
-        """Shape of one window, ``(n_bins, frames, 1)``: the model's input shape."""
-        raise NotImplementedError(f"{type(self).__name__} must implement output_shape")
 
 
 @register_component(package="melgenre")
@@ -480,22 +316,17 @@ class MelFeaturizer(Featurizer):
             top = log_mel(np.array([[peak]], dtype=np.float32), ref=ref, top_db=None)
             floor = top.max() - self.top_db
         starts, times = self.window_starts(n_frames), self._window_times(n_samples)
-        held = np.zeros((self.n_bins, 0), dtype=np.float32)
-        first, k = 0, 0  # frame index of held[:, 0]; next window
-        for power in self._stream_power(blocks(), [0]):
-            db = log_mel(power, ref=ref, top_db=None)
-            held = np.concatenate([held, db if floor is None else np.maximum(db, floor)], axis=1)
-            j = k
-            while j < len(starts) and starts[j] + self.frames <= first + held.shape[1]:
-                j += 1
-            if j > k:
-                cut = frame_windows(held, starts[k:j] - first, self.frames, pad_value=0.0)
-                if self.resize_frames is not None:
-                    cut = resize_time(cut, self.resize_frames)
-                yield cut[..., np.newaxis], times[k:j]
-                k = j
-            keep = int(starts[k]) - first if k < len(starts) else held.shape[1]
-            held, first = held[:, keep:], first + keep
+        scaled = (
+            log_mel(power, ref=ref, top_db=None) for power in self._stream_power(blocks(), [0])
+        )
+        if floor is not None:
+            scaled = (np.maximum(db, floor) for db in scaled)
+        k = 0
+        for cut in windows_from_blocks(scaled, starts, self.frames):
+            if self.resize_frames is not None:
+                cut = resize_time(cut, self.resize_frames)
+            yield cut[..., np.newaxis], times[k : k + len(cut)]
+            k += len(cut)
 
     def _streams_in_blocks(self) -> bool:
         """Whether :meth:`stream` can compute windows block by block (no step overridden)."""

@@ -32,7 +32,7 @@ from melgenre.errors import (
     NotTrainedError,
 )
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
-from melgenre.features import Featurizer
+from melgenre.featurizer import Featurizer
 from melgenre.history import History
 from melgenre.prediction import AGGREGATIONS, Prediction, WindowPrediction, build_prediction
 from melgenre.preprocessing import Preprocessing

@@ -19,7 +19,8 @@ from melgenre._validation import check_real
 from melgenre.audio import Audio, AudioLoader
 from melgenre.cache import preprocessing_key
 from melgenre.errors import ConfigError, MelgenreTypeError
-from melgenre.features import Featurizer, MelFeaturizer, WindowBlocks
+from melgenre.features import MelFeaturizer
+from melgenre.featurizer import Featurizer, WindowBlocks
 
 __all__ = ["Preprocessing"]
 

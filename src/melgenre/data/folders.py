@@ -31,7 +31,7 @@ from melgenre.errors import DatasetError, MelgenreTypeError
 
 if TYPE_CHECKING:
     from melgenre.data.featureset import FeatureSet
-    from melgenre.features import Featurizer
+    from melgenre.featurizer import Featurizer
     from melgenre.preprocessing import Preprocessing
 
 __all__ = ["AUDIO_EXTENSIONS", "Example", "FolderDataset", "OnError"]
