@@ -17,6 +17,7 @@ interrupted one was.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,21 @@ import numpy as np
 
 from melgenre._files import atomic_target, atomic_write
 from melgenre._tf import keras
-from melgenre.errors import MelgenreError
+from melgenre.errors import ConfigError, MelgenreError
 from melgenre.history import lower_is_better
 
-__all__ = ["CHECKPOINT_DIR", "STATE_FILE", "Checkpointer", "read_state"]
+__all__ = [
+    "CHECKPOINT_DIR",
+    "STATE_FILE",
+    "Checkpointer",
+    "ResumableEarlyStopping",
+    "clear_checkpoints",
+    "read_state",
+    "restore",
+    "resume_state",
+]
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "checkpoint.json"
@@ -197,3 +209,64 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             self.best = self.carried["best"]
             self.best_epoch = int(self.carried["best_epoch"])
             self.best_weights = self.carried_weights
+
+
+def resume_state(checkpoints: Path, run: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint state to resume from (``None``: no checkpoint, start afresh).
+
+    Raises
+    ------
+    ConfigError
+        The checkpoint is damaged, or its run had other data or settings than ``run``.
+    """
+    try:
+        state = read_state(checkpoints)
+    except MelgenreError as exc:
+        raise ConfigError(f"Cannot resume: {exc}", parameter="resume") from exc
+    if state is None:
+        logger.info("No checkpoint in %s: starting a new run.", checkpoints)
+        return None
+    differ = sorted(k for k in run if state["run"].get(k) != run[k])
+    if differ:
+        raise ConfigError(
+            f"Cannot resume the run in {str(checkpoints)!r}: it was trained with other "
+            f"{', '.join(differ)} (the training files, batch size, seed and classes "
+            "must be the same). Use another run_dir, or fit(resume=False) to start over.",
+            parameter="resume",
+        )
+    return state
+
+
+def restore(
+    model: keras.Model,
+    checkpoints: Path,
+    state: dict[str, Any],
+    log: Any,
+    stopper: ResumableEarlyStopping | None,
+) -> int:
+    """Load the checkpoint's weights, counters and history; return the finished epochs.
+
+    ``log`` is the run's :class:`melgenre._fitting.EpochLog`; call this inside the
+    distribution strategy's scope, if any.
+    """
+    if stopper is not None and state.get("early_stopping") and state["best"]:
+        model.load_weights(checkpoints / state["best"])
+        stopper.carried = state["early_stopping"]
+        stopper.carried_weights = model.get_weights()
+    final = state["best"] if state["finished"] and stopper is not None else None
+    model.load_weights(checkpoints / (final or state["latest"]))
+    restore_seed_states(model, state["seed_states"])
+    history = state["history"]
+    log.metrics = {k: list(v) for k, v in history["metrics"].items()}
+    log.seconds = list(history["params"].get("epoch_seconds", []))
+    if stopper is not None and stopper.carried is not None and state["finished"]:
+        stopper.best_weights = stopper.carried_weights
+        stopper.best = stopper.carried["best"]
+        stopper.best_epoch = stopper.carried["best_epoch"]
+    return int(state["epoch"])
+
+
+def clear_checkpoints(checkpoints: Path) -> None:
+    """Remove an earlier run's checkpoint files before a new run writes its own."""
+    for old in [*checkpoints.glob("epoch-*.keras"), checkpoints / STATE_FILE]:
+        old.unlink(missing_ok=True)

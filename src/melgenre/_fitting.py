@@ -1,4 +1,7 @@
-"""Pieces of one :meth:`Trainer.fit` run: the epoch log, class weights, data sharding.
+"""Pieces of :class:`Trainer`, as functions and small classes.
+
+Set checks, the epoch log, class weights, placement and sharding under a
+distribution strategy, batched prediction.
 
 Importing this module imports Keras (and TensorFlow).
 """
@@ -6,6 +9,7 @@ Importing this module imports Keras (and TensorFlow).
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,12 +17,29 @@ from typing import Any
 
 import numpy as np
 
+from melgenre._checkpoint import ResumableEarlyStopping
 from melgenre._tf import keras
+from melgenre._typing import FloatArray
+from melgenre._validation import check_choice, check_int, check_real
+from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet
-from melgenre.errors import ConfigError
+from melgenre.errors import ConfigError, MelgenreTypeError
 from melgenre.history import History
 
-__all__ = ["EpochLog", "class_weights", "files_hash", "shard_by_data"]
+__all__ = [
+    "EpochLog",
+    "check_features",
+    "check_settings",
+    "class_weights",
+    "early_stopper",
+    "files_hash",
+    "final_history",
+    "place_in_scope",
+    "predict_in_batches",
+    "shard_by_data",
+]
+
+logger = logging.getLogger(__name__)
 
 
 def shard_by_data(dataset: Any) -> Any:
@@ -95,3 +116,144 @@ def class_weights(
             )
         weights[index] = float(value)
     return weights
+
+
+def check_features(model: keras.Model, features: FeatureSet, role: str) -> None:
+    """Raise unless ``features`` is a :class:`FeatureSet` whose windows and classes fit."""
+    if not isinstance(features, FeatureSet):
+        raise MelgenreTypeError(
+            f"Trainer expects {role} as a melgenre FeatureSet (from "
+            f"FolderDataset.features(...)), got {type(features).__name__}."
+        )
+    expected = tuple(model.input_shape[1:])
+    if tuple(features.x.shape[1:]) != expected:
+        raise ConfigError(
+            f"The {role} windows have shape {tuple(features.x.shape[1:])} but the model "
+            f"expects {expected}. Build the model with input_shape=featurizer.output_shape.",
+            parameter="input_shape",
+            value=tuple(features.x.shape[1:]),
+        )
+    outputs = int(model.output_shape[-1])
+    if len(features.classes) != outputs:
+        raise ConfigError(
+            f"The {role} set has {len(features.classes)} classes but the model has "
+            f"{outputs} outputs. Build the model with num_classes=len(dataset.classes).",
+            parameter="num_classes",
+            value=outputs,
+        )
+
+
+def place_in_scope(model: keras.Model, strategy: Any) -> keras.Model:
+    """``model``, or its copy rebuilt inside ``strategy``'s scope when built outside it."""
+    if strategy is None or model.distribute_strategy is strategy:
+        return model
+    try:
+        config = model.get_config()
+        with strategy.scope():
+            clone = type(model).from_config(config)
+        clone.set_weights(model.get_weights())
+    except Exception as exc:
+        raise ConfigError(
+            f"Cannot rebuild the {type(model).__name__} inside the distribution "
+            f"strategy's scope ({exc}). Build it there yourself: "
+            "`with strategy.scope(): model = ...`.",
+            parameter="strategy",
+        ) from exc
+    logger.info("Rebuilt the model inside %s's scope.", type(strategy).__name__)
+    return clone
+
+
+def predict_in_batches(model: keras.Model, x: Any, step: int, strategy: Any) -> FloatArray:
+    """Probabilities of windows ``x`` (an array or memory map), ``step`` windows per call."""
+    if strategy is not None:
+        # predict_on_batch would hand every replica the whole batch; predict splits it
+        from melgenre._tf import tf
+
+        batches = tf.data.Dataset.from_generator(
+            lambda: (np.asarray(x[i : i + step]) for i in range(0, len(x), step)),
+            output_signature=tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
+        )
+        return np.asarray(model.predict(shard_by_data(batches), verbose=0), dtype=np.float32)
+    outputs = [
+        np.asarray(model.predict_on_batch(np.asarray(x[i : i + step])), dtype=np.float32)
+        for i in range(0, len(x), step)
+    ]
+    n_classes = int(model.output_shape[-1])
+    return np.concatenate(outputs) if outputs else np.zeros((0, n_classes), np.float32)
+
+
+def check_settings(
+    *,
+    model: Any,
+    epochs: Any,
+    batch_size: Any,
+    learning_rate: Any,
+    patience: Any,
+    class_weight: Any,
+    verbose: Any,
+    augmentation: Any,
+    strategy: Any,
+) -> None:
+    """Raise a melgenre error naming the first of :class:`Trainer`'s settings that is wrong."""
+    if not isinstance(model, keras.Model):
+        raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
+    check_int("Trainer", "epochs", epochs, low=1)
+    check_int("Trainer", "batch_size", batch_size, low=1)
+    check_real("Trainer", "learning_rate", learning_rate, low=0.0, closed_low=False)
+    check_int("Trainer", "patience", patience, low=0)
+    if (
+        class_weight is not None
+        and class_weight != "balanced"
+        and not isinstance(class_weight, Mapping)
+    ):
+        raise ConfigError(
+            "The 'class_weight' parameter of Trainer must be 'balanced', a dict of class "
+            f"(name or index) to weight, or None. Got {class_weight!r} instead.",
+            parameter="class_weight",
+            value=class_weight,
+        )
+    check_choice("Trainer", "verbose", verbose, ("auto", 0, 1, 2))
+    if augmentation is not None and not isinstance(augmentation, Augmentation):
+        raise MelgenreTypeError(
+            "The 'augmentation' parameter of Trainer must be a melgenre.Augmentation or "
+            f"None, got {type(augmentation).__name__}."
+        )
+    if strategy is not None:
+        from melgenre._tf import tf
+
+        if not isinstance(strategy, tf.distribute.Strategy):
+            raise MelgenreTypeError(
+                "The 'strategy' parameter of Trainer must be a tf.distribute.Strategy or "
+                f"None, got {type(strategy).__name__}."
+            )
+
+
+def early_stopper(
+    use: bool, monitor: str, patience: int, callbacks: list[Any]
+) -> ResumableEarlyStopping | None:
+    """The trainer's early stopping (best weights restored), unless off or the user has one."""
+    if not use or any(isinstance(c, keras.callbacks.EarlyStopping) for c in callbacks):
+        return None
+    return ResumableEarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+
+
+def final_history(
+    log: EpochLog,
+    stopper: keras.callbacks.EarlyStopping | None,
+    state: dict[str, Any] | None,
+    monitor: str,
+    path: Path | None,
+) -> History:
+    """The run's :class:`History`, saved to ``path``, with the best epoch early stopping kept.
+
+    ``state`` is the checkpoint of a finished run that was restored, not retrained.
+    """
+    if stopper is not None and stopper.best_weights is not None:
+        log.run_params["best_epoch"] = int(stopper.best_epoch) + 1
+        log.run_params["best_" + monitor] = float(stopper.best)
+    elif state is not None and "best_epoch" in state["history"]["params"]:
+        log.run_params["best_epoch"] = state["history"]["params"]["best_epoch"]
+    history = log.history()
+    if path is not None:
+        history.save(path)
+    return history

@@ -11,24 +11,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from melgenre._checkpoint import (
     CHECKPOINT_DIR,
-    STATE_FILE,
     Checkpointer,
-    ResumableEarlyStopping,
-    read_state,
-    restore_seed_states,
+    clear_checkpoints,
+    restore,
+    resume_state,
 )
-from melgenre._fitting import EpochLog, class_weights, files_hash, shard_by_data
+from melgenre._fitting import (
+    EpochLog,
+    check_features,
+    check_settings,
+    class_weights,
+    early_stopper,
+    files_hash,
+    final_history,
+    place_in_scope,
+    predict_in_batches,
+    shard_by_data,
+)
 from melgenre._tf import keras
 from melgenre._typing import FloatArray, PathLike
-from melgenre._validation import check_choice, check_int, check_real
 from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated
-from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
+from melgenre.errors import ConfigError
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.history import HISTORY_FILE, History
 
@@ -132,37 +139,17 @@ class Trainer:
         augmentation: Augmentation | None = None,
         strategy: Any = None,
     ) -> None:
-        if not isinstance(model, keras.Model):
-            raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
-        check_int("Trainer", "epochs", epochs, low=1)
-        check_int("Trainer", "batch_size", batch_size, low=1)
-        check_real("Trainer", "learning_rate", learning_rate, low=0.0, closed_low=False)
-        check_int("Trainer", "patience", patience, low=0)
-        if (
-            class_weight is not None
-            and class_weight != "balanced"
-            and not isinstance(class_weight, Mapping)
-        ):
-            raise ConfigError(
-                "The 'class_weight' parameter of Trainer must be 'balanced', a dict of class "
-                f"(name or index) to weight, or None. Got {class_weight!r} instead.",
-                parameter="class_weight",
-                value=class_weight,
-            )
-        check_choice("Trainer", "verbose", verbose, ("auto", 0, 1, 2))
-        if augmentation is not None and not isinstance(augmentation, Augmentation):
-            raise MelgenreTypeError(
-                "The 'augmentation' parameter of Trainer must be a melgenre.Augmentation or "
-                f"None, got {type(augmentation).__name__}."
-            )
-        if strategy is not None:
-            from melgenre._tf import tf
-
-            if not isinstance(strategy, tf.distribute.Strategy):
-                raise MelgenreTypeError(
-                    "The 'strategy' parameter of Trainer must be a tf.distribute.Strategy or "
-                    f"None, got {type(strategy).__name__}."
-                )
+        check_settings(
+            model=model,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            class_weight=class_weight,
+            verbose=verbose,
+            augmentation=augmentation,
+            strategy=strategy,
+        )
         self.model = model
         self.epochs = epochs
         self.batch_size = batch_size
@@ -197,29 +184,6 @@ class Trainer:
         )
         self.model.compile(optimizer=optimizer, loss=self.loss, metrics=self.metrics)
 
-    def _check(self, features: FeatureSet, role: str) -> None:
-        if not isinstance(features, FeatureSet):
-            raise MelgenreTypeError(
-                f"Trainer expects {role} as a melgenre FeatureSet (from "
-                f"FolderDataset.features(...)), got {type(features).__name__}."
-            )
-        expected = tuple(self.model.input_shape[1:])
-        if tuple(features.x.shape[1:]) != expected:
-            raise ConfigError(
-                f"The {role} windows have shape {tuple(features.x.shape[1:])} but the model "
-                f"expects {expected}. Build the model with input_shape=featurizer.output_shape.",
-                parameter="input_shape",
-                value=tuple(features.x.shape[1:]),
-            )
-        outputs = int(self.model.output_shape[-1])
-        if len(features.classes) != outputs:
-            raise ConfigError(
-                f"The {role} set has {len(features.classes)} classes but the model has "
-                f"{outputs} outputs. Build the model with num_classes=len(dataset.classes).",
-                parameter="num_classes",
-                value=outputs,
-            )
-
     def fit(
         self,
         train: FeatureSet,
@@ -253,9 +217,9 @@ class Trainer:
             The sets do not fit the model, ``resume`` without ``run_dir``, or
             the checkpoint is from a run on other data or settings.
         """
-        self._check(train, "training")
+        check_features(self.model, train, "training")
         if validation is not None:
-            self._check(validation, "validation")
+            check_features(self.model, validation, "validation")
             if tuple(validation.classes) != tuple(train.classes):
                 raise ConfigError(
                     "The validation set's classes differ from the training set's: "
@@ -270,42 +234,20 @@ class Trainer:
             )
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        self._place_model()
+        self.model = place_in_scope(self.model, self.strategy)
         with self._scope():
             self.compile()
             # build the optimizer's variables now so a checkpoint can be loaded into them
             self.model.optimizer.build(self.model.trainable_variables)
         weights = class_weights(self.class_weight, train)
+        train_hash = files_hash(train)
         run = {
-            "train_files_hash": files_hash(train),
+            "train_files_hash": train_hash,
             "batch_size": self.batch_size,
             "seed": self.seed,
             "classes": list(train.classes),
         }
-        params: dict[str, Any] = {
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "seed": self.seed,
-            "model": self.model.name,
-            "model_params": int(self.model.count_params()),
-            "train_windows": len(train),
-            "train_files": train.n_files,
-            "validation_windows": len(validation) if validation is not None else 0,
-            "validation_files": validation.n_files if validation is not None else 0,
-            "classes": list(train.classes),
-            "train_files_hash": run["train_files_hash"],
-            "class_weight": (
-                {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
-            ),
-            "augmentation": (
-                {"class_name": type(self.augmentation).__name__, **self.augmentation.get_config()}
-                if self.augmentation is not None
-                else None
-            ),
-            "strategy": type(self.strategy).__name__ if self.strategy is not None else None,
-            "replicas": int(self.model.distribute_strategy.num_replicas_in_sync),
-        }
+        params = self._run_params(train, validation, weights, train_hash)
         use_stopping = (
             self.early_stopping if self.early_stopping is not None else validation is not None
         )
@@ -315,30 +257,25 @@ class Trainer:
                 "fit(train, validation=...) or Trainer(early_stopping=False).",
                 parameter="early_stopping",
             )
-        users_stopper = any(isinstance(c, keras.callbacks.EarlyStopping) for c in self.callbacks)
-        stopper = None
-        if use_stopping and not users_stopper:
-            stopper = ResumableEarlyStopping(
-                monitor=self.monitor, patience=self.patience, restore_best_weights=True
-            )
+        stopper = early_stopper(use_stopping, self.monitor, self.patience, self.callbacks)
         params["early_stopping"] = (
             {"monitor": self.monitor, "patience": self.patience} if stopper is not None else None
         )
         path = self.run_dir / HISTORY_FILE if self.run_dir is not None else None
         log = EpochLog(path, params)
         checkpoints = self.run_dir / CHECKPOINT_DIR if self.run_dir is not None else None
-        state = self._resume_state(checkpoints, run) if resume else None
+        state = resume_state(checkpoints, run) if resume and checkpoints is not None else None
         initial_epoch = 0
-        if state is not None:
-            assert checkpoints is not None
-            initial_epoch = self._restore(checkpoints, state, log, stopper)
+        if state is not None and checkpoints is not None:
+            with self._scope():
+                initial_epoch = restore(self.model, checkpoints, state, log, stopper)
             if state["finished"]:
                 logger.info("The run in %s had finished; restored its final weights.", checkpoints)
-                return self._finish(log, stopper, path, state)
+                self.history_ = final_history(log, stopper, state, self.monitor, path)
+                return self.history_
             logger.info("Resuming the run in %s after epoch %d.", checkpoints, initial_epoch)
         elif checkpoints is not None:
-            for old in [*checkpoints.glob("epoch-*.keras"), checkpoints / STATE_FILE]:
-                old.unlink(missing_ok=True)
+            clear_checkpoints(checkpoints)
         checkpointer = (
             Checkpointer(
                 checkpoints,
@@ -376,90 +313,45 @@ class Trainer:
             shuffle=False,  # the FeatureSet's dataset shuffles, reproducibly for the seed
             class_weight=weights,
         )
-        return self._finish(log, stopper, path, None)
-
-    def _finish(
-        self,
-        log: EpochLog,
-        stopper: keras.callbacks.EarlyStopping | None,
-        path: Path | None,
-        state: dict[str, Any] | None,
-    ) -> History:
-        if stopper is not None and stopper.best_weights is not None:
-            log.run_params["best_epoch"] = int(stopper.best_epoch) + 1
-            log.run_params["best_" + self.monitor] = float(stopper.best)
-        elif state is not None and "best_epoch" in state["history"]["params"]:
-            log.run_params["best_epoch"] = state["history"]["params"]["best_epoch"]
-        self.history_ = log.history()
-        if path is not None:
-            self.history_.save(path)
+        self.history_ = final_history(log, stopper, None, self.monitor, path)
         return self.history_
+
+    def _run_params(
+        self,
+        train: FeatureSet,
+        validation: FeatureSet | None,
+        weights: dict[int, float] | None,
+        train_hash: str,
+    ) -> dict[str, Any]:
+        """The run's settings and data sizes, recorded in ``training_hist.json``."""
+        augmentation = self.augmentation
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "seed": self.seed,
+            "model": self.model.name,
+            "model_params": int(self.model.count_params()),
+            "train_windows": len(train),
+            "train_files": train.n_files,
+            "validation_windows": len(validation) if validation is not None else 0,
+            "validation_files": validation.n_files if validation is not None else 0,
+            "classes": list(train.classes),
+            "train_files_hash": train_hash,
+            "class_weight": (
+                {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
+            ),
+            "augmentation": (
+                {"class_name": type(augmentation).__name__, **augmentation.get_config()}
+                if augmentation is not None
+                else None
+            ),
+            "strategy": type(self.strategy).__name__ if self.strategy is not None else None,
+            "replicas": int(self.model.distribute_strategy.num_replicas_in_sync),
+        }
 
     def _scope(self) -> Any:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
-
-    def _place_model(self) -> None:
-        """Rebuild the model inside the strategy's scope when it was built outside it."""
-        if self.strategy is None or self.model.distribute_strategy is self.strategy:
-            return
-        try:
-            config = self.model.get_config()
-            with self.strategy.scope():
-                clone = type(self.model).from_config(config)
-            clone.set_weights(self.model.get_weights())
-        except Exception as exc:
-            raise ConfigError(
-                f"Cannot rebuild the {type(self.model).__name__} inside the distribution "
-                f"strategy's scope ({exc}). Build it there yourself: "
-                "`with strategy.scope(): model = ...`.",
-                parameter="strategy",
-            ) from exc
-        logger.info("Rebuilt the model inside %s's scope.", type(self.strategy).__name__)
-        self.model = clone
-
-    def _resume_state(self, checkpoints: Path | None, run: dict[str, Any]) -> dict[str, Any] | None:
-        assert checkpoints is not None
-        try:
-            state = read_state(checkpoints)
-        except MelgenreError as exc:
-            raise ConfigError(f"Cannot resume: {exc}", parameter="resume") from exc
-        if state is None:
-            logger.info("No checkpoint in %s: starting a new run.", checkpoints)
-            return None
-        differ = sorted(k for k in run if state["run"].get(k) != run[k])
-        if differ:
-            raise ConfigError(
-                f"Cannot resume the run in {str(checkpoints)!r}: it was trained with other "
-                f"{', '.join(differ)} (the training files, batch size, seed and classes "
-                "must be the same). Use another run_dir, or fit(resume=False) to start over.",
-                parameter="resume",
-            )
-        return state
-
-    def _restore(
-        self,
-        checkpoints: Path,
-        state: dict[str, Any],
-        log: EpochLog,
-        stopper: ResumableEarlyStopping | None,
-    ) -> int:
-        """Load the checkpoint's weights and counters; return the number of finished epochs."""
-        with self._scope():
-            if stopper is not None and state.get("early_stopping") and state["best"]:
-                self.model.load_weights(checkpoints / state["best"])
-                stopper.carried = state["early_stopping"]
-                stopper.carried_weights = self.model.get_weights()
-            final = state["best"] if state["finished"] and stopper is not None else None
-            self.model.load_weights(checkpoints / (final or state["latest"]))
-            restore_seed_states(self.model, state["seed_states"])
-        history = state["history"]
-        log.metrics = {k: list(v) for k, v in history["metrics"].items()}
-        log.seconds = list(history["params"].get("epoch_seconds", []))
-        if stopper is not None and stopper.carried is not None and state["finished"]:
-            stopper.best_weights = stopper.carried_weights
-            stopper.best = stopper.carried["best"]
-            stopper.best_epoch = stopper.carried["best_epoch"]
-        return int(state["epoch"])
 
     def predict_proba(
         self, features: FeatureSet | FloatArray, *, batch_size: int | None = None
@@ -477,28 +369,11 @@ class Trainer:
         probabilities : np.ndarray [shape=(n, n_classes), dtype=float32]
         """
         x = features.x if isinstance(features, FeatureSet) else features
-        step = batch_size or max(self.batch_size, 64)
-        if self.strategy is not None:
-            # predict_on_batch would hand every replica the whole batch; predict splits it
-            return self._predict_distributed(x, step)
-        outputs = [
-            np.asarray(self.model.predict_on_batch(np.asarray(x[i : i + step])), dtype=np.float32)
-            for i in range(0, len(x), step)
-        ]
-        n_classes = int(self.model.output_shape[-1])
-        return np.concatenate(outputs) if outputs else np.zeros((0, n_classes), np.float32)
+        return predict_in_batches(
+            self.model, x, batch_size or max(self.batch_size, 64), self.strategy
+        )
 
     predict = deprecated(predict_proba, old_name="Trainer.predict", since="0.2", removed_in="0.3")
-
-    def _predict_distributed(self, x: FloatArray, step: int) -> FloatArray:
-        from melgenre._tf import tf
-
-        batches = tf.data.Dataset.from_generator(
-            lambda: (np.asarray(x[i : i + step]) for i in range(0, len(x), step)),
-            output_signature=tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
-        )
-        probabilities = self.model.predict(shard_by_data(batches), verbose=0)
-        return np.asarray(probabilities, dtype=np.float32)
 
     def evaluate(
         self,
@@ -535,7 +410,7 @@ class Trainer:
                     parameter="preprocessing",
                 )
             test = features_to_evaluate(test, preprocessing, cache_dir, workers, False)
-        self._check(test, "test")
+        check_features(self.model, test, "test")
         return evaluate_features(
             lambda x: self.predict_proba(x, batch_size=batch_size),
             test,
