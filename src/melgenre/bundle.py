@@ -30,12 +30,17 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from melgenre._files import hash_file
 from melgenre._typing import PathLike
-from melgenre._version import __version__
+from melgenre._version import __version__, _installed_version
 from melgenre.errors import BundleError, MelgenreWarning
+
+if TYPE_CHECKING:
+    import keras
+
+    from melgenre.preprocessing import Preprocessing
 
 __all__ = [
     "BUNDLE_CONFIG",
@@ -43,7 +48,11 @@ __all__ = [
     "FORMAT_VERSION",
     "HISTORY_FILE",
     "MODEL_FILE",
+    "build_manifest",
+    "load_model",
+    "read_labels",
     "read_manifest",
+    "read_preprocessing",
     "write_bundle",
 ]
 
@@ -241,3 +250,78 @@ def read_manifest(directory: PathLike) -> tuple[Path, dict[str, Any]]:
                 "truncated or altered after saving. Save the bundle again."
             )
     return root, manifest
+
+
+def build_manifest(
+    *,
+    labels: list[str],
+    preprocessing: dict[str, Any],
+    model: keras.Model,
+    input_shape: tuple[int, ...],
+    aggregation: str,
+    metadata: dict[str, Any],
+    training: dict[str, Any] | None,
+    metrics: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The contents of ``melgenre.json`` (before :func:`write_bundle` adds format and hashes).
+
+    ``preprocessing`` is ``Preprocessing.get_config()`` (the ``loader`` and ``featurizer``
+    entries); ``training`` the history's run record (seed, split sizes, hash of the
+    training files, epochs, ...); ``metrics`` an evaluation report's ``to_dict()``.
+    """
+    return {
+        "labels": labels,
+        **preprocessing,
+        "model": {
+            "class_name": type(model).__name__,
+            "input_shape": list(input_shape),
+            "outputs": len(labels),
+            "params": int(model.count_params()),
+        },
+        "aggregation": aggregation,
+        "metadata": metadata,
+        "training": training,
+        "metrics": metrics,
+        "environment": _environment(),
+    }
+
+
+def read_preprocessing(root: Path, manifest: dict[str, Any]) -> Preprocessing:
+    """The bundle's :class:`~melgenre.Preprocessing`, rebuilt from its registered components."""
+    from melgenre.errors import ConfigError
+    from melgenre.preprocessing import Preprocessing
+
+    try:
+        return Preprocessing.from_config(
+            {"loader": manifest["loader"], "featurizer": manifest["featurizer"]}
+        )
+    except (KeyError, ConfigError) as exc:
+        raise BundleError(f"Cannot rebuild the preprocessing of {str(root)!r}: {exc}") from exc
+
+
+def read_labels(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """The bundle's class labels, in the model's output order."""
+    labels = manifest.get("labels")
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise BundleError(f"{str(root)!r} has no valid list of labels.")
+    return labels
+
+
+def load_model(root: Path) -> keras.Model:
+    """The bundle's Keras model (``safe_mode=True``; melgenre's models registered first)."""
+    import melgenre.model  # noqa: F401  (registers GenreCNN with Keras' serialization)
+    from melgenre._tf import keras
+
+    try:
+        return keras.saving.load_model(str(root / MODEL_FILE), safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise BundleError(
+            f"Cannot load {MODEL_FILE} from {str(root)!r} ({type(exc).__name__}: {exc}). "
+            "If the model is a custom class, import the module that registers it first."
+        ) from exc
+
+
+def _environment() -> dict[str, str]:
+    """Versions of the libraries that shape a bundle's predictions."""
+    names = ("melgenre", "numpy", "librosa", "soundfile", "soxr", "tensorflow", "keras")
+    return {name: _installed_version(name) for name in names}

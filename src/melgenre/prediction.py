@@ -1,16 +1,36 @@
-"""What a :class:`~melgenre.Predictor` answers: :class:`Prediction`, :class:`WindowPrediction`."""
+"""What a :class:`~melgenre.Predictor` answers, and how it gets there.
+
+:class:`Prediction` and :class:`WindowPrediction`, the aggregation rules, the check
+that a model fits its preprocessing and labels, and prediction over many files with
+the windows of several files batched into each model call.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from melgenre._typing import FloatArray
+from melgenre.data.featureset import FailedFile
+from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
 
-__all__ = ["AGGREGATIONS", "Prediction", "WindowPrediction", "build_prediction"]
+__all__ = [
+    "AGGREGATIONS",
+    "Prediction",
+    "WindowPrediction",
+    "build_prediction",
+    "check_model",
+    "predict_in_file_batches",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Windows and their times, block by block (``Preprocessing.stream``).
+_Stream = Callable[[Any], Iterable[tuple[FloatArray, FloatArray]]]
 
 
 def _mean(p: FloatArray) -> FloatArray:
@@ -115,3 +135,79 @@ def build_prediction(
         probabilities=dict(zip(labels, map(float, aggregated), strict=True)),
         windows=tuple(timeline),
     )
+
+
+def check_model(model: Any, input_shape: Sequence[int], labels: list[str]) -> None:
+    """Raise unless ``model`` takes ``input_shape`` windows and answers one output per label."""
+    try:
+        model_input = tuple(int(d) for d in model.input_shape[1:])
+        outputs = int(model.output_shape[-1])
+    except (AttributeError, TypeError, ValueError, IndexError) as exc:
+        raise MelgenreTypeError(
+            f"model must be a built keras.Model with one input and one output; got "
+            f"{type(model).__name__} ({exc})."
+        ) from exc
+    if outputs != len(labels):
+        raise ConfigError(
+            f"The model has {outputs} outputs but {len(labels)} labels were given "
+            f"({labels}); pass labels=dataset.classes of the training data.",
+            parameter="labels",
+            value=labels,
+        )
+    if model_input != tuple(input_shape):
+        raise ConfigError(
+            f"The model expects windows of shape {model_input} but the featurizer makes "
+            f"{tuple(input_shape)}; use the featurizer the model was trained with.",
+            parameter="featurizer",
+        )
+
+
+def predict_in_file_batches(
+    sources: Iterable[Any],
+    stream: _Stream,
+    predict_proba: Callable[[FloatArray], FloatArray],
+    *,
+    batch_size: int,
+    raising: bool,
+) -> list[tuple[str, list[FloatArray] | FailedFile, list[FloatArray]]]:
+    """Window probabilities of many files, ``batch_size`` windows per model call.
+
+    Windows of consecutive files share model calls; each file is streamed, so a long
+    one never sits in memory whole. Returns ``(name, probabilities per block, times
+    per block)`` per source, in order; a file that fails is a :class:`FailedFile` in
+    place of its probabilities (or, with ``raising``, its error propagates).
+    """
+    from melgenre.audio import source_name
+
+    names: list[str] = []
+    failed: dict[int, FailedFile] = {}
+    probabilities: dict[int, list[FloatArray]] = {}
+    times: dict[int, list[FloatArray]] = {}
+    pending: list[tuple[int, FloatArray]] = []
+
+    def flush() -> None:
+        if pending:
+            done = predict_proba(np.concatenate([w for _, w in pending]))
+            offset = 0
+            for index, windows in pending:
+                probabilities[index].append(done[offset : offset + len(windows)])
+                offset += len(windows)
+            pending.clear()
+
+    for index, source in enumerate(sources):
+        names.append(source_name(source))
+        probabilities[index], times[index] = [], []
+        try:
+            for windows, window_times in stream(source):
+                times[index].append(window_times)
+                pending.append((index, windows))
+                if sum(len(w) for _, w in pending) >= batch_size:
+                    flush()
+        except MelgenreError as exc:
+            if raising:
+                raise
+            pending[:] = [(i, w) for i, w in pending if i != index]
+            failed[index] = FailedFile(names[index], str(exc), type(exc).__name__)
+            logger.warning("Skipped %s: %s", names[index], exc)
+    flush()
+    return [(names[i], failed.get(i, probabilities[i]), times[i]) for i in range(len(names))]

@@ -19,22 +19,36 @@ import numpy as np
 
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
-from melgenre._version import _installed_version
 from melgenre.audio import Audio, AudioLoader, source_name
-from melgenre.bundle import HISTORY_FILE, MODEL_FILE, read_manifest, write_bundle
+from melgenre.bundle import (
+    HISTORY_FILE,
+    MODEL_FILE,
+    build_manifest,
+    load_model,
+    read_labels,
+    read_manifest,
+    read_preprocessing,
+    write_bundle,
+)
 from melgenre.data import FailedFile, FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated, warn_deprecated
 from melgenre.errors import (
     BundleError,
     ConfigError,
-    MelgenreError,
     MelgenreTypeError,
     NotTrainedError,
 )
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.featurizer import Featurizer
 from melgenre.history import History
-from melgenre.prediction import AGGREGATIONS, Prediction, WindowPrediction, build_prediction
+from melgenre.prediction import (
+    AGGREGATIONS,
+    Prediction,
+    WindowPrediction,
+    build_prediction,
+    check_model,
+    predict_in_file_batches,
+)
 from melgenre.preprocessing import Preprocessing
 
 if TYPE_CHECKING:
@@ -93,7 +107,7 @@ class Predictor:
             raise ConfigError(
                 f"labels must be at least 2 distinct names; got {labels}.", parameter="labels"
             )
-        _check_model(model, preprocessing, labels)
+        check_model(model, preprocessing.output_shape, labels)
         self.preprocessing = preprocessing
         self.model = model
         self.labels = labels
@@ -201,41 +215,18 @@ class Predictor:
             One per source, in order.
         """
         check_choice("Predictor.predict_many", "on_error", on_error, ("skip", "raise"))
-        step = batch_size or self.batch_size
-        names: list[str] = []
-        failed: dict[int, FailedFile] = {}
-        probabilities: dict[int, list[FloatArray]] = {}
-        times: dict[int, list[FloatArray]] = {}
-        pending: list[tuple[int, FloatArray]] = []
-
-        def flush() -> None:
-            if pending:
-                done = self.predict_proba(np.concatenate([w for _, w in pending]))
-                offset = 0
-                for index, windows in pending:
-                    probabilities[index].append(done[offset : offset + len(windows)])
-                    offset += len(windows)
-                pending.clear()
-
-        for index, source in enumerate(sources):
-            names.append(source_name(source))
-            probabilities[index], times[index] = [], []
-            try:
-                for windows, window_times in self.preprocessing.stream(source):
-                    times[index].append(window_times)
-                    pending.append((index, windows))
-                    if sum(len(w) for _, w in pending) >= step:
-                        flush()
-            except MelgenreError as exc:
-                if on_error == "raise":
-                    raise
-                pending[:] = [(i, w) for i, w in pending if i != index]
-                failed[index] = FailedFile(names[index], str(exc), type(exc).__name__)
-                logger.warning("Skipped %s: %s", names[index], exc)
-        flush()
+        results = predict_in_file_batches(
+            sources,
+            self.preprocessing.stream,
+            self.predict_proba,
+            batch_size=batch_size or self.batch_size,
+            raising=on_error == "raise",
+        )
         return [
-            failed[i] if i in failed else self._prediction(names[i], probabilities[i], times[i])
-            for i in range(len(names))
+            self._prediction(name, probabilities, times)
+            if isinstance(probabilities, list)
+            else probabilities
+            for name, probabilities, times in results
         ]
 
     def evaluate(
@@ -309,22 +300,16 @@ class Predictor:
             preprocessing = self.preprocessing.get_config()  # {"loader": ..., "featurizer": ...}
         except ConfigError as exc:
             raise BundleError(f"Cannot save the predictor: {exc}") from exc
-        manifest: dict[str, Any] = {
-            "labels": self.labels,
-            **preprocessing,
-            "model": {
-                "class_name": type(self.model).__name__,
-                "input_shape": list(self.preprocessing.output_shape),
-                "outputs": len(self.labels),
-                "params": int(self.model.count_params()),
-            },
-            "aggregation": self.aggregation,
-            "metadata": self.metadata,
-            # reproducibility record: seed, split sizes, training-file hash, epochs, ...
-            "training": history.params if history is not None else None,
-            "metrics": report.to_dict() if report is not None else None,
-            "environment": _environment(),
-        }
+        manifest = build_manifest(
+            labels=self.labels,
+            preprocessing=preprocessing,
+            model=self.model,
+            input_shape=self.preprocessing.output_shape,
+            aggregation=self.aggregation,
+            metadata=self.metadata,
+            training=history.params if history is not None else None,
+            metrics=report.to_dict() if report is not None else None,
+        )
         files: dict[str, Any] = {MODEL_FILE: lambda p: self.model.save(p)}
         if history is not None:
             files[HISTORY_FILE] = history.save
@@ -353,25 +338,8 @@ class Predictor:
             featurizer whose windows disagree with the model's input.
         """
         root, manifest = read_manifest(path)
-        try:
-            preprocessing = Preprocessing.from_config(
-                {"loader": manifest["loader"], "featurizer": manifest["featurizer"]}
-            )
-        except (KeyError, ConfigError) as exc:
-            raise BundleError(f"Cannot rebuild the preprocessing of {str(root)!r}: {exc}") from exc
-        labels = manifest.get("labels")
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise BundleError(f"{str(root)!r} has no valid list of labels.")
-        import melgenre.model  # noqa: F401  (registers GenreCNN with Keras' serialization)
-        from melgenre._tf import keras
-
-        try:
-            model = keras.saving.load_model(str(root / MODEL_FILE), safe_mode=True)
-        except Exception as exc:  # Keras raises many types for a bad archive
-            raise BundleError(
-                f"Cannot load {MODEL_FILE} from {str(root)!r} ({type(exc).__name__}: {exc}). "
-                "If the model is a custom class, import the module that registers it first."
-            ) from exc
+        preprocessing, labels = read_preprocessing(root, manifest), read_labels(root, manifest)
+        model = load_model(root)
         try:
             return cls(
                 preprocessing=preprocessing,
@@ -443,32 +411,3 @@ def _preprocessing(
             f"trained with), got {type(preprocessing).__name__}."
         )
     return preprocessing
-
-
-def _check_model(model: Any, preprocessing: Preprocessing, labels: list[str]) -> None:
-    try:
-        input_shape = tuple(int(d) for d in model.input_shape[1:])
-        outputs = int(model.output_shape[-1])
-    except (AttributeError, TypeError, ValueError, IndexError) as exc:
-        raise MelgenreTypeError(
-            f"model must be a built keras.Model with one input and one output; got "
-            f"{type(model).__name__} ({exc})."
-        ) from exc
-    if outputs != len(labels):
-        raise ConfigError(
-            f"The model has {outputs} outputs but {len(labels)} labels were given "
-            f"({labels}); pass labels=dataset.classes of the training data.",
-            parameter="labels",
-            value=labels,
-        )
-    if input_shape != tuple(preprocessing.output_shape):
-        raise ConfigError(
-            f"The model expects windows of shape {input_shape} but the featurizer makes "
-            f"{tuple(preprocessing.output_shape)}; use the featurizer the model was trained with.",
-            parameter="featurizer",
-        )
-
-
-def _environment() -> dict[str, str]:
-    names = ("melgenre", "numpy", "librosa", "soundfile", "soxr", "tensorflow", "keras")
-    return {name: _installed_version(name) for name in names}
