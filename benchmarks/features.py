@@ -108,9 +108,9 @@ def stage_breakdown(path: Path, repeats: int = 20) -> dict[str, float]:
 
 
 STARTUP = """
-import time, melgenre.extraction as extraction
+import time, melgenre._workers as _workers
 start = time.perf_counter()
-pool = extraction._process_pool(2)
+pool = _workers.process_pool(2)
 pool.submit(int).result()
 print(time.perf_counter() - start)
 pool.shutdown()

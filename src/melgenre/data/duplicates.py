@@ -8,13 +8,16 @@ content-hash memo that the feature cache uses too.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from melgenre._files import content_digest
 
-__all__ = ["identical_groups"]
+__all__ = ["identical_groups", "identical_indices", "warn_split_leaks"]
+
+logger = logging.getLogger(__name__)
 
 
 def identical_groups(paths: Iterable[Path]) -> list[list[Path]]:
@@ -48,3 +51,38 @@ def identical_groups(paths: Iterable[Path]) -> list[list[Path]]:
             except OSError:
                 continue
     return sorted(sorted(group) for group in by_digest.values() if len(group) > 1)
+
+
+def identical_indices(paths: Sequence[Path], labels: Sequence[object]) -> list[list[int]]:
+    """Indices into ``paths`` of byte-identical files, group by group; logs what it finds.
+
+    A group whose files carry different ``labels`` is logged as a warning too.
+    """
+    identical = identical_groups(paths)
+    index_of = {path: i for i, path in enumerate(paths)}
+    if identical:
+        logger.warning(
+            "Found %d groups of byte-identical files (%d files), e.g. %s; each group is "
+            "kept on one side of the split. See FolderDataset.duplicates().",
+            len(identical),
+            sum(len(g) for g in identical),
+            " = ".join(str(p) for p in identical[0]),
+        )
+    for group in identical:
+        if len({labels[index_of[p]] for p in group}) > 1:
+            logger.warning(
+                "Identical files carry different labels: %s",
+                ", ".join(f"{p} ({labels[index_of[p]]})" for p in group),
+            )
+    return [[index_of[p] for p in group] for group in identical]
+
+
+def warn_split_leaks(split_of: Mapping[Path, str]) -> None:
+    """Warn about identical files in different splits (``split_of``: path to split name)."""
+    for group in identical_groups(split_of):
+        if len({split_of[path] for path in group}) > 1:
+            logger.warning(
+                "Identical files in several splits: %s. The official split leaks; consider "
+                "removing all but one.",
+                ", ".join(f"{path} ({split_of[path]})" for path in group),
+            )

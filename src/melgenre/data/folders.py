@@ -23,9 +23,9 @@ import numpy as np
 from melgenre._typing import IntArray, PathLike
 from melgenre._validation import check_choice
 from melgenre.audio import AudioLoader
-from melgenre.data.duplicates import identical_groups
+from melgenre.data.duplicates import identical_groups, identical_indices, warn_split_leaks
 from melgenre.data.scan import AUDIO_EXTENSIONS, Example, OnError, scan, split_classes
-from melgenre.data.split import Split, assign_sides, check_sizes, group_ids
+from melgenre.data.split import Split, assign_sides, check_sizes, group_ids, group_keys
 from melgenre.deprecation import warn_deprecated
 from melgenre.errors import DatasetError, MelgenreTypeError
 
@@ -196,14 +196,9 @@ class FolderDataset:
             )
             for s in splits
         )
-        split_of = {path: s for s, ds in zip(splits, datasets, strict=True) for path in ds.paths}
-        for group in identical_groups(split_of):
-            if len({split_of[path] for path in group}) > 1:
-                logger.warning(
-                    "Identical files in several splits: %s. The official split leaks; consider "
-                    "removing all but one.",
-                    ", ".join(f"{path} ({split_of[path]})" for path in group),
-                )
+        warn_split_leaks(
+            {path: s for s, ds in zip(splits, datasets, strict=True) for path in ds.paths}
+        )
         return datasets
 
     # ----------------------------------------------------------------- access
@@ -316,8 +311,12 @@ class FolderDataset:
         it has enough groups; otherwise a warning says which class is missing.
         """
         sizes = check_sizes(f"{type(self).__name__}.split", test_size, validation_size)
-        keys = self._group_keys(groups) if groups is not None else None
-        identical = self._identical_indices() if check_duplicates else []
+        keys = group_keys(self.paths, groups) if groups is not None else None
+        identical = (
+            identical_indices(self.paths, [item.label for item in self.items])
+            if check_duplicates
+            else []
+        )
         side = assign_sides(
             group_ids(len(self), keys, identical),
             self.labels,
@@ -333,37 +332,6 @@ class FolderDataset:
             return dataclasses.replace(self, items=chosen)
 
         return Split(part(0), part(2) if validation_size is not None else None, part(1))
-
-    def _group_keys(self, groups: Callable[[Path], Hashable]) -> list[Hashable]:
-        keys = []
-        for item in self.items:
-            try:
-                keys.append(groups(item.path))
-            except Exception as exc:
-                raise DatasetError(
-                    f"The groups callable failed on {str(item.path)!r}: {type(exc).__name__}: {exc}"
-                ) from exc
-        return keys
-
-    def _identical_indices(self) -> list[list[int]]:
-        """Indices of byte-identical files, group by group; logs what it finds."""
-        identical = identical_groups(self.paths)
-        index_of = {item.path: i for i, item in enumerate(self.items)}
-        if identical:
-            logger.warning(
-                "Found %d groups of byte-identical files (%d files), e.g. %s; each group is "
-                "kept on one side of the split. See FolderDataset.duplicates().",
-                len(identical),
-                sum(len(g) for g in identical),
-                " = ".join(str(p) for p in identical[0]),
-            )
-        for group in identical:
-            if len({self.items[index_of[p]].label for p in group}) > 1:
-                logger.warning(
-                    "Identical files carry different labels: %s",
-                    ", ".join(f"{p} ({self.items[index_of[p]].label})" for p in group),
-                )
-        return [[index_of[p] for p in group] for group in identical]
 
     # --------------------------------------------------------------- features
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from melgenre._typing import IntArray
-from melgenre.errors import ConfigError, MelgenreDeprecationWarning
+from melgenre.errors import ConfigError, DatasetError, MelgenreDeprecationWarning
 
 if TYPE_CHECKING:
     from melgenre.data.folders import FolderDataset
 
-__all__ = ["Split", "assign_sides", "check_sizes", "group_ids"]
+__all__ = ["Split", "assign_sides", "check_sizes", "group_ids", "group_keys"]
 
 logger = logging.getLogger(__name__)
 
@@ -174,3 +175,16 @@ def assign_sides(
         for g in remaining:
             side_of_group[g] = 0
     return np.array([side_of_group[int(g)] for g in group_of], dtype=np.int64)
+
+
+def group_keys(paths: Sequence[Path], groups: Callable[[Path], Hashable]) -> list[Hashable]:
+    """``groups(path)`` for every path (a piece or speaker id), failures named by file."""
+    keys = []
+    for path in paths:
+        try:
+            keys.append(groups(path))
+        except Exception as exc:
+            raise DatasetError(
+                f"The groups callable failed on {str(path)!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+    return keys
