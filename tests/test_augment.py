@@ -123,6 +123,7 @@ def test_trainer_records_the_augmentation_and_still_learns(
         epochs=8,
         batch_size=16,
         learning_rate=1e-3,
+        schedule="constant",
         seed=1,
         verbose=0,
         augmentation=augment,

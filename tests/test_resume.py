@@ -38,6 +38,8 @@ def _trainer(run_dir: Path, **kwargs: Any) -> Trainer:
         epochs=EPOCHS,
         batch_size=16,
         learning_rate=1e-2,  # fast enough to overshoot: early stopping ends the run
+        schedule="constant",
+        smoothing=0.0,  # the raw loss overshoots at once: early stopping ends the run
         seed=5,
         verbose=0,
         run_dir=run_dir,
@@ -88,6 +90,26 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     history = resumed.fit(features[0], validation=features[1], resume=True)
     assert history.metrics == whole_history.metrics
     assert history.params.get("best_epoch") == whole_history.params.get("best_epoch")
+    for a, b in zip(_weights(resumed), _weights(whole), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_resumed_run_continues_the_smoothed_metric_and_the_schedule(
+    features: tuple[FeatureSet, FeatureSet],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The default run (warm-up + cosine, smoothed early stopping) resumes exactly too."""
+    options = dict(epochs=5, learning_rate=1e-3, schedule="cosine", smoothing=0.6)
+    whole = _trainer(tmp_path / "whole", **options)
+    whole_history = whole.fit(features[0], validation=features[1])
+    with pytest.raises(_CrashError):
+        _trainer(tmp_path / "cut", callbacks=[_CrashAfter(3)], **options).fit(
+            features[0], validation=features[1]
+        )
+    resumed = _trainer(tmp_path / "cut", **options)
+    history = resumed.fit(features[0], validation=features[1], resume=True)
+    assert "val_loss_smoothed" in history.metrics
+    assert history.metrics == whole_history.metrics
     for a, b in zip(_weights(resumed), _weights(whole), strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -78,7 +78,13 @@ def test_a_tiny_model_learns_a_separable_task(
     assert report.file_accuracy == 1.0
     assert report.window_accuracy >= 0.9
     assert history.last("loss") < history.metrics["loss"][0] / 2
-    assert set(history.metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(history.metrics) == {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "val_loss_smoothed",
+    }
 
 
 def test_history_is_written_to_the_run_dir_and_round_trips(
@@ -185,10 +191,22 @@ def test_early_stopping_is_on_with_validation_and_restores_the_best_epoch(
     features: tuple[FeatureSet, FeatureSet],
 ) -> None:
     trainer = Trainer(
-        tiny_model(), epochs=30, batch_size=16, learning_rate=1e-2, patience=2, seed=1, verbose=0
+        tiny_model(),
+        epochs=30,
+        batch_size=16,
+        learning_rate=1e-2,
+        schedule="constant",
+        patience=2,
+        smoothing=0.0,
+        seed=1,
+        verbose=0,
     )
     history = trainer.fit(features[0], validation=features[1])
-    assert history.params["early_stopping"] == {"monitor": "val_loss", "patience": 2}
+    assert history.params["early_stopping"] == {
+        "monitor": "val_loss",
+        "patience": 2,
+        "smoothing": 0.0,
+    }
     best = history.params["best_epoch"]
     assert history.metrics["val_loss"][best - 1] == min(history.metrics["val_loss"])
     assert history.params["best_val_loss"] == pytest.approx(min(history.metrics["val_loss"]))
@@ -196,6 +214,31 @@ def test_early_stopping_is_on_with_validation_and_restores_the_best_epoch(
     # the model holds the best epoch's weights, not the last epoch's
     loss = trainer.model.evaluate(features[1].to_tf_dataset(16, shuffle=False), verbose=0)[0]
     assert loss == pytest.approx(min(history.metrics["val_loss"]), rel=1e-4)
+
+
+def test_early_stopping_watches_the_smoothed_validation_loss(
+    features: tuple[FeatureSet, FeatureSet],
+) -> None:
+    trainer = Trainer(tiny_model(), epochs=12, batch_size=16, learning_rate=1e-2, seed=1, verbose=0)
+    history = trainer.fit(features[0], validation=features[1])
+    assert history.params["early_stopping"]["monitor"] == "val_loss_smoothed"
+    raw, smoothed = history.metrics["val_loss"], history.metrics["val_loss_smoothed"]
+    expected = [raw[0]]
+    for value in raw[1:]:
+        expected.append(0.6 * expected[-1] + 0.4 * value)
+    np.testing.assert_allclose(smoothed, expected, rtol=1e-6)
+    assert history.params["best_epoch"] == int(np.argmin(smoothed)) + 1
+
+
+def test_the_plan_sizes_training_by_updates(features: tuple[FeatureSet, FeatureSet]) -> None:
+    trainer = Trainer(tiny_model(), batch_size=64, target_updates=20, verbose=0, seed=0)
+    history = trainer.fit(features[0])  # 189 windows: 3 updates per epoch
+    assert trainer.plan_ is not None
+    assert trainer.plan_.steps_per_epoch == 3
+    assert trainer.plan_.epochs == 10  # 20 updates would be 7 epochs: at least 10
+    assert history.epochs == 10
+    assert history.params["plan"]["updates"] == 30
+    assert int(trainer.model.optimizer.iterations) == 30
 
 
 def test_early_stopping_off_without_validation_or_when_asked(

@@ -30,6 +30,8 @@ Model and training
 
     GenreCNN
     Trainer
+    TrainingPlan
+    plan_training
     Augmentation
     History
     EvaluationReport
@@ -96,6 +98,8 @@ from melgenre.evaluation import EvaluationReport as EvaluationReport
 from melgenre.features import MelFeaturizer as MelFeaturizer
 from melgenre.featurizer import Featurizer as Featurizer
 from melgenre.history import History as History
+from melgenre.plan import TrainingPlan as TrainingPlan
+from melgenre.plan import plan_training as plan_training
 from melgenre.predictor import Prediction as Prediction
 from melgenre.predictor import Predictor as Predictor
 from melgenre.predictor import WindowPrediction as WindowPrediction
@@ -154,10 +158,12 @@ __all__ = [
     "SampleRateMismatchError",
     "Split",
     "Trainer",
+    "TrainingPlan",
     "WindowPrediction",
     "__version__",
     "errors",
     "get_registered_name",
+    "plan_training",
     "register_component",
     "show_versions",
 ]

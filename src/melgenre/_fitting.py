@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,10 +25,11 @@ from melgenre._validation import check_choice, check_int, check_real
 from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError, MelgenreTypeError
-from melgenre.history import History
+from melgenre.history import History, lower_is_better
 
 __all__ = [
     "EpochLog",
+    "SmoothedMetric",
     "check_features",
     "check_settings",
     "class_weights",
@@ -83,6 +85,29 @@ class EpochLog(keras.callbacks.Callback):
     def history(self) -> History:
         params = dict(self.run_params, epoch_seconds=list(self.seconds))
         return History({k: list(v) for k, v in self.metrics.items()}, params)
+
+
+class SmoothedMetric(keras.callbacks.Callback):
+    """Adds ``<monitor>_smoothed``, an exponential moving average of ``monitor``, to the logs.
+
+    Each epoch's value weighs ``1 - smoothing``. The average so far is read back from
+    the run's :class:`EpochLog` (which records it), so a resumed run continues it.
+    Placed before the log and early stopping, which then see the smoothed value.
+    """
+
+    def __init__(self, monitor: str, smoothing: float, log: EpochLog) -> None:
+        super().__init__()
+        self.monitor, self.smoothing, self.log = monitor, smoothing, log
+        self.name = f"{monitor}_smoothed"
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is None or self.monitor not in logs:
+            return
+        value = float(logs[self.monitor])
+        earlier = self.log.metrics.get(self.name)
+        if earlier and math.isfinite(earlier[-1]):
+            value = self.smoothing * earlier[-1] + (1 - self.smoothing) * value
+        logs[self.name] = value
 
 
 def class_weights(
@@ -193,14 +218,20 @@ def check_settings(
     verbose: Any,
     augmentation: Any,
     strategy: Any,
+    schedule: Any = "cosine",
+    smoothing: Any = 0.0,
+    target_updates: Any = 1,
 ) -> None:
     """Raise a melgenre error naming the first of :class:`Trainer`'s settings that is wrong."""
     if not isinstance(model, keras.Model):
         raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
-    check_int("Trainer", "epochs", epochs, low=1)
+    check_int("Trainer", "epochs", epochs, low=1, allow_none=True)
     check_int("Trainer", "batch_size", batch_size, low=1)
     check_real("Trainer", "learning_rate", learning_rate, low=0.0, closed_low=False)
-    check_int("Trainer", "patience", patience, low=0)
+    check_int("Trainer", "patience", patience, low=0, allow_none=True)
+    check_choice("Trainer", "schedule", schedule, ("cosine", "constant"))
+    check_int("Trainer", "target_updates", target_updates, low=1)
+    check_real("Trainer", "smoothing", smoothing, low=0.0, high=0.99)
     if (
         class_weight is not None
         and class_weight != "balanced"
@@ -234,7 +265,10 @@ def early_stopper(
     """The trainer's early stopping (best weights restored), unless off or the user has one."""
     if not use or any(isinstance(c, keras.callbacks.EarlyStopping) for c in callbacks):
         return None
-    return ResumableEarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    mode = "min" if lower_is_better(monitor) else "max"
+    return ResumableEarlyStopping(
+        monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
+    )
 
 
 def final_history(

@@ -41,16 +41,25 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out", type=Path, required=True, metavar="MODEL_DIR", help="bundle to write"
     )
-    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument(
+        "--epochs", type=int, default=None, help="default: planned from the data (~3000 updates)"
+    )
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=3e-4)
+    train.add_argument(
+        "--learning-rate", type=float, default=1e-3, help="peak of the warm-up + cosine schedule"
+    )
     train.add_argument("--test-size", type=float, default=0.2)
     train.add_argument("--validation-size", type=float, default=0.1)
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--sample-rate", type=int, default=22050)
     train.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
     train.add_argument("--workers", type=int, default=None, help="extraction processes")
-    train.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="early-stopping patience in epochs (default: a quarter of the epochs; 0: off)",
+    )
     train.add_argument(
         "--class-weight",
         choices=["balanced"],
@@ -98,16 +107,16 @@ def _train(
     data_dir: Path,
     out: Path,
     *,
-    epochs: int,
+    epochs: int | None,
     batch_size: int = 32,
-    learning_rate: float = 3e-4,
+    learning_rate: float = 1e-3,
     test_size: float = 0.2,
     validation_size: float | None = 0.1,
     seed: int = 42,
     sample_rate: int = 22050,
     cache_dir: Path | None = None,
     workers: int | None = None,
-    patience: int = 8,
+    patience: int | None = None,
     class_weight: str | None = None,
     resume: bool = False,
     verbose: int = 2,
@@ -115,10 +124,14 @@ def _train(
     """Scan, split, extract, fit, evaluate and save: the whole training journey."""
     import melgenre
     from melgenre import plotting
+    from melgenre.plan import clip_seconds
 
     started = time.perf_counter()
-    preprocessing = melgenre.Preprocessing(melgenre.MelFeaturizer(sample_rate=sample_rate))
     dataset = melgenre.FolderDataset(data_dir)
+    featurizer = melgenre.MelFeaturizer.for_clips(
+        clip_seconds(dataset.paths), sample_rate=sample_rate
+    )
+    preprocessing = melgenre.Preprocessing(featurizer)
     split = dataset.split(test_size=test_size, validation_size=validation_size or None, seed=seed)
     train, validation, test = split.train, split.validation, split.test
     features = {
@@ -140,11 +153,20 @@ def _train(
         seed=seed,
         verbose=verbose,
         run_dir=run_dir,
-        early_stopping="validation" in features and patience > 0,
-        monitor="val_accuracy",
+        early_stopping="validation" in features and patience != 0,
         patience=patience,
         class_weight=class_weight,
     )
+    plan = melgenre.plan_training(
+        len(features["train"]),
+        batch_size,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        patience=patience,
+    )
+    if verbose:
+        _print(f"Windows: {featurizer.window_seconds:.2f} s ({featurizer.frames} frames).")
+        _print(f"Training plan: {plan.describe()}.")
     history = trainer.fit(features["train"], validation=features.get("validation"), resume=resume)
     model = trainer.model
     report = trainer.evaluate(features["test"]) if "test" in features else None
@@ -185,6 +207,7 @@ def _train(
         "classes": dataset.classes,
         "files": {"train": len(train), "validation": len(validation or []), "test": len(test)},
         "epochs_run": history.epochs,
+        "plan": plan.to_dict(),
         "file_accuracy": report.file_accuracy if report is not None else None,
         "window_accuracy": report.window_accuracy if report is not None else None,
         "seconds": round(time.perf_counter() - started, 1),

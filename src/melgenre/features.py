@@ -170,6 +170,38 @@ class MelFeaturizer(Featurizer):
         params.update(overrides)
         return cls(**params)
 
+    @classmethod
+    def for_clips(cls, seconds: Iterable[float], **overrides: Any) -> MelFeaturizer:
+        """A featurizer whose windows fit recordings of the given durations.
+
+        A window as long as the median recording, in frames rounded up to a
+        multiple of 16, within 32..128 frames (so a 1 s word gets a 48-frame
+        window instead of sitting in 3 s of padding; songs keep 128);
+        consecutive windows overlap by half. Everything else is the default.
+
+        Parameters
+        ----------
+        seconds : iterable of float
+            Durations of (a sample of) the training recordings.
+        **overrides
+            Other parameters, as for :class:`MelFeaturizer`.
+
+        Examples
+        --------
+        >>> MelFeaturizer.for_clips([1.0, 1.0, 0.9]).frames
+        48
+        >>> MelFeaturizer.for_clips([30.0]).frames
+        128
+        """
+        durations = sorted(float(s) for s in seconds)
+        params: dict[str, Any] = dict(overrides)
+        if durations:
+            probe = cls(**params)
+            median = durations[len(durations) // 2]
+            frames = 1 + int(median * probe.sample_rate) // probe.hop_length
+            params.setdefault("frames", min(128, max(32, -(-frames // 16) * 16)))
+        return cls(**params)
+
     # ---------------------------------------------------------------- shape
 
     @property

@@ -1,0 +1,220 @@
+"""The development suite: file-level accuracy by k-fold grouped, stratified cross-validation.
+
+Run (after building the data sets as ../shared/bench/README.md says; the demo set is made here):
+
+    .venv/bin/python benchmarks/cv.py --domain digits --folds 5 --candidates library updates
+    .venv/bin/python benchmarks/cv.py --domain all --folds 3      # screen every candidate
+
+Domains (folder, group column of manifest.csv):
+
+* ``genres``: data/genres-dev, grouped by piece (``group_id``);
+* ``digits``: data/digits, grouped by voice (``voice``);
+* ``instruments``: data/instruments, grouped by General MIDI program (``program``);
+* ``demo``: ``melgenre.demo.make_dataset`` (made in data/demo if missing), one group per file.
+
+Folds come from scikit-learn's ``StratifiedGroupKFold`` (shuffled, seed 42): every file is
+tested exactly once, no group is on both sides, classes are balanced across folds. Inside each
+training part, 10 % of the files (grouped the same way) are held out as the validation split for
+early stopping; the test fold is used for nothing but its score. Windows are extracted once per
+featurizer into data/cache and reused by every fold and candidate.
+
+Each candidate (:data:`CANDIDATES`) is a set of library settings; ``library`` is what
+``melgenre train DATA --out M`` does with no flags. Results are merged into
+benchmarks/results/cv/<domain>.json fold by fold (a killed run keeps its finished folds):
+per fold the file- and window-level accuracy, epochs run, best epoch and seconds; per
+candidate the mean and standard deviation over the folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS, environment
+
+DOMAINS: dict[str, tuple[str, str | None]] = {
+    "genres": ("data/genres-dev", "group_id"),
+    "digits": ("data/digits", "voice"),
+    "instruments": ("data/instruments", "program"),
+    "demo": ("data/demo", None),
+}
+
+#: name -> settings. Keys: "featurizer" (MelFeaturizer kwargs), "windows" ("for_clips": fit
+#: the window to the training clips as `melgenre train` does), "model" (GenreCNN kwargs),
+#: "trainer" (Trainer kwargs), "augmentation" (Augmentation kwargs).
+CANDIDATES: dict[str, dict[str, Any]] = {
+    # what `melgenre train` did before the adaptive defaults (0.1.0)
+    "cli-0.1": {
+        "trainer": {
+            "epochs": 30,
+            "learning_rate": 3e-4,
+            "schedule": "constant",
+            "monitor": "val_accuracy",
+            "patience": 8,
+            "smoothing": 0.0,
+        },
+    },
+    # the library's defaults today: exactly `melgenre train` without flags (windows fitted to
+    # the clips, training planned by updates, warm-up + cosine, smoothed early stopping)
+    "library": {"windows": "for_clips"},
+    # the plan with the 128-frame window whatever the clip length
+    "plan-128": {},
+}
+
+
+def load_dataset(domain: str) -> tuple[Any, Any]:
+    """The domain's FolderDataset and its grouping callable (``None``: one group per file)."""
+    import melgenre
+
+    folder, column = DOMAINS[domain]
+    root = Path(folder)
+    if domain == "demo" and not root.is_dir():
+        melgenre.demo.make_dataset(root)
+    if not root.is_dir():
+        raise SystemExit(f"{root} not found: build it as ../shared/bench/README.md says")
+    groups = None
+    if column is not None:
+        with open(root / "manifest.csv") as handle:
+            rows = list(csv.DictReader(handle))
+        group_of = {(root / row["path"]).resolve(): row[column] for row in rows}
+
+        def groups(path: Path) -> str:
+            return group_of[Path(path).resolve()]
+
+    return melgenre.FolderDataset(root), groups
+
+
+def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
+    """``(train, validation, test)`` FolderDatasets per fold: grouped, stratified, seed 42."""
+    import dataclasses
+
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    paths = dataset.paths
+    ids = [groups(p) if groups is not None else str(p) for p in paths]
+    labels = np.asarray(dataset.labels)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=42)
+    out = []
+    for train_index, test_index in splitter.split(np.zeros(len(paths)), labels, ids):
+        train = dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in train_index))
+        test = dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in test_index))
+        inner = train.split(test_size=0.1, seed=42, groups=groups, check_duplicates=False)
+        out.append((inner.train, inner.test, test))
+    return out
+
+
+def run_fold(
+    name: str, parts: tuple[Any, Any, Any], cache_dir: Path, verbose: int
+) -> dict[str, Any]:
+    """Train candidate ``name`` on one fold's training part; score it on the test fold."""
+    import keras
+
+    import melgenre
+    from melgenre.plan import clip_seconds
+
+    keras.backend.clear_session()
+    settings = CANDIDATES[name]
+    options = settings.get("featurizer", {})
+    if settings.get("windows") == "for_clips":
+        featurizer = melgenre.MelFeaturizer.for_clips(clip_seconds(parts[0].paths), **options)
+    else:
+        featurizer = melgenre.MelFeaturizer(**options)
+    preprocessing = melgenre.Preprocessing(featurizer)
+    train, validation, test = (
+        p.features(preprocessing, cache_dir=cache_dir, progress=False) for p in parts
+    )
+    model = melgenre.GenreCNN(
+        num_classes=len(train.classes),
+        input_shape=preprocessing.output_shape,
+        seed=42,
+        **settings.get("model", {}),
+    )
+    augmentation = settings.get("augmentation")
+    trainer = melgenre.Trainer(
+        model,
+        seed=42,
+        verbose=verbose,
+        augmentation=melgenre.Augmentation(**augmentation) if augmentation else None,
+        **settings.get("trainer", {}),
+    )
+    start = time.perf_counter()
+    history = trainer.fit(train, validation=validation)
+    seconds = time.perf_counter() - start
+    report = trainer.evaluate(test)
+    return {
+        "file_accuracy": report.file_accuracy,
+        "window_accuracy": report.window_accuracy,
+        "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
+        "epochs_run": history.epochs,
+        "best_epoch": history.params.get("best_epoch"),
+        "plan": history.params.get("plan"),
+        "window_frames": featurizer.frames,
+        "train_seconds": seconds,
+    }
+
+
+def summarize(entry: dict[str, Any]) -> None:
+    accuracies = [f["file_accuracy"] for f in entry["folds"]]
+    windows = [f["window_accuracy"] for f in entry["folds"]]
+    entry["file_accuracy_mean"] = statistics.fmean(accuracies)
+    entry["file_accuracy_std"] = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+    entry["window_accuracy_mean"] = statistics.fmean(windows)
+    entry["train_seconds_mean"] = statistics.fmean(f["train_seconds"] for f in entry["folds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain", nargs="+", default=["all"], choices=[*DOMAINS, "all"])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only-folds", type=int, default=None, help="run the first N folds")
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
+    parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    parser.add_argument("--verbose", type=int, default=0)
+    args = parser.parse_args()
+    domains = list(DOMAINS) if "all" in args.domain else args.domain
+    for domain in domains:
+        dataset, groups = load_dataset(domain)
+        parts = folds(dataset, groups, args.folds)[: args.only_folds]
+        out = RESULTS / "cv" / f"{domain}-{args.folds}fold.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        results = json.loads(out.read_text()) if out.exists() else {"candidates": {}}
+        results.update(
+            domain=domain,
+            data=DOMAINS[domain][0],
+            group_column=DOMAINS[domain][1],
+            files=len(dataset),
+            classes=list(dataset.classes),
+            folds=args.folds,
+            environment=environment(),
+        )
+        for name in args.candidates:
+            entry = {"settings": CANDIDATES[name], "folds": []}
+            results["candidates"][name] = entry
+            for number, fold in enumerate(parts):
+                row = run_fold(name, fold, args.cache_dir, args.verbose)
+                entry["folds"].append({"fold": number, **row})
+                summarize(entry)
+                tmp = out.with_suffix(".tmp")
+                tmp.write_text(json.dumps(results, indent=2) + "\n")
+                tmp.replace(out)
+                print(
+                    f"{domain:>11} {name:>16} fold {number}: file {row['file_accuracy']:.1%} "
+                    f"window {row['window_accuracy']:.1%} epochs {row['epochs_run']} "
+                    f"({row['train_seconds']:.0f} s)",
+                    flush=True,
+                )
+            print(
+                f"{domain:>11} {name:>16}: file {entry['file_accuracy_mean']:.1%} "
+                f"+- {entry['file_accuracy_std']:.1%} over {len(entry['folds'])} folds",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
