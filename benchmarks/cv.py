@@ -70,11 +70,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 def load_dataset(domain: str) -> tuple[Any, Any]:
     """The domain's FolderDataset and its grouping callable (``None``: one group per file)."""
     import melgenre
+    from melgenre import demo
 
     folder, column = DOMAINS[domain]
     root = Path(folder)
     if domain == "demo" and not root.is_dir():
-        melgenre.demo.make_dataset(root)
+        demo.make_dataset(root)
     if not root.is_dir():
         raise SystemExit(f"{root} not found: build it as ../shared/bench/README.md says")
     groups = None
