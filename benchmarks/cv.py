@@ -64,6 +64,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "library": {"windows": "for_clips"},
     # the plan with the 128-frame window whatever the clip length
     "plan-128": {},
+    # the library, early stopping on the smoothed validation accuracy instead of the loss
+    "library-acc": {"windows": "for_clips", "trainer": {"monitor": "val_accuracy"}},
 }
 
 
@@ -177,12 +179,15 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument(
+        "--tag", default="", help="suffix of the result file (for runs in parallel)"
+    )
     args = parser.parse_args()
     domains = list(DOMAINS) if "all" in args.domain else args.domain
     for domain in domains:
         dataset, groups = load_dataset(domain)
         parts = folds(dataset, groups, args.folds)[: args.only_folds]
-        out = RESULTS / "cv" / f"{domain}-{args.folds}fold.json"
+        out = RESULTS / "cv" / f"{domain}-{args.folds}fold{args.tag}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         results = json.loads(out.read_text()) if out.exists() else {"candidates": {}}
         results.update(
