@@ -234,6 +234,7 @@ def test_the_plan_sizes_training_by_updates(features: tuple[FeatureSet, FeatureS
     trainer = Trainer(tiny_model(), batch_size=64, target_updates=20, verbose=0, seed=0)
     history = trainer.fit(features[0])  # 189 windows: 3 updates per epoch
     assert trainer.plan_ is not None
+    assert trainer.plan_ == trainer.plan(features[0])  # what `melgenre train` prints
     assert trainer.plan_.steps_per_epoch == 3
     assert trainer.plan_.epochs == 10  # 20 updates would be 7 epochs: at least 10
     assert history.epochs == 10

@@ -218,9 +218,9 @@ def check_settings(
     verbose: Any,
     augmentation: Any,
     strategy: Any,
-    schedule: Any = "cosine",
-    smoothing: Any = 0.0,
-    target_updates: Any = 1,
+    schedule: Any,
+    smoothing: Any,
+    target_updates: Any,
 ) -> None:
     """Raise a melgenre error naming the first of :class:`Trainer`'s settings that is wrong."""
     if not isinstance(model, keras.Model):

@@ -136,6 +136,7 @@ def stream_file(
     handle: Any,
     name: str,
     *,
+    rate: int,
     mono: bool,
     start: int,
     count: int | None,
@@ -147,11 +148,11 @@ def stream_file(
 ) -> Iterator[tuple[FloatArray, int]]:
     """``(samples, rate)`` blocks of an open ``soundfile.SoundFile``: read, mixed, resampled.
 
-    The blocks joined equal the whole file read, mixed (:func:`mix_down`) and resampled to
-    ``sample_rate`` (``None``: the file's rate) in one go; each block is checked for
-    non-finite samples before soxr would spread them.
+    ``rate`` is the file's (checked) sample rate. The blocks joined equal the whole
+    file read, mixed (:func:`mix_down`) and resampled to ``sample_rate`` (``None``: the
+    file's rate) in one go; each block is checked for non-finite samples before soxr
+    would spread them.
     """
-    rate = check_rate(handle.samplerate, name, "the file's")
     target = rate if sample_rate is None else sample_rate
     width = 1 if mono else int(handle.channels)
     resampler = None

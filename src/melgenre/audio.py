@@ -274,10 +274,12 @@ class AudioLoader(Component):
             return
         name = os.fspath(source)  # type: ignore[arg-type]
         with handle:
-            start, count = self._frame_range(check_rate(handle.samplerate, name, "the file's"))
-            for samples, rate in stream_file(
+            rate = check_rate(handle.samplerate, name, "the file's")
+            start, count = self._frame_range(rate)
+            for samples, target in stream_file(
                 handle,
                 name,
+                rate=rate,
                 mono=self.mono,
                 start=start,
                 count=count,
@@ -287,7 +289,7 @@ class AudioLoader(Component):
                 block_seconds=block_seconds,
                 min_duration=self.min_duration,
             ):
-                yield Audio(samples, rate, name)
+                yield Audio(samples, target, name)
 
     # ------------------------------------------------------------ overridable
 

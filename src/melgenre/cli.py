@@ -157,13 +157,7 @@ def _train(
         patience=patience,
         class_weight=class_weight,
     )
-    plan = melgenre.plan_training(
-        len(features["train"]),
-        batch_size,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        patience=patience,
-    )
+    plan = trainer.plan(features["train"])
     if verbose:
         _print(f"Windows: {featurizer.window_seconds:.2f} s ({featurizer.frames} frames).")
         _print(f"Training plan: {plan.describe()}.")

@@ -101,19 +101,16 @@ class TrainingPlan:
         )
 
     def learning_rate_schedule(self) -> Any:
-        """The Keras learning rate (a float, or a ``LearningRateSchedule``) for the plan."""
-        if self.schedule == "constant" and not self.warmup_steps:
+        """The Keras learning rate: a float (``"constant"``) or the warm-up + cosine schedule."""
+        if self.schedule == "constant":
             return self.learning_rate
         from melgenre._tf import keras
 
-        decay = max(1, self.updates - self.warmup_steps)
+        warm = self.warmup_steps > 0
         return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=self.learning_rate / 10
-            if self.warmup_steps
-            else self.learning_rate,
-            decay_steps=decay,
-            alpha=1.0 if self.schedule == "constant" else 0.0,
-            warmup_target=self.learning_rate if self.warmup_steps else None,
+            initial_learning_rate=self.learning_rate / 10 if warm else self.learning_rate,
+            decay_steps=max(1, self.updates - self.warmup_steps),
+            warmup_target=self.learning_rate if warm else None,
             warmup_steps=self.warmup_steps,
         )
 

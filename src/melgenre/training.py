@@ -201,6 +201,29 @@ class Trainer:
             f"batch_size={self.batch_size}, learning_rate={self.learning_rate}, seed={self.seed})"
         )
 
+    def plan(self, train: FeatureSet) -> TrainingPlan:
+        """The plan :meth:`fit` follows on ``train``: epochs, schedule and patience.
+
+        Parameters
+        ----------
+        train : FeatureSet
+            The training windows (only their number matters).
+
+        Returns
+        -------
+        TrainingPlan
+            From :func:`melgenre.plan_training` with this trainer's settings.
+        """
+        return plan_training(
+            len(train),
+            self.batch_size,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            schedule=self.schedule,
+            target_updates=self.target_updates,
+            patience=self.patience,
+        )
+
     def compile(self, plan: TrainingPlan | None = None) -> None:
         """Compile the model with this trainer's optimizer, loss and metrics.
 
@@ -269,15 +292,7 @@ class Trainer:
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
         self.model = place_in_scope(self.model, self.strategy)
-        plan = self.plan_ = plan_training(
-            len(train),
-            self.batch_size,
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            schedule=self.schedule,
-            target_updates=self.target_updates,
-            patience=self.patience,
-        )
+        plan = self.plan_ = self.plan(train)
         logger.info("Training plan: %s.", plan.describe())
         with self._scope():
             self.compile(plan)
@@ -291,8 +306,7 @@ class Trainer:
             "seed": self.seed,
             "classes": list(train.classes),
         }
-        params = self._run_params(train, validation, weights, train_hash)
-        params["epochs"], params["plan"] = plan.epochs, plan.to_dict()
+        params = self._run_params(train, validation, weights, train_hash, plan)
         use_stopping = (
             self.early_stopping if self.early_stopping is not None else validation is not None
         )
@@ -373,11 +387,13 @@ class Trainer:
         validation: FeatureSet | None,
         weights: dict[int, float] | None,
         train_hash: str,
+        plan: TrainingPlan,
     ) -> dict[str, Any]:
         """The run's settings and data sizes, recorded in ``training_hist.json``."""
         augmentation = self.augmentation
         return {
-            "epochs": self.epochs,
+            "epochs": plan.epochs,
+            "plan": plan.to_dict(),
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
             "seed": self.seed,
