@@ -44,7 +44,7 @@ dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --wheel --outdir dist . > dist.log 2>&1 || (cat dist.log; exit 1)
 	@rm -f dist.log
-	$(BIN)/python -c "import sys, zipfile, glob; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); missing = [n for n in ('melgenre/py.typed', 'melgenre/__init__.py', 'melgenre/audio.py') if n not in names]; sys.exit(f'wheel lacks {missing}' if missing else 0)"
+	$(BIN)/python -c "import sys, zipfile, glob; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); missing = [n for n in ('melgenre/py.typed', 'melgenre/__init__.py', 'melgenre/audio.py', 'melgenre/data/splits/gtzan-fault-filtered/test.txt') if n not in names]; sys.exit(f'wheel lacks {missing}' if missing else 0)"
 	@echo "built $$(ls dist/*.whl)"
 
 # Warnings are errors; the tutorial's figures are made from the demo data while building.

@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--learning-rate", type=float, default=1e-3, help="peak of the warm-up + cosine schedule"
     )
+    train.add_argument(
+        "--split",
+        default=None,
+        metavar="PRESET_OR_DIR",
+        help="a published split instead of a random one: a preset (gtzan-fault-filtered) or "
+        "a folder with train.txt, test.txt and optionally validation.txt",
+    )
     train.add_argument("--test-size", type=float, default=0.2)
     train.add_argument("--validation-size", type=float, default=0.1)
     train.add_argument("--seed", type=int, default=42)
@@ -110,6 +117,7 @@ def _train(
     epochs: int | None,
     batch_size: int = 32,
     learning_rate: float = 1e-3,
+    split: str | None = None,
     test_size: float = 0.2,
     validation_size: float | None = 0.1,
     seed: int = 42,
@@ -127,13 +135,18 @@ def _train(
     from melgenre.plan import clip_seconds
 
     started = time.perf_counter()
-    dataset = melgenre.FolderDataset(data_dir)
-    featurizer = melgenre.MelFeaturizer.for_clips(
-        clip_seconds(dataset.paths), sample_rate=sample_rate
-    )
+    if split is None:
+        parts = melgenre.FolderDataset(data_dir).split(
+            test_size=test_size, validation_size=validation_size or None, seed=seed
+        )
+        split_record: dict[str, Any] = {"test_size": test_size, "validation_size": validation_size}
+    else:
+        parts, split_record = _named_split(data_dir, split), {"split": split}
+    train, validation, test = parts.train, parts.validation, parts.test
+    classes = train.classes
+    paths = [p for part in (train, validation, test) if part is not None for p in part.paths]
+    featurizer = melgenre.MelFeaturizer.for_clips(clip_seconds(paths), sample_rate=sample_rate)
     preprocessing = melgenre.Preprocessing(featurizer)
-    split = dataset.split(test_size=test_size, validation_size=validation_size or None, seed=seed)
-    train, validation, test = split.train, split.validation, split.test
     features = {
         name: part.features(
             preprocessing, cache_dir=cache_dir, workers=workers, progress=verbose > 0
@@ -142,7 +155,7 @@ def _train(
         if part is not None and len(part)
     }
     model = melgenre.GenreCNN(
-        num_classes=len(dataset.classes), input_shape=preprocessing.output_shape, seed=seed
+        num_classes=len(classes), input_shape=preprocessing.output_shape, seed=seed
     )
     run_dir = out.parent / f".{out.name}.run"
     trainer = melgenre.Trainer(
@@ -176,15 +189,14 @@ def _train(
     predictor = melgenre.Predictor(
         preprocessing=preprocessing,
         model=model,
-        labels=dataset.classes,
+        labels=classes,
         metadata={
             "training": {
                 "data_dir": str(data_dir),
                 "seed": seed,
                 "epochs_run": history.epochs,
                 "split": {
-                    "test_size": test_size,
-                    "validation_size": validation_size,
+                    **split_record,
                     "train_files": len(train),
                     "validation_files": len(validation) if validation is not None else 0,
                     "test_files": len(test),
@@ -198,7 +210,7 @@ def _train(
     shutil.rmtree(run_dir, ignore_errors=True)  # its files are in the bundle now
     return {
         "model_dir": str(out),
-        "classes": dataset.classes,
+        "classes": classes,
         "files": {"train": len(train), "validation": len(validation or []), "test": len(test)},
         "epochs_run": history.epochs,
         "plan": plan.to_dict(),
@@ -206,6 +218,28 @@ def _train(
         "window_accuracy": report.window_accuracy if report is not None else None,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _named_split(data_dir: Path, split: str) -> Any:
+    """The :class:`~melgenre.data.Split` that ``--split`` names: a preset or a folder of lists."""
+    import melgenre
+    from melgenre.data import SPLIT_PRESETS
+
+    if split in SPLIT_PRESETS:
+        return melgenre.FolderDataset.from_split_preset(data_dir, split)
+    folder = Path(split)
+    if not (folder / "train.txt").is_file() or not (folder / "test.txt").is_file():
+        raise melgenre.DatasetError(
+            f"--split {split!r} is neither a preset ({', '.join(sorted(SPLIT_PRESETS))}) nor a "
+            "folder holding train.txt and test.txt (and optionally validation.txt)."
+        )
+    validation = folder / "validation.txt"
+    return melgenre.FolderDataset.from_split_lists(
+        data_dir,
+        train=folder / "train.txt",
+        validation=validation if validation.is_file() else None,
+        test=folder / "test.txt",
+    )
 
 
 def _summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -230,6 +264,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        split=args.split,
         test_size=args.test_size,
         validation_size=args.validation_size,
         seed=args.seed,

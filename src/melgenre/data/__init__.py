@@ -10,7 +10,8 @@
 
 Modules: :mod:`~melgenre.data.scan` (finding files in class folders),
 :mod:`~melgenre.data.folders` (:class:`FolderDataset`),
-:mod:`~melgenre.data.split` (groups and sides), :mod:`~melgenre.data.duplicates`
+:mod:`~melgenre.data.split` (groups and sides), :mod:`~melgenre.data.lists`
+(published splits as lists of file names, and the presets), :mod:`~melgenre.data.duplicates`
 (byte-identical files) and :mod:`~melgenre.data.featureset`
 (:class:`FeatureSet`). Extraction itself is :mod:`melgenre.extraction`.
 """
@@ -18,8 +19,17 @@ Modules: :mod:`~melgenre.data.scan` (finding files in class folders),
 from melgenre.data.featureset import FailedFile as FailedFile
 from melgenre.data.featureset import FeatureSet as FeatureSet
 from melgenre.data.folders import FolderDataset as FolderDataset
+from melgenre.data.lists import SPLIT_PRESETS as SPLIT_PRESETS
 from melgenre.data.scan import AUDIO_EXTENSIONS as AUDIO_EXTENSIONS
 from melgenre.data.scan import Example as Example
 from melgenre.data.split import Split as Split
 
-__all__ = ["AUDIO_EXTENSIONS", "Example", "FailedFile", "FeatureSet", "FolderDataset", "Split"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "SPLIT_PRESETS",
+    "Example",
+    "FailedFile",
+    "FeatureSet",
+    "FolderDataset",
+    "Split",
+]

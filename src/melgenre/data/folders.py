@@ -24,6 +24,15 @@ from melgenre._typing import IntArray, PathLike
 from melgenre._validation import check_choice
 from melgenre.audio import AudioLoader
 from melgenre.data.duplicates import identical_groups, identical_indices, warn_split_leaks
+from melgenre.data.lists import (
+    SPLIT_PRESETS,
+    EntrySource,
+    OnMissing,
+    find_preset_root,
+    match_entries,
+    preset_lists,
+    read_entries,
+)
 from melgenre.data.scan import AUDIO_EXTENSIONS, Example, OnError, scan, split_classes
 from melgenre.data.split import Split, assign_sides, check_sizes, group_ids, group_keys
 from melgenre.deprecation import warn_deprecated
@@ -201,6 +210,105 @@ class FolderDataset:
         )
         return datasets
 
+    @classmethod
+    def from_split_lists(
+        cls,
+        root: PathLike,
+        *,
+        train: EntrySource,
+        test: EntrySource,
+        validation: EntrySource | None = None,
+        class_names: Sequence[str] | None = None,
+        on_error: OnError = "skip",
+        on_missing: OnMissing = "raise",
+        extensions: Sequence[str] | frozenset[str] | None = None,
+    ) -> Split:
+        """A published split: lists of file names over one folder per class.
+
+        Labels still come from the class folders; the lists only say which
+        side each file is on. An entry is a path relative to ``root``, with or
+        without its extension, or a file name or stem that names exactly one
+        file (:mod:`melgenre.data.lists`). Files in no list are left out.
+
+        Parameters
+        ----------
+        root : str or os.PathLike
+            The folder holding one sub-folder per class.
+        train, test, validation : sequence of str, or path of a text file
+            The entries of each part; a text file has one per line (blank lines
+            and ``#`` comments skipped). ``validation`` is optional.
+        class_names, on_error, extensions
+            As for :class:`FolderDataset`.
+        on_missing : {"raise", "skip"}, default="raise"
+            What to do when an entry names no file: raise a
+            :class:`~melgenre.DatasetError` listing them, or log a warning and
+            go on with the files that are there.
+
+        Returns
+        -------
+        Split
+            ``(train, validation, test)``; ``validation`` is None without a list.
+
+        Raises
+        ------
+        DatasetError
+            An entry names several files or no file (see ``on_missing``), or a
+            file is in two lists.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np, soundfile as sf
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> for label in ("hum", "hiss"):
+        ...     (root / label).mkdir()
+        ...     for i in range(2):
+        ...         sf.write(root / label / f"{label}.{i}.wav", np.zeros(800, np.float32), 8000)
+        >>> split = FolderDataset.from_split_lists(
+        ...     root, train=["hum.0", "hiss.0"], test=["hum/hum.1.wav", "hiss.1"])
+        >>> [p.name for p in split.test.paths]
+        ['hiss.1.wav', 'hum.1.wav']
+        """
+        check_choice(cls.__name__, "on_missing", on_missing, ("raise", "skip"))
+        full = cls(root, class_names=class_names, on_error=on_error, extensions=extensions)
+        sources = {"train": train, "validation": validation, "test": test}
+        entries = {p: read_entries(s, p) for p, s in sources.items() if s is not None}
+        chosen = match_entries(full.root, full.items, entries, on_missing=on_missing)
+        parts = {p: full._subset(sorted(found)) for p, found in chosen.items()}
+        warn_split_leaks({path: p for p, ds in parts.items() for path in ds.paths})
+        return Split(parts["train"], parts.get("validation"), parts["test"])
+
+    @classmethod
+    def from_split_preset(
+        cls,
+        root: PathLike,
+        name: str,
+        *,
+        on_error: OnError = "skip",
+        on_missing: OnMissing = "raise",
+        extensions: Sequence[str] | frozenset[str] | None = None,
+    ) -> Split:
+        """A published split shipped with melgenre, applied to a local copy of its data.
+
+        ``name`` is a key of :data:`melgenre.data.SPLIT_PRESETS`, e.g.
+        ``"gtzan-fault-filtered"``. ``root`` may be the folder holding the
+        class folders or one or two levels above it (``gtzan/`` for
+        ``gtzan/genres/blues/blues.00000.au``). Nothing is downloaded; see
+        :meth:`from_split_lists` for ``on_error``, ``on_missing`` and
+        ``extensions``.
+        """
+        lists = preset_lists(name)
+        classes = SPLIT_PRESETS[name][0]
+        return cls.from_split_lists(
+            find_preset_root(Path(root), classes),
+            train=lists["train"],
+            validation=lists["validation"],
+            test=lists["test"],
+            class_names=classes,
+            on_error=on_error,
+            on_missing=on_missing,
+            extensions=extensions,
+        )
+
     # ----------------------------------------------------------------- access
 
     def __len__(self) -> int:
@@ -328,10 +436,13 @@ class FolderDataset:
         )
 
         def part(number: int) -> FolderDataset:
-            chosen = tuple(item for item, s in zip(self.items, side, strict=True) if s == number)
-            return dataclasses.replace(self, items=chosen)
+            return self._subset([i for i, s in enumerate(side) if s == number])
 
         return Split(part(0), part(2) if validation_size is not None else None, part(1))
+
+    def _subset(self, indices: Sequence[int]) -> FolderDataset:
+        """The files at ``indices``, in that order, with everything else the same."""
+        return dataclasses.replace(self, items=tuple(self.items[i] for i in indices))
 
     # --------------------------------------------------------------- features
 
