@@ -73,6 +73,13 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "trainer": {"monitor": "val_accuracy"},
         "augmentation": "scaled",
     },
+    # library-aug with the first convolution at stride 1 (four times the first block's work)
+    "library-s1": {
+        "windows": "for_clips",
+        "trainer": {"monitor": "val_accuracy"},
+        "augmentation": "scaled",
+        "model": {"first_stride": 1},
+    },
 }
 
 

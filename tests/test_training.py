@@ -216,18 +216,42 @@ def test_early_stopping_is_on_with_validation_and_restores_the_best_epoch(
     assert loss == pytest.approx(min(history.metrics["val_loss"]), rel=1e-4)
 
 
-def test_early_stopping_watches_the_smoothed_validation_loss(
-    features: tuple[FeatureSet, FeatureSet],
+@pytest.mark.parametrize(
+    ("monitor", "best"), [(None, np.argmin), ("val_loss", np.argmin), ("val_accuracy", np.argmax)]
+)
+def test_early_stopping_watches_the_smoothed_metric(
+    features: tuple[FeatureSet, FeatureSet], monitor: str | None, best: Any
 ) -> None:
-    trainer = Trainer(tiny_model(), epochs=12, batch_size=16, learning_rate=1e-2, seed=1, verbose=0)
+    options = {} if monitor is None else {"monitor": monitor}
+    trainer = Trainer(
+        tiny_model(), epochs=12, batch_size=16, learning_rate=1e-2, seed=1, verbose=0, **options
+    )
     history = trainer.fit(features[0], validation=features[1])
-    assert history.params["early_stopping"]["monitor"] == "val_loss_smoothed"
-    raw, smoothed = history.metrics["val_loss"], history.metrics["val_loss_smoothed"]
+    name = monitor or "val_loss"  # the default
+    assert history.params["early_stopping"]["monitor"] == f"{name}_smoothed"
+    raw, smoothed = history.metrics[name], history.metrics[f"{name}_smoothed"]
     expected = [raw[0]]
     for value in raw[1:]:
         expected.append(0.6 * expected[-1] + 0.4 * value)
     np.testing.assert_allclose(smoothed, expected, rtol=1e-6)
-    assert history.params["best_epoch"] == int(np.argmin(smoothed)) + 1
+    # ties go to the later epoch: the last epoch holding the best smoothed value
+    top = best(smoothed)
+    assert (
+        history.params["best_epoch"] == max(np.flatnonzero(np.equal(smoothed, smoothed[top]))) + 1
+    )
+
+
+def test_a_tie_with_the_best_value_keeps_the_later_epoch() -> None:
+    from melgenre._checkpoint import ResumableEarlyStopping
+
+    stopper = ResumableEarlyStopping(monitor="val_accuracy", mode="max", patience=2)
+    stopper._set_monitor_op()  # Keras sets it at the first epoch's end
+    assert stopper._is_improvement(1.0, 1.0)  # a plateau: the later epoch, patience restarts
+    assert stopper._is_improvement(0.9, None)
+    assert not stopper._is_improvement(0.9, 1.0)
+    cautious = ResumableEarlyStopping(monitor="val_accuracy", mode="max", min_delta=0.01)
+    cautious._set_monitor_op()
+    assert not cautious._is_improvement(1.0, 1.0)  # with a min_delta, Keras' rule holds
 
 
 def test_the_plan_sizes_training_by_updates(features: tuple[FeatureSet, FeatureSet]) -> None:

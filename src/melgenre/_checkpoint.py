@@ -195,7 +195,18 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     ``EarlyStopping.on_train_begin`` resets them; this one resets them and then
     restores the given ones (with the best epoch's weights).
+
+    A tie with the best value counts as an improvement: on a plateau (validation
+    accuracy held at 100 % on a small validation set) the later, more trained
+    epoch is kept and patience starts again, where Keras would keep the first.
     """
+
+    def _is_improvement(self, monitor_value: Any, reference_value: Any) -> bool:
+        if reference_value is None:
+            return True
+        if self.min_delta == 0 and monitor_value == reference_value:
+            return True
+        return bool(super()._is_improvement(monitor_value, reference_value))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
