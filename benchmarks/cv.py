@@ -80,6 +80,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "augmentation": "scaled",
         "model": {"first_stride": 1},
     },
+    # today's defaults with only the first convolution at stride 1 (the lever isolated)
+    "library-s1only": {"windows": "for_clips", "model": {"first_stride": 1}},
     # a clip-level model: attention pooling over the window embeddings of a file, trained on
     # bags of random windows of each file (benchmarks/_clip.py), 30 epochs, early stopping
     "clip-attn": {"windows": "for_clips", "clip": {"epochs": 30, "batch_size": 8}},
