@@ -165,6 +165,10 @@ def run_fold(
     train, validation, test = (
         p.features(preprocessing, cache_dir=cache_dir, progress=False) for p in parts
     )
+    fold = {
+        "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
+        "window_frames": featurizer.frames,
+    }
     if "clip" in settings:
         import _clip
 
@@ -184,8 +188,7 @@ def run_fold(
                 options=settings["clip"],
                 model_options=settings.get("model", {}),
             )
-        files = {"train": train.n_files, "validation": validation.n_files, "test": test.n_files}
-        return {**row, "files": files, "window_frames": featurizer.frames}
+        return {**row, **fold}
     model = melgenre.GenreCNN(
         num_classes=len(train.classes),
         input_shape=preprocessing.output_shape,
@@ -209,12 +212,11 @@ def run_fold(
     return {
         "file_accuracy": report.file_accuracy,
         "window_accuracy": report.window_accuracy,
-        "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
         "epochs_run": history.epochs,
         "best_epoch": history.params.get("best_epoch"),
         "plan": history.params.get("plan"),
-        "window_frames": featurizer.frames,
         "train_seconds": seconds,
+        **fold,
     }
 
 
