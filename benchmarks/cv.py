@@ -88,6 +88,15 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the library's window model, then attention pooling trained on its frozen embeddings; the
     # JSON keeps both file-level scores of the same encoder (pooled, and the window mean)
     "clip-2stage": {"windows": "for_clips", "clip": {"two_stage": True}},
+    # the library's clip-level path: Trainer(pooling="attention") (melgenre.pooling), the head
+    # starting from the window classifier; each fold also records the window mean of the same
+    # window model, so the head's own gain is paired
+    "library-attn": {"windows": "for_clips", "trainer": {"pooling": "attention"}},
+    "library-s1-attn": {
+        "windows": "for_clips",
+        "model": {"first_stride": 1},
+        "trainer": {"pooling": "attention"},
+    },
 }
 
 
@@ -209,6 +218,10 @@ def run_fold(
     history = trainer.fit(train, validation=validation)
     seconds = time.perf_counter() - start
     report = trainer.evaluate(test)
+    if trainer.clip_head_ is not None:
+        head, trainer.clip_head_ = trainer.clip_head_, None
+        fold["file_accuracy_window_mean"] = trainer.evaluate(test).file_accuracy
+        trainer.clip_head_ = head
     return {
         "file_accuracy": report.file_accuracy,
         "window_accuracy": report.window_accuracy,

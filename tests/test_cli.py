@@ -49,13 +49,14 @@ def test_train_writes_a_complete_bundle(trained: tuple[Path, Path]) -> None:
     assert not list(model.parent.glob(".model*"))  # no staging or run directories left behind
 
 
-def test_train_text_summary_and_class_weight(
+def test_train_text_summary_class_weight_and_attention_pooling(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
     code, out, _ = run(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
         "--workers", "1", "--validation-size", "0", "--class-weight", "balanced",
+        "--pooling", "attention",
     )  # fmt: skip
     assert code == 0
     assert (
@@ -67,6 +68,13 @@ def test_train_text_summary_and_class_weight(
     params = json.loads((tmp_path / "m" / "training_hist.json").read_text())["params"]
     assert set(params["class_weight"]) == set(demo.CLASSES)
     assert params["early_stopping"] is None  # no validation split
+    assert params["clip_head"]["epochs_run"] == 50  # no validation: a fixed number of epochs
+    manifest = json.loads((tmp_path / "m" / "melgenre.json").read_text())
+    assert manifest["aggregation"] == "attention"
+    assert "clip_head.keras" in manifest["files"]
+    predictor = Predictor.load(tmp_path / "m")
+    assert predictor.clip_head is not None
+    assert predictor.predict(next((data / "drums").iterdir())).label in demo.CLASSES
 
 
 def test_info(trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

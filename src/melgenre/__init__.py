@@ -29,6 +29,7 @@ Model and training
 .. autosummary::
 
     GenreCNN
+    ClipHead
     Trainer
     TrainingPlan
     plan_training
@@ -107,10 +108,15 @@ from melgenre.preprocessing import Preprocessing as Preprocessing
 
 if TYPE_CHECKING:
     from melgenre.model import GenreCNN as GenreCNN
+    from melgenre.pooling import ClipHead as ClipHead
     from melgenre.training import Trainer as Trainer
 
 #: Names whose modules import TensorFlow, loaded on first access (PEP 562).
-_LAZY = {"GenreCNN": "melgenre.model", "Trainer": "melgenre.training"}
+_LAZY = {
+    "ClipHead": "melgenre.pooling",
+    "GenreCNN": "melgenre.model",
+    "Trainer": "melgenre.training",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -134,6 +140,7 @@ __all__ = [
     "AudioUnusableError",
     "Augmentation",
     "BundleError",
+    "ClipHead",
     "Component",
     "ConfigError",
     "DatasetError",

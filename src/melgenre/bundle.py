@@ -8,6 +8,7 @@
                            the aggregation rule, training summary, metrics, reproducibility
                            record, and the SHA-256 of every other file
       model.keras          the Keras 3 archive, loaded with safe_mode=True
+      clip_head.keras      the clip-level pooling head (aggregation "attention" only)
       training_hist.json   per-epoch metrics (when the predictor was trained with melgenre)
       *.png                curves and confusion matrix, when they were made
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUNDLE_CONFIG",
+    "CLIP_HEAD_FILE",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "HISTORY_FILE",
@@ -62,6 +64,8 @@ logger = logging.getLogger(__name__)
 BUNDLE_CONFIG = "melgenre.json"
 #: The Keras archive.
 MODEL_FILE = "model.keras"
+#: The clip-level pooling head (:class:`~melgenre.pooling.ClipHead`), when there is one.
+CLIP_HEAD_FILE = "clip_head.keras"
 #: Per-epoch training metrics.
 HISTORY_FILE = "training_hist.json"
 #: ``melgenre.json``'s ``format`` value.
@@ -307,16 +311,20 @@ def read_labels(root: Path, manifest: dict[str, Any]) -> list[str]:
     return labels
 
 
-def load_model(root: Path) -> keras.Model:
-    """The bundle's Keras model (``safe_mode=True``; melgenre's models registered first)."""
-    import melgenre.model  # noqa: F401  (registers GenreCNN with Keras' serialization)
+def load_model(root: Path, name: str = MODEL_FILE) -> keras.Model:
+    """A Keras model of the bundle (``safe_mode=True``; melgenre's models registered first).
+
+    ``name`` is :data:`MODEL_FILE` (the window model) or :data:`CLIP_HEAD_FILE`.
+    """
+    import melgenre.model  # registers GenreCNN with Keras' serialization
+    import melgenre.pooling  # noqa: F401  (registers ClipHead)
     from melgenre._tf import keras
 
     try:
-        return keras.saving.load_model(str(root / MODEL_FILE), safe_mode=True)
+        return keras.saving.load_model(str(root / name), safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive
         raise BundleError(
-            f"Cannot load {MODEL_FILE} from {str(root)!r} ({type(exc).__name__}: {exc}). "
+            f"Cannot load {name} from {str(root)!r} ({type(exc).__name__}: {exc}). "
             "If the model is a custom class, import the module that registers it first."
         ) from exc
 

@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         help="weigh classes inversely to their number of windows",
     )
     train.add_argument(
+        "--pooling",
+        choices=["mean", "attention"],
+        default="mean",
+        help="how a file's label comes from its windows: the mean of their probabilities, or "
+        "an attention head trained on their embeddings after the window model",
+    )
+    train.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted run of the same command from its last finished epoch",
@@ -126,6 +133,7 @@ def _train(
     workers: int | None = None,
     patience: int | None = None,
     class_weight: str | None = None,
+    pooling: str = "mean",
     resume: bool = False,
     verbose: int = 2,
 ) -> dict[str, Any]:
@@ -169,6 +177,7 @@ def _train(
         early_stopping="validation" in features and patience != 0,
         patience=patience,
         class_weight=class_weight,
+        pooling=pooling,
     )
     plan = trainer.plan(features["train"])
     if verbose:
@@ -190,6 +199,7 @@ def _train(
         preprocessing=preprocessing,
         model=model,
         labels=classes,
+        clip_head=trainer.clip_head_,
         metadata={
             "training": {
                 "data_dir": str(data_dir),
@@ -273,6 +283,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         patience=args.patience,
         class_weight=args.class_weight,
+        pooling=args.pooling,
         resume=args.resume,
         verbose=0 if args.json else 2,
     )

@@ -104,6 +104,8 @@ def evaluate_probabilities(
     labels: npt.ArrayLike,
     groups: npt.ArrayLike,
     classes: Sequence[str],
+    *,
+    file_probs: npt.ArrayLike | None = None,
 ) -> EvaluationReport:
     """Build an :class:`EvaluationReport` from window probabilities.
 
@@ -117,6 +119,9 @@ def evaluate_probabilities(
         The file each window belongs to (``FeatureSet.groups``).
     classes : sequence of str
         Class names by label index.
+    file_probs : array [shape=(n_files, n_classes)], optional
+        Each file's probabilities, in the order of the sorted file indices;
+        default the mean of its windows' (:func:`file_probabilities`).
 
     Examples
     --------
@@ -145,6 +150,13 @@ def evaluate_probabilities(
     index = list(range(n_classes))
     window_pred = probs.argmax(axis=1)
     files, mean = file_probabilities(probs, groups_)
+    if file_probs is not None:
+        mean = np.asarray(file_probs, dtype=np.float64)
+        if mean.shape != (len(files), n_classes):
+            raise MelgenreError(
+                f"Expected file probabilities of shape ({len(files)}, {n_classes}); "
+                f"got {mean.shape}."
+            )
     _, first = np.unique(groups_, return_index=True)
     file_true = labels_[first]
     file_pred = mean.argmax(axis=1)
@@ -178,19 +190,24 @@ def evaluate_features(
     classes: Sequence[str],
     *,
     batch_size: int = 256,
+    clip_head: Any = None,
 ) -> EvaluationReport:
     """Evaluate a classifier over ``features`` batch by batch (memory-mapped sets stay on disk).
 
     Parameters
     ----------
     predict_proba : callable
-        Window probabilities ``(n, len(classes))`` for a batch of windows.
+        Window probabilities ``(n, len(classes))`` for a batch of windows;
+        with ``clip_head``, each row continues with the window's embedding.
     features : FeatureSet
         Its classes must be among ``classes`` (they may be fewer, or ordered
         differently: labels are mapped by name).
     classes : sequence of str
         The classifier's labels, by output index.
     batch_size : int > 0, default=256
+    clip_head : melgenre.pooling.ClipHead, optional
+        Gives each file's probabilities from its windows' embeddings instead
+        of the mean of their probabilities.
 
     Raises
     ------
@@ -206,8 +223,20 @@ def evaluate_features(
         )
     to_ours = np.array([classes.index(c) for c in features.classes], dtype=np.int64)
     parts = [predict_proba(batch) for batch in features.batches(batch_size)]
-    probabilities = np.concatenate(parts) if parts else np.zeros((0, len(classes)), np.float32)
-    return evaluate_probabilities(probabilities, to_ours[features.labels], features.groups, classes)
+    outputs = np.concatenate(parts) if parts else np.zeros((0, len(classes)), np.float32)
+    probabilities, file_probs = outputs[:, : len(classes)], None
+    if clip_head is not None and len(outputs):
+        groups = np.asarray(features.groups)
+        _, inverse = np.unique(groups, return_inverse=True)
+        file_probs = np.stack(
+            [
+                clip_head.predict_file(outputs[inverse == i, len(classes) :])
+                for i in range(int(inverse.max()) + 1)
+            ]
+        )
+    return evaluate_probabilities(
+        probabilities, to_ours[features.labels], features.groups, classes, file_probs=file_probs
+    )
 
 
 def features_to_evaluate(

@@ -112,9 +112,16 @@ def build_prediction(
     times: FloatArray,
     labels: Sequence[str],
     aggregation: str,
+    *,
+    aggregated: FloatArray | None = None,
 ) -> Prediction:
-    """A :class:`Prediction` from window probabilities ``(n, n_labels)`` and times ``(n, 2)``."""
-    aggregated = AGGREGATIONS[aggregation](probabilities)
+    """A :class:`Prediction` from window probabilities ``(n, n_labels)`` and times ``(n, 2)``.
+
+    ``aggregated`` gives the file's probabilities (a clip head's); by default
+    they come from the windows' by ``aggregation``.
+    """
+    if aggregated is None:
+        aggregated = AGGREGATIONS[aggregation](probabilities)
     best = int(np.argmax(aggregated))
     timeline = []
     for (start, end), row in zip(times.tolist(), probabilities, strict=True):

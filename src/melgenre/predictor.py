@@ -21,6 +21,7 @@ from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
 from melgenre.audio import Audio, AudioLoader, source_name
 from melgenre.bundle import (
+    CLIP_HEAD_FILE,
     HISTORY_FILE,
     MODEL_FILE,
     build_manifest,
@@ -71,12 +72,18 @@ class Predictor:
         whose softmax has one output per label.
     labels : sequence of str
         Class names by output index (``dataset.classes``).
-    aggregation : {"mean", "max", "vote"}, default="mean"
+    aggregation : {"mean", "max", "vote", "attention"}, optional
         How window probabilities become a file's; see :data:`AGGREGATIONS`.
+        ``"attention"`` (the default when ``clip_head`` is given, ``"mean"``
+        otherwise) asks the clip head instead.
     batch_size : int > 0, default=64
         Windows per model call.
     metadata : dict, optional
         Anything JSON-safe to store in the bundle (training summary, metrics...).
+    clip_head : melgenre.pooling.ClipHead, optional
+        A clip-level pooling head trained on this model's window embeddings
+        (``Trainer(pooling="attention")`` makes one: ``trainer.clip_head_``).
+        The timeline stays per window (the window model's probabilities).
     loader, featurizer : optional
         Deprecated since 0.2: pass ``preprocessing=Preprocessing(featurizer,
         loader=loader)``.
@@ -93,14 +100,17 @@ class Predictor:
         preprocessing: Preprocessing | None = None,
         model: keras.Model,
         labels: Sequence[str],
-        aggregation: Literal["mean", "max", "vote"] = "mean",
+        aggregation: Literal["mean", "max", "vote", "attention"] | None = None,
         batch_size: int = 64,
         metadata: dict[str, Any] | None = None,
+        clip_head: keras.Model | None = None,
         loader: AudioLoader | None = None,
         featurizer: Featurizer | None = None,
     ) -> None:
         preprocessing = _preprocessing(preprocessing, loader, featurizer)
-        check_choice("Predictor", "aggregation", aggregation, tuple(AGGREGATIONS))
+        if aggregation is None:
+            aggregation = "attention" if clip_head is not None else "mean"
+        check_choice("Predictor", "aggregation", aggregation, (*AGGREGATIONS, "attention"))
         check_int("Predictor", "batch_size", batch_size, low=1)
         labels = [str(label) for label in labels]
         if len(set(labels)) != len(labels) or len(labels) < 2:
@@ -108,6 +118,9 @@ class Predictor:
                 f"labels must be at least 2 distinct names; got {labels}.", parameter="labels"
             )
         check_model(model, preprocessing.output_shape, labels)
+        if aggregation == "attention" or clip_head is not None:
+            _check_clip_head(clip_head, model, labels)
+        self.clip_head = clip_head
         self.preprocessing = preprocessing
         self.model = model
         self.labels = labels
@@ -152,12 +165,25 @@ class Predictor:
                 f"Expected windows of shape (n, *{tuple(self.preprocessing.output_shape)}); "
                 f"got {x.shape}."
             )
+        return self._window_outputs(x)[:, : len(self.labels)]
+
+    def _window_outputs(self, x: FloatArray) -> FloatArray:
+        """Window probabilities, each row followed by the window's embedding with a clip head."""
         infer = self._compiled()
         out = [
             np.asarray(infer(x[i : i + self.batch_size]), dtype=np.float32)
             for i in range(0, len(x), self.batch_size)
         ]
-        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+        width = len(self.labels) + (self._embedding_dim if self._pools else 0)
+        return np.concatenate(out) if out else np.zeros((0, width), np.float32)
+
+    @property
+    def _pools(self) -> bool:
+        return self.clip_head is not None and self.aggregation == "attention"
+
+    @property
+    def _embedding_dim(self) -> int:
+        return int(getattr(self.clip_head, "embedding_dim", 0))
 
     predict_windows = deprecated(
         predict_proba, old_name="Predictor.predict_windows", since="0.2", removed_in="0.3"
@@ -184,7 +210,7 @@ class Predictor:
         """
         probabilities, times = [], []
         for windows, window_times in self.preprocessing.stream(source):
-            probabilities.append(self.predict_proba(windows))
+            probabilities.append(self._window_outputs(np.asarray(windows, dtype=np.float32)))
             times.append(window_times)
         return self._prediction(source_name(source), probabilities, times)
 
@@ -218,7 +244,7 @@ class Predictor:
         results = predict_in_file_batches(
             sources,
             self.preprocessing.stream,
-            self.predict_proba,
+            self._window_outputs,
             batch_size=batch_size or self.batch_size,
             raising=on_error == "raise",
         )
@@ -258,7 +284,11 @@ class Predictor:
         """
         features = features_to_evaluate(data, self.preprocessing, cache_dir, workers, progress)
         return evaluate_features(
-            self.predict_proba, features, self.labels, batch_size=self.batch_size
+            self._window_outputs,
+            features,
+            self.labels,
+            batch_size=self.batch_size,
+            clip_head=self.clip_head if self._pools else None,
         )
 
     # ------------------------------------------------------------ persistence
@@ -311,6 +341,9 @@ class Predictor:
             metrics=report.to_dict() if report is not None else None,
         )
         files: dict[str, Any] = {MODEL_FILE: lambda p: self.model.save(p)}
+        head = self.clip_head
+        if head is not None:
+            files[CLIP_HEAD_FILE] = lambda p: head.save(p)
         if history is not None:
             files[HISTORY_FILE] = history.save
         for name, source in (extra_files or {}).items():
@@ -340,6 +373,7 @@ class Predictor:
         root, manifest = read_manifest(path)
         preprocessing, labels = read_preprocessing(root, manifest), read_labels(root, manifest)
         model = load_model(root)
+        head = load_model(root, CLIP_HEAD_FILE) if CLIP_HEAD_FILE in manifest["files"] else None
         try:
             return cls(
                 preprocessing=preprocessing,
@@ -347,6 +381,7 @@ class Predictor:
                 labels=labels,
                 aggregation=manifest.get("aggregation", "mean"),
                 metadata=manifest.get("metadata") or {},
+                clip_head=head,
             )
         except ConfigError as exc:
             raise BundleError(f"The bundle {str(root)!r} is inconsistent: {exc}") from exc
@@ -360,13 +395,22 @@ class Predictor:
                 if self._infer is None:
                     from melgenre._tf import tf
 
-                    model = self.model
                     spec = tf.TensorSpec(
                         shape=(None, *self.preprocessing.output_shape), dtype=tf.float32
                     )
+                    if self._pools:
+                        from melgenre.pooling import embedding_model
 
-                    def call(x: Any) -> Any:
-                        return model(x, training=False)
+                        embedder = embedding_model(self.model)
+
+                        def call(x: Any) -> Any:
+                            return tf.concat(embedder(x, training=False), axis=1)
+
+                    else:
+                        model = self.model
+
+                        def call(x: Any) -> Any:
+                            return model(x, training=False)
 
                     infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
                     infer.get_concrete_function()  # trace now, once, under the lock
@@ -374,14 +418,20 @@ class Predictor:
         return self._infer
 
     def _prediction(
-        self, name: str, probabilities: list[FloatArray], times: list[FloatArray]
+        self, name: str, outputs: list[FloatArray], times: list[FloatArray]
     ) -> Prediction:
+        rows = np.concatenate(outputs)
+        n = len(self.labels)
+        pooled = None
+        if self._pools and len(rows):
+            pooled = self.clip_head.predict_file(rows[:, n:])  # type: ignore[union-attr]
         return build_prediction(
             name,
-            np.concatenate(probabilities),
+            rows[:, :n],
             np.concatenate(times),
             self.labels,
-            self.aggregation,
+            self.aggregation if self.aggregation in AGGREGATIONS else "mean",
+            aggregated=pooled,
         )
 
 
@@ -411,3 +461,23 @@ def _preprocessing(
             f"trained with), got {type(preprocessing).__name__}."
         )
     return preprocessing
+
+
+def _check_clip_head(head: Any, model: Any, labels: list[str]) -> None:
+    """Raise a ConfigError unless ``head`` pools this model's embeddings into ``labels``."""
+    from melgenre.pooling import ClipHead, embedding_model
+
+    if not isinstance(head, ClipHead):
+        raise ConfigError(
+            "aggregation='attention' needs clip_head=ClipHead(...) trained on this model's "
+            f"window embeddings (Trainer(pooling='attention') makes one); got {head!r}.",
+            parameter="clip_head",
+        )
+    dim = int(embedding_model(model).outputs[1].shape[-1])
+    if head.num_classes != len(labels) or head.embedding_dim != dim:
+        raise ConfigError(
+            f"The clip head takes {head.embedding_dim}-dim embeddings into {head.num_classes} "
+            f"classes, but the model's embeddings have {dim} dims and there are {len(labels)} "
+            "labels: it was trained for another model.",
+            parameter="clip_head",
+        )

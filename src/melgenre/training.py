@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from melgenre._checkpoint import (
     CHECKPOINT_DIR,
     Checkpointer,
@@ -33,6 +35,7 @@ from melgenre._fitting import (
 )
 from melgenre._tf import keras
 from melgenre._typing import FloatArray, PathLike
+from melgenre._validation import check_choice
 from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated
@@ -116,6 +119,13 @@ class Trainer:
         the *global* batch, split over the replicas. A model built outside
         ``strategy.scope()`` is rebuilt inside it (same weights), so use
         ``trainer.model`` afterwards.
+    pooling : {"mean", "attention"}, default="mean"
+        How a file's answer comes from its windows. ``"mean"``: the mean of
+        the window probabilities. ``"attention"``: after the window model is
+        trained, a :class:`~melgenre.pooling.ClipHead` learns to weigh the
+        windows' embeddings (see :func:`~melgenre.pooling.fit_clip_head`); it
+        is ``trainer.clip_head_``, used by :meth:`evaluate` and passed on to
+        :class:`Predictor` (``Predictor(..., clip_head=trainer.clip_head_)``).
 
     Notes
     -----
@@ -157,7 +167,9 @@ class Trainer:
         class_weight: str | Mapping[str | int, float] | None = None,
         augmentation: Augmentation | None = None,
         strategy: Any = None,
+        pooling: str = "mean",
     ) -> None:
+        check_choice("Trainer", "pooling", pooling, ("mean", "attention"))
         check_settings(
             model=model,
             epochs=epochs,
@@ -193,7 +205,9 @@ class Trainer:
         self.class_weight = class_weight
         self.augmentation = augmentation
         self.strategy = strategy
+        self.pooling = pooling
         self.history_: History | None = None
+        self.clip_head_: Any = None
 
     def __repr__(self) -> str:
         return (
@@ -336,6 +350,7 @@ class Trainer:
                 initial_epoch = restore(self.model, checkpoints, state, log, stopper)
             if state["finished"]:
                 logger.info("The run in %s had finished; restored its final weights.", checkpoints)
+                self._fit_clip_head(train, validation, log)
                 self.history_ = final_history(log, stopper, state, watched, path)
                 return self.history_
             logger.info("Resuming the run in %s after epoch %d.", checkpoints, initial_epoch)
@@ -378,8 +393,23 @@ class Trainer:
             shuffle=False,  # the FeatureSet's dataset shuffles, reproducibly for the seed
             class_weight=weights,
         )
+        self._fit_clip_head(train, validation, log)
         self.history_ = final_history(log, stopper, None, watched, path)
         return self.history_
+
+    def _fit_clip_head(
+        self, train: FeatureSet, validation: FeatureSet | None, log: EpochLog
+    ) -> None:
+        """With ``pooling="attention"``, train the clip head on the window model's embeddings."""
+        self.clip_head_ = None
+        if self.pooling != "attention":
+            return
+        from melgenre.pooling import fit_clip_head
+
+        self.clip_head_, summary = fit_clip_head(
+            self.model, train, validation, seed=self.seed, batch_size=16
+        )
+        log.run_params["clip_head"] = summary
 
     def _run_params(
         self,
@@ -478,9 +508,23 @@ class Trainer:
                 )
             test = features_to_evaluate(test, preprocessing, cache_dir, workers, False)
         check_features(self.model, test, "test")
+        size = batch_size or max(self.batch_size, 64)
+        if self.clip_head_ is not None:
+            from melgenre.pooling import embedding_model
+
+            embedder = embedding_model(self.model)
+            return evaluate_features(
+                lambda x: np.concatenate(
+                    [np.asarray(y, np.float32) for y in embedder.predict_on_batch(x)], axis=1
+                ),
+                test,
+                list(test.classes),
+                batch_size=size,
+                clip_head=self.clip_head_,
+            )
         return evaluate_features(
             lambda x: self.predict_proba(x, batch_size=batch_size),
             test,
             list(test.classes),
-            batch_size=batch_size or max(self.batch_size, 64),
+            batch_size=size,
         )
