@@ -91,6 +91,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the library's clip-level path: Trainer(pooling="attention") (melgenre.pooling), the head
     # starting from the window classifier; each fold also records the window mean of the same
     # window model, so the head's own gain is paired
+    # today's defaults with delta and delta-delta channels (MelFeaturizer(deltas=2))
+    "library-deltas": {"windows": "for_clips", "featurizer": {"deltas": 2}},
     "library-attn": {"windows": "for_clips", "trainer": {"pooling": "attention"}},
     "library-s1-attn": {
         "windows": "for_clips",

@@ -40,6 +40,27 @@ def test_transform_returns_float32_windows_of_the_output_shape() -> None:
     assert x.min() >= -80.0
 
 
+@pytest.mark.parametrize("deltas", [1, 2])
+def test_delta_channels_are_librosa_deltas_of_each_window(deltas: int) -> None:
+    plain = MelFeaturizer(n_mels=32, frames=48)
+    feat = dataclasses.replace(plain, deltas=deltas)
+    assert feat.output_shape == (32, 48, 1 + deltas)
+    audio = audio_of(5.0)
+    x = feat.transform(audio)
+    assert x.dtype == np.float32
+    assert x.shape[1:] == feat.output_shape
+    base = plain.transform(audio)[..., 0]
+    np.testing.assert_array_equal(x[..., 0], base)
+    for k in range(1, deltas + 1):
+        expected = librosa.feature.delta(base, width=9, order=k, axis=-1)
+        np.testing.assert_allclose(x[..., k], expected, atol=1e-4)
+    assert MelFeaturizer.from_config(feat.get_config()) == feat
+    # a window shorter than librosa's default width still gets deltas
+    short = MelFeaturizer(n_mels=8, frames=5, deltas=1).transform(audio_of(0.05))
+    assert short.shape == (1, 8, 5, 2)
+    assert np.isfinite(short).all()
+
+
 def expected_windows(n_samples: int, hop_length: int, frames: int, hop: int) -> int:
     """Regular windows every `hop` frames, plus one aligned to the end if the tail is uncovered."""
     n_frames = 1 + n_samples // hop_length
@@ -220,7 +241,7 @@ def test_config_round_trip_gives_an_equal_featurizer() -> None:
     assert rebuilt.get_config() == config
     assert MelFeaturizer.from_config(MelFeaturizer().get_config()) == MelFeaturizer()
     assert MelFeaturizer(n_mels=64) != MelFeaturizer()
-    assert feat.to_json().startswith('{"fmax": 7600.0')
+    assert feat.to_json().startswith('{"deltas": 0, "fmax": 7600.0')
 
 
 def test_round_trip_features_are_identical() -> None:
@@ -264,6 +285,7 @@ def test_pickles_without_its_cached_filter_bank() -> None:
         ({"frames": 0}, "'frames'"),
         ({"window_hop": 0}, "'window_hop'"),
         ({"resize_frames": -1}, "'resize_frames'"),
+        ({"deltas": 3}, "'deltas'"),
         ({"sample_rate": 100}, "'sample_rate'"),
     ],
 )

@@ -43,6 +43,19 @@ def test_probabilities_sum_to_one_and_ignore_input_scale() -> None:
     np.testing.assert_allclose(model.predict(x * 0.5 + 30.0, verbose=0), p, atol=1e-4)
 
 
+def test_each_input_channel_is_standardised_on_its_own() -> None:
+    model = GenreCNN(num_classes=3, input_shape=(16, 16, 3), filters=(4,), seed=0)
+    rng = np.random.default_rng(0)
+    # log-mel-like dB values beside deltas and delta-deltas tens of times smaller
+    scales = [(-40.0, 10.0), (0.0, 1.0), (0.0, 0.3)]
+    x = np.stack([rng.normal(m, sd, (2, 16, 16)) for m, sd in scales], axis=-1).astype(np.float32)
+    standardized = keras.Model(model.input, model.get_layer("standardize").output)
+    out = np.asarray(standardized(x))
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), 1.0, atol=1e-2)
+    assert model.predict_on_batch(x).shape == (2, 3)
+
+
 def test_save_and_load_with_safe_mode(tmp_path: Path) -> None:
     model = GenreCNN(num_classes=3, input_shape=SHAPE, filters=(4, 8), seed=0)
     x = np.random.default_rng(1).normal(size=(5, *SHAPE)).astype(np.float32)

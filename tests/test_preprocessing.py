@@ -88,6 +88,8 @@ FEATURIZERS = {
     "no-top-db": dataclasses.replace(SMALL, top_db=None),
     "overlap-and-resize": dataclasses.replace(SMALL, window_hop=7, resize_frames=16),
     "odd-fft": dataclasses.replace(SMALL, n_fft=501, win_length=400),
+    "deltas": dataclasses.replace(SMALL, deltas=2),
+    "resize-and-delta": dataclasses.replace(SMALL, window_hop=7, resize_frames=16, deltas=1),
 }
 
 

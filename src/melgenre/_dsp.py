@@ -316,3 +316,31 @@ def resize_time(windows: FloatArray, size: int) -> FloatArray:
     frac = (centres - left).astype(np.float32)
     out = windows[..., left] * (1.0 - frac) + windows[..., right] * frac
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def window_deltas(windows: FloatArray, order: int, width: int = 9) -> list[FloatArray]:
+    """Delta features of each window along time, up to ``order``, each window on its own.
+
+    The same as ``librosa.feature.delta(windows, width=width, order=k, axis=-1)`` for
+    ``k = 1..order`` (a Savitzky-Golay derivative, ``mode="interp"`` at the edges); a
+    window shorter than ``width`` frames uses the longest odd width that fits (at least 3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ramp = np.tile(np.arange(16, dtype=np.float32), (1, 2, 1))  # rising by 1 per frame
+    >>> [np.round(d[0, 0, [0, 7, 15]], 4).tolist() for d in window_deltas(ramp, 2)]
+    [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+    """
+    import scipy.signal
+
+    frames = windows.shape[-1]
+    width = min(width, frames if frames % 2 else frames - 1)
+    if width < 3:
+        return [np.zeros_like(windows) for _ in range(order)]
+    return [
+        scipy.signal.savgol_filter(
+            windows, width, polyorder=k, deriv=k, axis=-1, mode="interp"
+        ).astype(np.float32)
+        for k in range(1, order + 1)
+    ]

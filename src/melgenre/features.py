@@ -22,6 +22,7 @@ from melgenre._dsp import (
     mel_power,
     resize_time,
     stream_mel_power,
+    window_deltas,
     window_starts,
     windows_from_blocks,
 )
@@ -83,6 +84,13 @@ class MelFeaturizer(Featurizer):
         Resample each window's time axis to this many frames (linear
         interpolation), as the classic notebook resizes its chunks; ``None``
         keeps ``frames``.
+    deltas : {0, 1, 2}, default=0
+        Extra channels with the time derivatives of each window: 1 adds the
+        delta (first derivative), 2 the delta and the delta-delta, as
+        ``librosa.feature.delta(width=9)`` computes them over the window alone
+        (so streamed and whole-file windows stay equal, and an exported graph
+        can compute them the same way). The window gets ``1 + deltas``
+        channels.
 
     See Also
     --------
@@ -114,6 +122,7 @@ class MelFeaturizer(Featurizer):
     frames: int = 128
     window_hop: int | None = None
     resize_frames: int | None = None
+    deltas: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -138,6 +147,7 @@ class MelFeaturizer(Featurizer):
         check_int(owner, "frames", self.frames, low=1)
         check_int(owner, "window_hop", self.window_hop, low=1, allow_none=True)
         check_int(owner, "resize_frames", self.resize_frames, low=1, allow_none=True)
+        check_int(owner, "deltas", self.deltas, low=0, high=2)
 
     @classmethod
     def classic(cls, **overrides: Any) -> MelFeaturizer:
@@ -216,8 +226,8 @@ class MelFeaturizer(Featurizer):
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
-        """Shape of one window: ``(n_bins, resize_frames or frames, 1)``."""
-        return (self.n_bins, self.resize_frames or self.frames, 1)
+        """Shape of one window: ``(n_bins, resize_frames or frames, 1 + deltas)``."""
+        return (self.n_bins, self.resize_frames or self.frames, 1 + self.deltas)
 
     @property
     def window_seconds(self) -> float:
@@ -290,7 +300,13 @@ class MelFeaturizer(Featurizer):
         cut = frame_windows(spec, starts, self.frames, pad_value=pad_value)
         if self.resize_frames is not None:
             cut = resize_time(cut, self.resize_frames)
-        return cut[..., np.newaxis]
+        return self._channels(cut)
+
+    def _channels(self, cut: FloatArray) -> FloatArray:
+        """``(n, n_bins, frames)`` windows as ``(n, n_bins, frames, 1 + deltas)``."""
+        if not self.deltas:
+            return cut[..., np.newaxis]
+        return np.stack([cut, *window_deltas(cut, self.deltas)], axis=-1)
 
     def window_times(self, audio: Audio) -> FloatArray:
         """Start and end, in seconds, of each window :meth:`transform` returns for ``audio``.
@@ -357,7 +373,7 @@ class MelFeaturizer(Featurizer):
         for cut in windows_from_blocks(scaled, starts, self.frames):
             if self.resize_frames is not None:
                 cut = resize_time(cut, self.resize_frames)
-            yield cut[..., np.newaxis], times[k : k + len(cut)]
+            yield self._channels(cut), times[k : k + len(cut)]
             k += len(cut)
 
     def _streams_in_blocks(self) -> bool:
