@@ -93,6 +93,17 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # window model, so the head's own gain is paired
     # today's defaults with delta and delta-delta channels (MelFeaturizer(deltas=2))
     "library-deltas": {"windows": "for_clips", "featurizer": {"deltas": 2}},
+    # today's defaults with a pitch shift (up to 4 mel bands, ~2 semitones up high) and a noise
+    # floor 20-60 dB below each window's peak, without masks or mixup
+    "library-pitch-noise": {
+        "windows": "for_clips",
+        "augmentation": {
+            "time_masks": 0,
+            "freq_masks": 0,
+            "pitch_shift_bins": 4,
+            "noise_snr_db": 20.0,
+        },
+    },
     "library-attn": {"windows": "for_clips", "trainer": {"pooling": "attention"}},
     "library-s1-attn": {
         "windows": "for_clips",

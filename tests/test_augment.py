@@ -74,6 +74,38 @@ def test_mixup_mixes_windows_and_labels_with_the_same_weight() -> None:
         assert any(fits), i
 
 
+def test_pitch_shift_moves_each_window_along_the_bands_by_a_whole_number() -> None:
+    x, y = _run(Augmentation(time_masks=0, freq_masks=0, pitch_shift_bins=3))
+    np.testing.assert_array_equal(y, Y)
+    shifts = []
+    for i in range(len(X)):
+        fits = [
+            k for k in range(-3, 4) if np.array_equal(x[i], X[i, np.clip(np.arange(32) - k, 0, 31)])
+        ]
+        assert fits, i
+        shifts.append(fits[0])
+    assert len(set(shifts)) > 1  # a draw per window
+
+
+def test_a_noise_floor_is_added_as_power_below_the_peak() -> None:
+    db = -80.0 * RNG.random(size=(8, 32, 40, 1)).astype(np.float32)  # dB below a 0 dB peak
+    db[:, 0, 0, 0] = 0.0
+    deltas = RNG.normal(size=db.shape).astype(np.float32)
+    windows = np.concatenate([db, deltas], axis=-1)
+    x, _ = Augmentation(time_masks=0, freq_masks=0, noise_snr_db=20.0)(windows, Y, (1, 2))
+    x = x.numpy()
+    np.testing.assert_array_equal(x[..., 1], deltas[..., 0])  # deltas untouched
+    # the added noise power, where float32 keeps it apart from the signal's (quiet cells)
+    quiet = db[..., 0] < -50.0
+    power = 10.0 ** (x[..., 0].astype(np.float64) / 10) - 10.0 ** (db[..., 0] / 10)
+    floors = np.array([10 * np.log10(power[i][quiet[i]].mean()) for i in range(8)])
+    for i in range(8):
+        np.testing.assert_allclose(power[i][quiet[i]], 10 ** (floors[i] / 10), rtol=1e-2)
+    assert (floors <= -20.0 + 1e-3).all()
+    assert (floors >= -60.0 - 1e-3).all()
+    assert (x[..., 0] >= db[..., 0]).all()
+
+
 def test_all_off_is_the_identity() -> None:
     augment = Augmentation(time_masks=0, freq_masks=0)
     assert augment.is_identity
@@ -89,6 +121,8 @@ def test_all_off_is_the_identity() -> None:
         ({"max_freq_mask": 1.5}, "'max_freq_mask'"),
         ({"mixup_alpha": -0.1}, "'mixup_alpha'"),
         ({"gain_db": "loud"}, "'gain_db'"),
+        ({"pitch_shift_bins": -1}, "'pitch_shift_bins'"),
+        ({"noise_snr_db": 0.0}, "'noise_snr_db'"),
     ],
 )
 def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:

@@ -1,7 +1,9 @@
 """Training-time augmentation of spectrogram windows: :class:`Augmentation`.
 
 SpecAugment's time and frequency masks (Park et al., 2019), a random level
-shift ("gain" in the log domain) and mixup (Zhang et al., 2018), applied to
+shift ("gain" in the log domain), a shift along the mel axis (a pitch shift,
+approximately), a noise floor added in the power domain and mixup (Zhang et
+al., 2018), applied to
 whole batches as TensorFlow ops inside the ``tf.data`` input pipeline (a
 ``Dataset.map``), never in a Python loop and never at prediction time.
 
@@ -30,7 +32,7 @@ __all__ = ["Augmentation"]
 @register_component(package="melgenre")
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Augmentation(Component):
-    """Random masks, level shifts and mixup for batches of log-mel windows.
+    """Random masks, level shifts, pitch shifts, noise and mixup for batches of log-mel windows.
 
     Used by :class:`melgenre.Trainer` (``Trainer(augmentation=...)``) on the
     training batches only; validation, evaluation and prediction see the
@@ -57,12 +59,28 @@ class Augmentation(Component):
         Mixup: each window becomes ``lam * x + (1 - lam) * x'`` with another
         window ``x'`` of the batch, and its one-hot label the same mix, with
         ``lam ~ Beta(alpha, alpha)``. 0 turns it off; 0.2-0.4 is usual.
+    pitch_shift_bins : int >= 0, default=0
+        Shift each window along the frequency axis by a uniform whole number
+        of bands in ``[-pitch_shift_bins, pitch_shift_bins]``; the bands
+        shifted in repeat the edge band. On a mel axis this is close to a
+        pitch shift above about 1 kHz, where the mel scale is logarithmic
+        (with 128 bands up to 11 kHz, a semitone is about 2 bands) and a
+        smaller one below. Every channel moves alike, so delta channels stay
+        consistent. 0 turns it off.
+    noise_snr_db : float > 0 or None, default=None
+        Add a flat noise floor in the power domain: each window's first
+        channel (dB) becomes ``10 log10(10^(x/10) + 10^(n/10))`` with the
+        floor ``n`` between ``noise_snr_db`` and ``noise_snr_db + 40`` dB
+        (uniform) below the window's peak, as a quiet background would. Delta
+        channels are not recomputed, so use it without ``deltas``.
+        ``None`` turns it off.
 
     Notes
     -----
-    Masked cells are set to the window's mean, which a per-window
-    standardisation maps to zero, as in SpecAugment. The masks and the level
-    shift are applied first, then mixup.
+    Masked cells are set to the window's mean (each channel's), which a
+    per-window standardisation maps to zero, as in SpecAugment. The pitch
+    shift comes first, then the noise, the masks and the level shift, then
+    mixup.
 
     Examples
     --------
@@ -84,13 +102,24 @@ class Augmentation(Component):
     max_freq_mask: int = 16
     gain_db: float = 0.0
     mixup_alpha: float = 0.0
+    pitch_shift_bins: int = 0
+    noise_snr_db: float | None = None
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-        for name in ("time_masks", "max_time_mask", "freq_masks", "max_freq_mask"):
+        for name in (
+            "time_masks",
+            "max_time_mask",
+            "freq_masks",
+            "max_freq_mask",
+            "pitch_shift_bins",
+        ):
             check_int(owner, name, getattr(self, name), low=0)
         check_real(owner, "gain_db", self.gain_db, low=0.0)
         check_real(owner, "mixup_alpha", self.mixup_alpha, low=0.0)
+        check_real(
+            owner, "noise_snr_db", self.noise_snr_db, low=0.0, closed_low=False, allow_none=True
+        )
 
     @property
     def is_identity(self) -> bool:
@@ -100,6 +129,8 @@ class Augmentation(Component):
             and (self.freq_masks == 0 or self.max_freq_mask == 0)
             and self.gain_db == 0
             and self.mixup_alpha == 0
+            and self.pitch_shift_bins == 0
+            and self.noise_snr_db is None
         )
 
     def __call__(self, x: Any, y: Any, seed: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -122,10 +153,16 @@ class Augmentation(Component):
 
         x = tf.convert_to_tensor(x, dtype=tf.float32)
         y = tf.convert_to_tensor(y, dtype=tf.float32)
-        seeds = tf.random.experimental.stateless_split(
-            tf.cast(tf.convert_to_tensor(seed), tf.int64), num=5
-        )
+        base = tf.cast(tf.convert_to_tensor(seed), tf.int64)
+        seeds = tf.random.experimental.stateless_split(base, num=5)
         batch = tf.shape(x)[0]
+        # seeds of their own for the later additions, so the earlier draws are unchanged
+        if self.pitch_shift_bins:
+            shift_seed = tf.random.experimental.stateless_fold_in(base, 5)
+            x = _shift_bands(x, shift_seed, self.pitch_shift_bins)
+        if self.noise_snr_db is not None:
+            noise_seed = tf.random.experimental.stateless_fold_in(base, 6)
+            x = _add_noise_floor(x, noise_seed, self.noise_snr_db)
         masked = tf.zeros(tf.shape(x)[:3], dtype=tf.bool)
         if self.freq_masks and self.max_freq_mask:
             bands = _band_masks(
@@ -138,13 +175,13 @@ class Augmentation(Component):
             )
             masked = masked | frames[:, None, :]
         if self.freq_masks or self.time_masks:
-            mean = tf.reduce_mean(x, axis=(1, 2, 3), keepdims=True)
+            mean = tf.reduce_mean(x, axis=(1, 2), keepdims=True)
             x = tf.where(masked[..., None], mean, x)
         if self.gain_db:
             shift = tf.random.stateless_uniform(
                 (batch, 1, 1, 1), seeds[2], -self.gain_db, self.gain_db
             )
-            x = x + shift
+            x = _on_first_channel(x, x[..., :1] + shift)
         if self.mixup_alpha:
             alpha = tf.fill((batch,), tf.constant(self.mixup_alpha, tf.float32))
             a = tf.random.stateless_gamma((batch,), seeds[3], alpha=alpha)
@@ -174,3 +211,38 @@ def _band_masks(seed: Any, batch: Any, size: Any, count: int, widest: int) -> tf
 
 def _mix(a: tf.Tensor, b: tf.Tensor, lam: tf.Tensor) -> tf.Tensor:
     return lam * a + (1.0 - lam) * b
+
+
+def _on_first_channel(x: tf.Tensor, first: tf.Tensor) -> tf.Tensor:
+    """``x`` with its first channel replaced by ``first`` (the dB channel; deltas stay)."""
+    from melgenre._tf import tf
+
+    return tf.concat([first, x[..., 1:]], axis=-1)
+
+
+def _shift_bands(x: tf.Tensor, seed: Any, widest: int) -> tf.Tensor:
+    """Each window moved by a random whole number of bands in ``[-widest, widest]``."""
+    from melgenre._tf import tf
+
+    batch, bands = tf.shape(x)[0], tf.shape(x)[1]
+    shift = tf.random.stateless_uniform(
+        (batch,), seed, minval=-widest, maxval=widest + 1, dtype=tf.int32
+    )
+    # band i of the result is band i - shift of the input, clamped to the edges
+    source = tf.clip_by_value(tf.range(bands)[None, :] - shift[:, None], 0, bands - 1)
+    return tf.gather(x, source, axis=1, batch_dims=1)
+
+
+def _add_noise_floor(x: tf.Tensor, seed: Any, snr_db: float) -> tf.Tensor:
+    """A flat noise floor ``snr_db`` to ``snr_db + 40`` dB below the peak, added as power."""
+    from melgenre._tf import tf
+
+    db = x[..., :1]
+    peak = tf.reduce_max(db, axis=(1, 2, 3), keepdims=True)
+    below = tf.random.stateless_uniform((tf.shape(x)[0], 1, 1, 1), seed, snr_db, snr_db + 40.0)
+    floor = peak - below
+    # log-sum-exp in dB: 10 log10(10^(a/10) + 10^(b/10)), stable for large differences
+    high = tf.maximum(db, floor)
+    low = tf.minimum(db, floor)
+    mixed = high + 10.0 * tf.math.log(1.0 + tf.pow(10.0, (low - high) / 10.0)) / tf.math.log(10.0)
+    return _on_first_channel(x, mixed)
