@@ -329,7 +329,7 @@ def window_deltas(windows: FloatArray, order: int, width: int = 9) -> list[Float
     --------
     >>> import numpy as np
     >>> ramp = np.tile(np.arange(16, dtype=np.float32), (1, 2, 1))  # rising by 1 per frame
-    >>> [np.round(d[0, 0, [0, 7, 15]], 4).tolist() for d in window_deltas(ramp, 2)]
+    >>> [np.abs(np.round(d[0, 0, [0, 7, 15]], 4)).tolist() for d in window_deltas(ramp, 2)]
     [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
     """
     import scipy.signal
