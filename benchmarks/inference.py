@@ -12,7 +12,10 @@ MelFeaturizer.classic() chunks (the classic way). Both are trained one step on r
   ``model.predict``);
 * warm latency per 15 s file, median of --repeats, in this process;
 * files per second for ``Predictor.predict_many`` over --files files vs the classic way one
-  file at a time.
+  file at a time;
+* warm latency of variants of the default, interleaved with it in the same loop (so the ratios
+  hold on a busy machine): the first convolution at stride 2 (the default before 0.2), and the
+  default with a clip head (``aggregation="attention"``).
 
 Writes benchmarks/results/inference.json.
 """
@@ -104,6 +107,25 @@ def main() -> None:
             preprocessing=melgenre.Preprocessing(feat), model=model, labels=labels
         )
         predictor.save(root / "bundle")
+        from melgenre.pooling import ClipHead
+
+        stride2 = melgenre.GenreCNN(
+            num_classes=8, input_shape=feat.output_shape, first_stride=2, seed=0
+        )
+        one_step(stride2, feat.output_shape)
+        variants = {
+            "first_stride=2": melgenre.Predictor(
+                preprocessing=melgenre.Preprocessing(feat), model=stride2, labels=labels
+            ),
+            "attention": melgenre.Predictor(
+                preprocessing=melgenre.Preprocessing(feat),
+                model=model,
+                labels=labels,
+                clip_head=ClipHead(8, model.get_layer("probabilities").input.shape[-1], seed=0),
+            ),
+        }
+        for variant in variants.values():
+            variant.predict(paths[0])
         classic = melgenre.GenreCNN.classic(8, seed=0)
         one_step(classic, (128, 128, 1))
         classic.save(root / "classic.keras")
@@ -128,11 +150,16 @@ def main() -> None:
         loaded.predict(paths[0])
         classic_predict(classic, str(paths[0]), tf, librosa, np)  # type: ignore[operator]
         warm_m, warm_c = [], []
+        warm_v: dict[str, list[float]] = {name: [] for name in variants}
         for i in range(args.repeats):
             path = paths[i % len(paths)]
             start = time.perf_counter()
             loaded.predict(path)
             warm_m.append(time.perf_counter() - start)
+            for name, variant in variants.items():
+                start = time.perf_counter()
+                variant.predict(path)
+                warm_v[name].append(time.perf_counter() - start)
             start = time.perf_counter()
             classic_predict(classic, str(path), tf, librosa, np)  # type: ignore[operator]
             warm_c.append(time.perf_counter() - start)
@@ -150,6 +177,12 @@ def main() -> None:
         "cold_start_seconds": {"melgenre": cold_melgenre, "classic": cold_classic},
         "warm_latency_seconds_per_15s_file": {"melgenre": latency_m, "classic": latency_c},
         "warm_latency_ratio_melgenre_over_classic": latency_m / latency_c,
+        "warm_latency_seconds_per_15s_file_variants": {
+            name: statistics.median(times) for name, times in warm_v.items()
+        },
+        "warm_latency_ratio_default_over_variant": {
+            name: latency_m / statistics.median(times) for name, times in warm_v.items()
+        },
         "files_per_second": {
             "melgenre_predict_many": len(paths) / many_s,
             "classic_one_by_one": len(paths) / classic_many_s,
