@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,9 +39,11 @@ def main() -> None:
             sys.executable, "-m", "melgenre", "train", str(args.data),
             "--out", str(Path(tmp) / "model"), "--cache-dir", str(Path(tmp) / "cache"), "--json",
         ]  # fmt: skip
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=7200)
         seconds = time.perf_counter() - start
+        load_after = os.getloadavg()[0]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     print(
         f"melgenre train {args.data}: {seconds:.0f} s cold, {summary['epochs_run']} epochs, "
@@ -53,6 +56,8 @@ def main() -> None:
             "command": "melgenre train DATA --out MODEL --cache-dir EMPTY --json",
             "wall_seconds": seconds,
             "goal_seconds": 600,
+            # anything else running shares the 2 cores: a load above ~2 inflates the time
+            "load_average_1min": {"before": load_before, "after": load_after},
             "summary": summary,
         },
     )
