@@ -81,6 +81,14 @@ def test_the_head_ignores_padding_and_round_trips_its_config() -> None:
     assert clone.get_config() == head.get_config()
     clone.set_weights(head.get_weights())
     np.testing.assert_allclose(clone.predict_file(bag), alone, atol=1e-6)
+    # many files at once, in batches padded to their own longest file, equal one file at a time
+    groups = np.array([4, 1, 4, 9, 1, 4, 9, 9, 9])
+    many = rng.normal(size=(len(groups), 4)).astype(np.float32)
+    one_by_one = [head.predict_file(many[groups == g]) for g in (1, 4, 9)]
+    for size in (1, 2, 64):
+        np.testing.assert_allclose(
+            head.predict_files(many, groups, batch_size=size), one_by_one, atol=1e-6
+        )
     with pytest.raises(ConfigError, match="embeddings of one file"):
         head.predict_file(np.zeros((0, 4), np.float32))
     with pytest.raises(ConfigError, match="dropout"):

@@ -226,14 +226,7 @@ def evaluate_features(
     outputs = np.concatenate(parts) if parts else np.zeros((0, len(classes)), np.float32)
     probabilities, file_probs = outputs[:, : len(classes)], None
     if clip_head is not None and len(outputs):
-        groups = np.asarray(features.groups)
-        _, inverse = np.unique(groups, return_inverse=True)
-        file_probs = np.stack(
-            [
-                clip_head.predict_file(outputs[inverse == i, len(classes) :])
-                for i in range(int(inverse.max()) + 1)
-            ]
-        )
+        file_probs = clip_head.predict_files(outputs[:, len(classes) :], features.groups)
     return evaluate_probabilities(
         probabilities, to_ours[features.labels], features.groups, classes, file_probs=file_probs
     )

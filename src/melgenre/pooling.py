@@ -29,6 +29,7 @@ from melgenre._typing import FloatArray
 from melgenre._validation import check_int, check_real
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
+from melgenre.model import _SeedSequence
 
 __all__ = ["ClipHead", "embedding_model", "fit_clip_head", "pool_files"]
 
@@ -87,31 +88,27 @@ class ClipHead(keras.Model):
         check_int(owner, "embedding_dim", embedding_dim, low=1)
         check_int(owner, "units", units, low=1)
         check_real(owner, "dropout", dropout, low=0.0, high=0.99)
-        seeds = iter(range(1, 10)) if seed is not None else None
-
-        def next_seed() -> int | None:
-            return None if seeds is None or seed is None else seed * 1_000_003 + next(seeds)
-
+        seeds = _SeedSequence(seed)
         embeddings = keras.Input((None, embedding_dim), name="embeddings")
         mask = keras.Input((None,), name="mask")
         hidden = keras.layers.Dense(
             units,
             activation="tanh",
-            kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
+            kernel_initializer=keras.initializers.GlorotUniform(seeds.next()),
             name="attention_hidden",
         )(embeddings)
         scores = keras.layers.Dense(
-            1, kernel_initializer=keras.initializers.GlorotUniform(next_seed()), name="attention"
+            1, kernel_initializer=keras.initializers.GlorotUniform(seeds.next()), name="attention"
         )(hidden)
         # padding gets a score of -1e9: no weight after the softmax
         scores = keras.ops.squeeze(scores, -1) + (mask - 1.0) * 1e9
         weights = keras.ops.expand_dims(keras.ops.softmax(scores, axis=1), -1)
         pooled = keras.ops.sum(weights * embeddings, axis=1)
-        pooled = keras.layers.Dropout(float(dropout), seed=next_seed(), name="dropout")(pooled)
+        pooled = keras.layers.Dropout(float(dropout), seed=seeds.next(), name="dropout")(pooled)
         outputs = keras.layers.Dense(
             num_classes,
             activation="softmax",
-            kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
+            kernel_initializer=keras.initializers.GlorotUniform(seeds.next()),
             name="probabilities",
         )(pooled)
         super().__init__(inputs=[embeddings, mask], outputs=outputs, name=name, **kwargs)
@@ -129,9 +126,36 @@ class ClipHead(keras.Model):
                 f"Expected the embeddings of one file, shape (n_windows > 0, "
                 f"{self.embedding_dim}); got {x.shape}."
             )
-        out = self([x[None], np.ones((1, len(x)), np.float32)], training=False)
-        probabilities: FloatArray = np.asarray(out, dtype=np.float32)[0]
+        probabilities: FloatArray = self.predict_files(x, np.zeros(len(x), np.int64))[0]
         return probabilities
+
+    def predict_files(
+        self, embeddings: FloatArray, groups: Any, *, batch_size: int = 64
+    ) -> FloatArray:
+        """Many files' probabilities from their windows' embeddings, ``batch_size`` files a call.
+
+        Parameters
+        ----------
+        embeddings : np.ndarray [shape=(n_windows, embedding_dim)]
+        groups : array of int [shape=(n_windows,)]
+            The file of each window (``FeatureSet.groups``).
+        batch_size : int > 0, default=64
+            Files per call; each batch is padded to its own longest file.
+
+        Returns
+        -------
+        probabilities : np.ndarray [shape=(n_files, num_classes)]
+            In the order of the sorted file indices.
+        """
+        x = np.asarray(embeddings, dtype=np.float32)
+        _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        n_files = int(inverse.max()) + 1 if len(inverse) else 0
+        out = []
+        for start in range(0, n_files, batch_size):
+            chosen = (inverse >= start) & (inverse < start + batch_size)
+            bags, mask, _ = pool_files(x[chosen], inverse[chosen])
+            out.append(np.asarray(self([bags, mask], training=False), dtype=np.float32))
+        return np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-safe)."""

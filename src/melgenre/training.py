@@ -406,9 +406,7 @@ class Trainer:
             return
         from melgenre.pooling import fit_clip_head
 
-        self.clip_head_, summary = fit_clip_head(
-            self.model, train, validation, seed=self.seed, batch_size=16
-        )
+        self.clip_head_, summary = fit_clip_head(self.model, train, validation, seed=self.seed)
         log.run_params["clip_head"] = summary
 
     def _run_params(
