@@ -104,6 +104,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "clip-2stage": {"windows": "for_clips", "model": S2, "clip": {"two_stage": True}},
     # library-s2 with delta and delta-delta channels (MelFeaturizer(deltas=2))
     "library-deltas": {"windows": "for_clips", "model": S2, "featurizer": {"deltas": 2}},
+    # today's defaults (stride 1) with delta and delta-delta channels
+    "library-s1-deltas": {"windows": "for_clips", "featurizer": {"deltas": 2}},
     # stride 1 with a pitch shift (up to 4 mel bands, ~2 semitones up high) and a noise
     # floor 20-60 dB below each window's peak, without masks or mixup
     "library-s1-pitch-noise": {
