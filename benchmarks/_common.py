@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: environment record and JSON output."""
+"""Helpers shared by the benchmark scripts: environment record, JSON output, test inputs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import soundfile as sf
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -34,3 +37,26 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     tmp.replace(path)
     print(f"wrote {path}")
     return path
+
+
+def synthesize(folder: Path, n: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    t = np.arange(15 * 22050) / 22050
+    paths = []
+    for i in range(n):
+        x = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 1000) * t) + 0.05 * rng.standard_normal(
+            t.size
+        )
+        path = folder / f"clip{i:03d}.wav"
+        sf.write(path, x.astype(np.float32), 22050)
+        paths.append(path)
+    return paths
+
+
+def one_step(model: object, shape: tuple[int, ...]) -> None:
+    import keras
+
+    x = np.random.default_rng(0).normal(size=(8, *shape)).astype(np.float32)
+    y = keras.utils.to_categorical(np.arange(8) % 8, 8)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")  # type: ignore[attr-defined]
+    model.fit(x, y, epochs=1, verbose=0)  # type: ignore[attr-defined]

@@ -33,8 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-from _common import write_result
+from _common import one_step, synthesize, write_result
 
 CLASSIC_PREDICT = textwrap.dedent(
     """
@@ -51,29 +50,6 @@ CLASSIC_PREDICT = textwrap.dedent(
         return int(np.argmax(probabilities.mean(axis=0)))
     """
 )
-
-
-def synthesize(folder: Path, n: int) -> list[Path]:
-    rng = np.random.default_rng(0)
-    t = np.arange(15 * 22050) / 22050
-    paths = []
-    for i in range(n):
-        x = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 1000) * t) + 0.05 * rng.standard_normal(
-            t.size
-        )
-        path = folder / f"clip{i:03d}.wav"
-        sf.write(path, x.astype(np.float32), 22050)
-        paths.append(path)
-    return paths
-
-
-def one_step(model: object, shape: tuple[int, ...]) -> None:
-    import keras
-
-    x = np.random.default_rng(0).normal(size=(8, *shape)).astype(np.float32)
-    y = keras.utils.to_categorical(np.arange(8) % 8, 8)
-    model.compile(optimizer="adam", loss="categorical_crossentropy")  # type: ignore[attr-defined]
-    model.fit(x, y, epochs=1, verbose=0)  # type: ignore[attr-defined]
 
 
 def cold(code: str) -> float:

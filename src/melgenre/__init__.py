@@ -48,6 +48,13 @@ Inference
     WindowPrediction
     register_component
 
+Export
+------
+.. autosummary::
+
+    ExportedModel
+    ParityReport
+
 Errors
 ------
 See :mod:`melgenre.errors`: every exception derives from :class:`MelgenreError`.
@@ -73,6 +80,7 @@ from melgenre._registry import get_registered_name as get_registered_name
 from melgenre._registry import register_component as register_component
 from melgenre._version import __version__ as __version__
 from melgenre._version import show_versions as show_versions
+from melgenre.artifact import ExportedModel as ExportedModel
 from melgenre.audio import Audio as Audio
 from melgenre.audio import AudioLoader as AudioLoader
 from melgenre.augment import Augmentation as Augmentation
@@ -89,6 +97,7 @@ from melgenre.errors import AudioUnusableError as AudioUnusableError
 from melgenre.errors import BundleError as BundleError
 from melgenre.errors import ConfigError as ConfigError
 from melgenre.errors import DatasetError as DatasetError
+from melgenre.errors import ExportError as ExportError
 from melgenre.errors import MelgenreDeprecationWarning as MelgenreDeprecationWarning
 from melgenre.errors import MelgenreError as MelgenreError
 from melgenre.errors import MelgenreTypeError as MelgenreTypeError
@@ -99,6 +108,7 @@ from melgenre.evaluation import EvaluationReport as EvaluationReport
 from melgenre.features import MelFeaturizer as MelFeaturizer
 from melgenre.featurizer import Featurizer as Featurizer
 from melgenre.history import History as History
+from melgenre.parity import ParityReport as ParityReport
 from melgenre.plan import TrainingPlan as TrainingPlan
 from melgenre.plan import plan_training as plan_training
 from melgenre.predictor import Prediction as Prediction
@@ -146,6 +156,8 @@ __all__ = [
     "DatasetError",
     "EvaluationReport",
     "Example",
+    "ExportError",
+    "ExportedModel",
     "FailedFile",
     "FeatureCache",
     "FeatureSet",
@@ -159,6 +171,7 @@ __all__ = [
     "MelgenreTypeError",
     "MelgenreWarning",
     "NotTrainedError",
+    "ParityReport",
     "Prediction",
     "Predictor",
     "Preprocessing",

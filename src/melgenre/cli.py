@@ -1,4 +1,4 @@
-"""The ``melgenre`` command: train, evaluate, predict, info and demo.
+"""The ``melgenre`` command: train, evaluate, predict, info, demo, export and check-parity.
 
 Errors print one line naming the problem and exit with status 1 (2 for bad
 arguments); ``--verbose`` shows the traceback and INFO logs. Only this module
@@ -110,6 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("melgenre-demo"), metavar="DIR")
     demo.add_argument("--clips", type=int, default=40, help="clips per class")
     demo.add_argument("--epochs", type=int, default=10)
+
+    from melgenre._cli_export import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -438,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from melgenre.errors import MelgenreError
 
     try:
-        return _COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or _COMMANDS[args.command]
+        return int(handler(args))
     except MelgenreError as exc:
         if args.verbose:
             raise

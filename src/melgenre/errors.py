@@ -18,6 +18,7 @@ a :class:`FileNotFoundError`, :class:`NotTrainedError` a :class:`RuntimeError`.
     │   └── SampleRateMismatchError (ValueError)
     ├── DatasetError                        a data folder or split cannot be used
     ├── BundleError                         a saved model bundle cannot be written or read
+    ├── ExportError                         a model cannot be exported, or its export disagrees
     └── NotTrainedError (RuntimeError)      a model is used before it is trained
 
 Messages say what is wrong, with which value, what was expected and how to
@@ -37,6 +38,7 @@ __all__ = [
     "BundleError",
     "ConfigError",
     "DatasetError",
+    "ExportError",
     "MelgenreDeprecationWarning",
     "MelgenreError",
     "MelgenreTypeError",
@@ -142,6 +144,14 @@ class DatasetError(MelgenreError):
 
 class BundleError(MelgenreError):
     """A saved model bundle cannot be written, read or validated."""
+
+
+class ExportError(MelgenreError):
+    """A model cannot be exported, or its export disagrees with the :class:`~melgenre.Predictor`.
+
+    Raised for a featurizer step without an in-graph twin, a setting the format cannot
+    run, or an artifact whose outputs differ from the Predictor's beyond tolerance.
+    """
 
 
 class NotTrainedError(MelgenreError, RuntimeError):

@@ -28,6 +28,7 @@ from melgenre._dsp import (
 )
 from melgenre._filters import mel_filters
 from melgenre._registry import register_component
+from melgenre._twins import MelGraphTwins
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
 from melgenre.audio import Audio
@@ -39,7 +40,7 @@ __all__ = ["Featurizer", "MelFeaturizer", "WindowBlocks"]
 
 @register_component(package="melgenre")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MelFeaturizer(Featurizer):
+class MelFeaturizer(MelGraphTwins, Featurizer):
     """Log-mel spectrogram cut into fixed windows for a CNN.
 
     The log-mel spectrogram of the whole recording is computed once

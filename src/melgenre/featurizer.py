@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from melgenre.deprecation import warn_deprecated
 from melgenre.errors import (
     AudioUnusableError,
     ConfigError,
+    ExportError,
     MelgenreTypeError,
     SampleRateMismatchError,
 )
@@ -78,6 +80,51 @@ class Featurizer(Component):
         windows : np.ndarray [shape=(n_windows, *output_shape), dtype=float32]
         """
         return self.windows(self.spectrogram(audio))
+
+    def tf_transform(self, samples: Any) -> Any:
+        """The in-graph twin of :meth:`transform`, in TensorFlow ops, for exported models.
+
+        An exported model (:meth:`melgenre.Predictor.export`) computes its
+        features inside the graph with this method; the export's parity check
+        compares it with :meth:`transform` on many signals.
+
+        Parameters
+        ----------
+        samples : tf.Tensor [shape=(n,), dtype=float32]
+            Mono samples at :attr:`sample_rate`.
+
+        Returns
+        -------
+        windows : tf.Tensor [shape=(n_windows, *output_shape), dtype=float32]
+            What :meth:`transform` returns for the same samples.
+
+        Raises
+        ------
+        ExportError
+            This featurizer has no in-graph twin: a subclass that wants its
+            models exported implements this method (see the extension guide).
+        """
+        name = type(self).__name__
+        raise ExportError(
+            f"{name} has no in-graph twin, so a model trained on its features cannot be "
+            f"exported: implement {name}.tf_transform(samples), the TensorFlow version of "
+            f"{name}.transform (see 'Extending melgenre' in the docs); the export's parity "
+            "check then verifies that the two agree."
+        )
+
+    def tf_window_times(self, n_samples: Any) -> Any:
+        """The in-graph twin of :meth:`window_times`: ``(n_windows, 2)`` seconds.
+
+        Parameters
+        ----------
+        n_samples : tf.Tensor [shape=(), dtype=int32]
+            The number of samples given to :meth:`tf_transform`.
+        """
+        name = type(self).__name__
+        raise ExportError(
+            f"{name} has no in-graph twin of window_times: implement "
+            f"{name}.tf_window_times(n_samples) to export models trained on its features."
+        )
 
     def stream(self, blocks: Callable[[], Iterable[Audio]]) -> WindowBlocks:
         """The windows of a long recording given block by block, with their times.

@@ -350,6 +350,68 @@ class Predictor:
             files[name] = Path(source)
         return write_bundle(path, manifest, files)
 
+    def export(
+        self,
+        path: PathLike,
+        format: Literal["saved_model", "tflite"] = "saved_model",
+        *,
+        quantize: Literal["float16", "int8"] | None = None,
+        allow_mismatch: bool = False,
+        files: Sequence[AudioSource] = (),
+        data: FolderDataset | PathLike | None = None,
+    ) -> Path:
+        """Export the model with its preprocessing inside the graph: waveform in, probabilities out.
+
+        The artifact computes the log-mel windows in TensorFlow ops with the same
+        constants as the NumPy featurizer (:meth:`Featurizer.tf_transform`) and pools
+        them as this predictor does. Before it is moved into place, a parity check
+        (:func:`melgenre.parity.check_parity`) compares it with this predictor on
+        synthesized signals and ``files``; its figures are written to ``parity.json``.
+        See :mod:`melgenre.export` for the directory's layout and signature.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The export directory (replaced if it is an earlier export).
+        format : {"saved_model", "tflite"}, default="saved_model"
+        quantize : {"float16", "int8"} or None, default=None
+            TFLite only: float16 weights, or int8 weights with float computation
+            (dynamic-range quantization).
+        allow_mismatch : bool, default=False
+            Write the artifact even when the parity check fails.
+        files : sequence of sources, optional
+            Recordings to include in the parity check.
+        data : FolderDataset or path, optional
+            A labelled folder: ``parity.json`` records the artifact's file-level
+            accuracy beside this predictor's (the cost of quantizing).
+
+        Returns
+        -------
+        path : pathlib.Path
+
+        Raises
+        ------
+        ExportError
+            The featurizer has no in-graph twin, TFLite is asked for with an
+            ``n_fft`` that is not a power of two, or the parity check fails.
+
+        Examples
+        --------
+        >>> predictor.export("exported", format="tflite")  # doctest: +SKIP
+        PosixPath('exported')
+        """
+        from melgenre.export import export_predictor
+
+        return export_predictor(
+            self,
+            path,
+            format=format,
+            quantize=quantize,
+            allow_mismatch=allow_mismatch,
+            files=tuple(files),
+            data=data,
+        )
+
     @classmethod
     def load(cls, path: PathLike) -> Predictor:
         """Load a bundle written by :meth:`save`, validating it first.

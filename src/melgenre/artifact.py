@@ -1,0 +1,139 @@
+"""An export directory loaded for inference: :class:`ExportedModel`.
+
+What :meth:`melgenre.Predictor.export` writes can be run without melgenre
+(``tf.saved_model.load``, a TFLite interpreter; see the deployment guide); this
+class is melgenre's own way to run it, and what the parity check calls.
+Importing this module is cheap; loading an export imports TensorFlow (or
+``ai_edge_litert`` for a TFLite file, when installed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from melgenre._typing import FloatArray, PathLike
+from melgenre.errors import BundleError
+from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
+
+if TYPE_CHECKING:
+    from melgenre.parity import ParityReport
+
+__all__ = ["ExportedModel"]
+
+
+class ExportedModel:
+    """An export directory loaded for inference: ``model(samples)`` gives its outputs.
+
+    melgenre's own way to run what :meth:`Predictor.export` wrote (the parity check
+    uses it); an application without melgenre loads the same files with
+    ``tf.saved_model.load`` or a TFLite interpreter (see the deployment guide).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The export directory.
+    num_threads : int > 0, optional
+        TFLite interpreter threads; default all the CPUs, at most 4.
+
+    Attributes
+    ----------
+    config : dict
+        ``melgenre-export.json``.
+    labels : list of str
+    sample_rate : int
+    """
+
+    def __init__(self, path: PathLike, *, num_threads: int | None = None) -> None:
+        self.path = Path(path)
+        config_file = self.path / EXPORT_CONFIG
+        try:
+            self.config: dict[str, Any] = json.loads(config_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise BundleError(
+                f"{str(self.path)!r} is not a melgenre export: cannot read {EXPORT_CONFIG} ({exc})."
+            ) from exc
+        if self.config.get("format") != FORMAT_NAME:
+            raise BundleError(f"{str(config_file)!r} does not describe a melgenre export.")
+        self.labels: list[str] = list(self.config["labels"])
+        self.sample_rate: int = int(self.config["sample_rate"])
+        self.format: str = self.config["artifact"]
+        self._lock = threading.Lock()
+        if self.format == "tflite":
+            self._run = _tflite_runner(self.path / TFLITE_FILE, num_threads)
+        else:
+            from melgenre._tf import tf
+
+            try:
+                loaded = tf.saved_model.load(str(self.path))
+                serve = loaded.signatures[SIGNATURE]
+            except (OSError, KeyError, ValueError) as exc:
+                raise BundleError(
+                    f"Cannot load the SavedModel in {str(self.path)!r} with its {SIGNATURE!r} "
+                    f"signature ({exc}); export it again."
+                ) from exc
+            self._loaded = loaded  # keep the variables alive
+
+            def run(samples: FloatArray) -> dict[str, FloatArray]:
+                outputs = serve(samples=tf.constant(samples))
+                return {key: np.asarray(value) for key, value in outputs.items()}
+
+            self._run = run
+
+    @classmethod
+    def load(cls, path: PathLike, *, num_threads: int | None = None) -> ExportedModel:
+        """Load an export directory (see :class:`ExportedModel`)."""
+        return cls(path, num_threads=num_threads)
+
+    def __repr__(self) -> str:
+        return (
+            f"ExportedModel({str(self.path)!r}, format={self.format!r}, "
+            f"quantize={self.config.get('quantize')!r}, labels={self.labels})"
+        )
+
+    def __call__(self, samples: FloatArray) -> dict[str, FloatArray]:
+        """Run the serving signature on mono float32 ``samples`` at :attr:`sample_rate`.
+
+        Returns
+        -------
+        outputs : dict
+            ``probabilities``, ``window_probabilities`` and ``window_times``.
+        """
+        x = np.ascontiguousarray(np.reshape(samples, -1), dtype=np.float32)
+        with self._lock:  # a TFLite interpreter is not thread-safe
+            outputs: dict[str, FloatArray] = self._run(x)
+        return outputs
+
+    def parity(self) -> ParityReport | None:
+        """The figures the export's parity check recorded (``parity.json``), if any."""
+        from melgenre.parity import ParityReport
+
+        file = self.path / PARITY_FILE
+        return ParityReport.from_dict(json.loads(file.read_text())) if file.is_file() else None
+
+
+def _tflite_runner(file: Path, num_threads: int | None) -> Any:
+    """A callable running the ``serve`` signature of a TFLite file."""
+    threads = num_threads or min(4, os.cpu_count() or 1)
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
+    except ImportError:
+        from melgenre._tf import tf
+
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    with warnings.catch_warnings():  # tf.lite.Interpreter's notice about ai-edge-litert
+        warnings.simplefilter("ignore")
+        interpreter = Interpreter(model_path=str(file), num_threads=threads)
+    runner = interpreter.get_signature_runner(SIGNATURE)
+
+    def run(samples: FloatArray) -> dict[str, FloatArray]:
+        outputs = runner(samples=samples)
+        return {key: np.array(value) for key, value in outputs.items()}
+
+    return run

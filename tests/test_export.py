@@ -1,0 +1,425 @@
+"""Export with the preprocessing in the graph, and the parity check (issue 16).
+
+Every path is checked against the Predictor: the in-graph features against the
+NumPy featurizer, each artifact (SavedModel and the TFLite interpreter, float32 and
+quantized) against ``Predictor.predict``, and the CLI's ``export``/``check-parity``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import melgenre
+from melgenre import (
+    Audio,
+    ExportedModel,
+    FolderDataset,
+    GenreCNN,
+    MelFeaturizer,
+    ParityReport,
+    Predictor,
+    Preprocessing,
+    Trainer,
+)
+from melgenre.cli import main
+from melgenre.errors import BundleError, ConfigError, ExportError
+from melgenre.export import EXPORT_CONFIG, LABELS_FILE, PARITY_FILE, TFLITE_FILE
+from melgenre.parity import check_parity, max_difference, parity_signals
+from signals import chirp, tone, write_separable
+
+SR = 8000
+FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
+
+
+def tiny_model(featurizer: MelFeaturizer = FEAT, seed: int = 3) -> GenreCNN:
+    return GenreCNN(
+        num_classes=3,
+        input_shape=featurizer.output_shape,
+        filters=(8, 16),
+        dense_units=16,
+        dropout=0.1,
+        first_stride=1,
+        seed=seed,
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_separable(tmp_path_factory.mktemp("sep"), sample_rate=SR)
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir: Path) -> tuple[Predictor, Trainer]:
+    ds = FolderDataset(data_dir)
+    split = ds.split(test_size=0.25, validation_size=0.2, seed=0)
+    parts = [p.features(FEAT, workers=1, progress=False) for p in (split.train, split.validation)]
+    trainer = Trainer(
+        tiny_model(),
+        epochs=10,
+        batch_size=16,
+        learning_rate=3e-3,
+        schedule="constant",
+        seed=1,
+        verbose=0,
+        pooling="attention",
+    )
+    trainer.fit(parts[0], validation=parts[1])
+    predictor = Predictor(preprocessing=Preprocessing(FEAT), model=trainer.model, labels=ds.classes)
+    return predictor, trainer
+
+
+@pytest.fixture(scope="module")
+def bundle(trained: tuple[Predictor, Trainer], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained[0].save(tmp_path_factory.mktemp("bundles") / "model")
+
+
+def like(predictor: Predictor, **changes: Any) -> Predictor:
+    """A Predictor with the same model and labels, and ``changes``."""
+    settings = {
+        "preprocessing": predictor.preprocessing,
+        "model": predictor.model,
+        "labels": predictor.labels,
+    }
+    return Predictor(**{**settings, **changes})
+
+
+def probabilities(prediction: Any) -> np.ndarray:
+    return np.array(list(prediction.probabilities.values()), dtype=np.float32)
+
+
+def features_only(featurizer: MelFeaturizer) -> ParityReport:
+    """The parity check of the in-graph features alone (an untrained model of the right shape)."""
+    predictor = Predictor(
+        preprocessing=Preprocessing(featurizer),
+        model=tiny_model(featurizer),
+        labels=["a", "b", "c"],
+    )
+    return check_parity(predictor, {})
+
+
+# ------------------------------------------------------------ in-graph features
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"ref": 1.0, "top_db": None},  # fixed reference, no clipping
+        {"win_length": 400, "fmin": 50.0, "fmax": 3000.0},  # window shorter than n_fft
+        {"window_hop": 7, "frames": 20},  # odd hops leave a tail window
+        {"resize_frames": 24},  # the classic preset's time resize
+        {"deltas": 2},  # delta and delta-delta channels
+        {"n_fft": 400},  # not a power of two: fine in-graph, refused by TFLite only
+    ],
+)
+def test_in_graph_features_equal_the_numpy_featurizer(settings: dict[str, Any]) -> None:
+    featurizer = dataclasses.replace(FEAT, **settings)
+    report = features_only(featurizer)
+    assert report.passed, report.summary()
+    assert report.features_max_db <= 1e-3
+    names = {s["name"] for s in report.signals}
+    assert {"silence", "clipped-tone", "64-samples", "45-seconds", "tone-at-44100Hz"} <= names
+    assert all(s["windows"] >= 1 for s in report.signals)
+
+
+def test_parity_signals_cover_the_issue_list() -> None:
+    signals = parity_signals(22050)
+    rates = {rate for _, _, rate in signals}
+    assert {8000, 22050, 44100, 48000} <= rates
+    lengths = [len(x) for _, x, _ in signals]
+    assert min(lengths) < 2048 < max(lengths)
+    assert all(x.dtype == np.float32 and np.all(np.isfinite(x)) for _, x, _ in signals)
+
+
+def test_a_nan_or_a_shape_change_is_an_infinite_difference() -> None:
+    assert max_difference([0.1, 0.2], [0.1, 0.25]) == pytest.approx(0.05)
+    assert max_difference([np.nan, 0.2], [0.1, 0.2]) == np.inf
+    assert max_difference([0.1], [0.1, 0.2]) == np.inf
+    assert max_difference(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+
+
+# ------------------------------------------------------------------ artifacts
+
+
+def test_saved_model_export_round_trip(
+    trained: tuple[Predictor, Trainer], tmp_path: Path, data_dir: Path
+) -> None:
+    predictor, _ = trained
+    out = predictor.export(tmp_path / "sm", files=[str(data_dir / "tone" / "0.wav")])
+    for name in ("saved_model.pb", EXPORT_CONFIG, LABELS_FILE, PARITY_FILE):
+        assert (out / name).exists(), name
+    config = json.loads((out / EXPORT_CONFIG).read_text())
+    assert config["labels"] == predictor.labels == (out / LABELS_FILE).read_text().split()
+    assert config["sample_rate"] == SR
+    assert Preprocessing.from_config(config["preprocessing"]) == predictor.preprocessing
+    report = ExportedModel.load(out).parity()
+    assert report is not None
+    assert report.passed
+    assert report.artifacts["saved_model"]["probabilities_max_diff"] <= 1e-4
+    assert report.signals[-1]["name"].endswith("0.wav")
+
+    artifact = ExportedModel.load(out)
+    x = chirp(fmin=300.0, fmax=1800.0, duration=5.3, sample_rate=SR)  # not a whole window
+    outputs = artifact(x)
+    expected = predictor.predict((x, SR))
+    np.testing.assert_allclose(outputs["probabilities"], probabilities(expected), atol=1e-5)
+    assert outputs["window_probabilities"].shape == (len(expected.windows), 3)
+    times = np.array([[w.start, w.end] for w in expected.windows])
+    np.testing.assert_allclose(outputs["window_times"], times, atol=1e-4)
+
+
+def test_the_saved_model_serves_without_melgenre(
+    trained: tuple[Predictor, Trainer], tmp_path: Path
+) -> None:
+    """What the deployment guide shows: tf.saved_model.load and the 'serve' signature."""
+    import tensorflow as tf
+
+    predictor, _ = trained
+    out = predictor.export(tmp_path / "plain")
+    serve = tf.saved_model.load(str(out)).signatures["serve"]
+    x = tone(frequency=900.0, duration=2.5, sample_rate=SR)
+    outputs = serve(samples=tf.constant(x, tf.float32))
+    labels = (out / LABELS_FILE).read_text().split()
+    label = labels[int(np.argmax(outputs["probabilities"].numpy()))]
+    assert label == predictor.predict((x, SR)).label
+
+
+@pytest.mark.parametrize("quantize", [None, "float16", "int8"])
+def test_tflite_export_round_trip(
+    trained: tuple[Predictor, Trainer], tmp_path: Path, data_dir: Path, quantize: str | None
+) -> None:
+    predictor, _ = trained
+    out = predictor.export(tmp_path / "lite", format="tflite", quantize=quantize, data=data_dir)
+    assert (out / TFLITE_FILE).stat().st_size > 0
+    assert not (out / "saved_model.pb").exists()
+    report = ExportedModel.load(out).parity()
+    assert report is not None
+    assert report.passed, report.summary()
+    # both the SavedModel it was converted from and the TFLite file were checked
+    assert set(report.artifacts) == {"saved_model", "tflite"}
+    row = report.artifacts["tflite"]
+    assert row["quantize"] == quantize
+    assert row["accuracy"]["files"] == len(FolderDataset(data_dir))
+    assert abs(row["accuracy"]["change"]) <= 0.05
+    if quantize is None:
+        assert row["probabilities_max_diff"] <= 1e-3
+
+    artifact = ExportedModel.load(out)
+    for x in (
+        tone(frequency=1200.0, duration=3.0, sample_rate=SR),
+        np.zeros(SR // 2, np.float32),  # silence stays finite (float16 stores constants as float16)
+        np.zeros(100, np.float32),  # shorter than one FFT frame
+    ):
+        outputs = artifact(x)
+        assert np.all(np.isfinite(outputs["probabilities"]))
+        expected = predictor.predict((x, SR))
+        assert outputs["window_probabilities"].shape == (len(expected.windows), 3)
+        if quantize is None:
+            np.testing.assert_allclose(outputs["probabilities"], probabilities(expected), atol=1e-3)
+
+
+def test_tflite_smaller_when_quantized(trained: tuple[Predictor, Trainer], tmp_path: Path) -> None:
+    predictor, _ = trained
+    sizes = {
+        q: (predictor.export(tmp_path / str(q), format="tflite", quantize=q) / TFLITE_FILE)
+        .stat()
+        .st_size
+        for q in (None, "int8")
+    }
+    assert sizes["int8"] < sizes[None]
+
+
+def test_clip_head_and_other_aggregations_are_exported(
+    trained: tuple[Predictor, Trainer], tmp_path: Path
+) -> None:
+    predictor, trainer = trained
+    x = chirp(fmin=200.0, fmax=2500.0, duration=6.0, sample_rate=SR)
+    with_head = like(predictor, clip_head=trainer.clip_head_)
+    for name, p in [
+        ("head", with_head),
+        ("max", like(predictor, aggregation="max")),
+        ("vote", like(predictor, aggregation="vote")),
+    ]:
+        out = p.export(tmp_path / name)
+        got = ExportedModel.load(out)(x)["probabilities"]
+        np.testing.assert_allclose(got, probabilities(p.predict((x, SR))), atol=1e-5)
+        assert json.loads((out / EXPORT_CONFIG).read_text())["aggregation"] == p.aggregation
+
+
+def test_loader_crop_travels_into_the_graph(
+    trained: tuple[Predictor, Trainer], tmp_path: Path
+) -> None:
+    predictor, _ = trained
+    loader = dataclasses.replace(predictor.preprocessing.loader, offset=0.5, duration=2.0)
+    cropped = Predictor(
+        preprocessing=Preprocessing(FEAT, loader=loader),
+        model=predictor.model,
+        labels=predictor.labels,
+    )
+    out = cropped.export(tmp_path / "cropped")
+    x = np.concatenate(
+        [
+            tone(frequency=600.0, duration=1.5, sample_rate=SR),
+            chirp(fmin=300.0, fmax=2000.0, duration=3.0, sample_rate=SR),
+        ]
+    )
+    outputs = ExportedModel.load(out)(x)
+    expected = cropped.predict((x, SR))
+    np.testing.assert_allclose(outputs["probabilities"], probabilities(expected), atol=1e-5)
+    assert outputs["window_times"][-1, 1] == pytest.approx(2.0, abs=1e-3)
+
+
+# --------------------------------------------------------------------- errors
+
+
+def test_export_errors(trained: tuple[Predictor, Trainer], tmp_path: Path) -> None:
+    predictor, _ = trained
+    with pytest.raises(ConfigError, match="tflite"):
+        predictor.export(tmp_path / "a", quantize="int8")
+    with pytest.raises(ConfigError, match="format"):
+        predictor.export(tmp_path / "a", format="onnx")  # type: ignore[arg-type]
+    odd = Predictor(
+        preprocessing=Preprocessing(dataclasses.replace(FEAT, n_fft=400)),
+        model=predictor.model,
+        labels=predictor.labels,
+    )
+    with pytest.raises(ExportError, match=r"power-of-two.*n_fft=400.*512"):
+        odd.export(tmp_path / "b", format="tflite")
+    assert (odd.export(tmp_path / "b") / "saved_model.pb").exists()  # a SavedModel can
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="not a melgenre export"):
+        predictor.export(occupied)
+    assert (occupied / "notes.txt").read_text() == "mine"
+    with pytest.raises(BundleError, match="not a melgenre export"):
+        ExportedModel.load(occupied)
+    with pytest.raises(melgenre.DatasetError):  # a bad labelled folder fails before exporting
+        predictor.export(tmp_path / "c", data=tmp_path / "missing")
+    assert not (tmp_path / "c").exists()
+
+
+@melgenre.register_component(package="tests_export")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RootFeaturizer(MelFeaturizer):
+    """Cube-root compression instead of decibels (docs/extending.rst): no twin yet."""
+
+    def scale(self, power: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        return np.cbrt(power).astype(np.float32)
+
+
+@melgenre.register_component(package="tests_export")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OffByOneFeaturizer(MelFeaturizer):
+    """A twin that is a little wrong: the parity check must catch it."""
+
+    def tf_transform(self, samples: Any) -> Any:
+        return super().tf_transform(samples) + 0.5
+
+
+def test_a_step_without_a_twin_names_the_method_to_implement(
+    trained: tuple[Predictor, Trainer], tmp_path: Path
+) -> None:
+    featurizer = RootFeaturizer(**FEAT.get_config())
+    p = like(trained[0], preprocessing=Preprocessing(featurizer))
+    with pytest.raises(
+        ExportError, match=r"^RootFeaturizer overrides scale.*implement RootFeaturizer\.tf_scale "
+    ):
+        p.export(tmp_path / "root")
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_wrong_twin_fails_parity_and_writes_nothing_unless_allowed(
+    trained: tuple[Predictor, Trainer], tmp_path: Path
+) -> None:
+    featurizer = OffByOneFeaturizer(**FEAT.get_config())
+    p = like(trained[0], preprocessing=Preprocessing(featurizer))
+    with pytest.raises(ExportError, match=r"disagrees.*features max \|dB\| difference 0\.5"):
+        p.export(tmp_path / "wrong")
+    assert not (tmp_path / "wrong").exists()
+    assert not list(tmp_path.glob(".wrong*"))  # no staging left behind
+    out = p.export(tmp_path / "wrong", allow_mismatch=True)
+    report = ExportedModel.load(out).parity()
+    assert report is not None
+    assert not report.passed
+    assert report.features_max_db == pytest.approx(0.5, abs=1e-3)
+
+
+@melgenre.register_component(package="tests_export")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RootTwinFeaturizer(RootFeaturizer):
+    """RootFeaturizer with the twin of its step: exports, and passes parity."""
+
+    def tf_scale(self, power: Any) -> Any:
+        import tensorflow as tf
+
+        return tf.pow(power, 1.0 / 3.0)
+
+
+def test_a_twin_of_a_replaced_step_exports_and_passes_parity(tmp_path: Path) -> None:
+    featurizer = RootTwinFeaturizer(**FEAT.get_config())
+    p = Predictor(
+        preprocessing=Preprocessing(featurizer),
+        model=tiny_model(featurizer),
+        labels=["a", "b", "c"],
+    )
+    out = p.export(tmp_path / "twin")
+    report = ExportedModel.load(out).parity()
+    assert report is not None
+    assert report.passed
+    x = tone(frequency=500.0, duration=2.0, sample_rate=SR)
+    np.testing.assert_allclose(
+        ExportedModel.load(out)(x)["probabilities"], probabilities(p.predict((x, SR))), atol=1e-5
+    )
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+def test_cli_export_and_check_parity(
+    bundle: Path, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli-lite"
+    argv = ["export", str(bundle), str(out), "--format", "tflite", "--quantize", "int8"]
+    assert main([*argv, "--data", str(data_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "Parity passed" in text
+    assert "int8" in text
+    assert "accuracy on 36 labelled files" in text
+    assert (out / TFLITE_FILE).is_file()
+
+    report_file = tmp_path / "parity.json"
+    wav = data_dir / "noise" / "1.wav"
+    assert main(["check-parity", str(bundle), str(wav), "--out", str(report_file)]) == 0
+    text = capsys.readouterr().out
+    assert "saved_model:" in text
+    assert "tflite:" in text
+    saved = json.loads(report_file.read_text())
+    assert saved["passed"]
+    assert saved["signals"][-1]["name"].endswith("1.wav")
+
+    assert main(["check-parity", str(bundle), "--export", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["artifacts"]) == ["cli-lite"]
+
+    assert main(["export", str(bundle), str(tmp_path / "x"), "--quantize", "int8"]) == 1
+    assert "applies to format='tflite' only" in capsys.readouterr().err
+
+
+def test_window_features_of_an_export_match_a_file(
+    trained: tuple[Predictor, Trainer], data_dir: Path
+) -> None:
+    """The in-graph twin on a real file, as the Predictor loads it."""
+    import tensorflow as tf
+
+    audio = Preprocessing(FEAT).loader.load(str(data_dir / "chirp" / "2.wav"))
+    assert isinstance(audio, Audio)
+    expected = FEAT.transform(audio)
+    got = np.asarray(FEAT.tf_transform(tf.constant(audio.samples)))
+    np.testing.assert_allclose(got, expected, atol=1e-3)
