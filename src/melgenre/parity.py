@@ -33,6 +33,7 @@ from melgenre.errors import AudioUnusableError
 
 if TYPE_CHECKING:
     from melgenre.artifact import ExportedModel
+    from melgenre.audio import AudioLoader
     from melgenre.data import FolderDataset
     from melgenre.predictor import Predictor
 
@@ -374,10 +375,8 @@ def _inputs(
     A signal the Predictor refuses (:class:`~melgenre.errors.AudioUnusableError`) is
     appended to ``skipped`` instead: there is nothing to compare.
     """
-    import dataclasses as dc
-
     loader = predictor.preprocessing.loader
-    uncropped = dc.replace(loader, offset=0.0, duration=None, min_duration=0.0)
+    uncropped = _uncropped(predictor)
     sources: list[tuple[str, Any]] = [
         (name, (samples, rate))
         for name, samples, rate in parity_signals(predictor.preprocessing.sample_rate)
@@ -392,6 +391,12 @@ def _inputs(
         yield name, uncropped.load(source), cropped
 
 
+def _uncropped(predictor: Predictor) -> AudioLoader:
+    """The predictor's loader without ``offset``/``duration``: what an artifact is given."""
+    loader = predictor.preprocessing.loader
+    return dataclasses.replace(loader, offset=0.0, duration=None, min_duration=0.0)
+
+
 def _accuracies(
     predictor: Predictor,
     artifacts: Mapping[str, ExportedModel],
@@ -399,19 +404,16 @@ def _accuracies(
     rows: dict[str, dict[str, Any]],
 ) -> None:
     """File-level accuracy of the predictor and of each artifact on labelled data."""
-    import dataclasses as dc
-
     dataset = labelled_data(data)
-    loader = predictor.preprocessing.loader
-    uncropped = dc.replace(loader, offset=0.0, duration=None, min_duration=0.0)
+    uncropped = _uncropped(predictor)
     right = {name: 0 for name in artifacts}
     reference = 0
     for path, label in zip(dataset.paths, dataset.labels, strict=True):
         truth = dataset.classes[int(label)]
-        reference += int(predictor.predict(path).label == truth)
-        samples = uncropped.load(path).samples
+        raw = uncropped.load(path)  # decoded once: the Predictor crops it as the graph does
+        reference += int(predictor.predict(raw).label == truth)
         for name, artifact in artifacts.items():
-            answer = artifact.labels[int(np.argmax(artifact(samples)["probabilities"]))]
+            answer = artifact.labels[int(np.argmax(artifact(raw.samples)["probabilities"]))]
             right[name] += int(answer == truth)
     n = max(1, len(dataset))
     for name in artifacts:
