@@ -87,9 +87,8 @@ def serving_function(predictor: Predictor) -> Any:
     preprocessing = predictor.preprocessing
     featurizer, loader = preprocessing.featurizer, preprocessing.loader
     model, head = predictor.model, predictor.clip_head
-    pools = head is not None and predictor.aggregation == "attention"
     embedder = None
-    if pools:
+    if head is not None and predictor.aggregation == "attention":
         from melgenre.pooling import embedding_model
 
         embedder = embedding_model(model)

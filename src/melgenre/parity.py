@@ -383,12 +383,13 @@ def _inputs(
     ]
     sources += [(source_name(source), source) for source in files]
     for name, source in sources:
+        raw = uncropped.load(source)  # decoded once; the loader crops the decoded Audio
         try:
-            cropped = loader.load(source)
+            cropped = loader.load(raw)
         except AudioUnusableError as exc:  # e.g. shorter than the loader's offset
             skipped.append({"name": name, "reason": str(exc)})
             continue
-        yield name, uncropped.load(source), cropped
+        yield name, raw, cropped
 
 
 def _uncropped(predictor: Predictor) -> AudioLoader:
