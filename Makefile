@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 .PHONY: help install demo lint typecheck pytest docs test dist clean
 
 help:
-	@echo "make install    create $(VENV) (if missing) and install melgenre[dev,plot] into it"
+	@echo "make install    create $(VENV) (if missing) and install melgenre[dev,plot,docs,serve] into it"
 	@echo "make demo       set up, then train on built-in demo data, save a model and predict (~2 min)"
 	@echo "make test       lint (ruff), type-check (mypy --strict src), tests + examples + doctests,"
 	@echo "                docs (Sphinx, warnings are errors), wheel"
@@ -21,7 +21,7 @@ $(BIN)/python:
 # Reinstall when the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,plot,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot,docs,serve]"
 	@touch $@
 
 install: $(STAMP)
@@ -44,7 +44,7 @@ dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --wheel --outdir dist . > dist.log 2>&1 || (cat dist.log; exit 1)
 	@rm -f dist.log
-	$(BIN)/python -c "import sys, zipfile, glob; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); missing = [n for n in ('melgenre/py.typed', 'melgenre/__init__.py', 'melgenre/audio.py', 'melgenre/data/splits/gtzan-fault-filtered/test.txt') if n not in names]; sys.exit(f'wheel lacks {missing}' if missing else 0)"
+	$(BIN)/python -c "import sys, zipfile, glob; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); missing = [n for n in ('melgenre/py.typed', 'melgenre/__init__.py', 'melgenre/audio.py', 'melgenre/data/splits/gtzan-fault-filtered/test.txt', 'melgenre/serve/static/app.js') if n not in names]; sys.exit(f'wheel lacks {missing}' if missing else 0)"
 	@echo "built $$(ls dist/*.whl)"
 
 # Warnings are errors; the tutorial's figures are made from the demo data while building.

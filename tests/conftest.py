@@ -40,3 +40,11 @@ def encoded_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         path = write_audio(root / f"x.{ext}", x, 22050, format=fmt, subtype=subtype)
         out[ext] = path.read_bytes()
     return out
+
+
+@pytest.fixture(scope="session")
+def serve_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small trained bundle (3 classes, 8 kHz) shared by the service tests."""
+    from serving import train_bundle
+
+    return train_bundle(tmp_path_factory.mktemp("serve"))

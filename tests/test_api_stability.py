@@ -60,6 +60,10 @@ def current_api() -> dict[str, str]:
                 key = f"{class_name}.{name}"
                 if key not in api:
                     api[key] = _signature(member)
+    import melgenre.serve  # the service's API (the serve extra is part of the dev install)
+
+    for name in melgenre.serve.__all__:
+        api[f"serve.{name}"] = _signature(getattr(melgenre.serve, name))
     return dict(sorted(api.items()))
 
 

@@ -1,4 +1,4 @@
-"""The ``melgenre`` command: train, evaluate, predict, info, demo, export and check-parity.
+"""The ``melgenre`` command: train, evaluate, predict, info, demo, export, check-parity, serve.
 
 Errors print one line naming the problem and exit with status 1 (2 for bad
 arguments); ``--verbose`` shows the traceback and INFO logs. Only this module
@@ -112,8 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=10)
 
     from melgenre._cli_export import add_commands
+    from melgenre._cli_serve import add_command as add_serve
 
     add_commands(sub)
+    add_serve(sub)
     return parser
 
 

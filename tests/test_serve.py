@@ -1,0 +1,474 @@
+"""``melgenre serve``'s application through Starlette's test client, and the micro-batcher.
+
+Every status the service answers is provoked here (200, 400, 404, 405, 413, 415, 503,
+504), each followed by a good request to show the service keeps serving; uploads are
+spooled to a directory the tests watch, which must be empty afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient
+
+import melgenre
+from melgenre import Predictor
+from melgenre.cli import main
+from melgenre.serve import MicroBatcher, RequestError, ServeConfig, create_app, prediction_json
+from serving import SR
+from signals import chirp, noise, tone
+
+
+def wav_bytes(x: np.ndarray, *, rate: int = SR, fmt: str = "WAV", subtype: str = "PCM_16") -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, x, rate, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+TONE = tone(frequency=700.0, duration=3.0, sample_rate=SR)
+CHIRP = chirp(fmin=200.0, fmax=1600.0, duration=2.5, sample_rate=SR)
+
+
+@pytest.fixture(scope="module")
+def predictor(serve_bundle: Path) -> Predictor:
+    return Predictor.load(serve_bundle)
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uploads")
+
+
+@pytest.fixture(scope="module")
+def client(serve_bundle: Path, uploads: Path) -> Iterator[TestClient]:
+    app = create_app(serve_bundle, upload_dir=str(uploads), max_bytes=2**20, max_seconds=120)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def post(client: TestClient, body: bytes, kind: str | None = "audio/wav", query: str = "") -> Any:
+    headers = {"content-type": kind} if kind else {}
+    return client.post(f"/predict{query}", content=body, headers=headers)
+
+
+def assert_problem(response: Any, status: int, error: str, *words: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["status"] == status
+    assert body["error"] == error
+    for word in words:
+        assert word in body["detail"], body["detail"]
+    return body
+
+
+def assert_still_serving(client: TestClient) -> None:
+    response = post(client, wav_bytes(TONE))
+    assert response.status_code == 200
+    assert response.json()["label"] == "tone"
+
+
+# ------------------------------------------------------------------ answers
+
+
+def test_raw_body_matches_the_predictor(client: TestClient, predictor: Predictor) -> None:
+    response = post(client, wav_bytes(TONE))
+    assert response.status_code == 200
+    body = response.json()
+    expected = predictor.predict(wav_bytes(TONE))
+    assert body["label"] == expected.label == "tone"
+    assert body["source"] == "<body>"
+    assert body["n_windows"] == len(expected.windows)
+    for label, p in expected.probabilities.items():
+        assert body["probabilities"][label] == pytest.approx(p, abs=1e-5)
+    assert [k["label"] for k in body["top_k"]] == [k["label"] for k in expected.top_k(3)]
+    assert "windows" not in body  # the timeline only when asked
+
+
+def test_multipart_upload_with_timeline_and_top_k(client: TestClient, predictor: Predictor) -> None:
+    response = client.post(
+        "/predict?timeline=true&top_k=2",
+        files={"file": ("sweep.wav", wav_bytes(CHIRP), "audio/wav")},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    expected = predictor.predict(wav_bytes(CHIRP))
+    assert body["source"] == "sweep.wav"
+    assert body["label"] == expected.label
+    assert len(body["top_k"]) == 2
+    assert [(w["start"], w["end"], w["label"]) for w in body["windows"]] == [
+        (pytest.approx(w.start), pytest.approx(w.end), w.label) for w in expected.windows
+    ]
+    assert body.keys() == prediction_json(expected, top_k=2, timeline=True).keys()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "subtype", "kind"),
+    [
+        ("FLAC", "PCM_16", "audio/flac"),
+        ("OGG", "VORBIS", "application/octet-stream"),
+        ("MP3", "MPEG_LAYER_III", None),  # no content type: the decoder sniffs the format
+    ],
+)
+def test_other_formats(client: TestClient, fmt: str, subtype: str, kind: str | None) -> None:
+    response = post(client, wav_bytes(TONE, fmt=fmt, subtype=subtype), kind)
+    assert response.status_code == 200, response.text
+    assert response.json()["label"] == "tone"
+
+
+def test_top_k_is_clamped_to_the_labels(client: TestClient) -> None:
+    body = post(client, wav_bytes(TONE), query="?top_k=10").json()
+    assert len(body["top_k"]) == 3
+
+
+def test_long_file_is_streamed(client: TestClient, predictor: Predictor) -> None:
+    x = np.tile(np.concatenate([TONE, noise(duration=3.0, sample_rate=SR, seed=1)]), 10)  # 60 s
+    response = post(client, wav_bytes(x), query="?timeline=true")
+    assert response.status_code == 200
+    expected = predictor.predict(wav_bytes(x))
+    assert response.json()["n_windows"] == len(expected.windows) > 100
+    labels = [w["label"] for w in response.json()["windows"]]
+    assert labels == [w.label for w in expected.windows]
+
+
+# ------------------------------------------------------------------ refusals
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "words"),
+    [
+        (b"", "AudioDecodeError", ("'<body>'", "empty")),
+        (b"RIFF....WAVEfmt " + b"\x00" * 200, "AudioDecodeError", ("'<body>'",)),
+        (b"not audio at all " * 64, "AudioDecodeError", ("'<body>'", "not an audio file")),
+        (
+            wav_bytes(np.full(800, np.nan, np.float32), subtype="FLOAT"),
+            "AudioUnusableError",
+            ("'<body>'", "NaN"),
+        ),
+    ],
+    ids=["empty", "header-only", "garbage", "nan"],
+)
+def test_bad_audio_is_400(
+    client: TestClient, body: bytes, error: str, words: tuple[str, ...], uploads: Path
+) -> None:
+    response = assert_problem(post(client, body), 400, error, *words)
+    assert str(uploads) not in response["detail"]  # the temporary file is never named
+    assert_still_serving(client)
+
+
+def test_bad_upload_names_the_file(client: TestClient) -> None:
+    response = client.post("/predict", files={"file": ("notes.txt", b"hello " * 50, "text/plain")})
+    assert_problem(response, 400, "AudioDecodeError", "'notes.txt'")
+
+
+def test_multipart_without_a_file_is_400(client: TestClient) -> None:
+    response = client.post(
+        "/predict", data={"comment": "no file"}, files={"a": ("", b"", "")}, headers={}
+    )
+    assert response.status_code == 400
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [("?top_k=0", "top_k"), ("?top_k=two", "top_k"), ("?timeline=maybe", "timeline")],
+)
+def test_bad_parameters_are_400(client: TestClient, query: str, word: str) -> None:
+    assert_problem(post(client, wav_bytes(TONE), query=query), 400, "RequestError", word)
+
+
+@pytest.mark.parametrize(
+    "kind", ["text/plain", "application/json", "application/x-www-form-urlencoded", "image/png"]
+)
+def test_wrong_content_type_is_415(client: TestClient, kind: str) -> None:
+    body = assert_problem(post(client, wav_bytes(TONE), kind), 415, "RequestError", kind)
+    if kind.endswith("urlencoded"):
+        assert "curl" in body["detail"]
+    assert_still_serving(client)
+
+
+def test_over_max_bytes_is_413_before_reading(client: TestClient) -> None:
+    big = wav_bytes(np.zeros(SR * 70, np.float32))  # 1.1 MB > 1 MiB
+    assert_problem(post(client, big), 413, "RequestError", "MiB", "--max-bytes")
+    assert_still_serving(client)
+
+
+def test_over_max_bytes_without_content_length_is_413(client: TestClient) -> None:
+    big = wav_bytes(np.zeros(SR * 70, np.float32))
+
+    def chunks() -> Iterator[bytes]:  # sent chunked: no Content-Length to check first
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    response = client.post("/predict", content=chunks(), headers={"content-type": "audio/wav"})
+    assert_problem(response, 413, "RequestError", "--max-bytes")
+    assert_still_serving(client)
+
+
+def test_long_silent_flac_is_413_before_decoding(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "silence.flac"  # 2 hours of silence: a few kilobytes of FLAC
+    with sf.SoundFile(path, "w", samplerate=SR, channels=1, format="FLAC") as out:
+        block = np.zeros(SR * 600, np.int16)
+        for _ in range(12):
+            out.write(block)
+    assert path.stat().st_size < 2**20
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the audio was decoded")
+
+    monkeypatch.setattr(melgenre.Preprocessing, "stream", never)
+    body = assert_problem(
+        post(client, path.read_bytes(), "audio/flac"),
+        413,
+        "RequestError",
+        "7,200.0 s",
+        "--max-seconds",
+    )
+    assert "120 s" in body["detail"]
+    monkeypatch.undo()
+    assert_still_serving(client)
+
+
+def test_length_is_checked_while_decoding_too(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("melgenre.serve.service.decoded_seconds", lambda *a: None)  # no header
+    long = wav_bytes(np.zeros(SR * 150, np.float32), fmt="FLAC")  # 150 s > 120 s, small
+    assert len(long) < 2**20
+    assert_problem(post(client, long, "audio/flac"), 413, "RequestError", "longer", "--max-seconds")
+
+
+def test_busy_is_503_with_retry_after(client: TestClient) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    service.in_flight += service.config.max_pending
+    try:
+        response = post(client, wav_bytes(TONE))
+    finally:
+        service.in_flight -= service.config.max_pending
+    assert_problem(response, 503, "RequestError", "busy")
+    assert response.headers["retry-after"] == "1"
+    assert_still_serving(client)
+
+
+def test_unknown_route_and_method_are_json(client: TestClient) -> None:
+    assert_problem(client.get("/nowhere"), 404, "HTTPException", "/nowhere")
+    assert client.get("/predict").status_code == 405
+    assert client.get("/predict").json()["status"] == 405
+
+
+def test_timeout_is_504_and_cleans_up(serve_bundle: Path, tmp_path: Path) -> None:
+    app = create_app(serve_bundle, upload_dir=str(tmp_path), timeout=1e-6)
+    with TestClient(app) as slow:
+        response = post(slow, wav_bytes(TONE))
+        assert_problem(response, 504, "RequestError", "--timeout")
+        assert slow.get("/health").json()["status"] == "ok"
+    # the decoding thread finishes its step, then removes the upload
+    assert not list(tmp_path.iterdir())
+
+
+def test_uploads_are_removed(client: TestClient, uploads: Path) -> None:
+    post(client, wav_bytes(TONE))
+    post(client, b"garbage" * 10)
+    assert not list(uploads.iterdir())
+
+
+# ------------------------------------------------------------------ other routes
+
+
+def test_info_health_openapi_and_page(client: TestClient, predictor: Predictor) -> None:
+    info = client.get("/info").json()
+    assert info["labels"] == predictor.labels
+    assert info["sample_rate"] == SR
+    assert info["window_shape"] == [32, 32, 1]
+    assert info["preprocessing"] == predictor.preprocessing.get_config()
+    assert 0.0 <= info["metrics"]["file_accuracy"] <= 1.0
+    assert info["training"]["epochs"] >= 1
+    assert info["limits"]["max_bytes"] == 2**20
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert health["served"] >= 0
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"] == "3.1.0"
+    routes = {getattr(r, "path", None) for r in client.app.routes} - {"/static"}  # type: ignore[attr-defined]
+    assert routes <= set(spec["paths"])
+    responses = spec["paths"]["/predict"]["post"]["responses"]
+    assert {"200", "400", "408", "413", "415", "503", "504"} <= set(responses)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script src="/static/app.js"' in page.text
+
+
+def test_page_fetches_nothing_from_the_internet(client: TestClient) -> None:
+    from melgenre.serve.app import STATIC_DIR
+
+    names = sorted(p.name for p in STATIC_DIR.iterdir())
+    assert names == ["app.js", "index.html", "style.css"]
+    for name in names:
+        text = (STATIC_DIR / name).read_text()
+        assert "http://" not in text
+        assert "https://" not in text
+        assert client.get(f"/static/{name}").status_code == 200
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(melgenre.errors.ConfigError, match="max_bytes"):
+        ServeConfig(max_bytes=0)
+    with pytest.raises(melgenre.errors.ConfigError, match="timeout"):
+        ServeConfig(timeout=-1)
+    assert ServeConfig().to_dict()["max_seconds"] == 1800.0
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_cli_without_the_extra_says_how_to_install(
+    serve_bundle: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn -> ImportError
+    assert main(["serve", str(serve_bundle)]) == 1
+    err = capsys.readouterr().err
+    assert 'pip install "melgenre[serve]"' in err
+    assert "uvicorn" in err
+
+
+def test_cli_sizes() -> None:
+    from melgenre._cli_serve import _bytes
+
+    assert _bytes("50M") == 50 * 2**20
+    assert _bytes("1.5k") == 1536
+    assert _bytes("1048576") == 2**20
+    assert _bytes("2GiB") == 2 * 2**30
+    with pytest.raises(Exception, match="50M"):
+        _bytes("lots")
+
+
+# ------------------------------------------------------------------ the batcher
+
+
+def test_batcher_joins_requests_that_wait() -> None:
+    """While a call runs, queued requests go into the next call together."""
+    release = threading.Event()
+    sizes: list[int] = []
+
+    def model(x: np.ndarray) -> np.ndarray:
+        sizes.append(len(x))
+        if len(sizes) == 1:
+            release.wait(5)  # the first call blocks until the others are queued
+        return x * 10
+
+    async def scenario() -> list[np.ndarray]:
+        async with MicroBatcher(model, max_batch=64) as batcher:
+            first = asyncio.ensure_future(batcher(np.ones((2, 3))))
+            while not sizes:
+                await asyncio.sleep(0.001)
+            rest = [asyncio.ensure_future(batcher(np.full((i + 1, 3), i))) for i in range(5)]
+            while batcher.pending < 5:
+                await asyncio.sleep(0.001)
+            release.set()
+            return await asyncio.gather(first, *rest)
+
+    outs = asyncio.run(scenario())
+    assert sizes == [2, 1 + 2 + 3 + 4 + 5]  # one call for the lone request, one for the five
+    assert outs[0].tolist() == (np.ones((2, 3)) * 10).tolist()
+    for i, out in enumerate(outs[1:]):
+        assert out.shape == (i + 1, 3)
+        assert (out == 10 * i).all()
+
+
+def test_batcher_respects_max_batch_and_survives_errors() -> None:
+    release = threading.Event()
+    sizes: list[int] = []
+
+    def model(x: np.ndarray) -> np.ndarray:
+        sizes.append(len(x))
+        if len(sizes) == 1:
+            release.wait(5)
+        if (x < 0).any():
+            raise ValueError("negative rows")
+        return x
+
+    async def scenario() -> tuple[list[Any], Any]:
+        async with MicroBatcher(model, max_batch=4) as batcher:
+            first = asyncio.ensure_future(batcher(np.ones((1, 1))))
+            while not sizes:
+                await asyncio.sleep(0.001)
+            queued = [asyncio.ensure_future(batcher(np.full((3, 1), v))) for v in (1, -1, 2)]
+            while batcher.pending < 3:
+                await asyncio.sleep(0.001)
+            release.set()
+            results = await asyncio.gather(first, *queued, return_exceptions=True)
+            after = await batcher(np.full((2, 1), 5.0))  # the worker is still alive
+            return results, after
+
+    results, after = asyncio.run(scenario())
+    # 3 + 3 rows reach max_batch=4: the third request waits for the call after. The
+    # shared call fails, so its two requests are retried alone: only the culprit fails.
+    assert sizes == [1, 6, 3, 3, 3, 2]
+    assert results[1].tolist() == [[1.0]] * 3
+    assert isinstance(results[2], ValueError)
+    assert results[3].tolist() == [[2.0]] * 3
+    assert after.tolist() == [[5.0]] * 2
+
+
+def test_batcher_drops_abandoned_requests() -> None:
+    release = threading.Event()
+    sizes: list[int] = []
+
+    def model(x: np.ndarray) -> np.ndarray:
+        sizes.append(len(x))
+        if len(sizes) == 1:
+            release.wait(5)
+        return x
+
+    async def scenario() -> np.ndarray:
+        async with MicroBatcher(model) as batcher:
+            first = asyncio.ensure_future(batcher(np.ones((1, 1))))
+            while not sizes:
+                await asyncio.sleep(0.001)
+            gone = asyncio.ensure_future(batcher(np.ones((7, 1))))
+            kept = asyncio.ensure_future(batcher(np.ones((2, 1))))
+            while batcher.pending < 2:
+                await asyncio.sleep(0.001)
+            gone.cancel()
+            release.set()
+            await first
+            return await kept
+
+    assert asyncio.run(scenario()).shape == (2, 1)
+    assert sizes == [1, 2]
+
+
+def test_batcher_max_wait_gathers_company() -> None:
+    sizes: list[int] = []
+
+    def model(x: np.ndarray) -> np.ndarray:
+        sizes.append(len(x))
+        return x
+
+    async def scenario() -> None:
+        async with MicroBatcher(model, max_batch=8, max_wait=5.0) as batcher:
+            await asyncio.gather(*(batcher(np.ones((2, 1))) for _ in range(4)))
+
+    asyncio.run(scenario())
+    assert sizes == [8]  # full before the wait ran out
+
+
+def test_request_error_carries_status() -> None:
+    exc = RequestError("nope", status=413)
+    assert isinstance(exc, melgenre.MelgenreError)
+    assert exc.status == 413
+    assert exc.headers == {}
