@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install demo lint typecheck pytest docs test dist clean
+.PHONY: help install browser demo lint typecheck pytest docs test dist clean
 
 help:
 	@echo "make install    create $(VENV) (if missing) and install melgenre[dev,plot,docs,serve] into it"
@@ -13,6 +13,7 @@ help:
 	@echo "make test       lint (ruff), type-check (mypy --strict src), tests + examples + doctests,"
 	@echo "                docs (Sphinx, warnings are errors), wheel"
 	@echo "make docs       build the HTML docs into docs/_build/html (runs the tutorial for its figures)"
+	@echo "make browser    install Debian's chromium for the page's browser test (apt-get; CI does this)"
 	@echo "make lint | typecheck | pytest | docs | dist | clean"
 
 $(BIN)/python:
@@ -25,6 +26,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+
+# The browser test drives Debian's Chromium with Playwright (no browser download). Without
+# it that test is skipped, except under CI, where it fails.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version 2>/dev/null
 
 demo: $(STAMP)
 	$(BIN)/melgenre demo --out melgenre-demo

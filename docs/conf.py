@@ -28,6 +28,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_generated/data", "Thumbs.db", ".DS_Store"]
 html_theme = "furo"
+html_static_path = ["_static"]
 html_title = f"melgenre {release}"
 templates_path: list[str] = []
 

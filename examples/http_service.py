@@ -1,5 +1,9 @@
 """A small HTTP service around a Predictor, on the standard library only.
 
+For a real service (micro-batching, limits, timeouts, OpenAPI, a page to try the
+model) use ``melgenre serve MODEL_DIR`` (``pip install "melgenre[serve]"``); this
+sketch shows the Predictor's part with nothing but the standard library.
+
     python examples/http_service.py MODEL_DIR [--port 8000]
 
     curl --data-binary @song.flac http://localhost:8000/predict

@@ -22,6 +22,7 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
 import melgenre
+import melgenre.serve.service
 from melgenre import Predictor
 from melgenre.cli import main
 from melgenre.serve import MicroBatcher, RequestError, ServeConfig, create_app, prediction_json
@@ -131,10 +132,12 @@ def test_top_k_is_clamped_to_the_labels(client: TestClient) -> None:
 
 
 def test_long_file_is_streamed(client: TestClient, predictor: Predictor) -> None:
-    x = np.tile(np.concatenate([TONE, noise(duration=3.0, sample_rate=SR, seed=1)]), 10)  # 60 s
-    response = post(client, wav_bytes(x), query="?timeline=true")
+    x = np.tile(np.concatenate([TONE, noise(duration=3.0, sample_rate=SR, seed=1)]), 12)  # 72 s
+    assert len(x) / SR > melgenre.serve.service.WHOLE_FILE_SECONDS  # read block by block
+    body = wav_bytes(x, fmt="FLAC")  # under the client's 1 MiB
+    response = post(client, body, "audio/flac", query="?timeline=true")
     assert response.status_code == 200
-    expected = predictor.predict(wav_bytes(x))
+    expected = predictor.predict(body)
     assert response.json()["n_windows"] == len(expected.windows) > 100
     labels = [w["label"] for w in response.json()["windows"]]
     assert labels == [w.label for w in expected.windows]
@@ -228,6 +231,7 @@ def test_long_silent_flac_is_413_before_decoding(
         raise AssertionError("the audio was decoded")
 
     monkeypatch.setattr(melgenre.Preprocessing, "stream", never)
+    monkeypatch.setattr(melgenre.Preprocessing, "load", never)
     body = assert_problem(
         post(client, path.read_bytes(), "audio/flac"),
         413,

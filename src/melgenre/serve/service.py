@@ -12,11 +12,12 @@ import asyncio
 import concurrent.futures as cf
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 
+from melgenre._typing import FloatArray
 from melgenre.prediction import Prediction
 from melgenre.predictor import Predictor
 from melgenre.serve.batcher import MicroBatcher
@@ -28,6 +29,11 @@ __all__ = ["Service"]
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+WindowBlock = tuple[FloatArray, FloatArray]  # windows and their (start, end) seconds
+
+#: Files up to this long are decoded in one piece (a few MB); longer ones block by block,
+#: which keeps memory flat but costs more per request for short clips.
+WHOLE_FILE_SECONDS = 60.0
 
 
 class Service:
@@ -101,29 +107,41 @@ class Service:
             raise RuntimeError("Service.start() was not called")  # pragma: no cover
         job = _Job(self._pool, upload)
         try:
-            loader = self.predictor.preprocessing.loader
             limit = self.config.max_seconds
-            seconds = await job.run(decoded_seconds, upload.path, loader)
-            if seconds is not None and seconds > limit:
-                raise self._too_long(upload.name, seconds)
-            blocks = job.stream = self.predictor.preprocessing.stream(str(upload.path))
+            blocks = await job.run(self._open, upload)
+            if not isinstance(blocks, list):
+                job.stream = blocks
             outputs, times, held = [], [], []
-            while (block := await job.run(next, blocks, None)) is not None:
+            async for block in job.blocks(blocks):
                 windows, window_times = block
                 if len(window_times) and float(window_times[-1][0]) > limit:
                     raise self._too_long(upload.name, None)  # the header understated the length
                 held.append(np.asarray(windows, dtype=np.float32))
                 times.append(np.asarray(window_times))
-                if sum(map(len, held)) >= self.batcher.max_batch:  # else wait for the next block
+                if sum(map(len, held)) >= self.predictor.batch_size:  # else join the next block
                     outputs.append(await self.batcher(np.concatenate(held)))
                     held = []
             if sum(map(len, held)):
                 outputs.append(await self.batcher(np.concatenate(held)))
-            prediction = await job.run(self.predictor._prediction, upload.name, outputs, times)
+            if self.predictor._pools:  # the clip head is a model call: off the loop
+                prediction = await job.run(self.predictor._prediction, upload.name, outputs, times)
+            else:  # averaging a few window rows: cheaper here than a thread hop
+                prediction = self.predictor._prediction(upload.name, outputs, times)
         finally:
             job.close()
         self.served += 1
         return prediction
+
+    def _open(self, upload: Upload) -> list[WindowBlock] | Iterator[WindowBlock]:
+        """In a thread: refuse a file too long by its header, then read a short one whole."""
+        preprocessing = self.predictor.preprocessing
+        seconds = decoded_seconds(upload.path, preprocessing.loader)
+        if seconds is not None and seconds > self.config.max_seconds:
+            raise self._too_long(upload.name, seconds)
+        if seconds is not None and seconds <= WHOLE_FILE_SECONDS:
+            audio = preprocessing.load(upload.path)
+            return [(preprocessing.transform(audio), preprocessing.window_times(audio))]
+        return preprocessing.stream(str(upload.path))
 
     def _too_long(self, name: str, seconds: float | None) -> RequestError:
         length = "longer" if seconds is None else f"{seconds:,.1f} s long"
@@ -180,6 +198,17 @@ class _Job:
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         self._pending = self.pool.submit(function, *args)
         return await asyncio.wrap_future(self._pending)
+
+    async def blocks(
+        self, blocks: list[WindowBlock] | Iterator[WindowBlock]
+    ) -> AsyncIterator[WindowBlock]:
+        """The blocks of a list as they are, or of a stream one thread step at a time."""
+        if isinstance(blocks, list):
+            for block in blocks:
+                yield block
+            return
+        while (block := await self.run(next, blocks, None)) is not None:
+            yield block
 
     def close(self) -> None:
         pending, self._pending = self._pending, None

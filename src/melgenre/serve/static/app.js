@@ -33,7 +33,7 @@ async function loadInfo() {
     state.maxBytes = info.limits.max_bytes;
     const windowText = info.window_seconds ? `, ${info.window_seconds.toFixed(2)} s windows` : "";
     const metrics = info.metrics && info.metrics.file_accuracy !== undefined
-      ? `; test accuracy ${percent(info.metrics.file_accuracy)} (file level)` : "";
+      ? `; file-level test accuracy ${percent(info.metrics.file_accuracy)}` : "";
     $("info").textContent =
       `${info.labels.length} labels: ${info.labels.join(", ")} ` +
       `(${info.sample_rate} Hz${windowText}${metrics}). ` +
