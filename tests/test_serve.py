@@ -314,6 +314,22 @@ def test_info_health_openapi_and_page(client: TestClient, predictor: Predictor) 
     assert '<script src="/static/app.js"' in page.text
 
 
+def test_info_has_no_nan(serve_bundle: Path, predictor: Predictor) -> None:
+    """A training record with NaN (no validation loss, say) is still valid JSON."""
+    import dataclasses
+
+    nan_predictor = Predictor(
+        preprocessing=predictor.preprocessing,
+        model=predictor.model,
+        labels=predictor.labels,
+        metadata={"val_loss": float("nan"), "curve": [1.0, float("inf")]},
+    )
+    with TestClient(create_app(nan_predictor)) as c:
+        info = c.get("/info").json()
+    assert info["metadata"] == {"val_loss": None, "curve": [1.0, None]}
+    assert dataclasses.is_dataclass(ServeConfig())
+
+
 def test_page_fetches_nothing_from_the_internet(client: TestClient) -> None:
     from melgenre.serve.app import STATIC_DIR
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from pathlib import Path
@@ -202,7 +203,18 @@ async def _predict(request: Request) -> Response:
 
 
 async def _info(request: Request) -> Response:
-    return JSONResponse(request.app.state.service.info())
+    return JSONResponse(_finite(request.app.state.service.info()))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``None`` (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 async def _health(request: Request) -> Response:
