@@ -60,3 +60,17 @@ def one_step(model: object, shape: tuple[int, ...]) -> None:
     y = keras.utils.to_categorical(np.arange(8) % 8, 8)
     model.compile(optimizer="adam", loss="categorical_crossentropy")  # type: ignore[attr-defined]
     model.fit(x, y, epochs=1, verbose=0)  # type: ignore[attr-defined]
+
+
+def speed_predictor(n_classes: int = 8) -> Any:
+    """The default GenreCNN on MelFeaturizer() windows, trained one step: for speed only."""
+    import melgenre
+
+    feat = melgenre.MelFeaturizer()
+    model = melgenre.GenreCNN(num_classes=n_classes, input_shape=feat.output_shape, seed=0)
+    one_step(model, feat.output_shape)
+    return melgenre.Predictor(
+        preprocessing=melgenre.Preprocessing(feat),
+        model=model,
+        labels=[f"class{i}" for i in range(n_classes)],
+    )

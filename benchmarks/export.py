@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from _common import one_step, synthesize, write_result
+from _common import speed_predictor, synthesize, write_result
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "saved_model": {"format": "saved_model"},
@@ -49,14 +49,7 @@ def main() -> None:
         root = Path(tmp)
         paths = synthesize(root, args.files)
         clips = [sf.read(p, dtype="float32")[0] for p in paths]
-        feat = melgenre.MelFeaturizer()
-        model = melgenre.GenreCNN(num_classes=8, input_shape=feat.output_shape, seed=0)
-        one_step(model, feat.output_shape)
-        predictor = melgenre.Predictor(
-            preprocessing=melgenre.Preprocessing(feat),
-            model=model,
-            labels=[f"class{i}" for i in range(8)],
-        )
+        predictor = speed_predictor()
         bundle = predictor.save(root / "bundle")
         artifacts: dict[str, melgenre.ExportedModel] = {}
         exports: dict[str, Any] = {}
@@ -82,7 +75,7 @@ def main() -> None:
             artifacts[name] = melgenre.ExportedModel.load(out)
         model_bytes = (bundle / "model.keras").stat().st_size
 
-        rate = feat.sample_rate
+        rate = predictor.preprocessing.sample_rate
         predictor.predict((clips[0], rate))
         for artifact in artifacts.values():
             artifact(clips[0])

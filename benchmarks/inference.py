@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import one_step, synthesize, write_result
+from _common import one_step, speed_predictor, synthesize, write_result
 
 CLASSIC_PREDICT = textwrap.dedent(
     """
@@ -76,12 +76,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         paths = synthesize(root, args.files)
-        feat = melgenre.MelFeaturizer()
-        model = melgenre.GenreCNN(num_classes=8, input_shape=feat.output_shape, seed=0)
-        one_step(model, feat.output_shape)
-        predictor = melgenre.Predictor(
-            preprocessing=melgenre.Preprocessing(feat), model=model, labels=labels
-        )
+        predictor = speed_predictor()
+        feat, model = predictor.preprocessing.featurizer, predictor.model
         predictor.save(root / "bundle")
         from melgenre.pooling import ClipHead
 

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import psutil
 import soundfile as sf
-from _common import one_step, write_result
+from _common import speed_predictor, write_result
 
 RATE = 22050
 
@@ -217,19 +217,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=200, help="requests for the baseline")
     args = parser.parse_args()
 
-    import melgenre
-
     modes = {"batched": [], "one_per_call": ["--max-batch", "1"]}
     with tempfile.TemporaryDirectory() as tmp:
-        feat = melgenre.MelFeaturizer()
-        model = melgenre.GenreCNN(num_classes=8, input_shape=feat.output_shape, seed=0)
-        one_step(model, feat.output_shape)
-        predictor = melgenre.Predictor(
-            preprocessing=melgenre.Preprocessing(feat),
-            model=model,
-            labels=[f"class{i}" for i in range(8)],
-        )
-        bundle = predictor.save(Path(tmp) / "bundle")
+        bundle = speed_predictor().save(Path(tmp) / "bundle")
         results = {}
         for name, extra in modes.items():
             results[name] = run_mode(bundle, extra, args)
