@@ -1,36 +1,40 @@
-"""A small trained bundle for the service tests (tones vs noise vs chirps at 8 kHz)."""
+"""A tiny featurizer and CNN, and a small trained bundle (tones vs noise vs chirps at 8 kHz)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from melgenre import FolderDataset, GenreCNN, MelFeaturizer, Predictor, Preprocessing, Trainer
 from signals import write_separable
 
 SR = 8000
+#: 32 mel bands x 32 frames (0.51 s windows) at 8 kHz: small enough to train in seconds.
+FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
 
 
-def train_bundle(root: Path) -> Path:
-    """Train a tiny CNN on synthesized classes and save it (with history and test metrics)."""
-    from melgenre import FolderDataset, GenreCNN, MelFeaturizer, Predictor, Preprocessing, Trainer
-
-    featurizer = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
-    ds = FolderDataset(write_separable(root / "data", sample_rate=SR))
-    split = ds.split(test_size=0.25, validation_size=0.2, seed=0)
-    train, validation, test = (
-        part.features(featurizer, workers=1, progress=False)
-        for part in (split.train, split.validation, split.test)
-    )
-    model = GenreCNN(
+def tiny_model(featurizer: MelFeaturizer = FEAT, seed: int = 3) -> GenreCNN:
+    """A two-block GenreCNN for three classes on ``featurizer``'s windows."""
+    return GenreCNN(
         num_classes=3,
         input_shape=featurizer.output_shape,
         filters=(8, 16),
         dense_units=16,
         dropout=0.1,
         first_stride=1,
-        seed=3,
+        seed=seed,
+    )
+
+
+def train_bundle(root: Path) -> Path:
+    """Train a tiny CNN on synthesized classes and save it (with history and test metrics)."""
+    ds = FolderDataset(write_separable(root / "data", sample_rate=SR))
+    split = ds.split(test_size=0.25, validation_size=0.2, seed=0)
+    train, validation, test = (
+        part.features(FEAT, workers=1, progress=False)
+        for part in (split.train, split.validation, split.test)
     )
     trainer = Trainer(
-        model,
+        tiny_model(),
         epochs=10,
         batch_size=16,
         learning_rate=3e-3,
@@ -39,7 +43,5 @@ def train_bundle(root: Path) -> Path:
         verbose=0,
     )
     history = trainer.fit(train, validation=validation)
-    predictor = Predictor(
-        preprocessing=Preprocessing(featurizer), model=trainer.model, labels=ds.classes
-    )
+    predictor = Predictor(preprocessing=Preprocessing(FEAT), model=trainer.model, labels=ds.classes)
     return predictor.save(root / "model", history=history, report=predictor.evaluate(test))

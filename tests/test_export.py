@@ -20,7 +20,6 @@ from melgenre import (
     Audio,
     ExportedModel,
     FolderDataset,
-    GenreCNN,
     MelFeaturizer,
     ParityReport,
     Predictor,
@@ -31,22 +30,8 @@ from melgenre.cli import main
 from melgenre.errors import BundleError, ConfigError, ExportError
 from melgenre.export import EXPORT_CONFIG, LABELS_FILE, PARITY_FILE, TFLITE_FILE
 from melgenre.parity import check_parity, max_difference, parity_signals
+from serving import FEAT, SR, tiny_model
 from signals import chirp, tone, write_separable
-
-SR = 8000
-FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
-
-
-def tiny_model(featurizer: MelFeaturizer = FEAT, seed: int = 3) -> GenreCNN:
-    return GenreCNN(
-        num_classes=3,
-        input_shape=featurizer.output_shape,
-        filters=(8, 16),
-        dense_units=16,
-        dropout=0.1,
-        first_stride=1,
-        seed=seed,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -379,29 +379,47 @@ def test_cli_sizes() -> None:
 # ------------------------------------------------------------------ the batcher
 
 
+class BlockedModel:
+    """Records each call's rows; the first call blocks until ``release`` is set."""
+
+    def __init__(self, function: Any = lambda x: x) -> None:
+        self.function = function
+        self.sizes: list[int] = []
+        self.release = threading.Event()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.sizes.append(len(x))
+        if len(self.sizes) == 1:
+            self.release.wait(5)  # the first call blocks until the others are queued
+        return self.function(x)  # type: ignore[no-any-return]
+
+
+async def queue_behind(
+    batcher: MicroBatcher, model: BlockedModel, first: np.ndarray, rows: list[np.ndarray]
+) -> tuple[asyncio.Future[Any], list[asyncio.Future[Any]]]:
+    """Start ``first`` (the blocked call), then queue ``rows`` behind it; nothing released."""
+    lone = asyncio.ensure_future(batcher(first))
+    while not model.sizes:
+        await asyncio.sleep(0.001)
+    queued = [asyncio.ensure_future(batcher(r)) for r in rows]
+    while batcher.pending < len(rows):
+        await asyncio.sleep(0.001)
+    return lone, queued
+
+
 def test_batcher_joins_requests_that_wait() -> None:
     """While a call runs, queued requests go into the next call together."""
-    release = threading.Event()
-    sizes: list[int] = []
-
-    def model(x: np.ndarray) -> np.ndarray:
-        sizes.append(len(x))
-        if len(sizes) == 1:
-            release.wait(5)  # the first call blocks until the others are queued
-        return x * 10
+    model = BlockedModel(lambda x: x * 10)
 
     async def scenario() -> list[np.ndarray]:
         async with MicroBatcher(model, max_batch=64) as batcher:
-            first = asyncio.ensure_future(batcher(np.ones((2, 3))))
-            while not sizes:
-                await asyncio.sleep(0.001)
-            rest = [asyncio.ensure_future(batcher(np.full((i + 1, 3), i))) for i in range(5)]
-            while batcher.pending < 5:
-                await asyncio.sleep(0.001)
-            release.set()
+            rows = [np.full((i + 1, 3), i) for i in range(5)]
+            first, rest = await queue_behind(batcher, model, np.ones((2, 3)), rows)
+            model.release.set()
             return await asyncio.gather(first, *rest)
 
     outs = asyncio.run(scenario())
+    sizes = model.sizes
     assert sizes == [2, 1 + 2 + 3 + 4 + 5]  # one call for the lone request, one for the five
     assert outs[0].tolist() == (np.ones((2, 3)) * 10).tolist()
     for i, out in enumerate(outs[1:]):
@@ -410,31 +428,24 @@ def test_batcher_joins_requests_that_wait() -> None:
 
 
 def test_batcher_respects_max_batch_and_survives_errors() -> None:
-    release = threading.Event()
-    sizes: list[int] = []
-
-    def model(x: np.ndarray) -> np.ndarray:
-        sizes.append(len(x))
-        if len(sizes) == 1:
-            release.wait(5)
+    def refuse_negative(x: np.ndarray) -> np.ndarray:
         if (x < 0).any():
             raise ValueError("negative rows")
         return x
 
+    model = BlockedModel(refuse_negative)
+
     async def scenario() -> tuple[list[Any], Any]:
         async with MicroBatcher(model, max_batch=4) as batcher:
-            first = asyncio.ensure_future(batcher(np.ones((1, 1))))
-            while not sizes:
-                await asyncio.sleep(0.001)
-            queued = [asyncio.ensure_future(batcher(np.full((3, 1), v))) for v in (1, -1, 2)]
-            while batcher.pending < 3:
-                await asyncio.sleep(0.001)
-            release.set()
+            rows = [np.full((3, 1), v) for v in (1, -1, 2)]
+            first, queued = await queue_behind(batcher, model, np.ones((1, 1)), rows)
+            model.release.set()
             results = await asyncio.gather(first, *queued, return_exceptions=True)
             after = await batcher(np.full((2, 1), 5.0))  # the worker is still alive
             return results, after
 
     results, after = asyncio.run(scenario())
+    sizes = model.sizes
     # 3 + 3 rows reach max_batch=4: the third request waits for the call after. The
     # shared call fails, so its two requests are retried alone: only the culprit fails.
     assert sizes == [1, 6, 3, 3, 3, 2]
@@ -445,31 +456,19 @@ def test_batcher_respects_max_batch_and_survives_errors() -> None:
 
 
 def test_batcher_drops_abandoned_requests() -> None:
-    release = threading.Event()
-    sizes: list[int] = []
-
-    def model(x: np.ndarray) -> np.ndarray:
-        sizes.append(len(x))
-        if len(sizes) == 1:
-            release.wait(5)
-        return x
+    model = BlockedModel()
 
     async def scenario() -> np.ndarray:
         async with MicroBatcher(model) as batcher:
-            first = asyncio.ensure_future(batcher(np.ones((1, 1))))
-            while not sizes:
-                await asyncio.sleep(0.001)
-            gone = asyncio.ensure_future(batcher(np.ones((7, 1))))
-            kept = asyncio.ensure_future(batcher(np.ones((2, 1))))
-            while batcher.pending < 2:
-                await asyncio.sleep(0.001)
+            rows = [np.ones((7, 1)), np.ones((2, 1))]
+            first, (gone, kept) = await queue_behind(batcher, model, np.ones((1, 1)), rows)
             gone.cancel()
-            release.set()
+            model.release.set()
             await first
-            return await kept
+            return await kept  # type: ignore[no-any-return]
 
     assert asyncio.run(scenario()).shape == (2, 1)
-    assert sizes == [1, 2]
+    assert model.sizes == [1, 2]
 
 
 def test_batcher_max_wait_gathers_company() -> None:

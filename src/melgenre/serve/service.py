@@ -108,11 +108,8 @@ class Service:
         job = _Job(self._pool, upload)
         try:
             limit = self.config.max_seconds
-            blocks = await job.run(self._open, upload)
-            if not isinstance(blocks, list):
-                job.stream = blocks
             outputs, times, held = [], [], []
-            async for block in job.blocks(blocks):
+            async for block in job.blocks(await job.run(self._open, upload)):
                 windows, window_times = block
                 if len(window_times) and float(window_times[-1][0]) > limit:
                     raise self._too_long(upload.name, None)  # the header understated the length
@@ -207,6 +204,7 @@ class _Job:
             for block in blocks:
                 yield block
             return
+        self.stream = blocks  # closed by close(), once no thread step is using it
         while (block := await self.run(next, blocks, None)) is not None:
             yield block
 

@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from melgenre.audio import AudioLoader
 from melgenre.errors import MelgenreError
@@ -146,22 +147,12 @@ async def receive_raw(
     chunks: AsyncIterator[bytes], *, kind: str, max_bytes: int, directory: str | None = None
 ) -> Upload:
     """Write a raw request body to a temporary file, refusing it (413) past ``max_bytes``."""
-    fd, name = tempfile.mkstemp(
-        prefix="melgenre-upload-", suffix=_suffix(None, kind), dir=directory
-    )
-    upload = Upload(Path(name), "<body>")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            size = 0
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _too_large(size, max_bytes)
-                out.write(chunk)
-    except BaseException:
-        upload.remove()
-        raise
-    return upload
+
+    async def fill(out: IO[bytes]) -> None:
+        async for chunk in _limited(chunks, max_bytes):
+            out.write(chunk)
+
+    return await _spool("<body>", _suffix(None, kind), directory, fill)
 
 
 async def receive_upload(
@@ -170,16 +161,9 @@ async def receive_upload(
     """The ``file`` field (or the only file) of a multipart body, in a temporary file."""
     from starlette.formparsers import MultiPartException, MultiPartParser
 
-    async def limited() -> AsyncGenerator[bytes, None]:
-        size = 0
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise _too_large(size, max_bytes)
-            yield chunk
-
+    parser = MultiPartParser(headers, _limited(chunks, max_bytes), max_files=4, max_fields=16)
     try:
-        form = await MultiPartParser(headers, limited(), max_files=4, max_fields=16).parse()
+        form = await parser.parse()
     except MultiPartException as exc:
         raise RequestError(f"Cannot read the multipart upload: {exc.message}", status=400) from exc
     try:
@@ -194,26 +178,44 @@ async def receive_upload(
                 "(curl -F file=@song.wav ...).",
                 status=400,
             )
-        kind = media_type(part.content_type)
-        fd, name = tempfile.mkstemp(
-            prefix="melgenre-upload-", suffix=_suffix(part.filename, kind), dir=directory
-        )
-        upload = Upload(Path(name), part.filename or "<upload>")
-        try:
-            await asyncio.to_thread(_copy, part.file, fd)
-        except BaseException:
-            upload.remove()
-            raise
-        return upload
+        source = part.file
+
+        async def fill(out: IO[bytes]) -> None:
+            await asyncio.to_thread(shutil.copyfileobj, source, out, 1 << 20)
+
+        source.seek(0)
+        suffix = _suffix(part.filename, media_type(part.content_type))
+        return await _spool(part.filename or "<upload>", suffix, directory, fill)
     finally:
         await form.close()
 
 
-def _copy(source: Any, fd: int) -> None:
-    with os.fdopen(fd, "wb") as out:
-        source.seek(0)
-        while block := source.read(1 << 20):
-            out.write(block)
+async def _limited(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncGenerator[bytes, None]:
+    """``chunks`` as they come, refused with 413 as soon as they pass ``max_bytes``."""
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(size, max_bytes)
+        yield chunk
+
+
+async def _spool(
+    name: str,
+    suffix: str,
+    directory: str | None,
+    fill: Callable[[IO[bytes]], Awaitable[None]],
+) -> Upload:
+    """A temporary file written by ``fill``; removed again if ``fill`` fails or is cancelled."""
+    fd, path = tempfile.mkstemp(prefix="melgenre-upload-", suffix=suffix, dir=directory)
+    upload = Upload(Path(path), name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            await fill(out)
+    except BaseException:
+        upload.remove()
+        raise
+    return upload
 
 
 def decoded_seconds(path: Path, loader: AudioLoader) -> float | None:
