@@ -46,7 +46,8 @@ DOMAINS: dict[str, tuple[str, str | None]] = {
 
 #: name -> settings. Keys: "featurizer" (MelFeaturizer kwargs), "windows" ("for_clips": fit
 #: the window to the training clips as `melgenre train` does), "model" (GenreCNN kwargs),
-#: "trainer" (Trainer kwargs), "augmentation" (Augmentation kwargs).
+#: "trainer" (Trainer kwargs), "augmentation" (Augmentation kwargs), "train_hop_divisor"
+#: (training windows every ``frames // divisor`` frames instead of every half window).
 #: Until 0.2 GenreCNN's first convolution had stride 2; the candidates measured then say so
 #: explicitly (``S2``), so that their settings keep meaning what was run.
 S2 = {"first_stride": 2}
@@ -127,6 +128,17 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "model": {"first_stride": 1},
         "trainer": {"pooling": "attention"},
     },
+    # today's defaults, pooling over time only: the dense layer sees the frequency axis
+    # (GenreCNN(global_pooling="time"))
+    "library-time-pool": {"windows": "for_clips", "model": {"global_pooling": "time"}},
+    # today's defaults, mean over frequency then mean + max over time
+    # (GenreCNN(global_pooling="mean-max"))
+    "library-mean-max": {"windows": "for_clips", "model": {"global_pooling": "mean-max"}},
+    # today's defaults with 256-frame windows (6 s at 22.05 kHz) instead of 128: longer context
+    "library-long": {"windows": "for_clips", "featurizer": {"frames": 256}},
+    # today's defaults with training windows every 1/8 window instead of every half window
+    # (validation and test windows unchanged): more distinct crops for the same updates
+    "library-dense": {"windows": "for_clips", "train_hop_divisor": 8},
 }
 
 
@@ -188,6 +200,8 @@ def run_fold(
     name: str, parts: tuple[Any, Any, Any], cache_dir: Path, verbose: int
 ) -> dict[str, Any]:
     """Train candidate ``name`` on one fold's training part; score it on the test fold."""
+    import dataclasses
+
     import keras
 
     import melgenre
@@ -204,6 +218,12 @@ def run_fold(
     train, validation, test = (
         p.features(preprocessing, cache_dir=cache_dir, progress=False) for p in parts
     )
+    divisor = settings.get("train_hop_divisor")
+    if divisor:  # denser training windows: the same model input, more offsets
+        dense = dataclasses.replace(featurizer, window_hop=max(1, featurizer.frames // divisor))
+        train = parts[0].features(
+            melgenre.Preprocessing(dense), cache_dir=cache_dir, progress=False
+        )
     fold = {
         "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
         "window_frames": featurizer.frames,

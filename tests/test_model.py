@@ -67,6 +67,53 @@ def test_save_and_load_with_safe_mode(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("pooling", "layer", "size"),
+    [
+        ("mean", "global_pool", 8),  # channels
+        ("time", "bands", 8 * 8),  # 32 bins / 2 / 2 = 8 bands x 8 channels
+        ("mean-max", "mean_max", 2 * 8),  # mean and max over time of 8 channels
+    ],
+)
+def test_pooling_options_shape_save_and_load(
+    pooling: str, layer: str, size: int, tmp_path: Path
+) -> None:
+    model = GenreCNN(
+        num_classes=3, input_shape=(32, 16, 1), filters=(4, 8), global_pooling=pooling, seed=0
+    )
+    assert model.get_layer(layer).output.shape == (None, size)
+    assert model.get_config()["global_pooling"] == pooling
+    x = np.random.default_rng(2).normal(size=(3, 32, 16, 1)).astype(np.float32)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_config_from_before_global_pooling_means_the_mean() -> None:
+    model = GenreCNN(num_classes=3, input_shape=SHAPE, filters=(4,), global_pooling="mean")
+    config = model.get_config()
+    del config["global_pooling"]  # as melgenre 0.1 and 0.2 saved it
+    assert GenreCNN.from_config(config).global_pooling == "mean"
+
+
+def test_time_pooling_keeps_where_a_feature_lies_in_frequency() -> None:
+    # the same tone low and high in the spectrum: mean pooling sees the same
+    # vector (only the borders differ); time pooling puts it in different bands
+    embeddings = {}
+    for pooling in ("mean", "time"):
+        model = GenreCNN(
+            num_classes=3, input_shape=(32, 16, 1), filters=(4, 8), global_pooling=pooling, seed=0
+        )
+        pooled = keras.Model(model.input, model.get_layer("dense").input)
+        x = np.zeros((2, 32, 16, 1), np.float32)
+        x[0, 8:10] = 1.0
+        x[1, 20:22] = 1.0
+        out = np.asarray(pooled(x))
+        embeddings[pooling] = float(np.abs(out[0] - out[1]).sum() / np.abs(out).sum())
+    assert embeddings["time"] > 5 * embeddings["mean"]
+
+
 @keras.saving.register_keras_serializable(package="melgenre_tests")
 class WideCNN(GenreCNN):
     """A user subclass with another body and a parameter of its own."""
@@ -148,6 +195,10 @@ def test_classic_preset_layer_list() -> None:
             r"'dropout' parameter of GenreCNN must be a float in the range \[0, 1\)",
         ),
         ({"first_stride": 0}, "'first_stride'"),
+        (
+            {"global_pooling": "max"},
+            r"'global_pooling' parameter of GenreCNN must be one of 'mean'",
+        ),
         ({"seed": "0"}, "'seed'"),
     ],
 )

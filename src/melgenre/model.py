@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from melgenre._tf import keras
-from melgenre._validation import check_int
+from melgenre._validation import check_choice, check_int
 from melgenre.errors import ConfigError
 
 __all__ = ["GenreCNN"]
+
+#: The values of GenreCNN's ``global_pooling`` parameter.
+GLOBAL_POOLINGS = ("mean", "time", "mean-max")
 
 
 class _SeedSequence:
@@ -41,7 +44,7 @@ class GenreCNN(keras.Model):
 
     The default body is ``len(filters)`` blocks of 3x3 convolution, batch
     normalisation, ReLU and 2x2 max-pooling (the first convolution with
-    stride ``first_stride``), then global average pooling, a dense layer and
+    stride ``first_stride``), then global pooling (``global_pooling``), a dense layer and
     dropout before the softmax. Each input window is first standardised (zero
     mean, unit variance over the window, channel by channel), so the
     featurizer's dB scale needs no hand-tuned constants.
@@ -66,6 +69,14 @@ class GenreCNN(keras.Model):
         block, for about half the training time and two thirds of the
         prediction time, at a cost in accuracy (the default was 2 before
         0.2).
+    global_pooling : {"mean", "time", "mean-max"}, default="mean"
+        How the last block's feature maps become one vector. ``"mean"``
+        averages over frequency and time. ``"time"`` averages over time only
+        and keeps the frequency axis, so the dense layer sees *where* in the
+        spectrum each feature lies (register, spectral envelope).
+        ``"mean-max"`` averages over frequency, then joins the mean and the
+        maximum over time (as in PANNs), so a short event can count as much
+        as a sustained one.
     dense_units : int >= 0, default=128
         Units of the dense layer after pooling; 0 leaves it out.
     dropout : float in [0, 1), default=0.3
@@ -102,6 +113,7 @@ class GenreCNN(keras.Model):
         *,
         filters: Sequence[int] = (16, 32, 64, 128),
         first_stride: int = 1,
+        global_pooling: str = "mean",
         dense_units: int = 128,
         dropout: float = 0.3,
         seed: int | None = None,
@@ -133,6 +145,7 @@ class GenreCNN(keras.Model):
             )
         filters = [_positive_int(owner, "filters", f) for f in filters]
         first_stride = _positive_int(owner, "first_stride", first_stride)
+        check_choice(owner, "global_pooling", global_pooling, GLOBAL_POOLINGS)
         check_int(owner, "dense_units", dense_units, low=0)
         if (
             isinstance(dropout, bool)
@@ -147,6 +160,7 @@ class GenreCNN(keras.Model):
             )
         inputs = keras.Input(shape=shape, name="windows")
         self.first_stride = first_stride
+        self.global_pooling = global_pooling
         features = self.body(
             inputs, filters=filters, dense_units=dense_units, dropout=float(dropout)
         )
@@ -204,7 +218,7 @@ class GenreCNN(keras.Model):
             x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
             x = keras.layers.Activation("relu", name=f"relu{i}")(x)
             x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
-        x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+        x = self.pool(x)
         if dense_units:
             x = keras.layers.Dropout(dropout, seed=self.next_seed(), name="dropout_dense")(x)
             x = keras.layers.Dense(
@@ -215,6 +229,27 @@ class GenreCNN(keras.Model):
             )(x)
         return keras.layers.Dropout(dropout, seed=self.next_seed(), name="dropout")(x)
 
+    def pool(self, x: Any) -> Any:
+        """Feature maps ``(batch, bins, frames, channels)`` to one vector per window.
+
+        As the ``global_pooling`` parameter says; built from stock Keras layers, so
+        the model saves and exports without custom code.
+        """
+        bins, frames = int(x.shape[1]), int(x.shape[2])
+        if self.global_pooling == "time":
+            x = keras.layers.AveragePooling2D((1, frames), name="time_pool")(x)
+            return keras.layers.Flatten(name="bands")(x)
+        if self.global_pooling == "mean-max":
+            x = keras.layers.AveragePooling2D((bins, 1), name="frequency_pool")(x)
+            x = keras.layers.Reshape((frames, int(x.shape[-1])), name="frames")(x)
+            return keras.layers.Concatenate(name="mean_max")(
+                [
+                    keras.layers.GlobalAveragePooling1D(name="time_mean")(x),
+                    keras.layers.GlobalMaxPooling1D(name="time_max")(x),
+                ]
+            )
+        return keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-safe); ``from_config`` rebuilds the model."""
         return {
@@ -222,6 +257,7 @@ class GenreCNN(keras.Model):
             "input_shape": list(self.window_shape),
             "filters": list(self.filters),
             "first_stride": self.first_stride,
+            "global_pooling": self.global_pooling,
             "dense_units": self.dense_units,
             "dropout": self.dropout,
             "seed": self.seed,
@@ -231,8 +267,12 @@ class GenreCNN(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GenreCNN:
-        """Rebuild a model from :meth:`get_config` (weights are not included)."""
-        return cls(**config)
+        """Rebuild a model from :meth:`get_config` (weights are not included).
+
+        A config without ``global_pooling`` (saved by an earlier melgenre)
+        means the mean over both axes.
+        """
+        return cls(**{"global_pooling": "mean", **config})
 
     @classmethod
     def classic(
@@ -267,6 +307,7 @@ class _ClassicCNN(GenreCNN):
     ) -> None:
         kwargs.pop("filters", None)
         kwargs.pop("first_stride", None)
+        kwargs.pop("global_pooling", None)
         kwargs.pop("dense_units", None)
         kwargs.pop("dropout", None)
         super().__init__(
