@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, environment
+from _common import RESULTS, cpu, environment
 
 DOMAINS: dict[str, tuple[str, str | None]] = {
     "genres": ("data/genres-dev", "group_id"),
@@ -227,6 +227,7 @@ def run_fold(
     fold = {
         "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
         "window_frames": featurizer.frames,
+        "cpu": cpu(),
     }
     if "clip" in settings:
         import _clip
