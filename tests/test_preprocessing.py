@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+import melgenre.features
 from melgenre import Audio, AudioLoader, MelFeaturizer, Preprocessing
 from melgenre.errors import AudioDecodeError, AudioUnusableError, ConfigError, MelgenreTypeError
 from signals import chirp, noise, tone
@@ -95,7 +97,12 @@ FEATURIZERS = {
 
 @pytest.mark.parametrize("name", sorted(FEATURIZERS))
 @pytest.mark.parametrize("which", ["mono", "stereo"])
-def test_stream_equals_the_whole_file(long_files: dict[str, Path], name: str, which: str) -> None:
+@pytest.mark.parametrize("read", ["once", "twice"])
+def test_stream_equals_the_whole_file(
+    long_files: dict[str, Path], name: str, which: str, read: str, monkeypatch: Any
+) -> None:
+    if read == "twice":  # longer than the featurizer keeps: the second pass reads it again
+        monkeypatch.setattr(melgenre.features, "KEEP_FRAMES", 10)
     prep = Preprocessing(FEATURIZERS[name])
     path = long_files[which]
     blocks = list(prep.stream(path, block_seconds=4.1))
@@ -106,6 +113,28 @@ def test_stream_equals_the_whole_file(long_files: dict[str, Path], name: str, wh
     np.testing.assert_allclose(windows, prep.transform(audio), atol=1e-4)
     np.testing.assert_array_equal(times, prep.window_times(audio))
     assert times[-1, 1] == pytest.approx(audio.duration, abs=1e-3)  # the tail is covered
+
+
+def test_stream_reads_a_recording_once_up_to_keep_frames(
+    long_files: dict[str, Path], monkeypatch: Any
+) -> None:
+    prep = Preprocessing(SMALL)
+    reads = []
+
+    def blocks() -> Any:
+        reads.append(1)
+        return prep.loader.stream(long_files["mono"], block_seconds=4.1)
+
+    n_frames = SMALL.spectrogram(prep.load(long_files["mono"])).shape[1]
+    assert n_frames < melgenre.features.KEEP_FRAMES
+    once = list(SMALL.stream(blocks))
+    assert len(reads) == 1
+    monkeypatch.setattr(melgenre.features, "KEEP_FRAMES", n_frames - 1)
+    twice = list(SMALL.stream(blocks))
+    assert len(reads) == 3
+    for (a, ta), (b, tb) in zip(once, twice, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ta, tb)
 
 
 def test_stream_of_short_audio_other_sources_and_subclasses(long_files: dict[str, Path]) -> None:

@@ -31,10 +31,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 WindowBlock = tuple[FloatArray, FloatArray]  # windows and their (start, end) seconds
 
-#: Files up to this long are decoded in one piece (a few MB); longer ones block by block,
-#: which keeps memory flat but costs more per request for short clips.
-WHOLE_FILE_SECONDS = 60.0
-
 
 class Service:
     """A predictor, its model information and the machinery that serves it.
@@ -129,15 +125,16 @@ class Service:
         self.served += 1
         return prediction
 
-    def _open(self, upload: Upload) -> list[WindowBlock] | Iterator[WindowBlock]:
-        """In a thread: refuse a file too long by its header, then read a short one whole."""
+    def _open(self, upload: Upload) -> Iterator[WindowBlock]:
+        """In a thread: refuse a file too long by its header, then read it block by block.
+
+        A recording of up to ten minutes is decoded once (``MelFeaturizer.stream`` keeps
+        its spectrogram between its two passes), so streaming costs a short file nothing.
+        """
         preprocessing = self.predictor.preprocessing
         seconds = decoded_seconds(upload.path, preprocessing.loader)
         if seconds is not None and seconds > self.config.max_seconds:
             raise self._too_long(upload.name, seconds)
-        if seconds is not None and seconds <= WHOLE_FILE_SECONDS:
-            audio = preprocessing.load(upload.path)
-            return [(preprocessing.transform(audio), preprocessing.window_times(audio))]
         return preprocessing.stream(str(upload.path))
 
     def _too_long(self, name: str, seconds: float | None) -> RequestError:
