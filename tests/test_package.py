@@ -36,6 +36,31 @@ def test_import_leaves_heavy_dependencies_unloaded(module: str) -> None:
     assert not loaded & set(HEAVY), f"{module} imported {sorted(loaded & set(HEAVY))}"
 
 
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("", "1"),  # unset: oneDNN's kernels on (x86-64)
+        ("os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'", "0"),  # the user's choice is kept
+        ("sys.modules['tensorflow'] = sys", None),  # TensorFlow already imported: too late
+    ],
+)
+def test_import_turns_onednn_on_unless_told_otherwise(setup: str, expected: str | None) -> None:
+    import os
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        expected = None if not setup.startswith("os.environ") else expected
+    code = (
+        f"import os, sys; {setup or 'pass'}; import melgenre; "
+        "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == str(expected)
+
+
 def test_all_is_complete_sorted_and_resolvable() -> None:
     names = melgenre.__all__
     assert len(names) == len(set(names))

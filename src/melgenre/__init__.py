@@ -78,6 +78,7 @@ from melgenre import errors as errors
 from melgenre._config import Component as Component
 from melgenre._registry import get_registered_name as get_registered_name
 from melgenre._registry import register_component as register_component
+from melgenre._tfenv import enable_onednn as _enable_onednn
 from melgenre._version import __version__ as __version__
 from melgenre._version import show_versions as show_versions
 from melgenre.artifact import ExportedModel as ExportedModel
@@ -115,6 +116,8 @@ from melgenre.predictor import Prediction as Prediction
 from melgenre.predictor import Predictor as Predictor
 from melgenre.predictor import WindowPrediction as WindowPrediction
 from melgenre.preprocessing import Preprocessing as Preprocessing
+
+_enable_onednn()  # before anything imports TensorFlow (see melgenre._tfenv)
 
 if TYPE_CHECKING:
     from melgenre.model import GenreCNN as GenreCNN
