@@ -215,15 +215,15 @@ def run_fold(
     else:
         featurizer = melgenre.MelFeaturizer(**options)
     preprocessing = melgenre.Preprocessing(featurizer)
-    train, validation, test = (
-        p.features(preprocessing, cache_dir=cache_dir, progress=False) for p in parts
-    )
+    training = preprocessing
     divisor = settings.get("train_hop_divisor")
     if divisor:  # denser training windows: the same model input, more offsets
-        dense = dataclasses.replace(featurizer, window_hop=max(1, featurizer.frames // divisor))
-        train = parts[0].features(
-            melgenre.Preprocessing(dense), cache_dir=cache_dir, progress=False
-        )
+        hop = max(1, featurizer.frames // divisor)
+        training = melgenre.Preprocessing(dataclasses.replace(featurizer, window_hop=hop))
+    train, validation, test = (
+        p.features(prep, cache_dir=cache_dir, progress=False)
+        for p, prep in zip(parts, (training, preprocessing, preprocessing), strict=True)
+    )
     fold = {
         "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
         "window_frames": featurizer.frames,

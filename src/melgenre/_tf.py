@@ -11,9 +11,8 @@ known start-up lines are dropped and anything else is written back to
 standard error, so real errors still show. Every module that needs TensorFlow
 imports it from here; importing :mod:`melgenre` alone never does.
 
-On x86-64 it also sets ``TF_ENABLE_ONEDNN_OPTS=1`` unless the user has set it
-(see :func:`melgenre._tfenv.enable_onednn`): TensorFlow's faster oneDNN kernels, which it
-enables by itself only on CPUs with AVX-512.
+``import melgenre``, which runs before this module, has already set TensorFlow's
+environment (:func:`melgenre._tfenv.enable_onednn`).
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
-
-from melgenre._tfenv import enable_onednn
 
 __all__ = ["STARTUP_NOISE", "keras", "tf"]
 
@@ -76,7 +73,6 @@ def _import_quietly() -> None:
         sys.stderr.write("\n".join(kept) + "\n")
 
 
-enable_onednn()
 _import_quietly()
 
 import keras  # noqa: E402

@@ -6,7 +6,10 @@ import os
 import platform
 import sys
 
-__all__ = ["enable_onednn"]
+__all__ = ["X86_64", "enable_onednn"]
+
+#: ``platform.machine()`` names (lower case) of the machines oneDNN is turned on for.
+X86_64 = ("x86_64", "amd64")
 
 
 def enable_onednn() -> None:
@@ -19,5 +22,5 @@ def enable_onednn() -> None:
     melgenre``; once TensorFlow is imported the variable no longer matters, so a
     program that imports TensorFlow or Keras before melgenre sets it itself.
     """
-    if "tensorflow" not in sys.modules and platform.machine().lower() in ("x86_64", "amd64"):
+    if "tensorflow" not in sys.modules and platform.machine().lower() in X86_64:
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
