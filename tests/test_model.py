@@ -90,11 +90,33 @@ def test_pooling_options_shape_save_and_load(
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
-def test_a_config_from_before_global_pooling_means_the_mean() -> None:
+def test_a_config_from_before_global_pooling_and_block_means_the_old_network() -> None:
     model = GenreCNN(num_classes=3, input_shape=SHAPE, filters=(4,), global_pooling="mean")
     config = model.get_config()
-    del config["global_pooling"]  # as melgenre 0.1 and 0.2 saved it
-    assert GenreCNN.from_config(config).global_pooling == "mean"
+    del config["global_pooling"], config["block"]  # as melgenre 0.1 and 0.2 saved it
+    clone = GenreCNN.from_config(config)
+    assert (clone.global_pooling, clone.block) == ("mean", "plain")
+    assert clone.count_params() == model.count_params()
+
+
+def test_residual_blocks_shape_shortcuts_save_and_load(tmp_path: Path) -> None:
+    plain = GenreCNN(num_classes=3, input_shape=(32, 16, 1), filters=(4, 4, 8), seed=0)
+    model = GenreCNN(
+        num_classes=3, input_shape=(32, 16, 1), filters=(4, 4, 8), block="residual", seed=0
+    )
+    assert model.get_config()["block"] == "residual"
+    assert model.output_shape == plain.output_shape == (None, 3)
+    names = {layer.name for layer in model.layers}
+    # a 1x1 shortcut where the width changes (1 -> 4, 4 -> 8), the identity where it does not
+    assert {"conv0_shortcut", "conv2_shortcut", "residual0", "residual1", "residual2"} <= names
+    assert "conv1_shortcut" not in names
+    # two 3x3 convolutions per block: more weights than the plain network
+    assert model.count_params() > plain.count_params()
+    x = np.random.default_rng(2).normal(size=(3, 32, 16, 1)).astype(np.float32)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
 def test_time_pooling_keeps_where_a_feature_lies_in_frequency() -> None:
@@ -199,6 +221,7 @@ def test_classic_preset_layer_list() -> None:
             {"global_pooling": "max"},
             r"'global_pooling' parameter of GenreCNN must be one of 'mean'",
         ),
+        ({"block": "dense"}, r"'block' parameter of GenreCNN must be one of 'plain'"),
         ({"seed": "0"}, "'seed'"),
     ],
 )
