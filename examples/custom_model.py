@@ -1,10 +1,12 @@
-"""A custom model: GenreCNN with a residual body, saved and loaded like the built-in one.
+"""A custom model: GenreCNN with squeeze-and-excitation blocks, saved and loaded like the default.
 
     python examples/custom_model.py [WORK_DIR]
 
 Override :meth:`melgenre.GenreCNN.body` (inputs -> feature vector); the softmax
-head, ``get_config()``, seeding and saving are inherited. Register the class
-with Keras so ``.keras`` files (and so saved melgenre models) can rebuild it.
+head, ``get_config()``, seeding and saving are inherited, and the building blocks
+(:meth:`~melgenre.GenreCNN.conv_bn`, :meth:`~melgenre.GenreCNN.residual_block`,
+:meth:`~melgenre.GenreCNN.pool`) can be reused. Register the class with Keras so
+``.keras`` files (and so saved melgenre models) can rebuild it.
 """
 
 from __future__ import annotations
@@ -21,29 +23,31 @@ from melgenre.model import GenreCNN
 
 
 @keras.saving.register_keras_serializable(package="examples")
-class ResidualCNN(GenreCNN):
-    """Each block adds a 1x1-projected shortcut around two 3x3 convolutions."""
+class SqueezeExciteCNN(GenreCNN):
+    """Each block reweights its channels by what the whole window holds (Hu et al., 2018)."""
 
     def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
-        x = keras.layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False)(inputs)
-        for width in filters:
-            shortcut = keras.layers.Conv2D(
-                width, 1, kernel_initializer=self.initializer("he_normal")
-            )(x)
-            for _ in range(2):
-                x = keras.layers.Conv2D(
-                    width,
-                    3,
-                    padding="same",
-                    use_bias=False,
-                    kernel_initializer=self.initializer("he_normal"),
-                )(x)
-                x = keras.layers.BatchNormalization(momentum=0.9)(x)
-                x = keras.layers.Activation("relu")(x)
-            x = keras.layers.Add()([x, shortcut])
+        x = keras.layers.LayerNormalization(axis=(1, 2), center=False, scale=False)(inputs)
+        for i, width in enumerate(filters):
+            x = self.conv_bn(x, width, 3, self.first_stride if i == 0 else 1, name=str(i))
+            x = keras.layers.Activation("relu")(x)
+            x = self.squeeze_excite(x, width)
             x = keras.layers.MaxPooling2D(2)(x)
-        x = keras.layers.GlobalAveragePooling2D()(x)
+        x = self.pool(x)  # as the global_pooling parameter says
         return keras.layers.Dropout(dropout, seed=self.next_seed())(x)
+
+    def squeeze_excite(self, x: Any, width: int, ratio: int = 4) -> Any:
+        """Scale each channel by a gate in (0, 1) computed from all channels' means."""
+        gate = keras.layers.GlobalAveragePooling2D(keepdims=True)(x)
+        gate = keras.layers.Dense(
+            max(1, width // ratio),
+            activation="relu",
+            kernel_initializer=self.initializer("he_normal"),
+        )(gate)
+        gate = keras.layers.Dense(
+            width, activation="sigmoid", kernel_initializer=self.initializer()
+        )(gate)
+        return keras.layers.Multiply()([x, gate])
 
 
 def main(work: Path) -> None:
@@ -54,7 +58,7 @@ def main(work: Path) -> None:
     split = dataset.split(test_size=0.3, seed=0)
     train, test = split.train, split.test
     train_fs, test_fs = (p.features(prep, workers=1, progress=False) for p in (train, test))
-    model = ResidualCNN(
+    model = SqueezeExciteCNN(
         num_classes=len(dataset.classes),
         input_shape=featurizer.output_shape,
         filters=(16, 32),
@@ -66,9 +70,9 @@ def main(work: Path) -> None:
     print(f"{model.count_params():,} parameters;", trainer.evaluate(test_fs))
 
     predictor = melgenre.Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
-    predictor.save(work / "residual-model")
-    loaded = melgenre.Predictor.load(work / "residual-model")
-    assert type(loaded.model).__name__ == "ResidualCNN"
+    predictor.save(work / "se-model")
+    loaded = melgenre.Predictor.load(work / "se-model")
+    assert type(loaded.model).__name__ == "SqueezeExciteCNN"
     print(type(loaded.model).__name__, "->", loaded.predict(test.paths[0]).label)
 
 

@@ -66,7 +66,7 @@ def test_custom_featurizer(tmp_path: Path) -> None:
 
 def test_custom_model(tmp_path: Path) -> None:
     out = run("custom_model.py", str(tmp_path))
-    assert "ResidualCNN ->" in out
+    assert "SqueezeExciteCNN ->" in out
 
 
 def test_timeline(quickstart: Path, tmp_path: Path) -> None:
