@@ -143,6 +143,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the computation), and with a fifth block of 256 filters (on the 8x8 maps: ~1.3x)
     "library-narrow": {"windows": "for_clips", "model": {"filters": [8, 16, 32, 64]}},
     "library-deep": {"windows": "for_clips", "model": {"filters": [16, 32, 64, 128, 256]}},
+    # today's defaults with the rhythm channel (MelFeaturizer(tempogram=True)): the
+    # autocorrelation tempogram of each window's onset strength, for metre and tempo
+    "library-tempogram": {"windows": "for_clips", "featurizer": {"tempogram": True}},
     # residual blocks (GenreCNN(block="residual")) at half the filters: two convolutions per
     # block at half the width cost about what today's one convolution per block costs
     "library-res-narrow": {

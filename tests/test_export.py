@@ -100,6 +100,7 @@ def features_only(featurizer: MelFeaturizer) -> ParityReport:
         {"window_hop": 7, "frames": 20},  # odd hops leave a tail window
         {"resize_frames": 24},  # the classic preset's time resize
         {"deltas": 2},  # delta and delta-delta channels
+        {"tempogram": True, "resize_frames": 24},  # the rhythm channel, on resized windows
         {"n_fft": 400},  # not a power of two: fine in-graph, refused by TFLite only
     ],
 )

@@ -61,6 +61,44 @@ def test_delta_channels_are_librosa_deltas_of_each_window(deltas: int) -> None:
     assert np.isfinite(short).all()
 
 
+def test_tempogram_channel_is_librosas_tempogram_of_each_windows_onsets() -> None:
+    plain = MelFeaturizer(n_mels=32, frames=48)
+    feat = dataclasses.replace(plain, deltas=1, tempogram=True)
+    assert feat.output_shape == (32, 48, 3)  # dB, delta, tempogram
+    audio = audio_of(5.0)
+    x = feat.transform(audio)
+    assert x.dtype == np.float32
+    assert x.shape[1:] == feat.output_shape
+    base = plain.transform(audio)[..., 0]
+    np.testing.assert_array_equal(x[..., 0], base)
+    for window, got in zip(base, x[..., 2], strict=True):
+        onsets = librosa.onset.onset_strength(S=window, lag=1, max_size=1, center=False)
+        expected = librosa.feature.tempogram(
+            onset_envelope=onsets, win_length=32, center=True, window="hann", norm=np.inf
+        )
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert MelFeaturizer.from_config(feat.get_config()) == feat
+    # an older config (no 'tempogram') means no rhythm channel
+    config = plain.get_config()
+    del config["tempogram"]
+    assert MelFeaturizer.from_config(config) == plain
+    # silence has no onsets: its tempogram is 0, not NaN
+    quiet = feat.transform(Audio(np.zeros(SR, np.float32), SR, "silence"))
+    assert np.isfinite(quiet).all()
+    assert not quiet[..., 2].any()
+
+
+def test_tempogram_shows_the_period_of_a_click_track() -> None:
+    clicks = np.zeros(4 * SR, np.float32)
+    period = 16 * 512  # a click every 16 frames (0.37 s)
+    for start in range(0, len(clicks), period):
+        clicks[start : start + 64] = 1.0
+    feat = MelFeaturizer(n_mels=64, frames=128, tempogram=True)
+    rhythm = feat.transform(Audio(clicks, SR, "clicks"))[0, :, :, 1]
+    middle = rhythm[:, 40:88].mean(axis=1)  # columns whose span lies inside the window
+    assert int(np.argmax(middle[4:])) + 4 == 16
+
+
 def expected_windows(n_samples: int, hop_length: int, frames: int, hop: int) -> int:
     """Regular windows every `hop` frames, plus one aligned to the end if the tail is uncovered."""
     n_frames = 1 + n_samples // hop_length
@@ -286,6 +324,7 @@ def test_pickles_without_its_cached_filter_bank() -> None:
         ({"window_hop": 0}, "'window_hop'"),
         ({"resize_frames": -1}, "'resize_frames'"),
         ({"deltas": 3}, "'deltas'"),
+        ({"tempogram": 1}, "'tempogram' parameter of MelFeaturizer must be True or False"),
         ({"sample_rate": 100}, "'sample_rate'"),
     ],
 )

@@ -92,6 +92,7 @@ FEATURIZERS = {
     "odd-fft": dataclasses.replace(SMALL, n_fft=501, win_length=400),
     "deltas": dataclasses.replace(SMALL, deltas=2),
     "resize-and-delta": dataclasses.replace(SMALL, window_hop=7, resize_frames=16, deltas=1),
+    "tempogram": dataclasses.replace(SMALL, deltas=1, tempogram=True),
 }
 
 

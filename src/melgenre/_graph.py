@@ -12,7 +12,9 @@ trained on. Each function here mirrors a step of :class:`~melgenre.MelFeaturizer
   ``top_db`` below the peak of *this* recording, not of a batch;
 * the same window starts (a tail window aligned to the end, short audio padded with the
   spectrogram's minimum), and the time resize and deltas as constant matrices computed by
-  the NumPy functions themselves (both are linear along time).
+  the NumPy functions themselves (both are linear along time);
+* the tempogram channel with :func:`melgenre._rhythm.tempogram_operators`' matrices, the
+  ones the NumPy path multiplies by.
 
 ``melgenre check-parity`` measures the agreement (``tests/test_export.py`` pins it).
 Importing this module imports TensorFlow.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from melgenre._dsp import resize_time, window_deltas
+from melgenre._rhythm import tempogram_operators
 from melgenre._tf import tf
 from melgenre._typing import FloatArray
 
@@ -119,7 +122,25 @@ def windows(featurizer: MelFeaturizer, spec: Any) -> Any:
             tf.einsum("nbf,fg->nbg", cut, tf.constant(delta[0]))
             for delta in window_deltas(identity, featurizer.deltas)
         ]
+    if featurizer.tempogram:
+        channels.append(_tempogram(cut, featurizer.n_bins))
     return tf.stack(channels, axis=-1)
+
+
+def _tempogram(cut: Any, lags: int) -> Any:
+    """:func:`melgenre._rhythm.window_tempogram` in ops: ``(n, lags, frames)`` per window."""
+    rises = tf.maximum(cut[:, :, 1:] - cut[:, :, :-1], 0.0)
+    onsets = tf.pad(tf.reduce_mean(rises, axis=1), [[0, 0], [1, 0]])  # (n, frames)
+    frames = int(cut.shape[-1])
+    ops = tempogram_operators(frames, lags)
+    padded = tf.einsum("nf,fp->np", onsets, tf.constant(ops.ramp))
+    spans = tf.signal.frame(padded, lags, 1, axis=-1)[:, :frames] * tf.constant(ops.window)
+    real = tf.einsum("ntl,lk->ntk", spans, tf.constant(ops.cos))
+    imag = tf.einsum("ntl,lk->ntk", spans, tf.constant(ops.sin))
+    lagged = tf.einsum("ntk,km->ntm", real * real + imag * imag, tf.constant(ops.inverse))
+    peak = tf.reduce_max(tf.abs(lagged), axis=-1, keepdims=True)
+    scaled = lagged / tf.where(peak > 0.0, peak, tf.ones_like(peak))
+    return tf.transpose(scaled, [0, 2, 1])
 
 
 def _filter_bank(power: Any, basis: FloatArray) -> Any:

@@ -28,6 +28,7 @@ from melgenre._dsp import (
 )
 from melgenre._filters import mel_filters
 from melgenre._registry import register_component
+from melgenre._rhythm import window_tempogram
 from melgenre._twins import MelGraphTwins
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int, check_real
@@ -97,6 +98,16 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         (so streamed and whole-file windows stay equal, and an exported graph
         can compute them the same way). The window gets ``1 + deltas``
         channels.
+    tempogram : bool, default=False
+        Add a rhythm channel, after the delta channels: the autocorrelation
+        tempogram of the window's onset strength, as
+        ``librosa.feature.tempogram(win_length=n_bins)`` computes it from
+        ``librosa.onset.onset_strength(S=window, center=False)``, over the
+        window alone. Row ``m`` holds the onsets' correlation with themselves
+        ``m`` frames later (up to ``n_bins - 1`` frames: 2.95 s with the
+        defaults), so a metre or a tempo is a horizontal line. The
+        augmentation's pitch shift and noise floor do not recompute it: use
+        them without it.
 
     See Also
     --------
@@ -129,6 +140,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     window_hop: int | None = None
     resize_frames: int | None = None
     deltas: int = 0
+    tempogram: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -154,6 +166,13 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         check_int(owner, "window_hop", self.window_hop, low=1, allow_none=True)
         check_int(owner, "resize_frames", self.resize_frames, low=1, allow_none=True)
         check_int(owner, "deltas", self.deltas, low=0, high=2)
+        if not isinstance(self.tempogram, bool):
+            raise ConfigError(
+                f"The 'tempogram' parameter of {owner} must be True or False. "
+                f"Got {self.tempogram!r} instead.",
+                parameter="tempogram",
+                value=self.tempogram,
+            )
 
     @classmethod
     def classic(cls, **overrides: Any) -> MelFeaturizer:
@@ -232,8 +251,12 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
-        """Shape of one window: ``(n_bins, resize_frames or frames, 1 + deltas)``."""
-        return (self.n_bins, self.resize_frames or self.frames, 1 + self.deltas)
+        """Shape of one window: ``(n_bins, resize_frames or frames, channels)``.
+
+        One channel of decibels, plus ``deltas`` channels, plus one if ``tempogram``.
+        """
+        channels = 1 + self.deltas + int(self.tempogram)
+        return (self.n_bins, self.resize_frames or self.frames, channels)
 
     @property
     def window_seconds(self) -> float:
@@ -309,10 +332,13 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         return self._channels(cut)
 
     def _channels(self, cut: FloatArray) -> FloatArray:
-        """``(n, n_bins, frames)`` windows as ``(n, n_bins, frames, 1 + deltas)``."""
-        if not self.deltas:
+        """``(n, n_bins, frames)`` windows as ``(n, *output_shape)``: dB, deltas, tempogram."""
+        if not self.deltas and not self.tempogram:
             return cut[..., np.newaxis]
-        return np.stack([cut, *window_deltas(cut, self.deltas)], axis=-1)
+        channels = [cut, *window_deltas(cut, self.deltas)]
+        if self.tempogram:
+            channels.append(window_tempogram(cut, cut.shape[1]))
+        return np.stack(channels, axis=-1)
 
     def window_times(self, audio: Audio) -> FloatArray:
         """Start and end, in seconds, of each window :meth:`transform` returns for ``audio``.
