@@ -83,7 +83,7 @@ def window_tempogram(windows: FloatArray, lags: int) -> FloatArray:
     >>> import numpy as np
     >>> clicks = np.zeros((1, 4, 64), np.float32)
     >>> clicks[..., ::8] = 10.0  # an onset every 8 frames
-    >>> t = window_tempogram(clicks, 16)[0, :, 32]  # the column of a frame mid-window
+    >>> t = window_tempogram(clicks, 32)[0, :, 32]  # the column of a frame mid-window
     >>> int(np.argmax(t[1:])) + 1  # the strongest lag after 0
     8
     """
