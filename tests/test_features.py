@@ -327,7 +327,7 @@ def test_pickles_without_its_cached_filter_bank() -> None:
         ({"window_hop": 0}, "'window_hop'"),
         ({"resize_frames": -1}, "'resize_frames'"),
         ({"deltas": 3}, "'deltas'"),
-        ({"tempogram": 1}, "'tempogram' parameter of MelFeaturizer must be True or False"),
+        ({"tempogram": 1}, "'tempogram' parameter of MelFeaturizer must be a bool"),
         ({"sample_rate": 100}, "'sample_rate'"),
     ],
 )

@@ -31,7 +31,7 @@ from melgenre._registry import register_component
 from melgenre._rhythm import window_tempogram
 from melgenre._twins import MelGraphTwins
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_int, check_real
+from melgenre._validation import check_bool, check_int, check_real
 from melgenre.audio import Audio
 from melgenre.errors import ConfigError
 from melgenre.featurizer import Featurizer, WindowBlocks
@@ -166,13 +166,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         check_int(owner, "window_hop", self.window_hop, low=1, allow_none=True)
         check_int(owner, "resize_frames", self.resize_frames, low=1, allow_none=True)
         check_int(owner, "deltas", self.deltas, low=0, high=2)
-        if not isinstance(self.tempogram, bool):
-            raise ConfigError(
-                f"The 'tempogram' parameter of {owner} must be True or False. "
-                f"Got {self.tempogram!r} instead.",
-                parameter="tempogram",
-                value=self.tempogram,
-            )
+        check_bool(owner, "tempogram", self.tempogram)
 
     @classmethod
     def classic(cls, **overrides: Any) -> MelFeaturizer:
