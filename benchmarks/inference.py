@@ -14,8 +14,10 @@ MelFeaturizer.classic() chunks (the classic way). Both are trained one step on r
 * files per second for ``Predictor.predict_many`` over --files files vs the classic way one
   file at a time;
 * warm latency of variants of the default, interleaved with it in the same loop (so the ratios
-  hold on a busy machine): the first convolution at stride 2 (the default before 0.2), and the
-  default with a clip head (``aggregation="attention"``).
+  hold on a busy machine): the first convolution at stride 2 (the default before 0.2), the
+  default with a clip head (``aggregation="attention"``), and the default with its batch
+  normalisations run as layers rather than folded into the convolutions (as before 0.3);
+* where the warm time goes: decoding, features and the compiled forward pass, medians.
 
 Writes benchmarks/results/inference.json.
 """
@@ -31,9 +33,12 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _common import one_step, speed_predictor, synthesize, write_result
+
+import melgenre
 
 CLASSIC_PREDICT = textwrap.dedent(
     """
@@ -52,6 +57,19 @@ CLASSIC_PREDICT = textwrap.dedent(
 )
 
 
+class Unfolded(melgenre.Predictor):
+    """The default as before 0.3: batch normalisation run as its own layers."""
+
+    def _compiled(self) -> Any:
+        if self._infer is None:
+            from melgenre._tf import tf
+
+            spec = tf.TensorSpec((None, *self.preprocessing.output_shape), tf.float32)
+            model = self.model
+            self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        return self._infer
+
+
 def cold(code: str) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=600)
@@ -66,8 +84,6 @@ def main() -> None:
 
     import librosa
     import tensorflow as tf
-
-    import melgenre
 
     namespace: dict[str, object] = {}
     exec(CLASSIC_PREDICT, namespace)
@@ -96,6 +112,9 @@ def main() -> None:
                 clip_head=ClipHead(8, model.get_layer("probabilities").input.shape[-1], seed=0),
             ),
         }
+        variants["batch norm not folded"] = Unfolded(
+            preprocessing=melgenre.Preprocessing(feat), model=model, labels=labels
+        )
         for variant in variants.values():
             variant.predict(paths[0])
         classic = melgenre.GenreCNN.classic(8, seed=0)
@@ -123,8 +142,20 @@ def main() -> None:
         classic_predict(classic, str(paths[0]), tf, librosa, np)  # type: ignore[operator]
         warm_m, warm_c = [], []
         warm_v: dict[str, list[float]] = {name: [] for name in variants}
+        parts: dict[str, list[float]] = {"load": [], "features": [], "model": []}
+        infer = loaded._compiled()
         for i in range(args.repeats):
             path = paths[i % len(paths)]
+            # where the time goes: decoding, features, the compiled forward pass
+            start = time.perf_counter()
+            audio = loaded.preprocessing.load(path)
+            parts["load"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            windows = loaded.preprocessing.transform(audio)
+            parts["features"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            np.asarray(infer(windows))
+            parts["model"].append(time.perf_counter() - start)
             start = time.perf_counter()
             loaded.predict(path)
             warm_m.append(time.perf_counter() - start)
@@ -155,6 +186,10 @@ def main() -> None:
         "warm_latency_ratio_default_over_variant": {
             name: latency_m / statistics.median(times) for name, times in warm_v.items()
         },
+        "warm_seconds_per_15s_file_by_stage": {
+            name: statistics.median(times) for name, times in parts.items()
+        },
+        "windows_per_15s_file": len(windows),
         "files_per_second": {
             "melgenre_predict_many": len(paths) / many_s,
             "classic_one_by_one": len(paths) / classic_many_s,

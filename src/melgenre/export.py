@@ -81,17 +81,18 @@ def serving_function(predictor: Predictor) -> Any:
     ExportError
         The featurizer has no in-graph twin (:meth:`Featurizer.tf_transform`).
     """
+    from melgenre._folding import fold_batch_norm
     from melgenre._graph import crop, file_probabilities
     from melgenre._tf import tf
 
     preprocessing = predictor.preprocessing
     featurizer, loader = preprocessing.featurizer, preprocessing.loader
-    model, head = predictor.model, predictor.clip_head
+    model, head = fold_batch_norm(predictor.model), predictor.clip_head
     embedder = None
     if head is not None and predictor.aggregation == "attention":
         from melgenre.pooling import embedding_model
 
-        embedder = embedding_model(model)
+        embedder = fold_batch_norm(embedding_model(predictor.model))
 
     # run the twins once eagerly: a missing twin raises its own ExportError here, not
     # wrapped in a tf.function tracing error
