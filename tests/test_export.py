@@ -101,6 +101,7 @@ def features_only(featurizer: MelFeaturizer) -> ParityReport:
         {"resize_frames": 24},  # the classic preset's time resize
         {"deltas": 2},  # delta and delta-delta channels
         {"tempogram": True, "resize_frames": 24},  # the rhythm channel, on resized windows
+        {"chroma": True, "deltas": 1},  # the harmony channel, after a delta channel
         {"n_fft": 400},  # not a power of two: fine in-graph, refused by TFLite only
     ],
 )

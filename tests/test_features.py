@@ -102,6 +102,67 @@ def test_tempogram_shows_the_period_of_a_click_track() -> None:
     assert int(np.argmax(middle[4:])) + 4 == 16
 
 
+def chord(*semitones_from_c4: int, seconds: float = 3.0) -> Audio:
+    """Equal-loudness sine tones (with their octave) at these semitones above middle C."""
+    t = np.arange(int(seconds * SR)) / SR
+    c4 = 440.0 * 2.0 ** (-9 / 12)
+    hz = [c4 * 2.0 ** (k / 12) for k in semitones_from_c4]
+    tones = sum(np.sin(2 * np.pi * f * t) + 0.5 * np.sin(4 * np.pi * f * t) for f in hz)
+    return Audio((0.2 * tones).astype(np.float32), SR, "chord")
+
+
+def pitch_classes(feat: MelFeaturizer, audio: Audio) -> np.ndarray:
+    """Mean over the first window's frames of each pitch class's rows of the chroma channel."""
+    harmony = feat.transform(audio)[0, :, :, -1]
+    rows = np.arange(feat.n_bins) * 12 // feat.n_bins
+    return np.array([harmony[rows == c].mean() for c in range(12)])
+
+
+def test_chroma_channel_names_the_pitch_classes_that_sound() -> None:
+    feat = MelFeaturizer(frames=64, chroma=True)
+    assert feat.output_shape == (128, 64, 2)  # dB, chroma
+    # a C major triad (C5 E5 G5 with octaves): C, E and G lead
+    assert sorted(np.argsort(pitch_classes(feat, chord(12, 16, 19)))[-3:].tolist()) == [0, 4, 7]
+    # A minor (A4 C5 E5) is another set; each of the twelve tones alone is its own class
+    assert sorted(np.argsort(pitch_classes(feat, chord(9, 12, 16)))[-3:].tolist()) == [0, 4, 9]
+    for k in range(12):
+        assert int(np.argmax(pitch_classes(feat, chord(12 + k, seconds=1.0)))) == k
+    # every frame is scaled to a peak of 1; rows of one class are equal
+    harmony = feat.transform(chord(12, 16, 19))[..., 1]
+    np.testing.assert_allclose(harmony.max(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(harmony[:, 0], harmony[:, 10], rtol=1e-5)
+
+
+def test_chroma_channel_keeps_the_channel_contract_and_old_configs() -> None:
+    feat = MelFeaturizer(n_mels=32, frames=48, deltas=1, tempogram=True, chroma=True)
+    assert feat.output_shape == (32, 48, 4)  # dB, delta, tempogram, chroma: harmony last
+    _, x = with_channels(deltas=1, tempogram=True, chroma=True)
+    assert x[..., 3].min() >= 0.0
+    assert x[..., 3].max() <= 1.0 + 1e-6
+    config = feat.get_config()
+    del config["chroma"]  # an older config means no harmony channel
+    assert MelFeaturizer.from_config(config) == dataclasses.replace(feat, chroma=False)
+    quiet = feat.transform(Audio(np.zeros(SR, np.float32), SR, "silence"))
+    assert np.isfinite(quiet).all()
+    # pickles (worker processes) leave the matrix out and compute it again
+    again = pickle.loads(pickle.dumps(feat))
+    np.testing.assert_array_equal(again.transform(audio_of(1.0)), feat.transform(audio_of(1.0)))
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"n_mels": 8}, "'n_mels' parameter of MelFeaturizer must be an int in the range"),
+        ({"n_mels": 12, "n_fft": 256, "fmax": 1000.0}, "cannot tell pitch classes apart"),
+    ],
+)
+def test_chroma_channel_refuses_bands_too_coarse_for_pitch_classes(
+    settings: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ConfigError, match=match):
+        MelFeaturizer(chroma=True, **settings)
+
+
 def expected_windows(n_samples: int, hop_length: int, frames: int, hop: int) -> int:
     """Regular windows every `hop` frames, plus one aligned to the end if the tail is uncovered."""
     n_frames = 1 + n_samples // hop_length
@@ -282,7 +343,7 @@ def test_config_round_trip_gives_an_equal_featurizer() -> None:
     assert rebuilt.get_config() == config
     assert MelFeaturizer.from_config(MelFeaturizer().get_config()) == MelFeaturizer()
     assert MelFeaturizer(n_mels=64) != MelFeaturizer()
-    assert feat.to_json().startswith('{"deltas": 0, "fmax": 7600.0')
+    assert feat.to_json().startswith('{"chroma": false, "deltas": 0, "fmax": 7600.0')
 
 
 def test_round_trip_features_are_identical() -> None:

@@ -93,6 +93,7 @@ FEATURIZERS = {
     "deltas": dataclasses.replace(SMALL, deltas=2),
     "resize-and-delta": dataclasses.replace(SMALL, window_hop=7, resize_frames=16, deltas=1),
     "tempogram": dataclasses.replace(SMALL, deltas=1, tempogram=True),
+    "chroma": dataclasses.replace(SMALL, chroma=True),
 }
 
 

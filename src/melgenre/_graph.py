@@ -14,7 +14,8 @@ trained on. Each function here mirrors a step of :class:`~melgenre.MelFeaturizer
   spectrogram's minimum), and the time resize and deltas as constant matrices computed by
   the NumPy functions themselves (both are linear along time);
 * the tempogram channel with :func:`melgenre._rhythm.tempogram_operators`' matrices, the
-  ones the NumPy path multiplies by.
+  ones the NumPy path multiplies by, and the chroma channel with the featurizer's own
+  :func:`melgenre._harmony.chroma_operator` matrix.
 
 ``melgenre check-parity`` measures the agreement (``tests/test_export.py`` pins it).
 Importing this module imports TensorFlow.
@@ -124,7 +125,17 @@ def windows(featurizer: MelFeaturizer, spec: Any) -> Any:
         ]
     if featurizer.tempogram:
         channels.append(_tempogram(cut, featurizer.n_bins))
+    if featurizer.chroma:
+        channels.append(_chroma(cut, featurizer._chroma_operator))
     return tf.stack(channels, axis=-1)
+
+
+def _chroma(cut: Any, operator: FloatArray) -> Any:
+    """:func:`melgenre._harmony.window_chroma` in ops: ``(n, rows, frames)`` per window."""
+    power = tf.pow(10.0, cut / 10.0)
+    profile = tf.einsum("rb,nbf->nrf", tf.constant(operator), power)
+    peak = tf.reduce_max(profile, axis=1, keepdims=True)
+    return profile / tf.where(peak > 0.0, peak, tf.ones_like(peak))
 
 
 def _tempogram(cut: Any, lags: int) -> Any:

@@ -27,6 +27,7 @@ from melgenre._dsp import (
     windows_from_blocks,
 )
 from melgenre._filters import mel_filters
+from melgenre._harmony import chroma_operator, window_chroma
 from melgenre._registry import register_component
 from melgenre._rhythm import window_tempogram
 from melgenre._twins import MelGraphTwins
@@ -108,6 +109,15 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         defaults), so a metre or a tempo is a horizontal line. The
         augmentation's pitch shift and noise floor do not recompute it: use
         them without it.
+    chroma : bool, default=False
+        Add a harmony channel, last: the window's mel power folded onto the
+        twelve pitch classes (C to B, A = 440 Hz), each frame scaled to a
+        peak of 1; row ``r`` holds pitch class ``r * 12 // n_bins``, so the
+        channel has the window's shape. Only mel bands that mostly answer one
+        pitch class count (above about 330 Hz with the defaults), weighted by
+        octave around C5 (see ``melgenre._harmony``). Needs at least 12 bands and
+        the default :meth:`scale` (decibels); like the tempogram, the
+        augmentation's pitch shift and noise floor do not recompute it.
 
     See Also
     --------
@@ -141,6 +151,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     resize_frames: int | None = None
     deltas: int = 0
     tempogram: bool = False
+    chroma: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -167,6 +178,17 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         check_int(owner, "resize_frames", self.resize_frames, low=1, allow_none=True)
         check_int(owner, "deltas", self.deltas, low=0, high=2)
         check_bool(owner, "tempogram", self.tempogram)
+        check_bool(owner, "chroma", self.chroma)
+        if self.chroma:
+            check_int(owner, "n_mels", self.n_mels, low=12)
+            try:
+                self._chroma_operator  # noqa: B018 - computed (and checked) once, here
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{owner}(chroma=True) cannot tell pitch classes apart: {exc}.",
+                    parameter="chroma",
+                    value=self.chroma,
+                ) from exc
 
     @classmethod
     def classic(cls, **overrides: Any) -> MelFeaturizer:
@@ -247,9 +269,10 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     def output_shape(self) -> tuple[int, int, int]:
         """Shape of one window: ``(n_bins, resize_frames or frames, channels)``.
 
-        One channel of decibels, plus ``deltas`` channels, plus one if ``tempogram``.
+        One channel of decibels, plus ``deltas`` channels, plus one each for
+        ``tempogram`` and ``chroma``.
         """
-        channels = 1 + self.deltas + int(self.tempogram)
+        channels = 1 + self.deltas + int(self.tempogram) + int(self.chroma)
         return (self.n_bins, self.resize_frames or self.frames, channels)
 
     @property
@@ -266,6 +289,19 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
             n_mels=self.n_mels,
             fmin=self.fmin,
             fmax=self.fmax,
+        )
+
+    @functools.cached_property
+    def _chroma_operator(self) -> FloatArray:
+        """The ``(n_bins, n_mels)`` matrix of the chroma channel (``melgenre._harmony``)."""
+        return chroma_operator(
+            self.sample_rate,
+            self.n_fft,
+            self.win_length,
+            self.n_mels,
+            self.fmin,
+            self.fmax,
+            self.n_bins,
         )
 
     # ----------------------------------------------------------------- steps
@@ -326,12 +362,14 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         return self._channels(cut)
 
     def _channels(self, cut: FloatArray) -> FloatArray:
-        """``(n, n_bins, frames)`` windows as ``(n, *output_shape)``: dB, deltas, tempogram."""
-        if not self.deltas and not self.tempogram:
+        """``(n, n_bins, frames)`` windows as ``(n, *output_shape)``: dB, deltas, the others."""
+        if not self.deltas and not self.tempogram and not self.chroma:
             return cut[..., np.newaxis]
         channels = [cut, *window_deltas(cut, self.deltas)]
         if self.tempogram:
             channels.append(window_tempogram(cut, cut.shape[1]))
+        if self.chroma:
+            channels.append(window_chroma(cut, self._chroma_operator))
         return np.stack(channels, axis=-1)
 
     def window_times(self, audio: Audio) -> FloatArray:
@@ -433,11 +471,10 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        # Leave the cached mel basis out of pickles (sent to worker processes).
+        # Leave the cached matrices out of pickles (sent to worker processes).
         state = dict(self.__dict__)
-        state.pop("mel_basis", None)
-        state.pop("_mel_operator", None)
-        state.pop("_window", None)
+        for cached in ("mel_basis", "_mel_operator", "_window", "_chroma_operator"):
+            state.pop(cached, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
