@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from melgenre._dsp import resize_time, window_deltas
+from melgenre._harmony import pitch_class_rows
 from melgenre._rhythm import tempogram_operators
 from melgenre._tf import tf
 from melgenre._typing import FloatArray
@@ -126,16 +127,17 @@ def windows(featurizer: MelFeaturizer, spec: Any) -> Any:
     if featurizer.tempogram:
         channels.append(_tempogram(cut, featurizer.n_bins))
     if featurizer.chroma:
-        channels.append(_chroma(cut, featurizer._chroma_operator))
+        channels.append(_chroma(cut, featurizer._chroma_operator, featurizer.n_bins))
     return tf.stack(channels, axis=-1)
 
 
-def _chroma(cut: Any, operator: FloatArray) -> Any:
+def _chroma(cut: Any, operator: FloatArray, rows: int) -> Any:
     """:func:`melgenre._harmony.window_chroma` in ops: ``(n, rows, frames)`` per window."""
-    power = tf.pow(10.0, cut / 10.0)
-    profile = tf.einsum("rb,nbf->nrf", tf.constant(operator), power)
+    power = tf.exp(cut * (np.log(10.0) / 10.0))
+    profile = tf.einsum("cb,nbf->ncf", tf.constant(operator), power)  # (n, 12, frames)
     peak = tf.reduce_max(profile, axis=1, keepdims=True)
-    return profile / tf.where(peak > 0.0, peak, tf.ones_like(peak))
+    scaled = profile / tf.where(peak > 0.0, peak, tf.ones_like(peak))
+    return tf.gather(scaled, tf.constant(pitch_class_rows(rows)), axis=1)
 
 
 def _tempogram(cut: Any, lags: int) -> Any:

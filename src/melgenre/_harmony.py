@@ -26,11 +26,12 @@ import functools
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from melgenre._filters import analysis_window, mel_filters
 from melgenre._typing import FloatArray
 
-__all__ = ["MIN_SHARE", "chroma_operator", "window_chroma"]
+__all__ = ["MIN_SHARE", "chroma_operator", "pitch_class_rows", "window_chroma"]
 
 #: The least share of a band's response to steady tones that one pitch class must hold.
 MIN_SHARE = 0.5
@@ -52,14 +53,12 @@ def chroma_operator(
     n_mels: int,
     fmin: float,
     fmax: float | None,
-    rows: int,
 ) -> FloatArray:
-    """The ``(rows, n_mels)`` matrix from a window's mel power to its chroma rows.
+    """The ``(12, n_mels)`` matrix from a window's mel power to its pitch classes.
 
-    Row ``r`` holds pitch class ``r * 12 // rows`` (so with 128 rows each class fills
-    10 or 11 rows and the channel has the window's shape). Column ``b`` is the share of
-    band ``b``'s response to steady tones that each pitch class holds, times the
-    band's octave weight; 0 for a band no pitch class holds :data:`MIN_SHARE` of.
+    Column ``b`` is the share of band ``b``'s response to steady tones that each pitch
+    class holds, times the band's octave weight; 0 for a band no pitch class holds
+    :data:`MIN_SHARE` of.
 
     Raises
     ------
@@ -96,32 +95,39 @@ def chroma_operator(
     centre = np.exp2(np.log2(hz) @ response)  # each band's mean tone, in Hz
     weights = share * np.exp(-0.5 * np.square(np.log2(centre / CENTRE_HZ) / OCTAVE_WIDTH))
     weights[:, ~usable] = 0.0
-    spread = np.zeros((rows, 12))
-    spread[np.arange(rows), np.arange(rows) * 12 // rows] = 1.0
-    return np.asarray(spread @ weights, dtype=np.float32)
+    return np.asarray(weights, dtype=np.float32)
 
 
-def window_chroma(windows: FloatArray, operator: FloatArray) -> FloatArray:
+def pitch_class_rows(rows: int) -> npt.NDArray[np.int32]:
+    """The pitch class of each of the channel's ``rows`` rows: ``r * 12 // rows``.
+
+    With 128 rows each class fills 10 or 11 rows, so the channel has the window's shape.
+    """
+    return np.asarray(np.arange(rows) * 12 // rows, dtype=np.int32)
+
+
+def window_chroma(windows: FloatArray, operator: FloatArray, rows: int) -> FloatArray:
     """Chroma of ``(n, n_mels, frames)`` log-mel windows (dB): ``(n, rows, frames)``.
 
     The dB values go back to power (``10 ** (dB / 10)``; a window's reference cancels
-    in the scaling), are multiplied by ``operator`` (:func:`chroma_operator`) and each
-    frame is scaled to a peak of 1 (a frame with no power in the usable bands stays 0).
+    in the scaling), are multiplied by ``operator`` (:func:`chroma_operator`), each
+    frame is scaled to a peak of 1 (a frame with no power in the usable bands stays 0)
+    and the twelve classes are spread over ``rows`` rows (:func:`pitch_class_rows`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> op = chroma_operator(22050, 2048, None, 128, 0.0, None, 12)
+    >>> op = chroma_operator(22050, 2048, None, 128, 0.0, None)
     >>> hz = 440 * 2.0 ** (-9 / 12) * 2 ** np.array([1, 1 + 4 / 12, 1 + 7 / 12])  # C E G
     >>> from melgenre._filters import mel_to_hz, hz_to_mel
     >>> centres = mel_to_hz(np.linspace(0, hz_to_mel(11025)[0], 130))[1:-1]
     >>> window = np.full((1, 128, 4), -80.0, np.float32)
     >>> window[0, [int(np.argmin(np.abs(centres - f))) for f in hz]] = 0.0
-    >>> sorted(np.argsort(window_chroma(window, op)[0, :, 0])[-3:].tolist())  # C, E and G
+    >>> sorted(np.argsort(window_chroma(window, op, 12)[0, :, 0])[-3:].tolist())  # C, E and G
     [0, 4, 7]
     """
-    power = np.power(np.float32(10.0), np.asarray(windows, np.float32) / np.float32(10.0))
-    profile = np.einsum("rb,nbf->nrf", operator, power, optimize=True)
+    power = np.exp(np.asarray(windows, np.float32) * np.float32(math.log(10.0) / 10.0))
+    profile = np.matmul(operator, power)  # (n, 12, frames)
     peak = profile.max(axis=1, keepdims=True)
-    scaled = profile / np.where(peak > 0, peak, 1.0)
-    return np.ascontiguousarray(scaled, dtype=np.float32)
+    scaled = profile / np.where(peak > 0, peak, np.float32(1.0))
+    return np.ascontiguousarray(np.take(scaled, pitch_class_rows(rows), axis=1), np.float32)

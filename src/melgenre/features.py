@@ -293,15 +293,9 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
 
     @functools.cached_property
     def _chroma_operator(self) -> FloatArray:
-        """The ``(n_bins, n_mels)`` matrix of the chroma channel (``melgenre._harmony``)."""
+        """The ``(12, n_mels)`` matrix of the chroma channel (``melgenre._harmony``)."""
         return chroma_operator(
-            self.sample_rate,
-            self.n_fft,
-            self.win_length,
-            self.n_mels,
-            self.fmin,
-            self.fmax,
-            self.n_bins,
+            self.sample_rate, self.n_fft, self.win_length, self.n_mels, self.fmin, self.fmax
         )
 
     # ----------------------------------------------------------------- steps
@@ -369,7 +363,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         if self.tempogram:
             channels.append(window_tempogram(cut, cut.shape[1]))
         if self.chroma:
-            channels.append(window_chroma(cut, self._chroma_operator))
+            channels.append(window_chroma(cut, self._chroma_operator, self.n_bins))
         return np.stack(channels, axis=-1)
 
     def window_times(self, audio: Audio) -> FloatArray:
