@@ -66,7 +66,7 @@ def chroma_operator(
         No band is narrow enough: too few bands, too short an FFT or too low an
         ``fmax`` to tell pitch classes apart.
     """
-    top = min(sample_rate / 2, sample_rate / 2 if fmax is None else fmax)
+    top = sample_rate / 2 if fmax is None else fmax  # validated: at most the Nyquist
     basis = mel_filters(
         sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax
     ).astype(np.float64)
