@@ -106,6 +106,27 @@ def test_a_noise_floor_is_added_as_power_below_the_peak() -> None:
     assert (x[..., 0] >= db[..., 0]).all()
 
 
+def test_an_equaliser_adds_one_smooth_curve_per_window_over_the_bands() -> None:
+    deltas = RNG.normal(size=X.shape).astype(np.float32)
+    windows = np.concatenate([X, deltas], axis=-1)
+    x, y = Augmentation(time_masks=0, freq_masks=0, eq_db=9.0)(windows, Y, (1, 2))
+    x, y = x.numpy(), y.numpy()
+    np.testing.assert_array_equal(y, Y)
+    np.testing.assert_array_equal(x[..., 1], deltas[..., 0])  # constant in time: deltas stay
+    curves = x[..., 0] - X[..., 0]  # (batch, bands, frames)
+    np.testing.assert_allclose(curves, curves[:, :, :1] * np.ones_like(curves), atol=1e-5)
+    curves = curves[:, :, 0]
+    peaks = np.abs(curves).max(axis=1)
+    assert (peaks <= 9.0 + 1e-4).all()
+    assert peaks.max() > 1.0
+    assert len(np.unique(peaks.round(3))) == len(X)  # a draw per window
+    # smooth: the curve lies in the span of the first four cosines over the bands
+    centres = (np.arange(32) + 0.5) / 32
+    basis = np.cos(np.pi * np.arange(1, 5)[:, None] * centres[None, :])
+    weights, *_ = np.linalg.lstsq(basis.T, curves.T, rcond=None)
+    np.testing.assert_allclose(basis.T @ weights, curves.T, atol=1e-4)
+
+
 def test_all_off_is_the_identity() -> None:
     augment = Augmentation(time_masks=0, freq_masks=0)
     assert augment.is_identity
@@ -123,6 +144,7 @@ def test_all_off_is_the_identity() -> None:
         ({"gain_db": "loud"}, "'gain_db'"),
         ({"pitch_shift_bins": -1}, "'pitch_shift_bins'"),
         ({"noise_snr_db": 0.0}, "'noise_snr_db'"),
+        ({"eq_db": -1.0}, "'eq_db'"),
     ],
 )
 def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:

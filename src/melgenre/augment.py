@@ -2,8 +2,8 @@
 
 SpecAugment's time and frequency masks (Park et al., 2019), a random level
 shift ("gain" in the log domain), a shift along the mel axis (a pitch shift,
-approximately), a noise floor added in the power domain and mixup (Zhang et
-al., 2018), applied to
+approximately), a random smooth equaliser, a noise floor added in the power
+domain and mixup (Zhang et al., 2018), applied to
 whole batches as TensorFlow ops inside the ``tf.data`` input pipeline (a
 ``Dataset.map``), never in a Python loop and never at prediction time.
 
@@ -67,6 +67,15 @@ class Augmentation(Component):
         (with 128 bands up to 11 kHz, a semitone is about 2 bands) and a
         smaller one below. Every channel moves alike, so delta channels stay
         consistent. 0 turns it off.
+    eq_db : float >= 0, default=0.0
+        A random equaliser: add a smooth gain curve across the bands to each
+        window's first channel (dB), the same at every frame, as a different
+        microphone, room or instrument body would colour a recording. The
+        curve is a random mix of the first four cosines over the band axis
+        (a tilt, a bow and two gentler waves: the spectral envelope's
+        lowest cepstral terms), scaled so that its largest gain is uniform in
+        ``[0, eq_db]`` dB. A curve constant in time leaves delta channels
+        unchanged. 0 turns it off; 6-12 dB is a moderate colouring.
     noise_snr_db : float > 0 or None, default=None
         Add a flat noise floor in the power domain: each window's first
         channel (dB) becomes ``10 log10(10^(x/10) + 10^(n/10))`` with the
@@ -79,7 +88,7 @@ class Augmentation(Component):
     -----
     Masked cells are set to the window's mean (each channel's), which a
     per-window standardisation maps to zero, as in SpecAugment. The pitch
-    shift comes first, then the noise, the masks and the level shift, then
+    shift comes first, then the equaliser, the noise, the masks and the level shift, then
     mixup.
 
     Examples
@@ -104,6 +113,7 @@ class Augmentation(Component):
     mixup_alpha: float = 0.0
     pitch_shift_bins: int = 0
     noise_snr_db: float | None = None
+    eq_db: float = 0.0
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -117,6 +127,7 @@ class Augmentation(Component):
             check_int(owner, name, getattr(self, name), low=0)
         check_real(owner, "gain_db", self.gain_db, low=0.0)
         check_real(owner, "mixup_alpha", self.mixup_alpha, low=0.0)
+        check_real(owner, "eq_db", self.eq_db, low=0.0)
         check_real(
             owner, "noise_snr_db", self.noise_snr_db, low=0.0, closed_low=False, allow_none=True
         )
@@ -131,6 +142,7 @@ class Augmentation(Component):
             and self.mixup_alpha == 0
             and self.pitch_shift_bins == 0
             and self.noise_snr_db is None
+            and self.eq_db == 0
         )
 
     def __call__(self, x: Any, y: Any, seed: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -160,6 +172,9 @@ class Augmentation(Component):
         if self.pitch_shift_bins:
             shift_seed = tf.random.experimental.stateless_fold_in(base, 5)
             x = _shift_bands(x, shift_seed, self.pitch_shift_bins)
+        if self.eq_db:
+            eq_seed = tf.random.experimental.stateless_fold_in(base, 7)
+            x = _on_first_channel(x, x[..., :1] + _eq_curves(x, eq_seed, self.eq_db))
         if self.noise_snr_db is not None:
             noise_seed = tf.random.experimental.stateless_fold_in(base, 6)
             x = _add_noise_floor(x, noise_seed, self.noise_snr_db)
@@ -231,6 +246,27 @@ def _shift_bands(x: tf.Tensor, seed: Any, widest: int) -> tf.Tensor:
     # band i of the result is band i - shift of the input, clamped to the edges
     source = tf.clip_by_value(tf.range(bands)[None, :] - shift[:, None], 0, bands - 1)
     return tf.gather(x, source, axis=1, batch_dims=1)
+
+
+#: Cosines over the band axis mixed into an equaliser curve (1: a tilt, 2: a bow, ...).
+EQ_TERMS = 4
+
+
+def _eq_curves(x: tf.Tensor, seed: Any, largest_db: float) -> tf.Tensor:
+    """``(batch, n_bins, 1, 1)`` smooth random gain curves, each peaking at ``U(0, largest_db)``."""
+    from melgenre._tf import tf
+
+    batch, bands = tf.shape(x)[0], tf.shape(x)[1]
+    mix_seed, size_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    weights = tf.random.stateless_uniform((batch, EQ_TERMS), mix_seed, -1.0, 1.0)
+    centres = (tf.range(bands, dtype=tf.float32) + 0.5) / tf.cast(bands, tf.float32)
+    order = tf.range(1, EQ_TERMS + 1, dtype=tf.float32)
+    basis = tf.cos(tf.constant(3.141592653589793) * order[:, None] * centres[None, :])
+    curves = weights @ basis  # (batch, bands)
+    largest = tf.reduce_max(tf.abs(curves), axis=1, keepdims=True)
+    size = tf.random.stateless_uniform((batch, 1), size_seed, 0.0, largest_db)
+    curves = curves * size / tf.maximum(largest, 1e-6)
+    return curves[:, :, None, None]
 
 
 def _add_noise_floor(x: tf.Tensor, seed: Any, snr_db: float) -> tf.Tensor:
