@@ -53,6 +53,8 @@ def environment() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "cpu": cpu(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # anything else running shares the cores: above ~cpus, timings are inflated
+        "load_average_1min": os.getloadavg()[0],
     }
 
 
