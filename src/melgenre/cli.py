@@ -11,12 +11,13 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from melgenre._train_job import summary_lines, train_job
 
 __all__ = ["main"]
 
@@ -123,158 +124,8 @@ def _print(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def _train(
-    data_dir: Path,
-    out: Path,
-    *,
-    epochs: int | None,
-    batch_size: int = 32,
-    learning_rate: float = 1e-3,
-    split: str | None = None,
-    test_size: float = 0.2,
-    validation_size: float | None = 0.1,
-    seed: int = 42,
-    sample_rate: int = 22050,
-    cache_dir: Path | None = None,
-    workers: int | None = None,
-    patience: int | None = None,
-    class_weight: str | None = None,
-    pooling: str = "mean",
-    resume: bool = False,
-    verbose: int = 2,
-) -> dict[str, Any]:
-    """Scan, split, extract, fit, evaluate and save: the whole training journey."""
-    import melgenre
-    from melgenre import plotting
-    from melgenre.plan import clip_seconds
-
-    started = time.perf_counter()
-    if split is None:
-        parts = melgenre.FolderDataset(data_dir).split(
-            test_size=test_size, validation_size=validation_size or None, seed=seed
-        )
-        split_record: dict[str, Any] = {"test_size": test_size, "validation_size": validation_size}
-    else:
-        parts, split_record = _named_split(data_dir, split), {"split": split}
-    train, validation, test = parts.train, parts.validation, parts.test
-    classes = train.classes
-    paths = [p for part in (train, validation, test) if part is not None for p in part.paths]
-    featurizer = melgenre.MelFeaturizer.for_clips(clip_seconds(paths), sample_rate=sample_rate)
-    preprocessing = melgenre.Preprocessing(featurizer)
-    features = {
-        name: part.features(
-            preprocessing, cache_dir=cache_dir, workers=workers, progress=verbose > 0
-        )
-        for name, part in (("train", train), ("validation", validation), ("test", test))
-        if part is not None and len(part)
-    }
-    model = melgenre.GenreCNN(
-        num_classes=len(classes), input_shape=preprocessing.output_shape, seed=seed
-    )
-    run_dir = out.parent / f".{out.name}.run"
-    trainer = melgenre.Trainer(
-        model,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-        verbose=verbose,
-        run_dir=run_dir,
-        early_stopping="validation" in features and patience != 0,
-        patience=patience,
-        class_weight=class_weight,
-        pooling=pooling,
-    )
-    plan = trainer.plan(features["train"])
-    if verbose:
-        _print(f"Windows: {featurizer.window_seconds:.2f} s ({featurizer.frames} frames).")
-        _print(f"Training plan: {plan.describe()}.")
-    history = trainer.fit(features["train"], validation=features.get("validation"), resume=resume)
-    model = trainer.model
-    report = trainer.evaluate(features["test"]) if "test" in features else None
-    extra: dict[str, Any] = {}
-    try:
-        extra["curves.png"] = plotting.plot_history(history, run_dir / "curves.png")
-        if report is not None:
-            extra["confusion_matrix.png"] = plotting.plot_confusion_matrix(
-                report, run_dir / "confusion_matrix.png"
-            )
-    except melgenre.MelgenreError as exc:  # matplotlib missing: the bundle is still saved
-        logger.warning("No plots: %s", exc)
-    predictor = melgenre.Predictor(
-        preprocessing=preprocessing,
-        model=model,
-        labels=classes,
-        clip_head=trainer.clip_head_,
-        metadata={
-            "training": {
-                "data_dir": str(data_dir),
-                "seed": seed,
-                "epochs_run": history.epochs,
-                "split": {
-                    **split_record,
-                    "train_files": len(train),
-                    "validation_files": len(validation) if validation is not None else 0,
-                    "test_files": len(test),
-                },
-                "train_files_fingerprint": train.fingerprint(),
-                "failed_files": [f.to_dict() for fs in features.values() for f in fs.failures],
-            }
-        },
-    )
-    predictor.save(out, history=history, report=report, extra_files=extra)
-    shutil.rmtree(run_dir, ignore_errors=True)  # its files are in the bundle now
-    return {
-        "model_dir": str(out),
-        "classes": classes,
-        "files": {"train": len(train), "validation": len(validation or []), "test": len(test)},
-        "epochs_run": history.epochs,
-        "plan": plan.to_dict(),
-        "file_accuracy": report.file_accuracy if report is not None else None,
-        "window_accuracy": report.window_accuracy if report is not None else None,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-
-
-def _named_split(data_dir: Path, split: str) -> Any:
-    """The :class:`~melgenre.data.Split` that ``--split`` names: a preset or a folder of lists."""
-    import melgenre
-    from melgenre.data import SPLIT_PRESETS
-
-    if split in SPLIT_PRESETS:
-        return melgenre.FolderDataset.from_split_preset(data_dir, split)
-    folder = Path(split)
-    if not (folder / "train.txt").is_file() or not (folder / "test.txt").is_file():
-        raise melgenre.DatasetError(
-            f"--split {split!r} is neither a preset ({', '.join(sorted(SPLIT_PRESETS))}) nor a "
-            "folder holding train.txt and test.txt (and optionally validation.txt)."
-        )
-    validation = folder / "validation.txt"
-    return melgenre.FolderDataset.from_split_lists(
-        data_dir,
-        train=folder / "train.txt",
-        validation=validation if validation.is_file() else None,
-        test=folder / "test.txt",
-    )
-
-
-def _summary_lines(summary: dict[str, Any]) -> list[str]:
-    lines = [
-        f"Trained on {summary['files']['train']} files ({len(summary['classes'])} classes: "
-        f"{', '.join(summary['classes'])}) for {summary['epochs_run']} epochs "
-        f"in {summary['seconds']} s."
-    ]
-    if summary["file_accuracy"] is not None:
-        lines.append(
-            f"Test accuracy on {summary['files']['test']} files: file-level "
-            f"{summary['file_accuracy']:.1%}, window-level {summary['window_accuracy']:.1%}."
-        )
-    lines.append(f"Model saved to {summary['model_dir']}")
-    return lines
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
-    summary = _train(
+    summary = train_job(
         args.data_dir,
         args.out,
         epochs=args.epochs,
@@ -292,11 +143,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         pooling=args.pooling,
         resume=args.resume,
         verbose=0 if args.json else 2,
+        say=_print,
     )
     if args.json:
         _print(json.dumps(summary))
     else:
-        for line in _summary_lines(summary):
+        for line in summary_lines(summary):
             _print(line)
     return 0
 
@@ -401,8 +253,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     demo.make_dataset(data_dir, clips_per_class=args.clips)
     _print("2/4 Extracting features and training (less than a minute on 2 cores) ...")
-    summary = _train(data_dir, model_dir, epochs=args.epochs, cache_dir=out / "cache", verbose=2)
-    _print("3/4 " + "\n    ".join(_summary_lines(summary)))
+    summary = train_job(
+        data_dir, model_dir, epochs=args.epochs, cache_dir=out / "cache", verbose=2, say=_print
+    )
+    _print("3/4 " + "\n    ".join(summary_lines(summary)))
     fresh = out / "fresh-clip.wav"
     import soundfile as sf
 
