@@ -17,6 +17,7 @@ This module imports TensorFlow only when a batch is augmented.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any
 
 from melgenre._config import Component
@@ -261,7 +262,7 @@ def _eq_curves(x: tf.Tensor, seed: Any, largest_db: float) -> tf.Tensor:
     weights = tf.random.stateless_uniform((batch, EQ_TERMS), mix_seed, -1.0, 1.0)
     centres = (tf.range(bands, dtype=tf.float32) + 0.5) / tf.cast(bands, tf.float32)
     order = tf.range(1, EQ_TERMS + 1, dtype=tf.float32)
-    basis = tf.cos(tf.constant(3.141592653589793) * order[:, None] * centres[None, :])
+    basis = tf.cos(math.pi * order[:, None] * centres[None, :])
     curves = weights @ basis  # (batch, bands)
     largest = tf.reduce_max(tf.abs(curves), axis=1, keepdims=True)
     size = tf.random.stateless_uniform((batch, 1), size_seed, 0.0, largest_db)
