@@ -21,8 +21,9 @@ featurizer into data/cache and reused by every fold and candidate.
 Each candidate (:data:`CANDIDATES`) is a set of library settings; ``library`` is what
 ``melgenre train DATA --out M`` does with no flags. Results are merged into
 benchmarks/results/cv/<domain>.json fold by fold (a killed run keeps its finished folds):
-per fold the file- and window-level accuracy, epochs run, best epoch and seconds; per
-candidate the mean and standard deviation over the folds.
+per fold the file- and window-level accuracy, the file-level confusion matrix, the files right
+per group (piece, voice, program), epochs run, best epoch and seconds; per candidate the mean
+and standard deviation over the folds.
 """
 
 from __future__ import annotations
@@ -171,6 +172,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "windows": "for_clips",
         "augmentation": {"time_masks": 0, "freq_masks": 0, "eq_db": 12.0},
     },
+    # a frequency-position channel beside the log-mel (GenreCNN(frequency_position=True)):
+    # the global mean pooling forgets where in the spectrum a pattern lies (register, formants)
+    "library-freqpos": {"windows": "for_clips", "model": {"frequency_position": True}},
     # residual blocks (GenreCNN(block="residual")) at half the filters: two convolutions per
     # block at half the width cost about what today's one convolution per block costs
     "library-res-narrow": {
@@ -249,8 +253,29 @@ def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
     return out
 
 
+def group_scores(predict: Any, test: Any, groups: Any) -> dict[str, list[int]]:
+    """``{group: [files right, files]}`` on the test fold, from the mean of each file's windows."""
+    import numpy as np
+
+    probabilities = np.concatenate([np.asarray(predict(b)) for b in test.batches(256)])
+    out: dict[str, list[int]] = {}
+    for index, path in enumerate(test.paths):
+        mine = test.groups == index
+        if not mine.any():
+            continue
+        right = int(np.argmax(probabilities[mine].mean(axis=0)) == test.labels[mine][0])
+        score = out.setdefault(str(groups(Path(path)) if groups else path), [0, 0])
+        score[0] += right
+        score[1] += 1
+    return dict(sorted(out.items()))
+
+
 def run_fold(
-    name: str, parts: tuple[Any, Any, Any], cache_dir: Path, verbose: int
+    name: str,
+    parts: tuple[Any, Any, Any],
+    cache_dir: Path,
+    verbose: int,
+    groups: Any = None,
 ) -> dict[str, Any]:
     """Train candidate ``name`` on one fold's training part; score it on the test fold."""
     import dataclasses
@@ -332,18 +357,20 @@ def run_fold(
         members.append((model, trainer.evaluate(test)))
     seconds = time.perf_counter() - start
     report = members[0][1]
-    if len(members) > 1:
+
+    def predict(x: Any) -> Any:
         import numpy as np
 
+        return np.mean([np.asarray(m.predict_on_batch(x)) for m, _ in members], axis=0)
+
+    if len(members) > 1:
         from melgenre.evaluation import evaluate_features
 
         fold["member_file_accuracy"] = [r.file_accuracy for _, r in members]
         fold["member_window_accuracy"] = [r.window_accuracy for _, r in members]
-        report = evaluate_features(
-            lambda x: np.mean([np.asarray(m.predict_on_batch(x)) for m, _ in members], axis=0),
-            test,
-            train.classes,
-        )
+        report = evaluate_features(predict, test, train.classes)
+    if trainer.clip_head_ is None:  # the window mean's file decisions, by group
+        fold["group_scores"] = group_scores(predict, test, groups)
     if trainer.clip_head_ is not None:
         head, trainer.clip_head_ = trainer.clip_head_, None
         fold["file_accuracy_window_mean"] = trainer.evaluate(test).file_accuracy
@@ -351,6 +378,8 @@ def run_fold(
     return {
         "file_accuracy": report.file_accuracy,
         "window_accuracy": report.window_accuracy,
+        # file level; rows are the true classes, columns the predicted ones (order: "classes")
+        "confusion_matrix": report.confusion_matrix,
         "epochs_run": history.epochs,
         "best_epoch": history.params.get("best_epoch"),
         "plan": history.params.get("plan"),
@@ -408,7 +437,7 @@ def main() -> None:
             for number, fold in enumerate(parts):
                 if number in done:
                     continue
-                row = run_fold(name, fold, args.cache_dir, args.verbose)
+                row = run_fold(name, fold, args.cache_dir, args.verbose, groups)
                 window = row["window_accuracy"]
                 entry["folds"].append({"fold": number, **row})
                 summarize(entry)

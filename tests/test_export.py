@@ -20,6 +20,7 @@ from melgenre import (
     Audio,
     ExportedModel,
     FolderDataset,
+    GenreCNN,
     MelFeaturizer,
     ParityReport,
     Predictor,
@@ -363,6 +364,26 @@ def test_a_twin_of_a_replaced_step_exports_and_passes_parity(tmp_path: Path) -> 
     x = tone(frequency=500.0, duration=2.0, sample_rate=SR)
     np.testing.assert_allclose(
         ExportedModel.load(out)(x)["probabilities"], probabilities(p.predict((x, SR))), atol=1e-5
+    )
+
+
+def test_a_frequency_position_channel_exports_and_passes_parity(tmp_path: Path) -> None:
+    model = GenreCNN(
+        num_classes=3,
+        input_shape=FEAT.output_shape,
+        filters=(8, 16),
+        dense_units=16,
+        frequency_position=True,
+        seed=3,
+    )
+    p = Predictor(preprocessing=Preprocessing(FEAT), model=model, labels=["a", "b", "c"])
+    out = p.export(tmp_path / "position", format="tflite")
+    report = ExportedModel.load(out).parity()
+    assert report is not None
+    assert report.passed, report.summary()
+    x = tone(frequency=900.0, duration=2.0, sample_rate=SR)
+    np.testing.assert_allclose(
+        ExportedModel.load(out)(x)["probabilities"], probabilities(p.predict((x, SR))), atol=1e-4
     )
 
 

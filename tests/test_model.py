@@ -136,6 +136,58 @@ def test_time_pooling_keeps_where_a_feature_lies_in_frequency() -> None:
     assert embeddings["time"] > 5 * embeddings["mean"]
 
 
+def test_frequency_position_appends_a_band_ramp(tmp_path: Path) -> None:
+    from melgenre._position import FrequencyPosition
+
+    x = np.random.default_rng(0).normal(size=(2, 5, 3, 2)).astype(np.float32)
+    y = np.asarray(FrequencyPosition()(x))
+    assert y.shape == (2, 5, 3, 3)
+    np.testing.assert_array_equal(y[..., :2], x)  # the input's channels pass unchanged
+    ramp = np.linspace(-1.0, 1.0, 5, dtype=np.float32)
+    np.testing.assert_allclose(y[..., 2], np.broadcast_to(ramp[None, :, None], (2, 5, 3)))
+    assert np.asarray(FrequencyPosition()(np.ones((1, 1, 4, 1), np.float32)))[..., 1].max() == 0
+
+    model = GenreCNN(
+        num_classes=3, input_shape=(32, 16, 1), filters=(4, 8), frequency_position=True, seed=0
+    )
+    plain = GenreCNN(num_classes=3, input_shape=(32, 16, 1), filters=(4, 8), seed=0)
+    assert model.get_config()["frequency_position"] is True
+    assert model.get_layer("frequency_position").output.shape == (None, 32, 16, 2)
+    # one more input channel to the first convolution: 3 x 3 x 4 more weights
+    assert model.count_params() == plain.count_params() + 3 * 3 * 4
+    x = np.random.default_rng(2).normal(size=(3, 32, 16, 1)).astype(np.float32)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    config = plain.get_config()
+    del config["frequency_position"]  # as melgenre 0.2 saved it
+    assert GenreCNN.from_config(config).frequency_position is False
+
+
+def test_frequency_position_tells_registers_apart_under_mean_pooling() -> None:
+    # the same stripe 8 bands apart (a multiple of the two poolings' stride, away from
+    # the borders): the plain network is translation-equivariant, so its mean-pooled
+    # embeddings are equal; with the position channel the network sees the register
+    embeddings = {}
+    for position in (False, True):
+        model = GenreCNN(
+            num_classes=3,
+            input_shape=(32, 16, 1),
+            filters=(4, 8),
+            frequency_position=position,
+            seed=0,
+        )
+        pooled = keras.Model(model.input, model.get_layer("dense").input)
+        x = np.zeros((2, 32, 16, 1), np.float32)
+        x[0, 8:10] = 1.0
+        x[1, 16:18] = 1.0
+        out = np.asarray(pooled(x))
+        embeddings[position] = float(np.abs(out[0] - out[1]).sum() / np.abs(out).sum())
+    assert embeddings[False] < 1e-5
+    assert embeddings[True] > 0.01
+
+
 @keras.saving.register_keras_serializable(package="melgenre_tests")
 class WideCNN(GenreCNN):
     """A user subclass with another body and a parameter of its own."""
@@ -222,6 +274,7 @@ def test_classic_preset_layer_list() -> None:
             r"'global_pooling' parameter of GenreCNN must be one of 'mean'",
         ),
         ({"block": "dense"}, r"'block' parameter of GenreCNN must be one of 'plain'"),
+        ({"frequency_position": 1}, r"'frequency_position' parameter of GenreCNN must be a bool"),
         ({"seed": "0"}, "'seed'"),
     ],
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from melgenre import _batchnorm
+from melgenre import _batchnorm, _position
 from melgenre._tf import keras
 from melgenre._validation import check_choice, check_int
 from melgenre.errors import ConfigError
@@ -88,6 +88,13 @@ class GenreCNN(keras.Model):
         1x1 convolution where the width or stride changes), added before the
         ReLU, as in ResNet's basic block; about 3.7x the computation at the
         default widths (halve ``filters`` to keep it).
+    frequency_position : bool, default=False
+        Append a channel holding each band's position (-1 at the lowest band
+        to 1 at the highest) to the standardised input, so the convolutions
+        can tell registers apart under the mean pooling (CoordConv; the
+        frequency-aware CNNs of acoustic scene classification). Off by
+        default: on instrument families with unseen programs it scored
+        45.6 % against 51.0 % (5-fold cross-validation).
     dense_units : int >= 0, default=128
         Units of the dense layer after pooling; 0 leaves it out.
     dropout : float in [0, 1), default=0.3
@@ -126,6 +133,7 @@ class GenreCNN(keras.Model):
         first_stride: int = 1,
         global_pooling: str = "mean",
         block: str = "plain",
+        frequency_position: bool = False,
         dense_units: int = 128,
         dropout: float = 0.3,
         seed: int | None = None,
@@ -159,6 +167,13 @@ class GenreCNN(keras.Model):
         first_stride = _positive_int(owner, "first_stride", first_stride)
         check_choice(owner, "global_pooling", global_pooling, GLOBAL_POOLINGS)
         check_choice(owner, "block", block, BLOCKS)
+        if not isinstance(frequency_position, bool):
+            raise ConfigError(
+                f"The 'frequency_position' parameter of {owner} must be a bool. "
+                f"Got {frequency_position!r} instead.",
+                parameter="frequency_position",
+                value=frequency_position,
+            )
         check_int(owner, "dense_units", dense_units, low=0)
         if (
             isinstance(dropout, bool)
@@ -175,6 +190,7 @@ class GenreCNN(keras.Model):
         self.first_stride = first_stride
         self.global_pooling = global_pooling
         self.block = block
+        self.frequency_position = frequency_position
         features = self.body(
             inputs, filters=filters, dense_units=dense_units, dropout=float(dropout)
         )
@@ -218,6 +234,8 @@ class GenreCNN(keras.Model):
         x = keras.layers.LayerNormalization(
             axis=(1, 2), center=False, scale=False, name="standardize"
         )(inputs)
+        if self.frequency_position:
+            x = _position.FrequencyPosition(name="frequency_position")(x)
         for i, width in enumerate(filters):
             stride = self.first_stride if i == 0 else 1
             if self.block == "residual":
@@ -293,6 +311,7 @@ class GenreCNN(keras.Model):
             "first_stride": self.first_stride,
             "global_pooling": self.global_pooling,
             "block": self.block,
+            "frequency_position": self.frequency_position,
             "dense_units": self.dense_units,
             "dropout": self.dropout,
             "seed": self.seed,

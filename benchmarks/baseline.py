@@ -1,0 +1,111 @@
+"""The simple baseline on the development suite's own folds: MFCC statistics + logistic regression.
+
+Run (after building the data sets as ../shared/bench/README.md says):
+
+    .venv/bin/python benchmarks/baseline.py --domain instruments genres digits
+
+Each file becomes the mean and standard deviation over time of 20 MFCCs (librosa's defaults
+on a 22.05 kHz log-mel; 40 numbers), standardised and classified by scikit-learn's
+``LogisticRegression`` (C=1, its default: nothing tuned). It is scored on exactly the folds
+of ``benchmarks/cv.py`` (grouped by piece, voice or program, stratified, seed 42; the inner
+validation split joins the training part, since nothing stops early), so its figure sits
+beside the network's fold by fold. The same features are also scored on folds that are only
+stratified (``ungrouped``): a program, voice or piece then appears on both sides, as in the
+figures the bench README quotes, and the gap between the two is what grouping costs.
+
+Writes benchmarks/results/cv/baselines.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import cv
+import numpy as np
+from _common import RESULTS, environment
+
+
+def mfcc_statistics(path: Path) -> Any:
+    """The mean and standard deviation over time of 20 MFCCs of one file (22.05 kHz, mono)."""
+    import librosa
+
+    samples, rate = librosa.load(path, sr=22050, mono=True)
+    mfcc = librosa.feature.mfcc(y=samples, sr=rate, n_mfcc=20)
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)])
+
+
+def rows(part: Any, index: dict[str, int]) -> Any:
+    """The rows of ``part``'s files in the domain's feature matrix."""
+    return np.array([index[str(Path(p).resolve())] for p in part.paths])
+
+
+def scores(features: Any, labels: Any, splits: list[tuple[Any, Any]]) -> list[float]:
+    """File-level accuracy of standardised logistic regression on each ``(train, test)`` split."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    out = []
+    for train, test in splits:
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        model.fit(features[train], labels[train])
+        out.append(float(np.mean(model.predict(features[test]) == labels[test])))
+    return out
+
+
+def summary(accuracies: list[float]) -> dict[str, Any]:
+    return {
+        "folds": accuracies,
+        "file_accuracy_mean": statistics.fmean(accuracies),
+        "file_accuracy_std": statistics.stdev(accuracies),
+    }
+
+
+def main() -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain", nargs="+", default=["genres", "digits", "instruments"])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    out = RESULTS / "cv" / "baselines.json"
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results["environment"] = environment()
+    for domain in args.domain:
+        dataset, groups = cv.load_dataset(domain)
+        paths = list(dataset.paths)
+        index = {str(Path(p).resolve()): i for i, p in enumerate(paths)}
+        features = np.stack([mfcc_statistics(Path(p)) for p in paths])
+        labels = np.asarray(dataset.labels)
+        grouped = [
+            (np.concatenate([rows(train, index), rows(validation, index)]), rows(test, index))
+            for train, validation, test in cv.folds(dataset, groups, args.folds)
+        ]
+        stratified = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=42)
+        ungrouped = list(stratified.split(features, labels))
+        results[domain] = {
+            "features": "20 MFCCs, mean and std over time (librosa, 22.05 kHz)",
+            "classifier": "StandardScaler + LogisticRegression(C=1)",
+            "grouped": summary(scores(features, labels, grouped)),
+            "ungrouped": summary(scores(features, labels, ungrouped)),
+        }
+        entry = results[domain]
+        print(
+            f"{domain:>11}: grouped {entry['grouped']['file_accuracy_mean']:.1%} "
+            f"+- {entry['grouped']['file_accuracy_std']:.1%}, ungrouped "
+            f"{entry['ungrouped']['file_accuracy_mean']:.1%} "
+            f"+- {entry['ungrouped']['file_accuracy_std']:.1%}",
+            flush=True,
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(results, indent=2) + "\n")
+        tmp.replace(out)
+
+
+if __name__ == "__main__":
+    main()
