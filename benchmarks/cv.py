@@ -172,6 +172,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "windows": "for_clips",
         "augmentation": {"time_masks": 0, "freq_masks": 0, "eq_db": 12.0},
     },
+    # the peak learning rate of the plan's warm-up and cosine decay (Trainer(learning_rate=...)),
+    # 3x above and below the default 1e-3: the one optimizer setting never cross-validated
+    "library-lr3e-3": {"windows": "for_clips", "trainer": {"learning_rate": 3e-3}},
+    "library-lr3e-4": {"windows": "for_clips", "trainer": {"learning_rate": 3e-4}},
     # a frequency-position channel beside the log-mel (GenreCNN(frequency_position=True)):
     # the global mean pooling forgets where in the spectrum a pattern lies (register, formants)
     "library-freqpos": {"windows": "for_clips", "model": {"frequency_position": True}},
