@@ -10,6 +10,8 @@ Domains (folder, group column of manifest.csv):
 * ``genres``: data/genres-dev, grouped by piece (``group_id``);
 * ``digits``: data/digits, grouped by voice (``voice``);
 * ``instruments``: data/instruments, grouped by General MIDI program (``program``);
+* ``instruments-120``: data/instruments-120 (``instruments.py --per-class 120 --seed 1``: the
+  same programs, twice the clips of each), grouped likewise;
 * ``demo``: ``melgenre.demo.make_dataset`` (made in data/demo if missing), one group per file.
 
 Folds come from scikit-learn's ``StratifiedGroupKFold`` (shuffled, seed 42): every file is
@@ -42,8 +44,14 @@ DOMAINS: dict[str, tuple[str, str | None]] = {
     "genres": ("data/genres-dev", "group_id"),
     "digits": ("data/digits", "voice"),
     "instruments": ("data/instruments", "program"),
+    # the same 75 programs with twice the clips of each (--per-class 120): does more of the
+    # same programs help a held-out one?
+    "instruments-120": ("data/instruments-120", "program"),
     "demo": ("data/demo", None),
 }
+
+#: what ``--domain all`` runs: the development suite (instruments-120 is a study of data size)
+SUITE = ("genres", "digits", "instruments", "demo")
 
 #: name -> settings. Keys: "featurizer" (MelFeaturizer kwargs), "windows" ("for_clips": fit
 #: the window to the training clips as `melgenre train` does), "model" (GenreCNN kwargs),
@@ -413,7 +421,7 @@ def main() -> None:
         "--tag", default="", help="suffix of the result file (for runs in parallel)"
     )
     args = parser.parse_args()
-    domains = list(DOMAINS) if "all" in args.domain else args.domain
+    domains = list(SUITE) if "all" in args.domain else args.domain
     for domain in domains:
         dataset, groups = load_dataset(domain)
         parts = folds(dataset, groups, args.folds)[: args.only_folds]
