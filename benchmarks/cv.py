@@ -265,8 +265,11 @@ def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
     return out
 
 
-def group_scores(predict: Any, test: Any, groups: Any) -> dict[str, list[int]]:
-    """``{group: [files right, files]}`` on the test fold, from the mean of each file's windows."""
+def group_scores(predict: Any, test: Any, classes: Any, groups: Any) -> dict[str, list[int]]:
+    """``{group: [files right, files]}`` on the test fold, from the mean of each file's windows.
+
+    ``classes`` are the model's labels by output index (matched to the test set's by name).
+    """
     import numpy as np
 
     probabilities = np.concatenate([np.asarray(predict(b)) for b in test.batches(256)])
@@ -275,7 +278,8 @@ def group_scores(predict: Any, test: Any, groups: Any) -> dict[str, list[int]]:
         mine = test.groups == index
         if not mine.any():
             continue
-        right = int(np.argmax(probabilities[mine].mean(axis=0)) == test.labels[mine][0])
+        guess = classes[int(np.argmax(probabilities[mine].mean(axis=0)))]
+        right = int(guess == test.classes[int(test.labels[mine][0])])
         score = out.setdefault(str(groups(Path(path)) if groups else path), [0, 0])
         score[0] += right
         score[1] += 1
@@ -382,7 +386,7 @@ def run_fold(
         fold["member_window_accuracy"] = [r.window_accuracy for _, r in members]
         report = evaluate_features(predict, test, train.classes)
     if trainer.clip_head_ is None:  # the window mean's file decisions, by group
-        fold["group_scores"] = group_scores(predict, test, groups)
+        fold["group_scores"] = group_scores(predict, test, train.classes, groups)
     if trainer.clip_head_ is not None:
         head, trainer.clip_head_ = trainer.clip_head_, None
         fold["file_accuracy_window_mean"] = trainer.evaluate(test).file_accuracy
