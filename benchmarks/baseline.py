@@ -26,7 +26,7 @@ from typing import Any
 
 import cv
 import numpy as np
-from _common import RESULTS, environment
+from _common import RESULTS, write_result
 
 
 def mfcc_statistics(path: Path) -> Any:
@@ -73,8 +73,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     out = RESULTS / "cv" / "baselines.json"
-    results = json.loads(out.read_text()) if out.exists() else {}
-    results["environment"] = environment()
+    earlier = json.loads(out.read_text()) if out.exists() else {}
+    # other domains' figures are kept; write_result records this run's environment
+    results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
     for domain in args.domain:
         dataset, groups = cv.load_dataset(domain)
         paths = list(dataset.paths)
@@ -101,10 +102,7 @@ def main() -> None:
             f"+- {entry['ungrouped']['file_accuracy_std']:.1%}",
             flush=True,
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        tmp.replace(out)
+        write_result("cv/baselines", results)
 
 
 if __name__ == "__main__":

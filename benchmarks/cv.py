@@ -272,16 +272,16 @@ def group_scores(predict: Any, test: Any, classes: Any, groups: Any) -> dict[str
     """
     import numpy as np
 
+    from melgenre.evaluation import file_probabilities
+
     probabilities = np.concatenate([np.asarray(predict(b)) for b in test.batches(256)])
+    files, means = file_probabilities(probabilities, test.groups)
+    _, truth = test.file_labels()  # the same sorted file indices
     out: dict[str, list[int]] = {}
-    for index, path in enumerate(test.paths):
-        mine = test.groups == index
-        if not mine.any():
-            continue
-        guess = classes[int(np.argmax(probabilities[mine].mean(axis=0)))]
-        right = int(guess == test.classes[int(test.labels[mine][0])])
+    for index, mean, label in zip(files, means, truth, strict=True):
+        path = test.paths[index]
         score = out.setdefault(str(groups(Path(path)) if groups else path), [0, 0])
-        score[0] += right
+        score[0] += int(classes[int(np.argmax(mean))] == test.classes[int(label)])
         score[1] += 1
     return dict(sorted(out.items()))
 

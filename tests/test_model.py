@@ -119,6 +119,16 @@ def test_residual_blocks_shape_shortcuts_save_and_load(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
+def stripe_difference(model: GenreCNN, low: int, high: int) -> float:
+    """How much the pooled embeddings of a 2-band stripe at band ``low`` and at ``high`` differ."""
+    pooled = keras.Model(model.input, model.get_layer("dense").input)
+    x = np.zeros((2, *model.window_shape), np.float32)
+    x[0, low : low + 2] = 1.0
+    x[1, high : high + 2] = 1.0
+    out = np.asarray(pooled(x))
+    return float(np.abs(out[0] - out[1]).sum() / np.abs(out).sum())
+
+
 def test_time_pooling_keeps_where_a_feature_lies_in_frequency() -> None:
     # the same tone low and high in the spectrum: mean pooling sees the same
     # vector (only the borders differ); time pooling puts it in different bands
@@ -127,12 +137,7 @@ def test_time_pooling_keeps_where_a_feature_lies_in_frequency() -> None:
         model = GenreCNN(
             num_classes=3, input_shape=(32, 16, 1), filters=(4, 8), global_pooling=pooling, seed=0
         )
-        pooled = keras.Model(model.input, model.get_layer("dense").input)
-        x = np.zeros((2, 32, 16, 1), np.float32)
-        x[0, 8:10] = 1.0
-        x[1, 20:22] = 1.0
-        out = np.asarray(pooled(x))
-        embeddings[pooling] = float(np.abs(out[0] - out[1]).sum() / np.abs(out).sum())
+        embeddings[pooling] = stripe_difference(model, 8, 20)
     assert embeddings["time"] > 5 * embeddings["mean"]
 
 
@@ -178,12 +183,7 @@ def test_frequency_position_tells_registers_apart_under_mean_pooling() -> None:
             frequency_position=position,
             seed=0,
         )
-        pooled = keras.Model(model.input, model.get_layer("dense").input)
-        x = np.zeros((2, 32, 16, 1), np.float32)
-        x[0, 8:10] = 1.0
-        x[1, 16:18] = 1.0
-        out = np.asarray(pooled(x))
-        embeddings[position] = float(np.abs(out[0] - out[1]).sum() / np.abs(out).sum())
+        embeddings[position] = stripe_difference(model, 8, 16)
     assert embeddings[False] < 1e-5
     assert embeddings[True] > 0.01
 
