@@ -41,6 +41,9 @@ from melgenre.errors import BundleError, MelgenreWarning
 if TYPE_CHECKING:
     import keras
 
+    from melgenre.evaluation import EvaluationReport
+    from melgenre.history import History
+    from melgenre.predictor import Predictor
     from melgenre.preprocessing import Preprocessing
 
 __all__ = [
@@ -54,7 +57,9 @@ __all__ = [
     "load_model",
     "read_labels",
     "read_manifest",
+    "read_predictor",
     "read_preprocessing",
+    "save_predictor",
     "write_bundle",
 ]
 
@@ -327,6 +332,65 @@ def load_model(root: Path, name: str = MODEL_FILE) -> keras.Model:
             f"Cannot load {name} from {str(root)!r} ({type(exc).__name__}: {exc}). "
             "If the model is a custom class, import the module that registers it first."
         ) from exc
+
+
+def save_predictor(
+    predictor: Predictor,
+    path: PathLike,
+    *,
+    history: History | None = None,
+    report: EvaluationReport | None = None,
+    extra_files: Mapping[str, PathLike] | None = None,
+) -> Path:
+    """Write ``predictor`` as a bundle at ``path`` (:meth:`melgenre.Predictor.save`)."""
+    from melgenre.errors import ConfigError, NotTrainedError
+
+    model = predictor.model
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or int(optimizer.iterations) == 0:
+        raise NotTrainedError(
+            f"This {type(model).__name__} instance is not trained yet. Call "
+            "Trainer.fit(...) before Predictor.save()."
+        )
+    try:
+        preprocessing = predictor.preprocessing.get_config()  # {"loader": ..., "featurizer": ...}
+    except ConfigError as exc:
+        raise BundleError(f"Cannot save the predictor: {exc}") from exc
+    manifest = build_manifest(
+        labels=predictor.labels,
+        preprocessing=preprocessing,
+        model=model,
+        input_shape=predictor.preprocessing.output_shape,
+        aggregation=predictor.aggregation,
+        metadata=predictor.metadata,
+        training=history.params if history is not None else None,
+        metrics=report.to_dict() if report is not None else None,
+    )
+    files: dict[str, Any] = {MODEL_FILE: lambda p: model.save(p)}
+    head = predictor.clip_head
+    if head is not None:
+        files[CLIP_HEAD_FILE] = lambda p: head.save(p)
+    if history is not None:
+        files[HISTORY_FILE] = history.save
+    for name, source in (extra_files or {}).items():
+        files[name] = Path(source)
+    return write_bundle(path, manifest, files)
+
+
+def read_predictor(path: PathLike) -> tuple[Path, dict[str, Any]]:
+    """The bundle's directory and the keyword arguments of its :class:`~melgenre.Predictor`."""
+    root, manifest = read_manifest(path)
+    preprocessing, labels = read_preprocessing(root, manifest), read_labels(root, manifest)
+    model = load_model(root)
+    head = load_model(root, CLIP_HEAD_FILE) if CLIP_HEAD_FILE in manifest["files"] else None
+    return root, {
+        "preprocessing": preprocessing,
+        "model": model,
+        "labels": labels,
+        "aggregation": manifest.get("aggregation", "mean"),
+        "metadata": manifest.get("metadata") or {},
+        "clip_head": head,
+    }
 
 
 def _environment() -> dict[str, str]:

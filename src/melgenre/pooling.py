@@ -31,7 +31,7 @@ from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 from melgenre.model import _SeedSequence
 
-__all__ = ["ClipHead", "embedding_model", "fit_clip_head", "pool_files"]
+__all__ = ["ClipHead", "check_clip_head", "embedding_model", "fit_clip_head", "pool_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -347,3 +347,21 @@ def fit_clip_head(
         summary["best_epoch"] = int(np.argmin(finite)) + 1
     logger.info("Clip head trained: %s.", summary)
     return head, summary
+
+
+def check_clip_head(head: Any, model: Any, labels: list[str]) -> None:
+    """Raise a ConfigError unless ``head`` pools this model's embeddings into ``labels``."""
+    if not isinstance(head, ClipHead):
+        raise ConfigError(
+            "aggregation='attention' needs clip_head=ClipHead(...) trained on this model's "
+            f"window embeddings (Trainer(pooling='attention') makes one); got {head!r}.",
+            parameter="clip_head",
+        )
+    dim = int(embedding_model(model).outputs[1].shape[-1])
+    if head.num_classes != len(labels) or head.embedding_dim != dim:
+        raise ConfigError(
+            f"The clip head takes {head.embedding_dim}-dim embeddings into {head.num_classes} "
+            f"classes, but the model's embeddings have {dim} dims and there are {len(labels)} "
+            "labels: it was trained for another model.",
+            parameter="clip_head",
+        )

@@ -24,6 +24,7 @@ __all__ = [
     "WindowPrediction",
     "build_prediction",
     "check_model",
+    "compile_forward",
     "predict_in_file_batches",
 ]
 
@@ -167,6 +168,36 @@ def check_model(model: Any, input_shape: Sequence[int], labels: list[str]) -> No
             f"{tuple(input_shape)}; use the featurizer the model was trained with.",
             parameter="featurizer",
         )
+
+
+def compile_forward(model: Any, input_shape: Sequence[int], *, embeddings: bool) -> Any:
+    """``model``'s forward pass as one ``tf.function``, traced now for ``input_shape`` windows.
+
+    Each batch normalisation that follows a convolution is folded into it
+    (:func:`melgenre._folding.fold_batch_norm`). With ``embeddings``, each row is the
+    window's probabilities followed by its embedding (for a clip head).
+    """
+    from melgenre._folding import fold_batch_norm
+    from melgenre._tf import tf
+
+    spec = tf.TensorSpec(shape=(None, *input_shape), dtype=tf.float32)
+    if embeddings:
+        from melgenre.pooling import embedding_model
+
+        embedder = fold_batch_norm(embedding_model(model))
+
+        def call(x: Any) -> Any:
+            return tf.concat(embedder(x, training=False), axis=1)
+
+    else:
+        folded = fold_batch_norm(model)
+
+        def call(x: Any) -> Any:
+            return folded(x, training=False)
+
+    infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
+    infer.get_concrete_function()
+    return infer
 
 
 def predict_in_file_batches(

@@ -20,24 +20,13 @@ import numpy as np
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
 from melgenre.audio import Audio, AudioLoader
-from melgenre.bundle import (
-    CLIP_HEAD_FILE,
-    HISTORY_FILE,
-    MODEL_FILE,
-    build_manifest,
-    load_model,
-    read_labels,
-    read_manifest,
-    read_preprocessing,
-    write_bundle,
-)
+from melgenre.bundle import read_predictor, save_predictor
 from melgenre.data import FailedFile, FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated, warn_deprecated
 from melgenre.errors import (
     BundleError,
     ConfigError,
     MelgenreTypeError,
-    NotTrainedError,
 )
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.featurizer import Featurizer
@@ -48,6 +37,7 @@ from melgenre.prediction import (
     WindowPrediction,
     build_prediction,
     check_model,
+    compile_forward,
     predict_in_file_batches,
 )
 from melgenre.preprocessing import Preprocessing
@@ -123,7 +113,9 @@ class Predictor:
             )
         check_model(model, preprocessing.output_shape, labels)
         if aggregation == "attention" or clip_head is not None:
-            _check_clip_head(clip_head, model, labels)
+            from melgenre.pooling import check_clip_head
+
+            check_clip_head(clip_head, model, labels)
         self.clip_head = clip_head
         self.preprocessing = preprocessing
         self.model = model
@@ -329,35 +321,7 @@ class Predictor:
         -------
         path : pathlib.Path
         """
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is None or int(optimizer.iterations) == 0:
-            raise NotTrainedError(
-                f"This {type(self.model).__name__} instance is not trained yet. Call "
-                "Trainer.fit(...) before Predictor.save()."
-            )
-        try:
-            preprocessing = self.preprocessing.get_config()  # {"loader": ..., "featurizer": ...}
-        except ConfigError as exc:
-            raise BundleError(f"Cannot save the predictor: {exc}") from exc
-        manifest = build_manifest(
-            labels=self.labels,
-            preprocessing=preprocessing,
-            model=self.model,
-            input_shape=self.preprocessing.output_shape,
-            aggregation=self.aggregation,
-            metadata=self.metadata,
-            training=history.params if history is not None else None,
-            metrics=report.to_dict() if report is not None else None,
-        )
-        files: dict[str, Any] = {MODEL_FILE: lambda p: self.model.save(p)}
-        head = self.clip_head
-        if head is not None:
-            files[CLIP_HEAD_FILE] = lambda p: head.save(p)
-        if history is not None:
-            files[HISTORY_FILE] = history.save
-        for name, source in (extra_files or {}).items():
-            files[name] = Path(source)
-        return write_bundle(path, manifest, files)
+        return save_predictor(self, path, history=history, report=report, extra_files=extra_files)
 
     def export(
         self,
@@ -441,19 +405,9 @@ class Predictor:
             component, labels that disagree with the model's outputs, or a
             featurizer whose windows disagree with the model's input.
         """
-        root, manifest = read_manifest(path)
-        preprocessing, labels = read_preprocessing(root, manifest), read_labels(root, manifest)
-        model = load_model(root)
-        head = load_model(root, CLIP_HEAD_FILE) if CLIP_HEAD_FILE in manifest["files"] else None
+        root, arguments = read_predictor(path)
         try:
-            return cls(
-                preprocessing=preprocessing,
-                model=model,
-                labels=labels,
-                aggregation=manifest.get("aggregation", "mean"),
-                metadata=manifest.get("metadata") or {},
-                clip_head=head,
-            )
+            return cls(**arguments)
         except ConfigError as exc:
             raise BundleError(f"The bundle {str(root)!r} is inconsistent: {exc}") from exc
 
@@ -463,30 +417,10 @@ class Predictor:
         """The model's forward pass as one traced ``tf.function`` (traced once, thread-safe)."""
         if self._infer is None:
             with self._trace_lock:
-                if self._infer is None:
-                    from melgenre._folding import fold_batch_norm
-                    from melgenre._tf import tf
-
-                    spec = tf.TensorSpec(
-                        shape=(None, *self.preprocessing.output_shape), dtype=tf.float32
+                if self._infer is None:  # trace now, once, under the lock
+                    self._infer = compile_forward(
+                        self.model, self.preprocessing.output_shape, embeddings=self._pools
                     )
-                    if self._pools:
-                        from melgenre.pooling import embedding_model
-
-                        embedder = fold_batch_norm(embedding_model(self.model))
-
-                        def call(x: Any) -> Any:
-                            return tf.concat(embedder(x, training=False), axis=1)
-
-                    else:
-                        model = fold_batch_norm(self.model)
-
-                        def call(x: Any) -> Any:
-                            return model(x, training=False)
-
-                    infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
-                    infer.get_concrete_function()  # trace now, once, under the lock
-                    self._infer = infer
         return self._infer
 
     def _prediction(
@@ -533,23 +467,3 @@ def _preprocessing(
             f"trained with), got {type(preprocessing).__name__}."
         )
     return preprocessing
-
-
-def _check_clip_head(head: Any, model: Any, labels: list[str]) -> None:
-    """Raise a ConfigError unless ``head`` pools this model's embeddings into ``labels``."""
-    from melgenre.pooling import ClipHead, embedding_model
-
-    if not isinstance(head, ClipHead):
-        raise ConfigError(
-            "aggregation='attention' needs clip_head=ClipHead(...) trained on this model's "
-            f"window embeddings (Trainer(pooling='attention') makes one); got {head!r}.",
-            parameter="clip_head",
-        )
-    dim = int(embedding_model(model).outputs[1].shape[-1])
-    if head.num_classes != len(labels) or head.embedding_dim != dim:
-        raise ConfigError(
-            f"The clip head takes {head.embedding_dim}-dim embeddings into {head.num_classes} "
-            f"classes, but the model's embeddings have {dim} dims and there are {len(labels)} "
-            "labels: it was trained for another model.",
-            parameter="clip_head",
-        )
