@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from melgenre import _streaming
 from melgenre._dsp import (
     analysis_window,
     frame_windows,
     log_mel,
     mel_power,
     resize_time,
-    stream_mel_power,
     window_deltas,
     window_starts,
-    windows_from_blocks,
 )
 from melgenre._filters import mel_filters
 from melgenre._harmony import chroma_operator, window_chroma
@@ -410,59 +409,16 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         if not self._streams_in_blocks():
             yield from super().stream(blocks)
             return
-        seen, n_frames, peak = [0], 0, np.float32(0.0)
-        # the first pass keeps the mel power of a recording up to KEEP_FRAMES long (a few MB),
-        # so that the second pass neither decodes nor transforms it again
-        kept: list[FloatArray] | None = []
-        for power in self._stream_power(blocks(), seen):
-            n_frames += power.shape[1]
-            peak = max(peak, power.max())
-            if kept is not None:
-                kept.append(power)
-                if n_frames > KEEP_FRAMES:
-                    kept = None
-        n_samples = seen[0]
-        if n_samples < self.n_fft or n_frames <= self.frames:
+        first = _streaming.measure(self, blocks, KEEP_FRAMES)
+        if first.n_samples < self.n_fft or first.n_frames <= self.frames:
             yield from super().stream(blocks)
             return
-        ref = peak if self.ref == "max" else self.ref
-        floor = None
-        if self.top_db is not None:
-            top = log_mel(np.array([[peak]], dtype=np.float32), ref=ref, top_db=None)
-            floor = top.max() - self.top_db
-        starts, times = self.window_starts(n_frames), self._window_times(n_samples)
-        powers = kept if kept is not None else self._stream_power(blocks(), [0])
-        scaled = (log_mel(power, ref=ref, top_db=None) for power in powers)
-        if floor is not None:
-            scaled = (np.maximum(db, floor) for db in scaled)
-        k = 0
-        for cut in windows_from_blocks(scaled, starts, self.frames):
-            if self.resize_frames is not None:
-                cut = resize_time(cut, self.resize_frames)
-            yield self._channels(cut), times[k : k + len(cut)]
-            k += len(cut)
+        yield from _streaming.windows(self, blocks, first)
 
     def _streams_in_blocks(self) -> bool:
         """Whether :meth:`stream` can compute windows block by block (no step overridden)."""
         steps = ("spectrogram", "mel_power", "scale", "windows", "window_starts", "transform")
         return all(getattr(type(self), step) is getattr(MelFeaturizer, step) for step in steps)
-
-    def _stream_power(self, blocks: Iterable[Audio], seen: list[int]) -> Iterator[FloatArray]:
-        """Mel power of ``blocks`` block by block; adds the samples read to ``seen[0]``."""
-
-        def samples() -> Iterator[FloatArray]:
-            for block in blocks:
-                self.check_audio(block)
-                seen[0] += block.n_samples
-                yield block.samples
-
-        return stream_mel_power(
-            samples(),
-            mel_basis=self._mel_operator,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            window=self._window,
-        )
 
     def __getstate__(self) -> dict[str, Any]:
         # Leave the cached matrices out of pickles (sent to worker processes).
