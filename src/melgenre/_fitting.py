@@ -1,7 +1,7 @@
 """Pieces of :class:`Trainer`, as functions and small classes.
 
-Set checks, the epoch log, class weights, placement and sharding under a
-distribution strategy, batched prediction.
+Set checks, the epoch log, class weights, early stopping's set-up, the run's record,
+placement and sharding under a distribution strategy, batched prediction.
 
 Importing this module imports Keras (and TensorFlow).
 """
@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,10 +27,15 @@ from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError, MelgenreTypeError
 from melgenre.history import History, lower_is_better
 
+if TYPE_CHECKING:
+    from melgenre.plan import TrainingPlan
+    from melgenre.training import Trainer
+
 __all__ = [
     "EpochLog",
     "SmoothedMetric",
     "check_features",
+    "check_fit",
     "check_settings",
     "class_weights",
     "early_stopper",
@@ -38,7 +43,9 @@ __all__ = [
     "final_history",
     "place_in_scope",
     "predict_in_batches",
+    "run_params",
     "shard_by_data",
+    "stopping",
 ]
 
 logger = logging.getLogger(__name__)
@@ -168,6 +175,32 @@ def check_features(model: keras.Model, features: FeatureSet, role: str) -> None:
         )
 
 
+def check_fit(
+    model: keras.Model,
+    train: FeatureSet,
+    validation: FeatureSet | None,
+    *,
+    resume: bool,
+    run_dir: Path | None,
+) -> None:
+    """Raise a ConfigError unless ``Trainer.fit``'s sets fit the model and each other."""
+    check_features(model, train, "training")
+    if validation is not None:
+        check_features(model, validation, "validation")
+        if tuple(validation.classes) != tuple(train.classes):
+            raise ConfigError(
+                "The validation set's classes differ from the training set's: "
+                f"{list(validation.classes)} vs {list(train.classes)}.",
+                parameter="validation",
+            )
+    if resume and run_dir is None:
+        raise ConfigError(
+            "fit(resume=True) needs the run directory the checkpoints are in: "
+            "Trainer(run_dir=...).",
+            parameter="resume",
+        )
+
+
 def place_in_scope(model: keras.Model, strategy: Any) -> keras.Model:
     """``model``, or its copy rebuilt inside ``strategy``'s scope when built outside it."""
     if strategy is None or model.distribute_strategy is strategy:
@@ -269,6 +302,68 @@ def early_stopper(
     return ResumableEarlyStopping(
         monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
     )
+
+
+def stopping(
+    trainer: Trainer, validation: FeatureSet | None, patience: int
+) -> tuple[str, ResumableEarlyStopping | None, dict[str, Any] | None]:
+    """The metric early stopping watches, the stopper (or None) and its record for the history.
+
+    On by default when there is a validation set; the smoothed metric when
+    ``trainer.smoothing`` is set.
+    """
+    use = trainer.early_stopping if trainer.early_stopping is not None else validation is not None
+    if use and validation is None and trainer.monitor.startswith("val_"):
+        raise ConfigError(
+            f"Early stopping on {trainer.monitor!r} needs a validation set: pass "
+            "fit(train, validation=...) or Trainer(early_stopping=False).",
+            parameter="early_stopping",
+        )
+    watched = f"{trainer.monitor}_smoothed" if use and trainer.smoothing else trainer.monitor
+    stopper = early_stopper(use, watched, patience, trainer.callbacks)
+    record = (
+        {"monitor": watched, "patience": patience, "smoothing": trainer.smoothing}
+        if stopper is not None
+        else None
+    )
+    return watched, stopper, record
+
+
+def run_params(
+    trainer: Trainer,
+    train: FeatureSet,
+    validation: FeatureSet | None,
+    weights: dict[int, float] | None,
+    train_hash: str,
+    plan: TrainingPlan,
+) -> dict[str, Any]:
+    """The run's settings and data sizes, recorded in ``training_hist.json``."""
+    augmentation, model, strategy = trainer.augmentation, trainer.model, trainer.strategy
+    return {
+        "epochs": plan.epochs,
+        "plan": plan.to_dict(),
+        "batch_size": trainer.batch_size,
+        "learning_rate": trainer.learning_rate,
+        "seed": trainer.seed,
+        "model": model.name,
+        "model_params": int(model.count_params()),
+        "train_windows": len(train),
+        "train_files": train.n_files,
+        "validation_windows": len(validation) if validation is not None else 0,
+        "validation_files": validation.n_files if validation is not None else 0,
+        "classes": list(train.classes),
+        "train_files_hash": train_hash,
+        "class_weight": (
+            {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
+        ),
+        "augmentation": (
+            {"class_name": type(augmentation).__name__, **augmentation.get_config()}
+            if augmentation is not None
+            else None
+        ),
+        "strategy": type(strategy).__name__ if strategy is not None else None,
+        "replicas": int(model.distribute_strategy.num_replicas_in_sync),
+    }
 
 
 def final_history(

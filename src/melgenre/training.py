@@ -24,14 +24,16 @@ from melgenre._fitting import (
     EpochLog,
     SmoothedMetric,
     check_features,
+    check_fit,
     check_settings,
     class_weights,
-    early_stopper,
     files_hash,
     final_history,
     place_in_scope,
     predict_in_batches,
+    run_params,
     shard_by_data,
+    stopping,
 )
 from melgenre._tf import keras
 from melgenre._typing import FloatArray, PathLike
@@ -56,7 +58,68 @@ class Trainer:
     """Fit a Keras classifier on a :class:`FeatureSet` and evaluate it per file and per window.
 
     The model is compiled with Adam, categorical cross-entropy and accuracy
-    unless ``optimizer``, ``loss`` or ``metrics`` say otherwise.
+    unless ``optimizer``, ``loss`` or ``metrics`` say otherwise. The run's
+    length and learning-rate schedule come from the training set's size
+    (:func:`melgenre.plan_training`; see the training guide).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A classifier with a softmax output, e.g. :class:`~melgenre.GenreCNN`.
+    epochs : int > 0 or None, default=None
+        ``None`` plans the length: about ``target_updates`` optimizer updates,
+        within 10 to 200 epochs.
+    batch_size : int > 0, default=32
+    learning_rate : float > 0, default=1e-3
+        The peak rate: warmed up from a tenth over the first 5 % of the
+        updates, then decayed to zero along a cosine (``schedule="cosine"``).
+    schedule : {"cosine", "constant"}, default="cosine"
+    target_updates : int > 0, default=3000
+        The optimizer updates a planned run aims at.
+    optimizer, loss, metrics : optional
+        Given to ``model.compile``; a given optimizer is used as it is (no schedule).
+    callbacks : sequence of keras.callbacks.Callback, optional
+        Added to the trainer's own; a ``keras.callbacks.EarlyStopping`` among
+        them replaces the trainer's early stopping.
+    verbose : {"auto", 0, 1, 2}, default="auto"
+        Keras' progress output (0: none).
+    seed : int or None, default=None
+        Seeds the weights' initialisation, the shuffling, dropout and the
+        augmentation: with a seed, a run on CPU is deterministic.
+    run_dir : str or os.PathLike, optional
+        Writes ``training_hist.json`` and a checkpoint every epoch there, so a
+        run can be resumed (``fit(..., resume=True)``).
+    early_stopping : bool or None, default=None
+        ``None`` means on when ``fit`` gets a validation set.
+    monitor : str, default="val_loss"
+        The metric early stopping watches (lower is better for losses and
+        errors, higher otherwise).
+    patience : int >= 0 or None, default=None
+        Epochs without improvement before stopping; ``None``: the plan's, a
+        quarter of the epochs (at least 5).
+    smoothing : float in [0, 0.99], default=0.6
+        Early stopping watches an exponential moving average of ``monitor``
+        (logged as ``<monitor>_smoothed``); 0 watches the raw metric.
+    class_weight : "balanced", dict or None, default=None
+        ``"balanced"`` gives every class the same total weight in the loss; a
+        dict maps class names or indices to weights.
+    augmentation : Augmentation or None, default=None
+        Applied to training batches only.
+    strategy : tf.distribute.Strategy or None, default=None
+        Train under this strategy (a model built outside its scope is rebuilt in it).
+    pooling : {"mean", "attention"}, default="mean"
+        How a file's windows become its answer: the mean of their
+        probabilities, or a :class:`~melgenre.ClipHead` trained after the window
+        model on its frozen embeddings (``clip_head_``).
+
+    Attributes
+    ----------
+    plan_ : TrainingPlan
+        The plan of the last :meth:`fit`.
+    history_ : History
+        The last :meth:`fit`'s history.
+    clip_head_ : ClipHead or None
+        The trained clip head, with ``pooling="attention"``.
 
     Parameters
     ----------
@@ -288,21 +351,7 @@ class Trainer:
             The sets do not fit the model, ``resume`` without ``run_dir``, or
             the checkpoint is from a run on other data or settings.
         """
-        check_features(self.model, train, "training")
-        if validation is not None:
-            check_features(self.model, validation, "validation")
-            if tuple(validation.classes) != tuple(train.classes):
-                raise ConfigError(
-                    "The validation set's classes differ from the training set's: "
-                    f"{list(validation.classes)} vs {list(train.classes)}.",
-                    parameter="validation",
-                )
-        if resume and self.run_dir is None:
-            raise ConfigError(
-                "fit(resume=True) needs the run directory the checkpoints are in: "
-                "Trainer(run_dir=...).",
-                parameter="resume",
-            )
+        check_fit(self.model, train, validation, resume=resume, run_dir=self.run_dir)
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
         self.model = place_in_scope(self.model, self.strategy)
@@ -320,23 +369,8 @@ class Trainer:
             "seed": self.seed,
             "classes": list(train.classes),
         }
-        params = self._run_params(train, validation, weights, train_hash, plan)
-        use_stopping = (
-            self.early_stopping if self.early_stopping is not None else validation is not None
-        )
-        if use_stopping and validation is None and self.monitor.startswith("val_"):
-            raise ConfigError(
-                f"Early stopping on {self.monitor!r} needs a validation set: pass "
-                "fit(train, validation=...) or Trainer(early_stopping=False).",
-                parameter="early_stopping",
-            )
-        watched = f"{self.monitor}_smoothed" if use_stopping and self.smoothing else self.monitor
-        stopper = early_stopper(use_stopping, watched, plan.patience, self.callbacks)
-        params["early_stopping"] = (
-            {"monitor": watched, "patience": plan.patience, "smoothing": self.smoothing}
-            if stopper is not None
-            else None
-        )
+        params = run_params(self, train, validation, weights, train_hash, plan)
+        watched, stopper, params["early_stopping"] = stopping(self, validation, plan.patience)
         path = self.run_dir / HISTORY_FILE if self.run_dir is not None else None
         log = EpochLog(path, params)
         smoother = (
@@ -408,42 +442,6 @@ class Trainer:
 
         self.clip_head_, summary = fit_clip_head(self.model, train, validation, seed=self.seed)
         log.run_params["clip_head"] = summary
-
-    def _run_params(
-        self,
-        train: FeatureSet,
-        validation: FeatureSet | None,
-        weights: dict[int, float] | None,
-        train_hash: str,
-        plan: TrainingPlan,
-    ) -> dict[str, Any]:
-        """The run's settings and data sizes, recorded in ``training_hist.json``."""
-        augmentation = self.augmentation
-        return {
-            "epochs": plan.epochs,
-            "plan": plan.to_dict(),
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "seed": self.seed,
-            "model": self.model.name,
-            "model_params": int(self.model.count_params()),
-            "train_windows": len(train),
-            "train_files": train.n_files,
-            "validation_windows": len(validation) if validation is not None else 0,
-            "validation_files": validation.n_files if validation is not None else 0,
-            "classes": list(train.classes),
-            "train_files_hash": train_hash,
-            "class_weight": (
-                {train.classes[i]: w for i, w in weights.items()} if weights is not None else None
-            ),
-            "augmentation": (
-                {"class_name": type(augmentation).__name__, **augmentation.get_config()}
-                if augmentation is not None
-                else None
-            ),
-            "strategy": type(self.strategy).__name__ if self.strategy is not None else None,
-            "replicas": int(self.model.distribute_strategy.num_replicas_in_sync),
-        }
 
     def _scope(self) -> Any:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
