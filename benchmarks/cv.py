@@ -193,6 +193,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "windows": "for_clips",
         "model": {"block": "residual", "filters": [8, 16, 32, 64]},
     },
+    # bands spaced evenly in log frequency from 55 Hz (MelFeaturizer(frequency_scale="log")):
+    # a pitch change moves a harmonic pattern along the bands without changing its shape
+    "library-log": {"windows": "for_clips", "featurizer": {"frequency_scale": "log"}},
 }
 
 

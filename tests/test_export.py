@@ -103,6 +103,7 @@ def features_only(featurizer: MelFeaturizer) -> ParityReport:
         {"deltas": 2},  # delta and delta-delta channels
         {"tempogram": True, "resize_frames": 24},  # the rhythm channel, on resized windows
         {"chroma": True, "deltas": 1},  # the harmony channel, after a delta channel
+        {"frequency_scale": "log", "fmin": 60.0},  # bands a constant ratio apart
         {"n_fft": 400},  # not a power of two: fine in-graph, refused by TFLite only
     ],
 )

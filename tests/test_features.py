@@ -8,7 +8,7 @@ import librosa
 import numpy as np
 import pytest
 
-from melgenre import Audio, AudioLoader, Featurizer, MelFeaturizer
+from melgenre import Audio, AudioLoader, Featurizer, MelFeaturizer, Preprocessing, _filters
 from melgenre._dsp import resize_time, window_starts
 from melgenre.errors import (
     AudioUnusableError,
@@ -131,6 +131,32 @@ def test_chroma_channel_names_the_pitch_classes_that_sound() -> None:
     harmony = feat.transform(chord(12, 16, 19))[..., 1]
     np.testing.assert_allclose(harmony.max(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(harmony[:, 0], harmony[:, 10], rtol=1e-5)
+
+
+def test_log_frequency_scale_is_a_setting_of_the_contract() -> None:
+    feat = MelFeaturizer(n_mels=64, frames=32, frequency_scale="log")
+    np.testing.assert_array_equal(
+        feat.mel_basis, _filters.log_filters(sample_rate=22050, n_fft=2048, n_bands=64)
+    )
+    config = feat.get_config()
+    assert config["frequency_scale"] == "log"
+    assert MelFeaturizer.from_config(config) == feat
+    assert (
+        Preprocessing(feat).cache_key
+        != Preprocessing(dataclasses.replace(feat, frequency_scale="mel")).cache_key
+    )
+    del config["frequency_scale"]  # an older config means the mel scale
+    assert MelFeaturizer.from_config(config).frequency_scale == "mel"
+    # a tone's energy lands in the band around its frequency
+    t = np.arange(22050) / 22050
+    audio = Audio(np.sin(2 * np.pi * 440.0 * t).astype(np.float32), 22050)
+    window = feat.transform(audio)[0, :, :, 0]
+    edges = np.geomspace(55.0, 11025.0, 66)
+    band = int(np.argmax(window.mean(axis=1)))
+    assert edges[band] <= 440.0 <= edges[band + 2]
+    # the harmony channel reads the log bands too
+    with_chroma = dataclasses.replace(feat, n_mels=128, chroma=True)
+    assert with_chroma.output_shape == (128, 32, 2)
 
 
 def test_chroma_channel_keeps_the_channel_contract_and_old_configs() -> None:
@@ -389,6 +415,8 @@ def test_pickles_without_its_cached_filter_bank() -> None:
         ({"resize_frames": -1}, "'resize_frames'"),
         ({"deltas": 3}, "'deltas'"),
         ({"tempogram": 1}, "'tempogram' parameter of MelFeaturizer must be a bool"),
+        ({"frequency_scale": "bark"}, "'frequency_scale'"),
+        ({"frequency_scale": "log", "fmax": 50.0}, r"frequency_scale='log'.*55 Hz"),
         ({"sample_rate": 100}, "'sample_rate'"),
     ],
 )

@@ -34,6 +34,53 @@ def test_mel_filters_equal_librosa(
     np.testing.assert_array_equal(ours, theirs)
 
 
+def test_log_filters_are_a_constant_ratio_apart_and_never_empty() -> None:
+    bank = _filters.log_filters(sample_rate=22050, n_fft=2048, n_bands=128)
+    assert bank.shape == (128, 1025)
+    assert bank.dtype == np.float32
+    np.testing.assert_allclose(bank.sum(axis=1), 1.0, rtol=1e-5)  # each band's mean power
+    assert np.all(bank.max(axis=1) > 0)  # the low bands are widened to reach an FFT bin
+    hz = np.fft.rfftfreq(2048, 1 / 22050)
+    centres = np.exp(bank @ np.log(np.maximum(hz, 1.0)))  # each band's mean log frequency
+    ratios = centres[64:] / centres[63:-1]  # above the widened low bands
+    np.testing.assert_allclose(ratios, (22050 / 2 / 55.0) ** (1 / 129), rtol=0.02)
+    assert centres[0] > 55.0
+    assert centres[-1] < 11025.0
+    # fmin sets the lowest edge; 0 means 55 Hz
+    same = _filters.filter_bank("log", sample_rate=22050, n_fft=2048, n_bands=128, fmin=55.0)
+    np.testing.assert_array_equal(same, bank)
+
+
+def test_a_pitch_change_moves_a_harmonic_pattern_along_log_bands_unchanged() -> None:
+    """The log scale's point: a tone an octave up is the same pattern, bands_per_octave higher."""
+    sample_rate, n_fft, n_bands = 22050, 8192, 95
+    bank = _filters.log_filters(
+        sample_rate=sample_rate, n_fft=n_fft, n_bands=n_bands, fmin=110.0, fmax=7040.0
+    )  # 97 edges 1/16 octave apart over 6 octaves: an octave is 16 bands
+    mel = _filters.mel_filters(
+        sample_rate=sample_rate, n_fft=n_fft, n_mels=n_bands, fmin=110.0, fmax=7040.0
+    )
+    t = np.arange(n_fft) / sample_rate
+    window = np.hanning(n_fft)
+
+    def pattern(basis: np.ndarray, f0: float) -> np.ndarray:
+        tone = sum(np.cos(2 * np.pi * k * f0 * t) / k for k in range(1, 5)) * window
+        power = basis @ np.square(np.abs(np.fft.rfft(tone)))
+        return power / power.max()
+
+    # (tones well above the FFT's resolution, where a band is many bins wide)
+    low, high = pattern(bank, 440.0), pattern(bank, 880.0)
+    assert np.abs(high[16:] - low[:-16]).max() < 0.05  # one octave = 16 bands
+    # on the mel scale the same octave is no shift: the pattern changes its shape
+    low, high = pattern(mel, 440.0), pattern(mel, 880.0)
+    assert min(np.abs(np.roll(high, -k) - low).max() for k in range(40)) > 0.2
+
+
+def test_filter_bank_refuses_a_log_range_that_is_empty() -> None:
+    with pytest.raises(ValueError, match="fmin < fmax"):
+        _filters.log_filters(sample_rate=22050, n_fft=2048, n_bands=8, fmax=50.0)
+
+
 def test_empty_mel_bands_are_warned_about() -> None:
     with pytest.warns(UserWarning, match="empty"):
         _filters.mel_filters(sample_rate=22050, n_fft=256, n_mels=128)

@@ -18,7 +18,23 @@ import numpy.typing as npt
 
 from melgenre._typing import FloatArray
 
-__all__ = ["analysis_window", "hz_to_mel", "mel_filters", "mel_to_hz", "power_to_db"]
+__all__ = [
+    "FREQUENCY_SCALES",
+    "LOG_FMIN",
+    "analysis_window",
+    "filter_bank",
+    "hz_to_mel",
+    "log_filters",
+    "mel_filters",
+    "mel_to_hz",
+    "power_to_db",
+]
+
+#: The band spacings :func:`filter_bank` knows.
+FREQUENCY_SCALES = ("mel", "log")
+#: The lowest band edge of the log scale when ``fmin`` is 0: A1, about the lowest
+#: fundamental of a bass voice or a double bass's low E (41 Hz) with its overtones.
+LOG_FMIN = 55.0
 
 #: Slaney's mel scale (librosa's default, ``htk=False``): linear below 1 kHz, log above.
 _F_SP = 200.0 / 3
@@ -86,6 +102,52 @@ def mel_filters(
             stacklevel=2,
         )
     return weights
+
+
+def log_filters(
+    *, sample_rate: int, n_fft: int, n_bands: int, fmin: float = 0.0, fmax: float | None = None
+) -> FloatArray:
+    """Log-frequency filter bank ``(n_bands, 1 + n_fft // 2)``: bands a constant ratio apart.
+
+    Triangles whose edges are ``n_bands + 2`` frequencies spaced evenly in log frequency
+    from ``fmin`` (:data:`LOG_FMIN` when ``fmin`` is 0) to ``fmax``, as a constant-Q
+    transform spaces its bins, so a change of pitch moves a harmonic pattern along the
+    band axis without changing its shape. Where the bands are closer than the FFT's bins
+    (the low ones), each triangle is widened to reach the neighbouring bin on either side,
+    so no band is empty. Each band's weights sum to 1 (the band's mean power), float32.
+    """
+    fmax = sample_rate / 2 if fmax is None else fmax
+    low = fmin if fmin > 0 else LOG_FMIN
+    if low >= fmax:
+        raise ValueError(f"the log scale needs fmin < fmax; got {low:g} and {fmax:g} Hz")
+    fft_hz = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
+    step = sample_rate / n_fft
+    edges = np.geomspace(low, fmax, n_bands + 2)
+    centres = edges[1:-1]
+    left = np.minimum(edges[:-2], centres - step)[:, np.newaxis]
+    right = np.maximum(edges[2:], centres + step)[:, np.newaxis]
+    rising = (fft_hz - left) / (centres[:, np.newaxis] - left)
+    falling = (right - fft_hz) / (right - centres[:, np.newaxis])
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.asarray(weights, dtype=np.float32)
+
+
+def filter_bank(
+    scale: str,
+    *,
+    sample_rate: int,
+    n_fft: int,
+    n_bands: int,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+) -> FloatArray:
+    """The filter bank of ``scale`` (one of :data:`FREQUENCY_SCALES`)."""
+    if scale == "log":
+        return log_filters(
+            sample_rate=sample_rate, n_fft=n_fft, n_bands=n_bands, fmin=fmin, fmax=fmax
+        )
+    return mel_filters(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_bands, fmin=fmin, fmax=fmax)
 
 
 def power_to_db(

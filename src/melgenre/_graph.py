@@ -6,8 +6,9 @@ trained on. Each function here mirrors a step of :class:`~melgenre.MelFeaturizer
 
 * the centred STFT with librosa's zero (``"constant"``) padding and periodic Hann window
   (:func:`~melgenre._filters.analysis_window`, embedded as a constant);
-* the mel filter bank of :func:`~melgenre._filters.mel_filters` (librosa's Slaney scale
-  and norm, to the bit), embedded as a constant matrix;
+* the featurizer's own filter bank (``mel_basis``: :func:`~melgenre._filters.mel_filters`,
+  librosa's Slaney scale and norm to the bit, or :func:`~melgenre._filters.log_filters`),
+  embedded as a constant matrix;
 * ``power_to_db`` with the featurizer's ``ref`` (``"max"``: the recording's own peak) and
   ``top_db`` below the peak of *this* recording, not of a batch;
 * the same window starts (a tail window aligned to the end, short audio padded with the

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from melgenre._filters import analysis_window, mel_filters
+from melgenre._filters import analysis_window, filter_bank
 from melgenre._typing import FloatArray
 
 __all__ = ["MIN_SHARE", "chroma_operator", "pitch_class_rows", "window_chroma"]
@@ -53,8 +53,9 @@ def chroma_operator(
     n_mels: int,
     fmin: float,
     fmax: float | None,
+    frequency_scale: str = "mel",
 ) -> FloatArray:
-    """The ``(12, n_mels)`` matrix from a window's mel power to its pitch classes.
+    """The ``(12, n_mels)`` matrix from a window's band power to its pitch classes.
 
     Column ``b`` is the share of band ``b``'s response to steady tones that each pitch
     class holds, times the band's octave weight; 0 for a band no pitch class holds
@@ -67,8 +68,8 @@ def chroma_operator(
         ``fmax`` to tell pitch classes apart.
     """
     top = sample_rate / 2 if fmax is None else fmax  # validated: at most the Nyquist
-    basis = mel_filters(
-        sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax
+    basis = filter_bank(
+        frequency_scale, sample_rate=sample_rate, n_fft=n_fft, n_bands=n_mels, fmin=fmin, fmax=fmax
     ).astype(np.float64)
     lowest = max(LOWEST_HZ, fmin)
     semitones = np.arange(

@@ -25,13 +25,13 @@ from melgenre._dsp import (
     window_deltas,
     window_starts,
 )
-from melgenre._filters import mel_filters
+from melgenre._filters import FREQUENCY_SCALES, LOG_FMIN, filter_bank
 from melgenre._harmony import chroma_operator, window_chroma
 from melgenre._registry import register_component
 from melgenre._rhythm import window_tempogram
 from melgenre._twins import MelGraphTwins
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_bool, check_int, check_real
+from melgenre._validation import check_bool, check_choice, check_int, check_real
 from melgenre.audio import Audio
 from melgenre.errors import ConfigError
 from melgenre.featurizer import Featurizer, WindowBlocks
@@ -71,12 +71,19 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     win_length : int in [1, n_fft] or None, default=None
         Analysis window length in samples; ``None`` means ``n_fft``.
     n_mels : int > 0, default=128
-        Mel bands.
+        Frequency bands.
     fmin : float >= 0, default=0.0
-        Lowest mel band edge, in Hz.
+        Lowest band edge, in Hz (0 means 55 Hz on the log scale).
     fmax : float or None, default=None
-        Highest mel band edge, in Hz, at most ``sample_rate / 2``; ``None``
+        Highest band edge, in Hz, at most ``sample_rate / 2``; ``None``
         means ``sample_rate / 2``.
+    frequency_scale : {"mel", "log"}, default="mel"
+        How the bands are spaced. ``"mel"``: Slaney's mel scale, librosa's
+        default (linear below 1 kHz, logarithmic above). ``"log"``: a
+        constant ratio apart from ``fmin`` to ``fmax``, as a constant-Q
+        transform's bins (:func:`melgenre._filters.log_filters`), so that a
+        change of pitch moves a harmonic pattern along the bands without
+        changing its shape, below 1 kHz too, where most fundamentals lie.
     ref : "max" or float > 0, default="max"
         The 0 dB reference: the recording's own peak power (so loudness does
         not matter), or a fixed power.
@@ -143,6 +150,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     n_mels: int = 128
     fmin: float = 0.0
     fmax: float | None = None
+    frequency_scale: str = "mel"
     ref: float | str = "max"
     top_db: float | None = 80.0
     frames: int = 128
@@ -166,6 +174,14 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
             raise ConfigError(
                 f"The 'fmax' parameter of {owner} must be greater than 'fmin'. "
                 f"Got fmin={self.fmin!r}, fmax={self.fmax!r} instead.",
+                parameter="fmax",
+                value=self.fmax,
+            )
+        check_choice(owner, "frequency_scale", self.frequency_scale, FREQUENCY_SCALES)
+        if self.frequency_scale == "log" and (self.fmin or LOG_FMIN) >= (self.fmax or nyquist):
+            raise ConfigError(
+                f"{owner}(frequency_scale='log') spaces its bands from fmin (55 Hz when it is 0) "
+                f"to fmax; got fmin={self.fmin!r}, fmax={self.fmax!r} at {self.sample_rate} Hz.",
                 parameter="fmax",
                 value=self.fmax,
             )
@@ -281,11 +297,12 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
 
     @functools.cached_property
     def mel_basis(self) -> FloatArray:
-        """The mel filter bank, ``(n_mels, 1 + n_fft // 2)``, computed once."""
-        return mel_filters(
+        """The filter bank ``(n_mels, 1 + n_fft // 2)`` on :attr:`frequency_scale` (cached)."""
+        return filter_bank(
+            self.frequency_scale,
             sample_rate=self.sample_rate,
             n_fft=self.n_fft,
-            n_mels=self.n_mels,
+            n_bands=self.n_mels,
             fmin=self.fmin,
             fmax=self.fmax,
         )
@@ -294,7 +311,13 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     def _chroma_operator(self) -> FloatArray:
         """The ``(12, n_mels)`` matrix of the chroma channel (``melgenre._harmony``)."""
         return chroma_operator(
-            self.sample_rate, self.n_fft, self.win_length, self.n_mels, self.fmin, self.fmax
+            self.sample_rate,
+            self.n_fft,
+            self.win_length,
+            self.n_mels,
+            self.fmin,
+            self.fmax,
+            self.frequency_scale,
         )
 
     # ----------------------------------------------------------------- steps
