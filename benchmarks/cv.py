@@ -196,6 +196,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # bands spaced evenly in log frequency from 55 Hz (MelFeaturizer(frequency_scale="log")):
     # a pitch change moves a harmonic pattern along the bands without changing its shape
     "library-log": {"windows": "for_clips", "featurizer": {"frequency_scale": "log"}},
+    # the whole plan, no early stopping: the cosine decay to zero ends the run, the last
+    # epoch's weights are kept (does stopping on ~50 validation files help at all?)
+    "library-full": {"windows": "for_clips", "trainer": {"early_stopping": False}},
 }
 
 
