@@ -4,6 +4,7 @@ Run (after building the data sets as ../shared/bench/README.md says; the demo se
 
     .venv/bin/python benchmarks/cv.py --domain digits --folds 5 --candidates library updates
     .venv/bin/python benchmarks/cv.py --domain all --folds 3      # screen every candidate
+    .venv/bin/python benchmarks/cv.py --domain genres --fold-ids 3 4 --candidates library-full
 
 Domains (folder, group column of manifest.csv):
 
@@ -60,7 +61,8 @@ SUITE = ("genres", "digits", "instruments", "demo")
 #: "ensemble" (seeds averaged), "label_smoothing" (of the cross-entropy), "weight_decay"
 #: (AdamW's decoupled decay, on the plan's warm-up + cosine schedule).
 #: Until 0.2 GenreCNN's first convolution had stride 2; the candidates measured then say so
-#: explicitly (``S2``), so that their settings keep meaning what was run.
+#: explicitly (``S2``), so that their settings keep meaning what was run (``ES`` below does the
+#: same for early stopping).
 S2 = {"first_stride": 2}
 
 CANDIDATES: dict[str, dict[str, Any]] = {
@@ -77,10 +79,14 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         },
     },
     # the library's defaults today: exactly `melgenre train` without flags (windows fitted to
-    # the clips, training planned by updates, warm-up + cosine, smoothed early stopping,
-    # GenreCNN's first convolution at stride 1). Its folds are library-s1only's, which ran these
-    # settings before they became the default.
+    # the clips, training planned by updates, warm-up + cosine to the plan's end, no early
+    # stopping, GenreCNN's first convolution at stride 1). library-full ran these settings
+    # before they became the default.
     "library": {"windows": "for_clips"},
+    # the defaults before the whole plan became the default: the same with smoothed early
+    # stopping on the validation loss (best epoch restored). Its first folds are
+    # library-s1only's, which ran these settings before stride 1 became the default.
+    "library-es": {"windows": "for_clips"},
     # the defaults before 0.2: the same with the first convolution at stride 2
     "library-s2": {"windows": "for_clips", "model": S2},
     # the plan with the 128-frame window whatever the clip length
@@ -200,6 +206,13 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # epoch's weights are kept (does stopping on ~50 validation files help at all?)
     "library-full": {"windows": "for_clips", "trainer": {"early_stopping": False}},
 }
+#: Until the whole plan became the default, the trainer stopped early on the smoothed validation
+#: loss whenever it had a validation set (``Trainer(early_stopping=None)`` today); every candidate
+#: measured then says so explicitly (``ES``), so that its settings keep meaning what was run.
+ES = {"early_stopping": None}
+for _name, _settings in CANDIDATES.items():
+    if _name not in ("library", "library-full"):
+        _settings["trainer"] = {**_settings.get("trainer", {}), **ES}
 
 
 def scaled_augmentation(frames: int, bands: int) -> dict[str, Any]:
@@ -424,6 +437,9 @@ def main() -> None:
     parser.add_argument("--domain", nargs="+", default=["all"], choices=[*DOMAINS, "all"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--only-folds", type=int, default=None, help="run the first N folds")
+    parser.add_argument(
+        "--fold-ids", type=int, nargs="+", default=None, help="run only these folds (0-based)"
+    )
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     parser.add_argument("--verbose", type=int, default=0)
@@ -435,6 +451,7 @@ def main() -> None:
     for domain in domains:
         dataset, groups = load_dataset(domain)
         parts = folds(dataset, groups, args.folds)[: args.only_folds]
+        wanted = set(range(len(parts)) if args.fold_ids is None else args.fold_ids)
         out = RESULTS / "cv" / f"{domain}-{args.folds}fold{args.tag}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         results = json.loads(out.read_text()) if out.exists() else {"candidates": {}}
@@ -457,7 +474,7 @@ def main() -> None:
             if entry["folds"]:
                 summarize(entry)
             for number, fold in enumerate(parts):
-                if number in done:
+                if number in done or number not in wanted:
                     continue
                 row = run_fold(name, fold, args.cache_dir, args.verbose, groups)
                 window = row["window_accuracy"]

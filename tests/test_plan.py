@@ -46,6 +46,9 @@ def test_warmup_patience_and_description() -> None:
     assert "22 epochs" in text
     assert "cosine" in text
     assert "patience 6" in text
+    whole = plan.describe(early_stopping=False)
+    assert "patience" not in whole
+    assert "no early stopping" in whole
     assert plan.to_dict()["updates"] == plan.updates
     assert isinstance(plan, TrainingPlan)
 

@@ -43,6 +43,7 @@ def _trainer(run_dir: Path, **kwargs: Any) -> Trainer:
         seed=5,
         verbose=0,
         run_dir=run_dir,
+        early_stopping=True,
         patience=1,
         monitor="val_loss",
         augmentation=Augmentation(time_masks=1, max_time_mask=4, freq_masks=1, max_freq_mask=4),
@@ -149,7 +150,7 @@ def test_resume_without_a_checkpoint_starts_afresh(
     features: tuple[FeatureSet, FeatureSet],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    history = _trainer(tmp_path, epochs=2).fit(features[0], resume=True)
+    history = _trainer(tmp_path, epochs=2, early_stopping=False).fit(features[0], resume=True)
     assert history.epochs == 2
 
 

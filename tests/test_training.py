@@ -78,13 +78,8 @@ def test_a_tiny_model_learns_a_separable_task(
     assert report.file_accuracy == 1.0
     assert report.window_accuracy >= 0.9
     assert history.last("loss") < history.metrics["loss"][0] / 2
-    assert set(history.metrics) == {
-        "loss",
-        "accuracy",
-        "val_loss",
-        "val_accuracy",
-        "val_loss_smoothed",
-    }
+    # no early stopping by default, so no smoothed metric to watch
+    assert set(history.metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
 def test_history_is_written_to_the_run_dir_and_round_trips(
@@ -187,7 +182,7 @@ def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:
 # ------------------------------------------------------------ early stopping
 
 
-def test_early_stopping_is_on_with_validation_and_restores_the_best_epoch(
+def test_early_stopping_when_asked_restores_the_best_epoch(
     features: tuple[FeatureSet, FeatureSet],
 ) -> None:
     trainer = Trainer(
@@ -196,6 +191,7 @@ def test_early_stopping_is_on_with_validation_and_restores_the_best_epoch(
         batch_size=16,
         learning_rate=1e-2,
         schedule="constant",
+        early_stopping=True,
         patience=2,
         smoothing=0.0,
         seed=1,
@@ -224,7 +220,14 @@ def test_early_stopping_watches_the_smoothed_metric(
 ) -> None:
     options = {} if monitor is None else {"monitor": monitor}
     trainer = Trainer(
-        tiny_model(), epochs=12, batch_size=16, learning_rate=1e-2, seed=1, verbose=0, **options
+        tiny_model(),
+        epochs=12,
+        batch_size=16,
+        learning_rate=1e-2,
+        seed=1,
+        verbose=0,
+        early_stopping=True,
+        **options,
     )
     history = trainer.fit(features[0], validation=features[1])
     name = monitor or "val_loss"  # the default
@@ -266,15 +269,32 @@ def test_the_plan_sizes_training_by_updates(features: tuple[FeatureSet, FeatureS
     assert int(trainer.model.optimizer.iterations) == 30
 
 
-def test_early_stopping_off_without_validation_or_when_asked(
+def test_the_whole_plan_runs_by_default_and_early_stopping_is_asked_for(
     features: tuple[FeatureSet, FeatureSet],
 ) -> None:
     history = Trainer(tiny_model(), epochs=2, batch_size=16, verbose=0).fit(features[0])
     assert history.params["early_stopping"] is None
-    history = Trainer(tiny_model(), epochs=2, batch_size=16, verbose=0, early_stopping=False).fit(
+    # by default a validation set is reported, and the run goes to its planned end
+    trainer = Trainer(
+        tiny_model(),
+        epochs=8,
+        batch_size=16,
+        learning_rate=1e-2,
+        schedule="constant",
+        smoothing=0.0,
+        seed=1,
+        verbose=0,
+    )
+    history = trainer.fit(features[0], validation=features[1])
+    assert history.params["early_stopping"] is None
+    assert "best_epoch" not in history.params
+    assert history.epochs == 8
+    assert len(history.metrics["val_loss"]) == 8
+    # None is the rule before 0.2: on when there is a validation set
+    history = Trainer(tiny_model(), epochs=2, batch_size=16, verbose=0, early_stopping=None).fit(
         features[0], validation=features[1]
     )
-    assert history.params["early_stopping"] is None
+    assert history.params["early_stopping"]["monitor"] == "val_loss_smoothed"
     with pytest.raises(ConfigError, match="needs a validation set"):
         Trainer(tiny_model(), epochs=2, verbose=0, early_stopping=True).fit(features[0])
 

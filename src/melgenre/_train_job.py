@@ -84,7 +84,7 @@ def train_job(
         seed=seed,
         verbose=verbose,
         run_dir=run_dir,
-        early_stopping="validation" in features and patience != 0,
+        early_stopping="validation" in features and bool(patience),
         patience=patience,
         class_weight=class_weight,
         pooling=pooling,
@@ -92,7 +92,7 @@ def train_job(
     plan = trainer.plan(features["train"])
     if verbose and say is not None:
         say(f"Windows: {featurizer.window_seconds:.2f} s ({featurizer.frames} frames).")
-        say(f"Training plan: {plan.describe()}.")
+        say(f"Training plan: {plan.describe(early_stopping=bool(trainer.early_stopping))}.")
     history = trainer.fit(features["train"], validation=features.get("validation"), resume=resume)
     model = trainer.model
     report = trainer.evaluate(features["test"]) if "test" in features else None

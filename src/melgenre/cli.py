@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         "--patience",
         type=int,
         default=None,
-        help="early-stopping patience in epochs (default: a quarter of the epochs; 0: off)",
+        help="stop after N epochs without improvement of the smoothed validation loss and keep "
+        "the best epoch (default: no early stopping; the planned run goes to its end)",
     )
     train.add_argument(
         "--class-weight",

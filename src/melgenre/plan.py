@@ -87,17 +87,28 @@ class TrainingPlan:
         """The plan as JSON-safe values (``updates`` included)."""
         return {**dataclasses.asdict(self), "updates": self.updates}
 
-    def describe(self) -> str:
-        """One line for people: what the run will do and why."""
+    def describe(self, *, early_stopping: bool = True) -> str:
+        """One line for people: what the run will do and why.
+
+        Parameters
+        ----------
+        early_stopping : bool, default=True
+            Whether the run stops early (the line gives the patience) or runs
+            the whole plan.
+        """
         schedule = (
             f"warm-up {self.warmup_steps} updates then cosine decay"
             if self.schedule == "cosine"
             else "constant"
         )
+        stopping = (
+            f"early-stopping patience {self.patience} epochs"
+            if early_stopping
+            else "no early stopping (the whole plan runs)"
+        )
         return (
             f"{self.epochs} epochs x {self.steps_per_epoch} updates = {self.updates} updates "
-            f"({self.rule}); learning rate {self.learning_rate:g}, {schedule}; "
-            f"early-stopping patience {self.patience} epochs"
+            f"({self.rule}); learning rate {self.learning_rate:g}, {schedule}; {stopping}"
         )
 
     def learning_rate_schedule(self) -> Any:
