@@ -362,7 +362,8 @@ class Trainer:
             keras.utils.set_random_seed(self.seed)
         self.model = place_in_scope(self.model, self.strategy)
         plan = self.plan_ = self.plan(train)
-        logger.info("Training plan: %s.", plan.describe())
+        stops = self.early_stopping if self.early_stopping is not None else validation is not None
+        logger.info("Training plan: %s.", plan.describe(early_stopping=bool(stops)))
         with self._scope():
             self.compile(plan)
             # build the optimizer's variables now so a checkpoint can be loaded into them
