@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from melgenre._files import hash_file
 from melgenre._typing import PathLike
 from melgenre._version import __version__, _installed_version
-from melgenre.errors import BundleError, MelgenreWarning
+from melgenre.errors import BundleError, ConfigError, MelgenreWarning, NotTrainedError
 
 if TYPE_CHECKING:
     import keras
@@ -297,7 +297,6 @@ def build_manifest(
 
 def read_preprocessing(root: Path, manifest: dict[str, Any]) -> Preprocessing:
     """The bundle's :class:`~melgenre.Preprocessing`, rebuilt from its registered components."""
-    from melgenre.errors import ConfigError
     from melgenre.preprocessing import Preprocessing
 
     try:
@@ -343,8 +342,6 @@ def save_predictor(
     extra_files: Mapping[str, PathLike] | None = None,
 ) -> Path:
     """Write ``predictor`` as a bundle at ``path`` (:meth:`melgenre.Predictor.save`)."""
-    from melgenre.errors import ConfigError, NotTrainedError
-
     model = predictor.model
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or int(optimizer.iterations) == 0:

@@ -362,8 +362,6 @@ class Trainer:
             keras.utils.set_random_seed(self.seed)
         self.model = place_in_scope(self.model, self.strategy)
         plan = self.plan_ = self.plan(train)
-        stops = self.early_stopping if self.early_stopping is not None else validation is not None
-        logger.info("Training plan: %s.", plan.describe(early_stopping=bool(stops)))
         with self._scope():
             self.compile(plan)
             # build the optimizer's variables now so a checkpoint can be loaded into them
@@ -378,6 +376,7 @@ class Trainer:
         }
         params = run_params(self, train, validation, weights, train_hash, plan)
         watched, stopper, params["early_stopping"] = stopping(self, validation, plan.patience)
+        logger.info("Training plan: %s.", plan.describe(early_stopping=stopper is not None))
         path = self.run_dir / HISTORY_FILE if self.run_dir is not None else None
         log = EpochLog(path, params)
         smoother = (
