@@ -205,13 +205,30 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the whole plan, no early stopping: the cosine decay to zero ends the run, the last
     # epoch's weights are kept (does stopping on ~50 validation files help at all?)
     "library-full": {"windows": "for_clips", "trainer": {"early_stopping": False}},
+    # re-screens on the whole plan (early stopping had judged these): today's defaults with
+    # SpecAugment + mixup (the "scaled" masks of library-aug), with attention pooling over the
+    # window embeddings, with delta channels, and planned for about 6000 updates
+    "full-aug": {"windows": "for_clips", "augmentation": "scaled"},
+    "full-attn": {"windows": "for_clips", "trainer": {"pooling": "attention"}},
+    "full-deltas": {"windows": "for_clips", "featurizer": {"deltas": 2}},
+    "full-6k": {"windows": "for_clips", "trainer": {"target_updates": 6000}},
+    # more re-screens on the whole plan: training windows every 1/8 window, a fifth block,
+    # 256-frame windows, label smoothing 0.1, mean + max over time, peak learning rate 3e-3
+    "full-dense": {"windows": "for_clips", "train_hop_divisor": 8},
+    "full-deep": {"windows": "for_clips", "model": {"filters": [16, 32, 64, 128, 256]}},
+    "full-long": {"windows": "for_clips", "featurizer": {"frames": 256}},
+    "full-ls": {"windows": "for_clips", "label_smoothing": 0.1},
+    "full-mean-max": {"windows": "for_clips", "model": {"global_pooling": "mean-max"}},
+    "full-lr3e-3": {"windows": "for_clips", "trainer": {"learning_rate": 3e-3}},
 }
+#: Candidates measured on the whole plan (no early stopping, today's default).
+WHOLE_PLAN = ("library", "library-full", *(n for n in CANDIDATES if n.startswith("full-")))
 #: Until the whole plan became the default, the trainer stopped early on the smoothed validation
 #: loss whenever it had a validation set (``Trainer(early_stopping=None)`` today); every candidate
 #: measured then says so explicitly (``ES``), so that its settings keep meaning what was run.
 ES = {"early_stopping": None}
 for _name, _settings in CANDIDATES.items():
-    if _name not in ("library", "library-full"):
+    if _name not in WHOLE_PLAN:
         _settings["trainer"] = {**_settings.get("trainer", {}), **ES}
 
 

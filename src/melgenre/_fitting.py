@@ -362,7 +362,10 @@ def run_params(
             else None
         ),
         "strategy": type(strategy).__name__ if strategy is not None else None,
-        "replicas": int(model.distribute_strategy.num_replicas_in_sync),
+        # distribute_strategy exists on the TensorFlow backend only
+        "replicas": int(
+            getattr(getattr(model, "distribute_strategy", None), "num_replicas_in_sync", 1)
+        ),
     }
 
 

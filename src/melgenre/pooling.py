@@ -154,7 +154,9 @@ class ClipHead(keras.Model):
         for start in range(0, n_files, batch_size):
             chosen = (inverse >= start) & (inverse < start + batch_size)
             bags, mask, _ = pool_files(x[chosen], inverse[chosen])
-            out.append(np.asarray(self([bags, mask], training=False), dtype=np.float32))
+            out.append(
+                keras.ops.convert_to_numpy(self([bags, mask], training=False)).astype(np.float32)
+            )
         return np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
 
     def get_config(self) -> dict[str, Any]:
