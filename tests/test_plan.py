@@ -42,11 +42,11 @@ def test_warmup_patience_and_description() -> None:
     assert plan.warmup_steps == round(0.05 * plan.updates)
     assert plan.patience == 6  # a quarter of 22, rounded up
     assert plan_training(4_500, 32, patience=3).patience == 3
-    text = plan.describe()
+    text = plan.describe(early_stopping=True)
     assert "22 epochs" in text
     assert "cosine" in text
     assert "patience 6" in text
-    whole = plan.describe(early_stopping=False)
+    whole = plan.describe()  # the Trainer's default: the whole plan
     assert "patience" not in whole
     assert "no early stopping" in whole
     assert plan.to_dict()["updates"] == plan.updates

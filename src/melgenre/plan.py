@@ -87,14 +87,14 @@ class TrainingPlan:
         """The plan as JSON-safe values (``updates`` included)."""
         return {**dataclasses.asdict(self), "updates": self.updates}
 
-    def describe(self, *, early_stopping: bool = True) -> str:
+    def describe(self, *, early_stopping: bool = False) -> str:
         """One line for people: what the run will do and why.
 
         Parameters
         ----------
-        early_stopping : bool, default=True
+        early_stopping : bool, default=False
             Whether the run stops early (the line gives the patience) or runs
-            the whole plan.
+            the whole plan, as :class:`~melgenre.Trainer` does by default.
         """
         schedule = (
             f"warm-up {self.warmup_steps} updates then cosine decay"
