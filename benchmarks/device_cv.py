@@ -47,8 +47,6 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 #: the featurizer's dB range is at most ``top_db``; 8 bits per value over each file's range
 LEVELS = 255
 

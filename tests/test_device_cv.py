@@ -1,0 +1,77 @@
+"""benchmarks/device_cv.py: its batches match FeatureSet.to_tf_dataset's, its export is lossless
+enough to stand in for the features, and its layer norm stand-in computes the same thing."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from melgenre import FeatureSet
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def device_cv():  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("device_cv", BENCHMARKS / "device_cv.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def _features(n: int = 23) -> FeatureSet:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, n).astype(np.int64)
+    return FeatureSet(
+        x=rng.normal(size=(n, 4, 5, 1)).astype(np.float32),
+        labels=labels,
+        groups=np.arange(n, dtype=np.int64),
+        paths=tuple(f"f{i}.wav" for i in range(n)),
+        classes=("a", "b", "c"),
+    )
+
+
+def test_batches_follow_the_tf_dataset_order(device_cv) -> None:  # type: ignore[no-untyped-def]
+    features = _features()
+    tf_data = features.to_tf_dataset(8, shuffle=True, seed=7, initial_epoch=2)
+    stand_in = device_cv._batches(features, 8, shuffle=True, seed=7, initial_epoch=2)
+    for _ in range(2):  # two epochs: the shuffle moves on with each
+        expected = [(np.asarray(x), np.asarray(y)) for x, y in tf_data]
+        got = [stand_in[i] for i in range(len(stand_in))]
+        assert len(got) == len(expected) == 3
+        for (x, y), (ex, ey) in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(x, ex)
+            np.testing.assert_array_equal(y, ey)
+        stand_in.on_epoch_end()
+
+
+def test_batches_refuse_an_augmentation(device_cv) -> None:  # type: ignore[no-untyped-def]
+    from melgenre import Augmentation
+
+    with pytest.raises(RuntimeError, match="TensorFlow"):
+        device_cv._batches(_features(), 8, augmentation=Augmentation(time_masks=1))
+
+
+def test_layer_norm_stand_in_matches_keras(device_cv) -> None:  # type: ignore[no-untyped-def]
+    import keras
+
+    x = np.random.default_rng(1).normal(3.0, 2.0, size=(2, 6, 5, 2)).astype(np.float32)
+    layer = keras.layers.LayerNormalization(axis=(1, 2), center=False, scale=False)
+    expected = np.asarray(layer(x))
+    original = keras.layers.LayerNormalization.call
+    try:
+        device_cv._plain_layer_norm(keras)
+        got = np.asarray(layer(x))
+    finally:
+        keras.layers.LayerNormalization.call = original
+    np.testing.assert_allclose(got, expected, atol=1e-4)
