@@ -49,6 +49,8 @@ import numpy as np
 
 #: the featurizer's dB range is at most ``top_db``; 8 bits per value over each file's range
 LEVELS = 255
+#: featurizer settings computed from the spectrogram's windows, so a candidate may change them
+WINDOW_SETTINGS = {"frames", "window_hop", "resize_frames", "deltas", "tempogram", "chroma"}
 
 
 def export(domains: list[str], k: int, out: Path) -> None:
@@ -111,6 +113,12 @@ class _Part:
         from melgenre import FeatureSet
 
         featurizer = preprocessing.featurizer
+        exported, wanted = json.loads(str(self.data["featurizer"])), featurizer.get_config()
+        differ = sorted(
+            k for k in {*exported, *wanted} - WINDOW_SETTINGS if exported.get(k) != wanted.get(k)
+        )
+        if differ:
+            raise RuntimeError(f"the export's spectrograms do not fit this featurizer: {differ}")
         starts = np.concatenate([[0], np.cumsum(self.data["lengths"])])
         xs, groups = [], []
         for local, i in enumerate(self.files):

@@ -75,3 +75,45 @@ def test_layer_norm_stand_in_matches_keras(device_cv) -> None:  # type: ignore[n
     finally:
         keras.layers.LayerNormalization.call = original
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_export_round_trip_and_refusal(device_cv, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Windows from the 8-bit export are within half a step of the featurizer's own, and a
+    featurizer whose spectrogram differs from the exported one is refused."""
+    import json
+
+    from melgenre import MelFeaturizer, Preprocessing
+
+    featurizer = MelFeaturizer(frames=32)
+    rng = np.random.default_rng(2)
+    specs = [featurizer.scale(rng.random((128, n)) + 1e-3) for n in (40, 75)]
+    lows = [float(s.min()) for s in specs]
+    highs = [float(s.max()) for s in specs]
+    data = {
+        "spec": np.concatenate(
+            [
+                np.round((s - lo) / (hi - lo) * device_cv.LEVELS).astype(np.uint8)
+                for s, lo, hi in zip(specs, lows, highs, strict=True)
+            ],
+            axis=1,
+        ),
+        "lengths": np.array([40, 75]),
+        "low": np.array(lows, np.float32),
+        "high": np.array(highs, np.float32),
+        "labels": np.array([0, 1]),
+        "classes": np.array(["a", "b"]),
+        "paths": np.array(["a/0.wav", "b/1.wav"]),
+        "featurizer": np.array(json.dumps(featurizer.get_config())),
+    }
+    part = device_cv._Part(data, np.array([1, 0]))
+    got = part.features(Preprocessing(MelFeaturizer(frames=32, deltas=1)))
+    expected = np.concatenate(
+        [MelFeaturizer(frames=32, deltas=1).windows(specs[i]) for i in (1, 0)]
+    )
+    assert got.x.shape == expected.shape
+    step = max(hi - lo for lo, hi in zip(lows, highs, strict=True)) / device_cv.LEVELS
+    np.testing.assert_allclose(got.x[..., 0], expected[..., 0], atol=step / 2 + 1e-4)
+    assert got.paths == ("b/1.wav", "a/0.wav")
+    np.testing.assert_array_equal(got.labels[got.groups == 0], 1)
+    with pytest.raises(RuntimeError, match="n_mels"):
+        part.features(Preprocessing(MelFeaturizer(n_mels=64)))
