@@ -37,6 +37,8 @@ Results are written fold by fold as ``<out>/<domain>.json`` in ``cv.py``'s forma
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import os
 import sys
@@ -143,19 +145,18 @@ def _without_tensorflow() -> None:
     melgenre imports Keras through ``melgenre._tf``, which imports TensorFlow too; only
     distribution strategies and the in-graph export use it, and this script uses neither.
     """
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        os.environ.setdefault("KERAS_BACKEND", "torch")
-        import keras
+    if "melgenre._tf" in sys.modules or importlib.util.find_spec("tensorflow") is not None:
+        return  # done already in this process, or not needed
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
 
-        stand_in = types.ModuleType("melgenre._tf")
-        stand_in.keras, stand_in.tf = keras, None  # type: ignore[attr-defined]
-        sys.modules["melgenre._tf"] = stand_in
-        from melgenre import FeatureSet
+    stand_in = types.ModuleType("melgenre._tf")
+    stand_in.keras, stand_in.tf = keras, None  # type: ignore[attr-defined]
+    sys.modules["melgenre._tf"] = stand_in
+    from melgenre import FeatureSet
 
-        FeatureSet.to_tf_dataset = _batches  # type: ignore[method-assign]
-        _plain_layer_norm(keras)
+    FeatureSet.to_tf_dataset = _batches  # type: ignore[method-assign]
+    _plain_layer_norm(keras)
 
 
 def _plain_layer_norm(keras: Any) -> None:
@@ -194,34 +195,36 @@ def _batches(
     """
     import keras
 
+    from melgenre.data.featureset import epoch_batches, seed_base
+
     if augmentation is not None and not augmentation.is_identity:
         raise RuntimeError("augmentation needs TensorFlow (its ops run in tf.data)")
-    features = self
-    n = len(features)
-    base = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+    features, base = self, seed_base(seed)
 
     class Batches(keras.utils.PyDataset):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
-            self.epoch = initial_epoch
-            self._shuffle()
-
-        def _shuffle(self) -> None:
-            rng = np.random.default_rng([base, self.epoch])
-            self.order = rng.permutation(n) if shuffle else np.arange(n)
+            self.epoch = initial_epoch - 1
+            self.on_epoch_end()
 
         def __len__(self) -> int:
-            return -(-n // batch_size)
+            return len(self.batches)
 
         def __getitem__(self, number: int) -> tuple[Any, Any]:
-            index = np.sort(self.order[number * batch_size : (number + 1) * batch_size])
+            index = self.batches[number]
             return np.asarray(features.x[index]), features.y[index]
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
-            self._shuffle()
+            self.batches = epoch_batches(len(features), batch_size, base, self.epoch, shuffle)
 
     return Batches()
+
+
+@functools.cache
+def _load(data_dir: str, domain: str) -> dict[str, Any]:
+    """A domain's export, read once per worker process (workers run many jobs)."""
+    return dict(np.load(Path(data_dir) / f"{domain}.npz"))
 
 
 def _job(args: tuple[str, str, int, str]) -> tuple[str, str, int, dict[str, Any] | str]:
@@ -234,17 +237,12 @@ def _job(args: tuple[str, str, int, str]) -> tuple[str, str, int, dict[str, Any]
     except ImportError:
         pass
     import cv
+    import soundfile
 
-    import melgenre.plan
-
-    data = dict(np.load(Path(data_dir) / f"{domain}.npz"))
+    data = _load(data_dir, domain)
     seconds = dict(zip(data["paths"].tolist(), data["seconds"].tolist(), strict=True))
-
-    def clip_seconds(paths: Any, *, limit: int = 256) -> list[float]:  # the same sample
-        chosen = list(paths)[:: max(1, -(-len(paths) // limit))]
-        return [seconds[str(p)] for p in chosen]
-
-    melgenre.plan.clip_seconds = clip_seconds
+    # melgenre.plan.clip_seconds reads durations from headers; the audio is not here
+    soundfile.info = lambda path: types.SimpleNamespace(duration=seconds[str(path)])
     roles = data["folds"][number]
     parts = tuple(_Part(data, np.flatnonzero(roles == role)) for role in (0, 1, 2))
     group_of = dict(zip(data["paths"].tolist(), data["groups"].tolist(), strict=True))

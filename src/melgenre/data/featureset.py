@@ -155,20 +155,14 @@ class FeatureSet:
         augmenting = augmentation is not None and not augmentation.is_identity
         if augmenting:
             signature = (*signature, tf.TensorSpec(shape=(2,), dtype=tf.int64))
-        base = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        base = seed_base(seed)
         epoch = initial_epoch
 
         def batches() -> Iterator[tuple[Any, ...]]:
             nonlocal epoch
             this_epoch, epoch = epoch, epoch + 1
-            rng = np.random.default_rng([base, this_epoch])
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            for number, start in enumerate(range(0, n, batch_size)):
-                index = order[start : start + batch_size]
-                if drop_remainder and len(index) < batch_size:
-                    return
-                # sorted reads are sequential on a memory map; order inside a batch is irrelevant
-                index = np.sort(index)
+            order = epoch_batches(n, batch_size, base, this_epoch, shuffle, drop_remainder)
+            for number, index in enumerate(order):
                 batch = (np.asarray(x[index]), y[index])
                 if augmenting:
                     batch_seed = np.array([base, this_epoch * 1_000_003 + number], np.int64)
@@ -185,3 +179,21 @@ class FeatureSet:
                 augmentation, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
         return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
+
+
+def seed_base(seed: int | None) -> int:
+    """The base of :meth:`FeatureSet.to_tf_dataset`'s shuffling streams (``seed``, or fresh)."""
+    return seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+
+
+def epoch_batches(
+    n: int, batch_size: int, base: int, epoch: int, shuffle: bool, drop_remainder: bool = False
+) -> list[IntArray]:
+    """Window indices of each batch of ``epoch``, as :meth:`FeatureSet.to_tf_dataset` feeds them.
+
+    A permutation drawn from ``(base, epoch)`` (or the order as stored), cut into batches, each
+    sorted (sequential reads on a memory map; order inside a batch is irrelevant).
+    """
+    order = np.random.default_rng([base, epoch]).permutation(n) if shuffle else np.arange(n)
+    stop = n - n % batch_size if drop_remainder else n
+    return [np.sort(order[start : start + batch_size]) for start in range(0, stop, batch_size)]
