@@ -220,6 +220,13 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "full-ls": {"windows": "for_clips", "label_smoothing": 0.1},
     "full-mean-max": {"windows": "for_clips", "model": {"global_pooling": "mean-max"}},
     "full-lr3e-3": {"windows": "for_clips", "trainer": {"learning_rate": 3e-3}},
+    # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
+    # full-6k, the same length without it)
+    "full-aug-6k": {
+        "windows": "for_clips",
+        "augmentation": "scaled",
+        "trainer": {"target_updates": 6000},
+    },
 }
 #: Candidates measured on the whole plan (no early stopping, today's default).
 WHOLE_PLAN = ("library", "library-full", *(n for n in CANDIDATES if n.startswith("full-")))
