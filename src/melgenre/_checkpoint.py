@@ -38,6 +38,7 @@ __all__ = [
     "read_state",
     "restore",
     "resume_state",
+    "start_run",
 ]
 
 logger = logging.getLogger(__name__)
@@ -281,3 +282,46 @@ def clear_checkpoints(checkpoints: Path) -> None:
     """Remove an earlier run's checkpoint files before a new run writes its own."""
     for old in [*checkpoints.glob("epoch-*.keras"), checkpoints / STATE_FILE]:
         old.unlink(missing_ok=True)
+
+
+def start_run(
+    checkpoints: Path | None,
+    run: dict[str, Any],
+    *,
+    resume: bool,
+    model: keras.Model,
+    log: Any,
+    stopper: ResumableEarlyStopping | None,
+    monitor: str,
+    scope: Any,
+) -> tuple[int, dict[str, Any] | None, Checkpointer | None]:
+    """Resume the run in ``checkpoints`` or start a new one there.
+
+    Returns ``(initial_epoch, state, checkpointer)``: the epochs already
+    finished, the checkpoint state resumed from (``None`` for a new run; its
+    ``"finished"`` says the run had ended and its final weights are loaded)
+    and the callback that writes this run's checkpoints (``None`` without
+    ``checkpoints``). ``scope`` returns the distribution strategy's scope.
+    """
+    if checkpoints is None:
+        return 0, None, None
+    state = resume_state(checkpoints, run) if resume else None
+    initial_epoch = 0
+    if state is not None:
+        with scope():
+            initial_epoch = restore(model, checkpoints, state, log, stopper)
+        if state["finished"]:
+            logger.info("The run in %s had finished; restored its final weights.", checkpoints)
+        else:
+            logger.info("Resuming the run in %s after epoch %d.", checkpoints, initial_epoch)
+    else:
+        clear_checkpoints(checkpoints)
+    checkpointer = Checkpointer(
+        checkpoints,
+        monitor=monitor,
+        run=run,
+        history=lambda: log.history().to_dict(),
+        stopper=stopper,
+        resumed=state,
+    )
+    return initial_epoch, state, checkpointer

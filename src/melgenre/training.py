@@ -13,13 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from melgenre._checkpoint import (
-    CHECKPOINT_DIR,
-    Checkpointer,
-    clear_checkpoints,
-    restore,
-    resume_state,
-)
+from melgenre._checkpoint import CHECKPOINT_DIR, start_run
 from melgenre._fitting import (
     EpochLog,
     SmoothedMetric,
@@ -65,30 +59,38 @@ class Trainer:
     Parameters
     ----------
     model : keras.Model
-        A classifier with a softmax output, e.g. :class:`~melgenre.GenreCNN`.
+        A classifier with a softmax output per class, e.g. :class:`~melgenre.GenreCNN`.
     epochs : int > 0 or None, default=None
-        ``None`` plans the length: about ``target_updates`` optimizer updates,
-        within 10 to 200 epochs.
+        Passes over the training windows. ``None`` plans them from the data:
+        about ``target_updates`` optimizer updates, within 10 to 200 epochs
+        (the plan is ``trainer.plan_`` after :meth:`fit` and is recorded in
+        the history).
     batch_size : int > 0, default=32
     learning_rate : float > 0, default=1e-3
-        The peak rate: warmed up from a tenth over the first 5 % of the
-        updates, then decayed to zero along a cosine (``schedule="cosine"``).
+        Adam's peak learning rate (ignored when ``optimizer`` is given).
     schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"``: the learning rate warms up linearly from a tenth over the
+        first 5 % of the updates, then follows a cosine down to zero.
+        ``"constant"``: it stays at ``learning_rate`` throughout.
     target_updates : int > 0, default=3000
-        The optimizer updates a planned run aims at.
-    optimizer, loss, metrics : optional
-        Given to ``model.compile``; a given optimizer is used as it is (no schedule).
+        The optimizer updates a planned run (``epochs=None``) aims at.
+    optimizer : keras.optimizers.Optimizer or str, optional
+        Used as it is (no schedule).
+    loss : keras loss or str, default="categorical_crossentropy"
+    metrics : sequence, default=("accuracy",)
     callbacks : sequence of keras.callbacks.Callback, optional
-        Added to the trainer's own; a ``keras.callbacks.EarlyStopping`` among
-        them replaces the trainer's early stopping.
+        Added to the trainer's own (TensorBoard, ...); a
+        ``keras.callbacks.EarlyStopping`` among them replaces the trainer's
+        early stopping.
     verbose : {"auto", 0, 1, 2}, default="auto"
-        Keras' progress output (0: none).
+        Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
     seed : int or None, default=None
-        Seeds the weights' initialisation, the shuffling, dropout and the
-        augmentation: with a seed, a run on CPU is deterministic.
+        Seeds Keras, NumPy, Python, the weights' initialisation, the
+        shuffling, dropout and the augmentation: with a seed, a run on CPU is
+        deterministic.
     run_dir : str or os.PathLike, optional
-        Writes ``training_hist.json`` and a checkpoint every epoch there, so a
-        run can be resumed (``fit(..., resume=True)``).
+        Writes ``training_hist.json`` (after every epoch) and a checkpoint
+        every epoch there, so a run can be resumed (``fit(..., resume=True)``).
     early_stopping : bool or None, default=False
         ``False``: the planned run goes to its end, where the cosine schedule
         has brought the learning rate to zero, and a validation set is only
@@ -105,72 +107,6 @@ class Trainer:
         quarter of the epochs (at least 5).
     smoothing : float in [0, 0.99], default=0.6
         Early stopping watches an exponential moving average of ``monitor``
-        (logged as ``<monitor>_smoothed``); 0 watches the raw metric.
-    class_weight : "balanced", dict or None, default=None
-        ``"balanced"`` gives every class the same total weight in the loss; a
-        dict maps class names or indices to weights.
-    augmentation : Augmentation or None, default=None
-        Applied to training batches only.
-    strategy : tf.distribute.Strategy or None, default=None
-        Train under this strategy (a model built outside its scope is rebuilt in it).
-    pooling : {"mean", "attention"}, default="mean"
-        How a file's windows become its answer: the mean of their
-        probabilities, or a :class:`~melgenre.ClipHead` trained after the window
-        model on its frozen embeddings (``clip_head_``).
-
-    Attributes
-    ----------
-    plan_ : TrainingPlan
-        The plan of the last :meth:`fit`.
-    history_ : History
-        The last :meth:`fit`'s history.
-    clip_head_ : ClipHead or None
-        The trained clip head, with ``pooling="attention"``.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A classifier with a softmax output per class, e.g. :class:`GenreCNN`.
-    epochs : int > 0 or None, default=None
-        Passes over the training windows. ``None`` plans them from the data:
-        about 3,000 optimizer updates, within 10 to 200 epochs (see
-        :func:`melgenre.plan_training`; the plan is ``trainer.plan_`` after
-        :meth:`fit` and is recorded in the history).
-    batch_size : int > 0, default=32
-    learning_rate : float > 0, default=1e-3
-        Adam's peak learning rate (ignored when ``optimizer`` is given).
-    schedule : {"cosine", "constant"}, default="cosine"
-        ``"cosine"``: the learning rate warms up linearly over the first 5 % of
-        the updates, then follows a cosine down to zero. ``"constant"``: it
-        stays at ``learning_rate`` throughout.
-    target_updates : int > 0, default=3000
-        The optimizer updates ``epochs=None`` plans for.
-    optimizer : keras.optimizers.Optimizer or str, optional
-    loss : keras loss or str, default="categorical_crossentropy"
-    metrics : sequence, default=("accuracy",)
-    callbacks : sequence of keras.callbacks.Callback, optional
-        Passed to ``model.fit`` (early stopping, checkpoints, TensorBoard, ...).
-    verbose : "auto", 0, 1 or 2, default="auto"
-        Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
-    seed : int or None, default=None
-        Seeds Keras, NumPy, Python and the shuffling. With a model that starts
-        from the same weights (``GenreCNN(seed=...)``), the same seed gives the
-        same run on CPU.
-    run_dir : str or os.PathLike, optional
-        Where to write ``training_hist.json`` (updated after every epoch).
-    early_stopping : bool or None, default=None
-        Stop when ``monitor`` has not improved for ``patience`` epochs and
-        restore the best epoch's weights. ``None`` turns it on when a
-        validation set is given to :meth:`fit`. A ``keras.callbacks.EarlyStopping``
-        in ``callbacks`` replaces this one.
-    monitor : str, default="val_loss"
-        The metric early stopping watches (lower is better for losses,
-        higher otherwise).
-    patience : int >= 0 or None, default=None
-        Epochs without improvement before stopping; ``None``: a quarter of
-        the planned epochs, at least 5.
-    smoothing : float in [0, 0.99], default=0.6
-        Early stopping watches an exponential moving average of ``monitor``
         (logged as ``<monitor>_smoothed``): each epoch's value weighs
         ``1 - smoothing``, so one noisy epoch neither stops a run nor is kept
         as its best. 0 watches the raw metric.
@@ -178,10 +114,10 @@ class Trainer:
         Weigh each class's windows in the loss: ``"balanced"`` gives every
         class the same total weight (``n_windows / (n_classes * count)``);
         a dict maps class names or indices to weights (others get 1).
-    augmentation : Augmentation, optional
+    augmentation : Augmentation or None, default=None
         Random masks, level shifts and mixup applied to the training batches
         in the ``tf.data`` pipeline (never to validation or test windows).
-    strategy : tf.distribute.Strategy, optional
+    strategy : tf.distribute.Strategy or None, default=None
         Train with any TensorFlow distribution strategy, e.g.
         ``tf.distribute.MirroredStrategy()`` for the GPUs of one machine or
         ``MultiWorkerMirroredStrategy()`` across machines. ``batch_size`` is
@@ -192,9 +128,18 @@ class Trainer:
         How a file's answer comes from its windows. ``"mean"``: the mean of
         the window probabilities. ``"attention"``: after the window model is
         trained, a :class:`~melgenre.pooling.ClipHead` learns to weigh the
-        windows' embeddings (see :func:`~melgenre.pooling.fit_clip_head`); it
-        is ``trainer.clip_head_``, used by :meth:`evaluate` and passed on to
+        windows' frozen embeddings (see :func:`~melgenre.pooling.fit_clip_head`);
+        it is ``trainer.clip_head_``, used by :meth:`evaluate` and passed on to
         :class:`Predictor` (``Predictor(..., clip_head=trainer.clip_head_)``).
+
+    Attributes
+    ----------
+    plan_ : TrainingPlan
+        The plan of the last :meth:`fit`.
+    history_ : History
+        The last :meth:`fit`'s history.
+    clip_head_ : ClipHead or None
+        The trained clip head, with ``pooling="attention"``.
 
     Notes
     -----
@@ -382,32 +327,20 @@ class Trainer:
         smoother = (
             SmoothedMetric(self.monitor, self.smoothing, log) if watched != self.monitor else None
         )
-        checkpoints = self.run_dir / CHECKPOINT_DIR if self.run_dir is not None else None
-        state = resume_state(checkpoints, run) if resume and checkpoints is not None else None
-        initial_epoch = 0
-        if state is not None and checkpoints is not None:
-            with self._scope():
-                initial_epoch = restore(self.model, checkpoints, state, log, stopper)
-            if state["finished"]:
-                logger.info("The run in %s had finished; restored its final weights.", checkpoints)
-                self._fit_clip_head(train, validation, log)
-                self.history_ = final_history(log, stopper, state, watched, path)
-                return self.history_
-            logger.info("Resuming the run in %s after epoch %d.", checkpoints, initial_epoch)
-        elif checkpoints is not None:
-            clear_checkpoints(checkpoints)
-        checkpointer = (
-            Checkpointer(
-                checkpoints,
-                monitor=watched,
-                run=run,
-                history=lambda: log.history().to_dict(),
-                stopper=stopper,
-                resumed=state,
-            )
-            if checkpoints is not None
-            else None
+        initial_epoch, state, checkpointer = start_run(
+            self.run_dir / CHECKPOINT_DIR if self.run_dir is not None else None,
+            run,
+            resume=resume,
+            model=self.model,
+            log=log,
+            stopper=stopper,
+            monitor=watched,
+            scope=self._scope,
         )
+        if state is not None and state["finished"]:
+            self._fit_clip_head(train, validation, log)
+            self.history_ = final_history(log, stopper, state, watched, path)
+            return self.history_
         data = train.to_tf_dataset(
             self.batch_size,
             shuffle=True,
