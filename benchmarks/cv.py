@@ -220,6 +220,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "full-ls": {"windows": "for_clips", "label_smoothing": 0.1},
     "full-mean-max": {"windows": "for_clips", "model": {"global_pooling": "mean-max"}},
     "full-lr3e-3": {"windows": "for_clips", "trainer": {"learning_rate": 3e-3}},
+    # the whole plan + a StatisticsHead on each file's clip statistics (tempo, periodicity,
+    # timbre of the whole file), its probabilities multiplied with the window mean's
+    "full-stats": {"windows": "for_clips", "trainer": {"statistics": True}},
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)
     "full-aug-6k": {
@@ -308,11 +311,8 @@ def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
     return out
 
 
-def group_scores(predict: Any, test: Any, classes: Any, groups: Any) -> dict[str, list[int]]:
-    """``{group: [files right, files]}`` on the test fold, from the mean of each file's windows.
-
-    ``classes`` are the model's labels by output index (matched to the test set's by name).
-    """
+def file_table(predict: Any, test: Any) -> list[tuple[str, Any, int]]:
+    """``(path, mean window probabilities, true label)`` per test file, in file order."""
     import numpy as np
 
     from melgenre.evaluation import file_probabilities
@@ -320,31 +320,37 @@ def group_scores(predict: Any, test: Any, classes: Any, groups: Any) -> dict[str
     probabilities = np.concatenate([np.asarray(predict(b)) for b in test.batches(256)])
     files, means = file_probabilities(probabilities, test.groups)
     _, truth = test.file_labels()  # the same sorted file indices
+    return [
+        (str(test.paths[index]), mean, int(label))
+        for index, mean, label in zip(files, means, truth, strict=True)
+    ]
+
+
+def group_scores(
+    table: list[tuple[str, Any, int]], test: Any, classes: Any, groups: Any
+) -> dict[str, list[int]]:
+    """``{group: [files right, files]}`` on the test fold, from the mean of each file's windows.
+
+    ``table`` is :func:`file_table`'s; ``classes`` are the model's labels by output index
+    (matched to the test set's by name).
+    """
+    import numpy as np
+
     out: dict[str, list[int]] = {}
-    for index, mean, label in zip(files, means, truth, strict=True):
-        path = test.paths[index]
+    for path, mean, label in table:
         score = out.setdefault(str(groups(Path(path)) if groups else path), [0, 0])
-        score[0] += int(classes[int(np.argmax(mean))] == test.classes[int(label)])
+        score[0] += int(classes[int(np.argmax(mean))] == test.classes[label])
         score[1] += 1
     return dict(sorted(out.items()))
 
 
-def run_fold(
-    name: str,
-    parts: tuple[Any, Any, Any],
-    cache_dir: Path,
-    verbose: int,
-    groups: Any = None,
-) -> dict[str, Any]:
-    """Train candidate ``name`` on one fold's training part; score it on the test fold."""
+def fold_features(name: str, parts: tuple[Any, Any, Any], cache_dir: Path) -> tuple[Any, ...]:
+    """``(train, validation, test, preprocessing)``: a fold's FeatureSets for candidate ``name``."""
     import dataclasses
-
-    import keras
 
     import melgenre
     from melgenre.plan import clip_seconds
 
-    keras.backend.clear_session()
     settings = CANDIDATES[name]
     options = settings.get("featurizer", {})
     if settings.get("windows") == "for_clips":
@@ -361,6 +367,26 @@ def run_fold(
         p.features(prep, cache_dir=cache_dir, progress=False)
         for p, prep in zip(parts, (training, preprocessing, preprocessing), strict=True)
     )
+    return train, validation, test, preprocessing
+
+
+def run_fold(
+    name: str,
+    parts: tuple[Any, Any, Any],
+    cache_dir: Path,
+    verbose: int,
+    groups: Any = None,
+    keep_probabilities: bool = False,
+) -> dict[str, Any]:
+    """Train candidate ``name`` on one fold's training part; score it on the test fold."""
+    import keras
+
+    import melgenre
+
+    keras.backend.clear_session()
+    settings = CANDIDATES[name]
+    train, validation, test, preprocessing = fold_features(name, parts, cache_dir)
+    featurizer = preprocessing.featurizer
     fold = {
         "files": {"train": train.n_files, "validation": validation.n_files, "test": test.n_files},
         "window_frames": featurizer.frames,
@@ -429,11 +455,17 @@ def run_fold(
         fold["member_window_accuracy"] = [r.window_accuracy for _, r in members]
         report = evaluate_features(predict, test, train.classes)
     if trainer.clip_head_ is None:  # the window mean's file decisions, by group
-        fold["group_scores"] = group_scores(predict, test, train.classes, groups)
-    if trainer.clip_head_ is not None:
-        head, trainer.clip_head_ = trainer.clip_head_, None
+        table = file_table(predict, test)
+        fold["group_scores"] = group_scores(table, test, train.classes, groups)
+        if keep_probabilities:  # for late-fusion studies (benchmarks/fusion.py)
+            fold["file_probabilities"] = {
+                path: [round(float(p), 5) for p in mean] for path, mean, _ in table
+            }
+    if trainer.clip_head_ is not None or trainer.statistics_head_ is not None:
+        heads = trainer.clip_head_, trainer.statistics_head_
+        trainer.clip_head_ = trainer.statistics_head_ = None
         fold["file_accuracy_window_mean"] = trainer.evaluate(test).file_accuracy
-        trainer.clip_head_ = head
+        trainer.clip_head_, trainer.statistics_head_ = heads
     return {
         "file_accuracy": report.file_accuracy,
         "window_accuracy": report.window_accuracy,
@@ -468,6 +500,11 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument(
+        "--keep-probabilities",
+        action="store_true",
+        help="record each test file's mean window probabilities (model's class order)",
+    )
+    parser.add_argument(
         "--tag", default="", help="suffix of the result file (for runs in parallel)"
     )
     args = parser.parse_args()
@@ -500,7 +537,9 @@ def main() -> None:
             for number, fold in enumerate(parts):
                 if number in done or number not in wanted:
                     continue
-                row = run_fold(name, fold, args.cache_dir, args.verbose, groups)
+                row = run_fold(
+                    name, fold, args.cache_dir, args.verbose, groups, args.keep_probabilities
+                )
                 window = row["window_accuracy"]
                 entry["folds"].append({"fold": number, **row})
                 summarize(entry)

@@ -49,14 +49,14 @@ def test_train_writes_a_complete_bundle(trained: tuple[Path, Path]) -> None:
     assert not list(model.parent.glob(".model*"))  # no staging or run directories left behind
 
 
-def test_train_text_summary_class_weight_and_attention_pooling(
+def test_train_text_summary_class_weight_attention_pooling_and_clip_statistics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
     code, out, _ = run(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
         "--workers", "1", "--validation-size", "0", "--class-weight", "balanced",
-        "--pooling", "attention",
+        "--pooling", "attention", "--clip-statistics",
     )  # fmt: skip
     assert code == 0
     assert (
@@ -72,8 +72,11 @@ def test_train_text_summary_class_weight_and_attention_pooling(
     manifest = json.loads((tmp_path / "m" / "melgenre.json").read_text())
     assert manifest["aggregation"] == "attention"
     assert "clip_head.keras" in manifest["files"]
+    assert "statistics_head.json" in manifest["files"]
+    assert params["statistics_head"]["C_"] > 0  # three files a class: 3-fold choice of C
     predictor = Predictor.load(tmp_path / "m")
     assert predictor.clip_head is not None
+    assert predictor.statistics_head is not None
     assert predictor.predict(next((data / "drums").iterdir())).label in demo.CLASSES
 
 

@@ -30,6 +30,8 @@ Model and training
 
     GenreCNN
     ClipHead
+    ClipStatistics
+    StatisticsHead
     Trainer
     TrainingPlan
     plan_training
@@ -116,6 +118,8 @@ from melgenre.predictor import Prediction as Prediction
 from melgenre.predictor import Predictor as Predictor
 from melgenre.predictor import WindowPrediction as WindowPrediction
 from melgenre.preprocessing import Preprocessing as Preprocessing
+from melgenre.statistics import ClipStatistics as ClipStatistics
+from melgenre.statistics import StatisticsHead as StatisticsHead
 
 _enable_onednn()  # before anything imports TensorFlow (see melgenre._tfenv)
 
@@ -154,6 +158,7 @@ __all__ = [
     "Augmentation",
     "BundleError",
     "ClipHead",
+    "ClipStatistics",
     "Component",
     "ConfigError",
     "DatasetError",
@@ -180,6 +185,7 @@ __all__ = [
     "Preprocessing",
     "SampleRateMismatchError",
     "Split",
+    "StatisticsHead",
     "Trainer",
     "TrainingPlan",
     "WindowPrediction",

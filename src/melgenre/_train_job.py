@@ -37,6 +37,7 @@ def train_job(
     patience: int | None = None,
     class_weight: str | None = None,
     pooling: str = "mean",
+    statistics: bool = False,
     resume: bool = False,
     verbose: int = 2,
     say: Callable[[str], None] | None = None,
@@ -88,6 +89,7 @@ def train_job(
         patience=patience,
         class_weight=class_weight,
         pooling=pooling,
+        statistics=statistics,
     )
     plan = trainer.plan(features["train"])
     if verbose and say is not None:
@@ -110,6 +112,7 @@ def train_job(
         model=model,
         labels=classes,
         clip_head=trainer.clip_head_,
+        statistics_head=trainer.statistics_head_,
         metadata={
             "training": {
                 "data_dir": str(data_dir),

@@ -9,6 +9,8 @@
                            record, and the SHA-256 of every other file
       model.keras          the Keras 3 archive, loaded with safe_mode=True
       clip_head.keras      the clip-level pooling head (aggregation "attention" only)
+      statistics_head.json the clip statistics head's settings and weights (when trained with
+                           statistics=True)
       training_hist.json   per-epoch metrics (when the predictor was trained with melgenre)
       *.png                curves and confusion matrix, when they were made
 
@@ -53,6 +55,7 @@ __all__ = [
     "FORMAT_VERSION",
     "HISTORY_FILE",
     "MODEL_FILE",
+    "STATISTICS_HEAD_FILE",
     "build_manifest",
     "load_model",
     "read_labels",
@@ -71,6 +74,8 @@ BUNDLE_CONFIG = "melgenre.json"
 MODEL_FILE = "model.keras"
 #: The clip-level pooling head (:class:`~melgenre.pooling.ClipHead`), when there is one.
 CLIP_HEAD_FILE = "clip_head.keras"
+#: The clip statistics head (:class:`~melgenre.statistics.StatisticsHead`), when there is one.
+STATISTICS_HEAD_FILE = "statistics_head.json"
 #: Per-epoch training metrics.
 HISTORY_FILE = "training_hist.json"
 #: ``melgenre.json``'s ``format`` value.
@@ -367,6 +372,10 @@ def save_predictor(
     head = predictor.clip_head
     if head is not None:
         files[CLIP_HEAD_FILE] = lambda p: head.save(p)
+    statistics = predictor.statistics_head
+    if statistics is not None:
+        record = {"config": statistics.get_config(), "weights": statistics.get_weights()}
+        files[STATISTICS_HEAD_FILE] = lambda p: Path(p).write_text(json.dumps(record))
     if history is not None:
         files[HISTORY_FILE] = history.save
     for name, source in (extra_files or {}).items():
@@ -380,6 +389,7 @@ def read_predictor(path: PathLike) -> tuple[Path, dict[str, Any]]:
     preprocessing, labels = read_preprocessing(root, manifest), read_labels(root, manifest)
     model = load_model(root)
     head = load_model(root, CLIP_HEAD_FILE) if CLIP_HEAD_FILE in manifest["files"] else None
+    statistics = _read_statistics_head(root) if STATISTICS_HEAD_FILE in manifest["files"] else None
     return root, {
         "preprocessing": preprocessing,
         "model": model,
@@ -387,7 +397,22 @@ def read_predictor(path: PathLike) -> tuple[Path, dict[str, Any]]:
         "aggregation": manifest.get("aggregation", "mean"),
         "metadata": manifest.get("metadata") or {},
         "clip_head": head,
+        "statistics_head": statistics,
     }
+
+
+def _read_statistics_head(root: Path) -> Any:
+    """The bundle's :class:`~melgenre.statistics.StatisticsHead`, fitted."""
+    from melgenre.statistics import StatisticsHead
+
+    path = root / STATISTICS_HEAD_FILE
+    try:
+        record = json.loads(path.read_text())
+        head = StatisticsHead.from_config(record["config"])
+        head.set_weights(record["weights"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # ConfigError is a ValueError
+        raise BundleError(f"Cannot read the statistics head {str(path)!r}: {exc}") from exc
+    return head
 
 
 def _environment() -> dict[str, str]:

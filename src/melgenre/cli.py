@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         "an attention head trained on their embeddings after the window model",
     )
     train.add_argument(
+        "--clip-statistics",
+        action="store_true",
+        help="also fit a logistic regression on each file's clip statistics (tempo, "
+        "periodicity, timbre of the whole file) and multiply its probabilities with the "
+        "windows' (the bundle then cannot be exported)",
+    )
+    train.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted run of the same command from its last finished epoch",
@@ -142,6 +149,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         class_weight=args.class_weight,
         pooling=args.pooling,
+        statistics=args.clip_statistics,
         resume=args.resume,
         verbose=0 if args.json else 2,
         say=_print,

@@ -191,6 +191,7 @@ def evaluate_features(
     *,
     batch_size: int = 256,
     clip_head: Any = None,
+    statistics_head: Any = None,
 ) -> EvaluationReport:
     """Evaluate a classifier over ``features`` batch by batch (memory-mapped sets stay on disk).
 
@@ -208,6 +209,9 @@ def evaluate_features(
     clip_head : melgenre.pooling.ClipHead, optional
         Gives each file's probabilities from its windows' embeddings instead
         of the mean of their probabilities.
+    statistics_head : melgenre.statistics.StatisticsHead, optional
+        Its probabilities from each file's clip statistics multiply the
+        file's (:func:`melgenre.statistics.fuse`).
 
     Raises
     ------
@@ -227,6 +231,13 @@ def evaluate_features(
     probabilities, file_probs = outputs[:, : len(classes)], None
     if clip_head is not None and len(outputs):
         file_probs = clip_head.predict_files(outputs[:, len(classes) :], features.groups)
+    if statistics_head is not None and len(outputs):
+        from melgenre.statistics import fuse
+
+        if file_probs is None:
+            _, file_probs = file_probabilities(probabilities, features.groups)
+        _, statistics = statistics_head.statistics.transform(features)
+        file_probs = fuse(file_probs, statistics_head.predict_proba(statistics))
     return evaluate_probabilities(
         probabilities, to_ours[features.labels], features.groups, classes, file_probs=file_probs
     )

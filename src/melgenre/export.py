@@ -142,6 +142,13 @@ def export_predictor(
     ``check=False`` skips the check (and ``parity.json``).
     """
     check_choice("Predictor.export", "format", format, FORMATS)
+    if predictor.statistics_head is not None:
+        raise ExportError(
+            "This predictor has a statistics head (Trainer(statistics=True)), whose clip "
+            "statistics have no in-graph twin yet: an export would answer without it. Export "
+            "a predictor without it (Predictor(..., statistics_head=None)), or serve the "
+            "bundle with melgenre serve."
+        )
     if quantize is not None:
         check_choice("Predictor.export", "quantize", quantize, QUANTIZATIONS)
         if format != "tflite":

@@ -41,6 +41,7 @@ from melgenre.prediction import (
     predict_in_file_batches,
 )
 from melgenre.preprocessing import Preprocessing
+from melgenre.statistics import StatisticsHead, check_statistics_head
 
 if TYPE_CHECKING:
     import keras
@@ -74,6 +75,10 @@ class Predictor:
         A clip-level pooling head trained on this model's window embeddings
         (``Trainer(pooling="attention")`` makes one: ``trainer.clip_head_``).
         The timeline stays per window (the window model's probabilities).
+    statistics_head : melgenre.statistics.StatisticsHead, optional
+        A fitted head on the clip statistics of a file's windows
+        (``Trainer(statistics=True)`` makes one: ``trainer.statistics_head_``);
+        its probabilities multiply the file's. The timeline stays per window.
     loader, featurizer : optional
         Deprecated since 0.2: pass ``preprocessing=Preprocessing(featurizer,
         loader=loader)``.
@@ -98,6 +103,7 @@ class Predictor:
         batch_size: int = 64,
         metadata: dict[str, Any] | None = None,
         clip_head: keras.Model | None = None,
+        statistics_head: StatisticsHead | None = None,
         loader: AudioLoader | None = None,
         featurizer: Featurizer | None = None,
     ) -> None:
@@ -116,7 +122,10 @@ class Predictor:
             from melgenre.pooling import check_clip_head
 
             check_clip_head(clip_head, model, labels)
+        if statistics_head is not None:
+            check_statistics_head(statistics_head, labels)
         self.clip_head = clip_head
+        self.statistics_head = statistics_head
         self.preprocessing = preprocessing
         self.model = model
         self.labels = labels
@@ -178,6 +187,11 @@ class Predictor:
         return self.clip_head is not None and self.aggregation == "attention"
 
     @property
+    def _rule(self) -> str:
+        """The window aggregation rule (``"mean"`` under a clip head)."""
+        return self.aggregation if self.aggregation in AGGREGATIONS else "mean"
+
+    @property
     def _embedding_dim(self) -> int:
         return int(getattr(self.clip_head, "embedding_dim", 0))
 
@@ -205,15 +219,12 @@ class Predictor:
             per-window timeline.
         """
         # the blocks' windows share model calls (a 15 s file: one call, not 9 windows + 1)
+        stream, kept = self._stream()
         [(name, probabilities, times)] = predict_in_file_batches(
-            [source],
-            self.preprocessing.stream,
-            self._window_outputs,
-            batch_size=self.batch_size,
-            raising=True,
+            [source], stream, self._window_outputs, batch_size=self.batch_size, raising=True
         )
         # raising=True: a failure propagated, so these are the probabilities
-        return self._prediction(name, cast("list[FloatArray]", probabilities), times)
+        return self._prediction(name, cast("list[FloatArray]", probabilities), times, kept[0])
 
     def predict_many(
         self,
@@ -242,18 +253,19 @@ class Predictor:
             One per source, in order.
         """
         check_choice("Predictor.predict_many", "on_error", on_error, ("skip", "raise"))
+        stream, kept = self._stream()
         results = predict_in_file_batches(
             sources,
-            self.preprocessing.stream,
+            stream,
             self._window_outputs,
             batch_size=batch_size or self.batch_size,
             raising=on_error == "raise",
         )
         return [
-            self._prediction(name, probabilities, times)
+            self._prediction(name, probabilities, times, windows)
             if isinstance(probabilities, list)
             else probabilities
-            for name, probabilities, times in results
+            for (name, probabilities, times), windows in zip(results, kept, strict=True)
         ]
 
     def evaluate(
@@ -290,6 +302,7 @@ class Predictor:
             self.labels,
             batch_size=self.batch_size,
             clip_head=self.clip_head if self._pools else None,
+            statistics_head=self.statistics_head,
         )
 
     # ------------------------------------------------------------ persistence
@@ -365,8 +378,9 @@ class Predictor:
         Raises
         ------
         ExportError
-            The featurizer has no in-graph twin, TFLite is asked for with an
-            ``n_fft`` that is not a power of two, or the parity check fails.
+            The featurizer or a statistics head has no in-graph twin, TFLite
+            is asked for with an ``n_fft`` that is not a power of two, or the
+            parity check fails.
 
         Examples
         --------
@@ -423,20 +437,53 @@ class Predictor:
                     )
         return self._infer
 
+    def _stream(self) -> tuple[Any, list[list[FloatArray]]]:
+        """The preprocessing's stream, keeping each file's first windows for the statistics head.
+
+        Returns the stream and a list that gets one list of window blocks per
+        source, in order (empty without a statistics head).
+        """
+        kept: list[list[FloatArray]] = []
+        head = self.statistics_head
+        hop = int(getattr(self.featurizer, "hop_frames", self.preprocessing.output_shape[1]))
+        budget = 0 if head is None else head.statistics.max_frames // max(hop, 1) + 2
+
+        def stream(source: Any) -> Any:
+            mine: list[FloatArray] = []
+            kept.append(mine)
+            for windows, times in self.preprocessing.stream(source):
+                room = budget - sum(len(w) for w in mine)
+                if room > 0:
+                    mine.append(np.array(windows[:room, ..., :1]))
+                yield windows, times
+
+        return stream, kept
+
     def _prediction(
-        self, name: str, outputs: list[FloatArray], times: list[FloatArray]
+        self,
+        name: str,
+        outputs: list[FloatArray],
+        times: list[FloatArray],
+        windows: list[FloatArray] | None = None,
     ) -> Prediction:
         rows = np.concatenate(outputs)
         n = len(self.labels)
         pooled = None
         if self._pools and len(rows):
             pooled = self.clip_head.predict_file(rows[:, n:])  # type: ignore[union-attr]
+        if self.statistics_head is not None and windows:
+            from melgenre.statistics import fuse
+
+            if pooled is None:
+                pooled = AGGREGATIONS[self._rule](rows[:, :n])
+            clip = self.statistics_head.predict_windows(np.concatenate(windows))
+            pooled = fuse(pooled[np.newaxis], clip[np.newaxis])[0]
         return build_prediction(
             name,
             rows[:, :n],
             np.concatenate(times),
             self.labels,
-            self.aggregation if self.aggregation in AGGREGATIONS else "mean",
+            self._rule,
             aggregated=pooled,
         )
 

@@ -31,7 +31,7 @@ from melgenre._fitting import (
 )
 from melgenre._tf import keras
 from melgenre._typing import FloatArray, PathLike
-from melgenre._validation import check_choice
+from melgenre._validation import check_bool, check_choice
 from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated
@@ -39,6 +39,7 @@ from melgenre.errors import ConfigError
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.history import HISTORY_FILE, History
 from melgenre.plan import TARGET_UPDATES, TrainingPlan, plan_training
+from melgenre.statistics import StatisticsHead
 
 if TYPE_CHECKING:
     from melgenre.preprocessing import Preprocessing
@@ -131,6 +132,13 @@ class Trainer:
         windows' frozen embeddings (see :func:`~melgenre.pooling.fit_clip_head`);
         it is ``trainer.clip_head_``, used by :meth:`evaluate` and passed on to
         :class:`Predictor` (``Predictor(..., clip_head=trainer.clip_head_)``).
+    statistics : bool, default=False
+        After the window model, fit a :class:`~melgenre.statistics.StatisticsHead`
+        on the training files' clip statistics (tempo, periodicity, timbre of
+        the whole file); its probabilities multiply the windows' file answer
+        in :meth:`evaluate` and, passed on
+        (``Predictor(..., statistics_head=trainer.statistics_head_)``), in
+        prediction. It is ``trainer.statistics_head_``.
 
     Attributes
     ----------
@@ -140,6 +148,8 @@ class Trainer:
         The last :meth:`fit`'s history.
     clip_head_ : ClipHead or None
         The trained clip head, with ``pooling="attention"``.
+    statistics_head_ : StatisticsHead or None
+        The fitted statistics head, with ``statistics=True``.
 
     Notes
     -----
@@ -182,8 +192,10 @@ class Trainer:
         augmentation: Augmentation | None = None,
         strategy: Any = None,
         pooling: str = "mean",
+        statistics: bool = False,
     ) -> None:
         check_choice("Trainer", "pooling", pooling, ("mean", "attention"))
+        check_bool("Trainer", "statistics", statistics)
         check_settings(
             model=model,
             epochs=epochs,
@@ -220,8 +232,10 @@ class Trainer:
         self.augmentation = augmentation
         self.strategy = strategy
         self.pooling = pooling
+        self.statistics = statistics
         self.history_: History | None = None
         self.clip_head_: Any = None
+        self.statistics_head_: StatisticsHead | None = None
 
     def __repr__(self) -> str:
         return (
@@ -338,7 +352,7 @@ class Trainer:
             scope=self._scope,
         )
         if state is not None and state["finished"]:
-            self._fit_clip_head(train, validation, log)
+            self._fit_heads(train, validation, log)
             self.history_ = final_history(log, stopper, state, watched, path)
             return self.history_
         data = train.to_tf_dataset(
@@ -366,21 +380,22 @@ class Trainer:
             shuffle=False,  # the FeatureSet's dataset shuffles, reproducibly for the seed
             class_weight=weights,
         )
-        self._fit_clip_head(train, validation, log)
+        self._fit_heads(train, validation, log)
         self.history_ = final_history(log, stopper, None, watched, path)
         return self.history_
 
-    def _fit_clip_head(
-        self, train: FeatureSet, validation: FeatureSet | None, log: EpochLog
-    ) -> None:
-        """With ``pooling="attention"``, train the clip head on the window model's embeddings."""
-        self.clip_head_ = None
-        if self.pooling != "attention":
-            return
-        from melgenre.pooling import fit_clip_head
+    def _fit_heads(self, train: FeatureSet, validation: FeatureSet | None, log: EpochLog) -> None:
+        """The clip head (``pooling="attention"``) and the statistics head (``statistics``)."""
+        self.clip_head_ = self.statistics_head_ = None
+        if self.pooling == "attention":
+            from melgenre.pooling import fit_clip_head
 
-        self.clip_head_, summary = fit_clip_head(self.model, train, validation, seed=self.seed)
-        log.run_params["clip_head"] = summary
+            self.clip_head_, summary = fit_clip_head(self.model, train, validation, seed=self.seed)
+            log.run_params["clip_head"] = summary
+        if self.statistics:
+            head = self.statistics_head_ = StatisticsHead().fit(train)
+            log.run_params["statistics_head"] = {**head.get_config(), "C_": head.C_}
+            logger.info("Statistics head fitted on %d files (C=%g).", train.n_files, head.C_)
 
     def _scope(self) -> Any:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -456,10 +471,12 @@ class Trainer:
                 list(test.classes),
                 batch_size=size,
                 clip_head=self.clip_head_,
+                statistics_head=self.statistics_head_,
             )
         return evaluate_features(
             lambda x: self.predict_proba(x, batch_size=batch_size),
             test,
             list(test.classes),
             batch_size=size,
+            statistics_head=self.statistics_head_,
         )

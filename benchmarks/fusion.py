@@ -1,0 +1,107 @@
+"""Late fusion: the network's file probabilities with a clip-level descriptor's, on cv.py's folds.
+
+Run (after ``cv.py ... --keep-probabilities`` has recorded the network's per-file probabilities):
+
+    .venv/bin/python benchmarks/cv.py --domain genres --candidates library-full \
+        --keep-probabilities --tag=-probs
+    .venv/bin/python benchmarks/fusion.py --domain genres \
+        --cv benchmarks/results/cv/genres-5fold-probs.json
+
+Per fold of ``cv.py`` (the same grouped, stratified folds and the same windows, from the
+cache), a :class:`melgenre.statistics.StatisticsHead` is fitted on the training part's files, as
+``Trainer(statistics=True)`` fits it (the validation files are not used), and its probabilities
+for the test files multiply the network's recorded mean window probabilities
+(:func:`melgenre.statistics.fuse`). Since training on CPU is deterministic for a seed, this is
+what ``Trainer(statistics=True)`` would report on the fold, without training the network again.
+Reports file-level accuracy of the network, the statistics head alone and the fusion per fold;
+writes benchmarks/results/cv/fusion.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import cv
+import numpy as np
+from _common import RESULTS, write_result
+
+
+def main() -> None:
+    from melgenre.statistics import StatisticsHead, fuse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain", default="genres", choices=list(cv.DOMAINS))
+    parser.add_argument("--cv", type=Path, required=True, help="cv.py JSON with probabilities")
+    parser.add_argument("--candidate", default="library-full")
+    parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    args = parser.parse_args()
+    record = json.loads(args.cv.read_text())
+    runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
+    if not runs or not all("file_probabilities" in f for f in runs.values()):
+        raise SystemExit(f"{args.cv}: run cv.py with --keep-probabilities first")
+    dataset, groups = cv.load_dataset(args.domain)
+    classes = list(dataset.classes)
+    rows: list[dict[str, Any]] = []
+    for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
+        if number not in runs:
+            continue
+        train, _, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
+        start = time.perf_counter()
+        head = StatisticsHead().fit(train)
+        fit_seconds = time.perf_counter() - start
+        files, stats = head.statistics.transform(test)
+        descriptor = head.predict_proba(stats)
+        recorded = {
+            str(Path(k).resolve()): np.asarray(v)
+            for k, v in runs[number]["file_probabilities"].items()
+        }
+        network = np.stack([recorded[str(Path(test.paths[i]).resolve())] for i in files])
+        fused = fuse(network, descriptor)
+        _, truth = test.file_labels()
+        truth = np.array([classes.index(test.classes[t]) for t in truth])
+        row = {
+            "fold": number,
+            "files": len(files),
+            "network": float(np.mean(network.argmax(1) == truth)),
+            "statistics": float(np.mean(descriptor.argmax(1) == truth)),
+            "fused": float(np.mean(fused.argmax(1) == truth)),
+            "fit_seconds": fit_seconds,
+        }
+        confusion = np.zeros((len(classes), len(classes)), dtype=int)
+        np.add.at(confusion, (truth, fused.argmax(1)), 1)
+        row["fused_confusion_matrix"] = confusion.tolist()
+        rows.append(row)
+        print(
+            f"fold {number}: network {row['network']:.1%}, statistics {row['statistics']:.1%}, "
+            f"fused {row['fused']:.1%}",
+            flush=True,
+        )
+    summary = {
+        key: statistics_mean([r[key] for r in rows]) for key in ("network", "statistics", "fused")
+    }
+    print(", ".join(f"{k} {v:.1%}" for k, v in summary.items()), f"over {len(rows)} folds")
+    out = RESULTS / "cv" / "fusion.json"
+    earlier = json.loads(out.read_text()) if out.exists() else {}
+    results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
+    results[f"{args.domain}/{args.candidate}+statistics"] = {
+        "network": f"cv.py candidate {args.candidate} ({args.cv.name})",
+        "statistics": repr(StatisticsHead()),
+        "fusion": "melgenre.statistics.fuse: normalised product (equal weights, fixed beforehand)",
+        "classes": classes,
+        "folds": rows,
+        "mean": summary,
+    }
+    write_result("cv/fusion", results)
+
+
+def statistics_mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+if __name__ == "__main__":
+    main()

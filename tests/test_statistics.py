@@ -1,0 +1,217 @@
+"""Clip statistics: the spectrogram from windows, the descriptor, the head, and its path through
+Trainer(statistics=True), the Predictor, the bundle and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from melgenre import (
+    Audio,
+    ClipStatistics,
+    FeatureSet,
+    FolderDataset,
+    GenreCNN,
+    MelFeaturizer,
+    Predictor,
+    Preprocessing,
+    StatisticsHead,
+    Trainer,
+)
+from melgenre.bundle import STATISTICS_HEAD_FILE
+from melgenre.errors import ConfigError, ExportError
+from melgenre.statistics import C_GRID, fuse, spectrogram_from_windows
+
+SR = 8000
+FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
+SMALL = ClipStatistics(n_mfcc=8, tempo_window=128, tempo_lags=64, similarity_lags=64)
+FPS = SR / 128  # spectrogram frames per second
+
+
+def clicks(period: float, *, seconds: float = 4.0, seed: int = 0) -> np.ndarray:
+    """Tone bursts every ``period`` seconds (random pitch, phase and level): a beat."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    y = 0.01 * rng.standard_normal(n)
+    burst_t = np.arange(int(0.04 * SR)) / SR
+    burst = np.sin(2 * np.pi * rng.uniform(300, 1500) * burst_t) * np.exp(-burst_t / 0.01)
+    for start in np.arange(rng.uniform(0, period), seconds - 0.05, period):
+        i = int(start * SR)
+        y[i : i + len(burst)] += rng.uniform(0.3, 0.8) * burst
+    return (y / np.abs(y).max() * 0.8).astype(np.float32)
+
+
+def write_tempi(root: Path, per_class: int = 10) -> Path:
+    """Two classes that differ only in tempo (0.5 s against 0.3 s between beats)."""
+    for label, period in (("fast", 0.3), ("slow", 0.5)):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            seed = 100 * int(period * 10) + i
+            sf.write(root / label / f"{i}.wav", clicks(period, seed=seed), SR)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tempi(tmp_path_factory: pytest.TempPathFactory) -> tuple[FeatureSet, FeatureSet]:
+    split = FolderDataset(write_tempi(tmp_path_factory.mktemp("tempi"))).split(
+        test_size=0.3, seed=0
+    )
+    return split.train.features(FEAT, workers=1, progress=False), split.test.features(
+        FEAT, workers=1, progress=False
+    )
+
+
+def test_the_spectrogram_comes_back_from_its_windows() -> None:
+    rng = np.random.default_rng(0)
+    for n_frames in (20, 32, 100, 129, 300):  # one padded window, exact fit, a tail window
+        spec = rng.normal(size=(6, n_frames)).astype(np.float32)
+        windows = FEAT.windows(spec)
+        back = spectrogram_from_windows(windows)
+        if n_frames < FEAT.frames:  # a short clip: its one window, padded
+            np.testing.assert_array_equal(back[:, :n_frames], spec)
+            assert back.shape[1] == FEAT.frames
+        else:
+            np.testing.assert_array_equal(back, spec)
+    # windows that do not overlap are joined end to end
+    apart = rng.normal(size=(3, 4, 8)).astype(np.float32)
+    assert spectrogram_from_windows(apart).shape == (4, 24)
+    with pytest.raises(ConfigError, match="one file's windows"):
+        spectrogram_from_windows(np.zeros((0, 4, 8), np.float32))
+
+
+def test_the_tempogram_peaks_at_the_beat_period() -> None:
+    n = SMALL.n_mfcc
+    for period in (0.3, 0.5):
+        spec = FEAT.spectrogram(Audio(clicks(period), SR))
+        vector = SMALL(spec)
+        assert vector.shape == (SMALL.dim,)
+        assert np.all(np.isfinite(vector))
+        tempogram = vector[2 * n : 2 * n + SMALL.tempo_lags]  # lag k at index k - 1
+        lag = 8 + int(np.argmax(tempogram[7:]))  # lags from 8: past the burst's own width
+        assert abs(lag - period * FPS) <= 1.5, (period, lag)
+    for n_frames in (2, 40, 200):  # shorter than the lags and the tempogram's window
+        short = np.random.default_rng(n_frames).normal(size=(32, n_frames))
+        assert ClipStatistics()(short).shape == (ClipStatistics().dim,)
+    with pytest.raises(ConfigError, match="n_frames >= 2"):
+        SMALL(np.zeros((32, 1)))
+    with pytest.raises(ConfigError, match="tempo_lags"):
+        ClipStatistics(tempo_window=16, tempo_lags=16)
+
+
+def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:
+    train, test = tempi
+    head = StatisticsHead(SMALL).fit(train)
+    assert head.C_ in C_GRID
+    files, x = head.statistics.transform(test)
+    assert x.shape == (test.n_files, SMALL.dim)
+    p = head.predict_proba(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    _, labels = test.file_labels()
+    assert np.mean(p.argmax(axis=1) == labels) == 1.0
+    # one file from its windows gives the same row
+    first = test.x[test.groups == files[0]]
+    np.testing.assert_allclose(head.predict_windows(first), p[0], atol=1e-6)
+
+
+def test_the_head_round_trips_and_checks_its_weights(tempi: Any) -> None:
+    head = StatisticsHead(SMALL, C=0.5).fit(tempi[0])
+    assert head.C_ == 0.5
+    clone = StatisticsHead.from_config(json.loads(json.dumps(head.get_config())))
+    clone.set_weights(json.loads(json.dumps(head.get_weights())))
+    _, x = head.statistics.transform(tempi[1])
+    np.testing.assert_allclose(clone.predict_proba(x), head.predict_proba(x), atol=1e-6)
+    assert clone.C_ == 0.5
+    weights = head.get_weights()
+    weights["coef"] = weights["coef"][:1]
+    with pytest.raises(ConfigError, match="do not fit"):
+        clone.set_weights(weights)
+    with pytest.raises(ConfigError, match="not fitted"):
+        StatisticsHead().predict_proba(np.zeros((1, ClipStatistics().dim)))
+    with pytest.raises(ConfigError, match="C"):
+        StatisticsHead(C=0.0)
+
+
+def test_fuse_is_a_normalised_product() -> None:
+    p = fuse([[0.5, 0.5], [0.9, 0.1]], [[0.2, 0.8], [0.5, 0.5]])
+    np.testing.assert_allclose(p, [[0.2, 0.8], [0.9, 0.1]], atol=1e-6)
+
+
+def tiny_model() -> GenreCNN:
+    return GenreCNN(
+        num_classes=2,
+        input_shape=FEAT.output_shape,
+        filters=(8, 16),
+        dense_units=16,
+        dropout=0.1,
+        first_stride=1,
+        seed=3,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tempi: Any) -> Trainer:
+    trainer = Trainer(tiny_model(), epochs=3, batch_size=16, seed=1, verbose=0, statistics=True)
+    history = trainer.fit(tempi[0])
+    assert history.params["statistics_head"]["C_"] in C_GRID
+    return trainer
+
+
+def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: Any) -> None:
+    head = trained.statistics_head_
+    assert isinstance(head, StatisticsHead)
+    assert head.num_classes == 2
+    report = trained.evaluate(tempi[1])
+    plain = Trainer(trained.model, verbose=0).evaluate(tempi[1])
+    assert report.window_accuracy == plain.window_accuracy  # the windows' figures are theirs
+    assert report.file_accuracy == 1.0  # tempo is the clip statistics' to tell
+    with pytest.raises(ConfigError, match="statistics"):
+        Trainer(trained.model, statistics="yes")  # type: ignore[arg-type]
+
+
+def test_predictor_fuses_saves_loads_and_refuses_to_export(
+    trained: Trainer, tmp_path: Path
+) -> None:
+    labels = ["fast", "slow"]
+    head = trained.statistics_head_
+    predictor = Predictor(
+        preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels, statistics_head=head
+    )
+    y = clicks(0.5, seed=7)
+    p = predictor.predict((y, SR))
+    assert p.label == "slow"
+    windows = FEAT.transform(Audio(y, SR))
+    window_probs = predictor.predict_proba(windows)
+    expected = fuse(window_probs.mean(axis=0)[None], head.predict_windows(windows)[None])[0]
+    np.testing.assert_allclose(list(p.probabilities.values()), expected, atol=1e-5)
+    timeline = np.array([[w.probabilities[k] for k in labels] for w in p.windows])
+    np.testing.assert_allclose(timeline, window_probs, atol=1e-6)  # the timeline is per window
+    many = predictor.predict_many([(clicks(0.3, seed=8), SR), b"not audio", (y, SR)])
+    assert many[1].__class__.__name__ == "FailedFile"
+    np.testing.assert_allclose(
+        list(many[2].probabilities.values()), list(p.probabilities.values()), atol=1e-5
+    )
+
+    bundle = predictor.save(tmp_path / "model")
+    manifest = json.loads((bundle / "melgenre.json").read_text())
+    assert STATISTICS_HEAD_FILE in manifest["files"]
+    loaded = Predictor.load(bundle)
+    assert isinstance(loaded.statistics_head, StatisticsHead)
+    np.testing.assert_allclose(
+        list(loaded.predict((y, SR)).probabilities.values()),
+        list(p.probabilities.values()),
+        atol=1e-5,
+    )
+    with pytest.raises(ExportError, match="statistics head"):
+        predictor.export(tmp_path / "exported")
+    with pytest.raises(ConfigError, match="not fitted"):
+        Predictor(
+            preprocessing=Preprocessing(FEAT),
+            model=trained.model,
+            labels=labels,
+            statistics_head=StatisticsHead(),
+        )
