@@ -59,15 +59,41 @@ logger = logging.getLogger(__name__)
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
-def _offset(first: FloatArray, second: FloatArray, guess: int | None) -> int:
-    """Frames between the starts of two overlapping windows (``frames``: no overlap found)."""
+def _matches(first: FloatArray, second: FloatArray, offset: int) -> bool:
+    """Whether ``second`` starts ``offset`` frames after ``first`` (their overlap is equal)."""
     frames = int(first.shape[1])
     scale = max(float(np.abs(first).max()), 1.0) * 1e-5
-    candidates = ([guess] if guess else []) + list(range(1, frames))
-    for offset in candidates:
-        if np.allclose(first[:, offset:], second[:, : frames - offset], rtol=0.0, atol=scale):
-            return offset
-    return frames
+    return bool(np.allclose(first[:, offset:], second[:, : frames - offset], rtol=0, atol=scale))
+
+
+def _offset(first: FloatArray, second: FloatArray, guess: int | None = None) -> int:
+    """Frames between two overlapping windows' starts: ``guess`` if it fits, else the smallest.
+
+    ``frames`` when they do not overlap. A silent overlap fits any offset.
+    """
+    frames = int(first.shape[1])
+    if guess is not None and 0 < guess < frames and _matches(first, second, guess):
+        return guess
+    return next((k for k in range(1, frames) if _matches(first, second, k)), frames)
+
+
+def _hop(x: FloatArray) -> int:
+    """The hop between a file's regular windows (all but the last, which may end-align).
+
+    The first pair's offset, unless another regular pair disagrees (a silent overlap
+    matches any offset); then the most common offset of the pairs whose overlap is not
+    silent.
+    """
+    hop = _offset(x[0], x[1])
+    pairs = list(itertools.pairwise(x[:-1]))
+    if all(_matches(a, b, hop) for a, b in pairs):
+        return hop
+    frames = int(x.shape[2])
+    offsets = [(_offset(a, b), a, b) for a, b in pairs]
+    # a pair that also matches one frame later overlaps in silence: it says nothing
+    telling = [k for k, a, b in offsets if k + 1 >= frames or not _matches(a, b, k + 1)]
+    votes = telling or [k for k, _, _ in offsets]
+    return max(set(votes), key=lambda k: (votes.count(k), k))
 
 
 def spectrogram_from_windows(windows: FloatArray) -> FloatArray:
@@ -75,9 +101,10 @@ def spectrogram_from_windows(windows: FloatArray) -> FloatArray:
 
     Windows cut from one spectrogram (every ``hop`` frames, the last one
     aligned to the end, as :class:`~melgenre.MelFeaturizer` cuts them) overlap
-    exactly; each window's offset from the previous one is found by matching
-    the overlap, so the hop need not be known. Windows that do not overlap
-    (resized ones, another featurizer's) are joined end to end.
+    exactly; the hop is found by matching the overlaps (the most common offset
+    when a silent overlap matches several), so it need not be known. Windows
+    that do not overlap (resized ones, another featurizer's) are joined end to
+    end.
 
     Parameters
     ----------
@@ -103,12 +130,13 @@ def spectrogram_from_windows(windows: FloatArray) -> FloatArray:
         raise ConfigError(
             f"Expected one file's windows, shape (n_windows > 0, n_bins, frames); got {x.shape}."
         )
-    parts, guess = [x[0]], None
-    for previous, window in itertools.pairwise(x):
-        offset = _offset(previous, window, guess)
-        guess = guess or offset
-        parts.append(window[:, x.shape[2] - offset :])
-    return np.concatenate(parts, axis=1)
+    if len(x) == 1:
+        single: FloatArray = x[0]
+        return single
+    hop, frames = _hop(x), x.shape[2]
+    last = _offset(x[-2], x[-1], hop)  # the last window may be aligned to the end
+    parts = [window[:, :hop] for window in x[:-2]] + [x[-2][:, :last], x[-1]]
+    return np.concatenate(parts, axis=1) if hop < frames else np.concatenate(list(x), axis=1)
 
 
 @dataclasses.dataclass(frozen=True)
