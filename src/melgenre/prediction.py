@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ __all__ = [
     "build_prediction",
     "check_model",
     "compile_forward",
+    "keeping_windows",
     "predict_in_file_batches",
 ]
 
@@ -198,6 +199,28 @@ def compile_forward(model: Any, input_shape: Sequence[int], *, embeddings: bool)
     infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
     infer.get_concrete_function()
     return infer
+
+
+def keeping_windows(stream: _Stream, budget: int) -> tuple[_Stream, list[list[FloatArray]]]:
+    """``stream``, keeping the first ``budget`` windows (first channel) of every source.
+
+    Returns the wrapped stream and a list that gets one list of window blocks
+    per source streamed, in order (empty lists with ``budget=0``): what
+    :class:`~melgenre.statistics.ClipStatistics` needs of a file, read in the
+    same pass as its predictions.
+    """
+    kept: list[list[FloatArray]] = []
+
+    def wrapped(source: Any) -> Iterator[tuple[FloatArray, FloatArray]]:
+        mine: list[FloatArray] = []
+        kept.append(mine)
+        for windows, times in stream(source):
+            room = budget - sum(len(w) for w in mine)
+            if room > 0:
+                mine.append(np.array(windows[:room, ..., :1]))
+            yield windows, times
+
+    return wrapped, kept
 
 
 def predict_in_file_batches(

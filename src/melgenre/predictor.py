@@ -38,6 +38,7 @@ from melgenre.prediction import (
     build_prediction,
     check_model,
     compile_forward,
+    keeping_windows,
     predict_in_file_batches,
 )
 from melgenre.preprocessing import Preprocessing
@@ -438,26 +439,11 @@ class Predictor:
         return self._infer
 
     def _stream(self) -> tuple[Any, list[list[FloatArray]]]:
-        """The preprocessing's stream, keeping each file's first windows for the statistics head.
-
-        Returns the stream and a list that gets one list of window blocks per
-        source, in order (empty without a statistics head).
-        """
-        kept: list[list[FloatArray]] = []
+        """The preprocessing's stream, keeping each file's first windows for the statistics head."""
         head = self.statistics_head
         hop = int(getattr(self.featurizer, "hop_frames", self.preprocessing.output_shape[1]))
         budget = 0 if head is None else head.statistics.max_frames // max(hop, 1) + 2
-
-        def stream(source: Any) -> Any:
-            mine: list[FloatArray] = []
-            kept.append(mine)
-            for windows, times in self.preprocessing.stream(source):
-                room = budget - sum(len(w) for w in mine)
-                if room > 0:
-                    mine.append(np.array(windows[:room, ..., :1]))
-                yield windows, times
-
-        return stream, kept
+        return keeping_windows(self.preprocessing.stream, budget)
 
     def _prediction(
         self,
