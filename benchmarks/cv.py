@@ -458,9 +458,14 @@ def run_fold(
         table = file_table(predict, test)
         fold["group_scores"] = group_scores(table, test, train.classes, groups)
         if keep_probabilities:  # for late-fusion studies (benchmarks/fusion.py)
-            fold["file_probabilities"] = {
-                path: [round(float(p), 5) for p in mean] for path, mean, _ in table
-            }
+            for key, part in (
+                ("file_probabilities", test),
+                ("validation_probabilities", validation),
+            ):
+                fold[key] = {
+                    path: [round(float(p), 5) for p in mean]
+                    for path, mean, _ in (table if part is test else file_table(predict, part))
+                }
     if trainer.clip_head_ is not None or trainer.statistics_head_ is not None:
         heads = trainer.clip_head_, trainer.statistics_head_
         trainer.clip_head_ = trainer.statistics_head_ = None

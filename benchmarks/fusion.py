@@ -8,10 +8,12 @@ Run (after ``cv.py ... --keep-probabilities`` has recorded the network's per-fil
         --cv benchmarks/results/cv/genres-5fold-probs.json
 
 Per fold of ``cv.py`` (the same grouped, stratified folds and the same windows, from the
-cache), a :class:`melgenre.statistics.StatisticsHead` is fitted on the training part's files, as
-``Trainer(statistics=True)`` fits it (the validation files are not used), and its probabilities
+cache), a :class:`melgenre.fusion.StatisticsHead` is fitted on the training part's files, as
+``Trainer(statistics=True)`` fits it (not on the validation files), and its probabilities
 for the test files multiply the network's recorded mean window probabilities
-(:func:`melgenre.statistics.fuse`). Since training on CPU is deterministic for a seed, this is
+(:func:`melgenre.fusion.fuse`), with equal weights (``fused``) and, where ``cv.py`` recorded the
+validation files' probabilities too, with the weight chosen on them as the Trainer chooses it
+(``fused_weighted``). Since training on CPU is deterministic for a seed, this is
 what ``Trainer(statistics=True)`` would report on the fold, without training the network again.
 Reports file-level accuracy of the network, the statistics head alone and the fusion per fold;
 writes benchmarks/results/cv/fusion.json.
@@ -32,7 +34,7 @@ from _common import RESULTS, write_result
 
 
 def main() -> None:
-    from melgenre.statistics import StatisticsHead, fuse
+    from melgenre.fusion import StatisticsHead, fuse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", default="genres", choices=list(cv.DOMAINS))
@@ -50,20 +52,24 @@ def main() -> None:
     for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
         if number not in runs:
             continue
-        train, _, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
+        train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
         start = time.perf_counter()
         head = StatisticsHead().fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
-        recorded = {
-            str(Path(k).resolve()): np.asarray(v)
-            for k, v in runs[number]["file_probabilities"].items()
-        }
-        network = np.stack([recorded[str(Path(test.paths[i]).resolve())] for i in files])
+        network = recorded(runs[number], "file_probabilities", test, files)
         fused = fuse(network, descriptor)
         _, truth = test.file_labels()
         truth = np.array([classes.index(test.classes[t]) for t in truth])
+        weighted = None
+        if "validation_probabilities" in runs[number]:  # the Trainer's rule: weight by validation
+            held, held_stats = head.statistics.transform(validation)
+            _, held_truth = validation.file_labels()
+            held_truth = np.array([classes.index(validation.classes[t]) for t in held_truth])
+            held_network = recorded(runs[number], "validation_probabilities", validation, held)
+            head.choose_weight(held_network, held_stats, held_truth)
+            weighted = fuse(network, descriptor, head.weight)
         row = {
             "fold": number,
             "files": len(files),
@@ -72,31 +78,50 @@ def main() -> None:
             "fused": float(np.mean(fused.argmax(1) == truth)),
             "fit_seconds": fit_seconds,
         }
+        if weighted is not None:
+            row["weight"] = head.weight
+            row["fused_weighted"] = float(np.mean(weighted.argmax(1) == truth))
         confusion = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(confusion, (truth, fused.argmax(1)), 1)
         row["fused_confusion_matrix"] = confusion.tolist()
         rows.append(row)
         print(
             f"fold {number}: network {row['network']:.1%}, statistics {row['statistics']:.1%}, "
-            f"fused {row['fused']:.1%}",
+            f"fused {row['fused']:.1%}"
+            + (
+                f", weighted {row['fused_weighted']:.1%} (weight {row['weight']})"
+                if weighted is not None
+                else ""
+            ),
             flush=True,
         )
     summary = {
-        key: statistics_mean([r[key] for r in rows]) for key in ("network", "statistics", "fused")
+        key: statistics_mean([r[key] for r in rows if key in r])
+        for key in ("network", "statistics", "fused", "fused_weighted")
     }
-    print(", ".join(f"{k} {v:.1%}" for k, v in summary.items()), f"over {len(rows)} folds")
+    print(
+        ", ".join(f"{k} {v:.1%}" for k, v in summary.items() if v == v), f"over {len(rows)} folds"
+    )
     out = RESULTS / "cv" / "fusion.json"
     earlier = json.loads(out.read_text()) if out.exists() else {}
     results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
     results[f"{args.domain}/{args.candidate}+statistics"] = {
         "network": f"cv.py candidate {args.candidate} ({args.cv.name})",
         "statistics": repr(StatisticsHead()),
-        "fusion": "melgenre.statistics.fuse: normalised product (equal weights, fixed beforehand)",
+        "fusion": "melgenre.fusion.fuse: normalised product, equal weights (fused) and, where "
+        "validation probabilities were recorded, the weight chosen on the validation files as "
+        "Trainer(statistics=True) chooses it (fused_weighted)",
         "classes": classes,
         "folds": rows,
         "mean": summary,
     }
     write_result("cv/fusion", results)
+
+
+def recorded(run: dict[str, Any], key: str, part: Any, files: Any) -> Any:
+    """The network's recorded probabilities of ``part``'s ``files``, as an array."""
+    table = {str(Path(k).resolve()): np.asarray(v) for k, v in run[key].items()}
+    return np.stack([table[str(Path(part.paths[i]).resolve())] for i in files])
 
 
 def statistics_mean(values: list[float]) -> float:

@@ -25,7 +25,8 @@ from melgenre import (
 )
 from melgenre.bundle import STATISTICS_HEAD_FILE
 from melgenre.errors import ConfigError, ExportError
-from melgenre.statistics import C_GRID, fuse, spectrogram_from_windows
+from melgenre.fusion import C_GRID, WEIGHT_GRID, fuse
+from melgenre.statistics import spectrogram_from_windows
 
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
@@ -141,9 +142,29 @@ def test_the_head_round_trips_and_checks_its_weights(tempi: Any) -> None:
         StatisticsHead(C=0.0)
 
 
-def test_fuse_is_a_normalised_product() -> None:
+def test_fuse_is_a_weighted_normalised_product() -> None:
     p = fuse([[0.5, 0.5], [0.9, 0.1]], [[0.2, 0.8], [0.5, 0.5]])
     np.testing.assert_allclose(p, [[0.2, 0.8], [0.9, 0.1]], atol=1e-6)
+    np.testing.assert_allclose(fuse([[0.6, 0.4]], [[0.01, 0.99]], 0.0), [[0.6, 0.4]], atol=1e-6)
+    half = fuse([[0.5, 0.5]], [[0.2, 0.8]], 0.5)[0]
+    np.testing.assert_allclose(half, np.sqrt([0.2, 0.8]) / np.sqrt([0.2, 0.8]).sum(), atol=1e-6)
+
+
+def test_the_weight_follows_the_head_on_held_out_files(tempi: Any) -> None:
+    train, test = tempi
+    head = StatisticsHead(SMALL).fit(train)
+    _, x = head.statistics.transform(test)
+    _, labels = test.file_labels()
+    n = len(labels)
+    sure = np.full((n, 2), 0.05)
+    sure[np.arange(n), labels] = 0.95
+    scores = head.choose_weight(np.full((n, 2), 0.5), x, labels)  # windows know nothing
+    assert head.weight == 1.0
+    assert set(scores) == {str(w) for w in WEIGHT_GRID}
+    lying = head.predict_proba(x)[:, ::-1]  # a head that is always wrong ...
+    head.predict_proba = lambda _: lying  # type: ignore[method-assign]
+    head.choose_weight(sure, x, labels)
+    assert head.weight == 0.0  # ... gets no say
 
 
 def tiny_model() -> GenreCNN:
@@ -162,8 +183,20 @@ def tiny_model() -> GenreCNN:
 def trained(tempi: Any) -> Trainer:
     trainer = Trainer(tiny_model(), epochs=3, batch_size=16, seed=1, verbose=0, statistics=True)
     history = trainer.fit(tempi[0])
-    assert history.params["statistics_head"]["C_"] in C_GRID
+    summary = history.params["statistics_head"]
+    assert summary["C_"] in C_GRID
+    assert summary["weight"] == 1.0  # no validation files: equal say
     return trainer
+
+
+def test_trainer_weighs_the_head_on_the_validation_files(tempi: Any) -> None:
+    trainer = Trainer(tiny_model(), epochs=2, batch_size=16, seed=1, verbose=0, statistics=True)
+    history = trainer.fit(tempi[0], validation=tempi[1])
+    summary = history.params["statistics_head"]
+    assert set(summary["validation_log_likelihood"]) == {str(w) for w in WEIGHT_GRID}
+    assert summary["weight"] == trainer.statistics_head_.weight  # type: ignore[union-attr]
+    best = max(summary["validation_log_likelihood"].values())
+    assert summary["validation_log_likelihood"][str(summary["weight"])] == best
 
 
 def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: Any) -> None:
@@ -182,7 +215,8 @@ def test_predictor_fuses_saves_loads_and_refuses_to_export(
     trained: Trainer, tmp_path: Path
 ) -> None:
     labels = ["fast", "slow"]
-    head = trained.statistics_head_
+    head = StatisticsHead.from_config(trained.statistics_head_.get_config())  # type: ignore[union-attr]
+    head.set_weights({**trained.statistics_head_.get_weights(), "weight": 0.5})  # type: ignore[union-attr]
     predictor = Predictor(
         preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels, statistics_head=head
     )
@@ -191,7 +225,7 @@ def test_predictor_fuses_saves_loads_and_refuses_to_export(
     assert p.label == "slow"
     windows = FEAT.transform(Audio(y, SR))
     window_probs = predictor.predict_proba(windows)
-    expected = fuse(window_probs.mean(axis=0)[None], head.predict_windows(windows)[None])[0]
+    expected = fuse(window_probs.mean(axis=0)[None], head.predict_windows(windows)[None], 0.5)[0]
     np.testing.assert_allclose(list(p.probabilities.values()), expected, atol=1e-5)
     timeline = np.array([[w.probabilities[k] for k in labels] for w in p.windows])
     np.testing.assert_allclose(timeline, window_probs, atol=1e-6)  # the timeline is per window
@@ -206,6 +240,7 @@ def test_predictor_fuses_saves_loads_and_refuses_to_export(
     assert STATISTICS_HEAD_FILE in manifest["files"]
     loaded = Predictor.load(bundle)
     assert isinstance(loaded.statistics_head, StatisticsHead)
+    assert loaded.statistics_head.weight == 0.5
     np.testing.assert_allclose(
         list(loaded.predict((y, SR)).probabilities.values()),
         list(p.probabilities.values()),

@@ -110,6 +110,7 @@ from melgenre.errors import SampleRateMismatchError as SampleRateMismatchError
 from melgenre.evaluation import EvaluationReport as EvaluationReport
 from melgenre.features import MelFeaturizer as MelFeaturizer
 from melgenre.featurizer import Featurizer as Featurizer
+from melgenre.fusion import StatisticsHead as StatisticsHead
 from melgenre.history import History as History
 from melgenre.parity import ParityReport as ParityReport
 from melgenre.plan import TrainingPlan as TrainingPlan
@@ -119,7 +120,6 @@ from melgenre.predictor import Predictor as Predictor
 from melgenre.predictor import WindowPrediction as WindowPrediction
 from melgenre.preprocessing import Preprocessing as Preprocessing
 from melgenre.statistics import ClipStatistics as ClipStatistics
-from melgenre.statistics import StatisticsHead as StatisticsHead
 
 _enable_onednn()  # before anything imports TensorFlow (see melgenre._tfenv)
 

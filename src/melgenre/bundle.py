@@ -74,7 +74,7 @@ BUNDLE_CONFIG = "melgenre.json"
 MODEL_FILE = "model.keras"
 #: The clip-level pooling head (:class:`~melgenre.pooling.ClipHead`), when there is one.
 CLIP_HEAD_FILE = "clip_head.keras"
-#: The clip statistics head (:class:`~melgenre.statistics.StatisticsHead`), when there is one.
+#: The clip statistics head (:class:`~melgenre.fusion.StatisticsHead`), when there is one.
 STATISTICS_HEAD_FILE = "statistics_head.json"
 #: Per-epoch training metrics.
 HISTORY_FILE = "training_hist.json"
@@ -402,8 +402,8 @@ def read_predictor(path: PathLike) -> tuple[Path, dict[str, Any]]:
 
 
 def _read_statistics_head(root: Path) -> Any:
-    """The bundle's :class:`~melgenre.statistics.StatisticsHead`, fitted."""
-    from melgenre.statistics import StatisticsHead
+    """The bundle's :class:`~melgenre.fusion.StatisticsHead`, fitted."""
+    from melgenre.fusion import StatisticsHead
 
     path = root / STATISTICS_HEAD_FILE
     try:

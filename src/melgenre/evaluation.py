@@ -209,9 +209,9 @@ def evaluate_features(
     clip_head : melgenre.pooling.ClipHead, optional
         Gives each file's probabilities from its windows' embeddings instead
         of the mean of their probabilities.
-    statistics_head : melgenre.statistics.StatisticsHead, optional
-        Its probabilities from each file's clip statistics multiply the
-        file's (:func:`melgenre.statistics.fuse`).
+    statistics_head : melgenre.fusion.StatisticsHead, optional
+        Its probabilities from each file's clip statistics, raised to its
+        ``weight``, multiply the file's (:func:`melgenre.fusion.fuse`).
 
     Raises
     ------
@@ -232,12 +232,14 @@ def evaluate_features(
     if clip_head is not None and len(outputs):
         file_probs = clip_head.predict_files(outputs[:, len(classes) :], features.groups)
     if statistics_head is not None and len(outputs):
-        from melgenre.statistics import fuse
+        from melgenre.fusion import fuse
 
         if file_probs is None:
             _, file_probs = file_probabilities(probabilities, features.groups)
         _, statistics = statistics_head.statistics.transform(features)
-        file_probs = fuse(file_probs, statistics_head.predict_proba(statistics))
+        file_probs = fuse(
+            file_probs, statistics_head.predict_proba(statistics), statistics_head.weight
+        )
     return evaluate_probabilities(
         probabilities, to_ours[features.labels], features.groups, classes, file_probs=file_probs
     )

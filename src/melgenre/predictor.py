@@ -30,6 +30,7 @@ from melgenre.errors import (
 )
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.featurizer import Featurizer
+from melgenre.fusion import StatisticsHead, check_statistics_head
 from melgenre.history import History
 from melgenre.prediction import (
     AGGREGATIONS,
@@ -42,7 +43,6 @@ from melgenre.prediction import (
     predict_in_file_batches,
 )
 from melgenre.preprocessing import Preprocessing
-from melgenre.statistics import StatisticsHead, check_statistics_head
 
 if TYPE_CHECKING:
     import keras
@@ -76,7 +76,7 @@ class Predictor:
         A clip-level pooling head trained on this model's window embeddings
         (``Trainer(pooling="attention")`` makes one: ``trainer.clip_head_``).
         The timeline stays per window (the window model's probabilities).
-    statistics_head : melgenre.statistics.StatisticsHead, optional
+    statistics_head : melgenre.fusion.StatisticsHead, optional
         A fitted head on the clip statistics of a file's windows
         (``Trainer(statistics=True)`` makes one: ``trainer.statistics_head_``);
         its probabilities multiply the file's. The timeline stays per window.
@@ -458,12 +458,12 @@ class Predictor:
         if self._pools and len(rows):
             pooled = self.clip_head.predict_file(rows[:, n:])  # type: ignore[union-attr]
         if self.statistics_head is not None and windows:
-            from melgenre.statistics import fuse
+            from melgenre.fusion import fuse
 
             if pooled is None:
                 pooled = AGGREGATIONS[self._rule](rows[:, :n])
             clip = self.statistics_head.predict_windows(np.concatenate(windows))
-            pooled = fuse(pooled[np.newaxis], clip[np.newaxis])[0]
+            pooled = fuse(pooled[np.newaxis], clip[np.newaxis], self.statistics_head.weight)[0]
         return build_prediction(
             name,
             rows[:, :n],

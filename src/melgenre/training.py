@@ -37,9 +37,9 @@ from melgenre.data import FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated
 from melgenre.errors import ConfigError
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
+from melgenre.fusion import StatisticsHead, fit_statistics_head
 from melgenre.history import HISTORY_FILE, History
 from melgenre.plan import TARGET_UPDATES, TrainingPlan, plan_training
-from melgenre.statistics import StatisticsHead
 
 if TYPE_CHECKING:
     from melgenre.preprocessing import Preprocessing
@@ -133,7 +133,7 @@ class Trainer:
         it is ``trainer.clip_head_``, used by :meth:`evaluate` and passed on to
         :class:`Predictor` (``Predictor(..., clip_head=trainer.clip_head_)``).
     statistics : bool, default=False
-        After the window model, fit a :class:`~melgenre.statistics.StatisticsHead`
+        After the window model, fit a :class:`~melgenre.fusion.StatisticsHead`
         on the training files' clip statistics (tempo, periodicity, timbre of
         the whole file); its probabilities multiply the windows' file answer
         in :meth:`evaluate` and, passed on
@@ -393,9 +393,26 @@ class Trainer:
             self.clip_head_, summary = fit_clip_head(self.model, train, validation, seed=self.seed)
             log.run_params["clip_head"] = summary
         if self.statistics:
-            head = self.statistics_head_ = StatisticsHead().fit(train)
-            log.run_params["statistics_head"] = {**head.get_config(), "C_": head.C_}
-            logger.info("Statistics head fitted on %d files (C=%g).", train.n_files, head.C_)
+            self.statistics_head_, summary = fit_statistics_head(
+                train, validation, self._file_probabilities
+            )
+            log.run_params["statistics_head"] = summary
+
+    def _file_probabilities(self, features: FeatureSet) -> FloatArray:
+        """Each file's probabilities from the window model (and the clip head, if any)."""
+        from melgenre.evaluation import file_probabilities
+
+        if self.clip_head_ is None:
+            _, mean = file_probabilities(self.predict_proba(features), features.groups)
+            return mean.astype(np.float32)
+        from melgenre.pooling import embedding_model
+
+        embedder = embedding_model(self.model)
+        embeddings = np.concatenate(
+            [np.asarray(embedder.predict_on_batch(x)[1]) for x in features.batches(256)]
+        )
+        out: FloatArray = self.clip_head_.predict_files(embeddings, features.groups)
+        return out
 
     def _scope(self) -> Any:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()

@@ -1,0 +1,304 @@
+"""Fusing a file's clip statistics with its windows: :class:`StatisticsHead` and :func:`fuse`.
+
+A :class:`StatisticsHead` classifies a file's :class:`~melgenre.ClipStatistics`
+with a standardised multinomial logistic regression; :func:`fuse` multiplies its
+probabilities, raised to the head's ``weight``, with the window model's (a
+product of experts). :func:`fit_statistics_head` is what
+``Trainer(statistics=True)`` runs after the window model: fit on the training
+files, weight chosen on the validation files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from melgenre._typing import FloatArray, IntArray
+from melgenre._validation import check_real
+from melgenre.data import FeatureSet
+from melgenre.errors import ConfigError
+from melgenre.statistics import ClipStatistics
+
+__all__ = [
+    "C_GRID",
+    "WEIGHT_GRID",
+    "StatisticsHead",
+    "check_statistics_head",
+    "fit_statistics_head",
+    "fuse",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The inverse L2 strengths ``StatisticsHead(C="auto")`` chooses from.
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+#: The fusion weights :meth:`StatisticsHead.choose_weight` chooses from.
+WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0)
+
+
+def fuse(
+    window_probabilities: npt.ArrayLike,
+    statistics_probabilities: npt.ArrayLike,
+    weight: float = 1.0,
+) -> FloatArray:
+    """Product of experts: ``p * q ** weight``, normalised, for two sets of file probabilities.
+
+    ``weight`` 0 leaves ``p`` as it is; 1 trusts both alike.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [round(float(p), 3) for p in fuse(np.array([[0.6, 0.4]]), np.array([[0.2, 0.8]]))[0]]
+    [0.273, 0.727]
+    """
+    logs = np.log(np.clip(np.asarray(window_probabilities, np.float64), 1e-7, 1.0))
+    logs = logs + weight * np.log(
+        np.clip(np.asarray(statistics_probabilities, np.float64), 1e-7, 1.0)
+    )
+    logs -= logs.max(axis=-1, keepdims=True)
+    out = np.exp(logs)
+    return np.asarray(out / out.sum(axis=-1, keepdims=True), dtype=np.float32)
+
+
+class StatisticsHead:
+    """Standardised clip statistics classified by a multinomial logistic regression.
+
+    Parameters
+    ----------
+    statistics : ClipStatistics, optional
+        The summary it reads; default ``ClipStatistics()``.
+    C : float > 0 or "auto", default="auto"
+        Inverse L2 strength of the logistic regression. ``"auto"`` chooses it
+        from :data:`C_GRID` by 5-fold stratified cross-validation of the log
+        loss on the training files (fewer folds when a class has fewer than
+        five files; 1.0 when one has a single file). The choice is ``C_``.
+
+    Attributes
+    ----------
+    C_ : float or None
+        The inverse L2 strength used by the last fit.
+    weight : float, default=1.0
+        The exponent of this head's probabilities in :func:`fuse`, set on
+        held-out files by :meth:`choose_weight` (``Trainer`` does, on the
+        validation split).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from melgenre import ClipStatistics, StatisticsHead
+    >>> rng = np.random.default_rng(0)
+    >>> head = StatisticsHead(ClipStatistics(n_mfcc=4, tempo_window=16, tempo_lags=4,
+    ...                                      similarity_lags=4))
+    >>> x = rng.normal(size=(20, head.statistics.dim)); y = np.arange(20) % 2
+    >>> head.fit_statistics(x + y[:, None], y, n_classes=2).predict_proba(x[:1]).shape
+    (1, 2)
+    """
+
+    def __init__(
+        self,
+        statistics: ClipStatistics | None = None,
+        *,
+        C: float | Literal["auto"] = "auto",  # noqa: N803
+    ) -> None:
+        if C != "auto":
+            check_real(type(self).__name__, "C", C, low=0.0, closed_low=False)
+        self.statistics = statistics if statistics is not None else ClipStatistics()
+        self.C: float | Literal["auto"] = C if C == "auto" else float(C)
+        self.C_: float | None = None
+        self.weight = 1.0
+        self.weights_: dict[str, npt.NDArray[np.float64]] | None = None
+
+    def __repr__(self) -> str:
+        return f"StatisticsHead(statistics={self.statistics!r}, C={self.C})"
+
+    def fit(self, features: FeatureSet) -> StatisticsHead:
+        """Fit on the files of ``features`` (their windows' statistics and labels)."""
+        _, x = self.statistics.transform(features)
+        _, labels = features.file_labels()
+        return self.fit_statistics(x, labels, n_classes=len(features.classes))
+
+    def fit_statistics(self, x: FloatArray, labels: IntArray, *, n_classes: int) -> StatisticsHead:
+        """Fit on precomputed statistics ``(n_files, dim)`` and label indices."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.asarray(x, dtype=np.float64)
+        labels = np.asarray(labels, dtype=np.int64)
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale < 1e-12] = 1.0
+        x = (x - mean) / scale
+        self.C_ = self._choose_c(x, labels) if self.C == "auto" else float(self.C)
+        model = LogisticRegression(C=self.C_, max_iter=5000)
+        model.fit(x, labels)
+        coef = np.zeros((n_classes, x.shape[1]))
+        intercept = np.full(n_classes, -1e4)  # a class without training files never wins
+        present = model.classes_.astype(np.int64)
+        if len(present) == 2:  # scikit-learn's binary case: one row for class 1
+            coef[present] = [-model.coef_[0] / 2, model.coef_[0] / 2]
+            intercept[present] = [-model.intercept_[0] / 2, model.intercept_[0] / 2]
+        else:
+            coef[present], intercept[present] = model.coef_, model.intercept_
+        self.weights_ = {"mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
+        return self
+
+    @staticmethod
+    def _choose_c(x: npt.NDArray[np.floating[Any]], labels: IntArray) -> float:
+        """The grid's C with the best cross-validated log loss on ``(x, labels)``."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+        folds = min(5, int(np.bincount(labels)[np.unique(labels)].min()))
+        if folds < 2:
+            logger.info("A class has one training file: StatisticsHead uses C=1.0.")
+            return 1.0
+        search = GridSearchCV(
+            LogisticRegression(max_iter=5000),
+            {"C": list(C_GRID)},
+            scoring="neg_log_loss",
+            cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+            refit=False,
+        )
+        search.fit(x, labels)
+        chosen = float(search.best_params_["C"])
+        logger.info("StatisticsHead: C=%g chosen by %d-fold cross-validation.", chosen, folds)
+        return chosen
+
+    def predict_proba(self, x: FloatArray) -> FloatArray:
+        """Class probabilities ``(n_files, n_classes)`` from statistics ``(n_files, dim)``."""
+        if self.weights_ is None:
+            raise ConfigError("This StatisticsHead is not fitted yet: call fit first.")
+        w = self.weights_
+        z = (np.asarray(x, np.float64) - w["mean"]) / w["scale"] @ w["coef"].T + w["intercept"]
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        out: FloatArray = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+        return out
+
+    def choose_weight(
+        self, window_probabilities: npt.ArrayLike, statistics: FloatArray, labels: IntArray
+    ) -> dict[str, float]:
+        """Set :attr:`weight` to the :data:`WEIGHT_GRID` entry that fits held-out files best.
+
+        The best is the highest mean log-likelihood of the true labels under
+        :func:`fuse` (ties: the smaller weight), on files neither model was
+        trained on (the validation split): a head that does not help there
+        is given less say, or none.
+
+        Parameters
+        ----------
+        window_probabilities : array [shape=(n_files, n_classes)]
+            The window model's file probabilities.
+        statistics : np.ndarray [shape=(n_files, dim)]
+            The same files' clip statistics.
+        labels : array of int [shape=(n_files,)]
+
+        Returns
+        -------
+        dict
+            The mean log-likelihood of each weight (``"0.5": -0.41``, ...).
+        """
+        labels = np.asarray(labels, dtype=np.int64)
+        head = self.predict_proba(statistics)
+        scores = {}
+        for weight in WEIGHT_GRID:
+            fused = fuse(window_probabilities, head, weight)
+            chosen = np.clip(fused[np.arange(len(labels)), labels], 1e-7, 1.0)
+            scores[str(weight)] = float(np.mean(np.log(chosen)))
+        self.weight = float(max(WEIGHT_GRID, key=lambda w: (scores[str(w)], -w)))
+        return scores
+
+    def predict_windows(self, windows: FloatArray) -> FloatArray:
+        """One file's probabilities ``(n_classes,)`` from its windows."""
+        row: FloatArray = self.predict_proba(self.statistics.from_windows(windows)[np.newaxis])[0]
+        return row
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of the fitted head (0 before :meth:`fit`)."""
+        return 0 if self.weights_ is None else int(self.weights_["coef"].shape[0])
+
+    def get_config(self) -> dict[str, Any]:
+        """``{"statistics": {...}, "C": ...}`` (weights apart: :meth:`get_weights`)."""
+        return {"statistics": self.statistics.get_config(), "C": self.C}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> StatisticsHead:
+        """Rebuild an unfitted head from :meth:`get_config`."""
+        return cls(ClipStatistics.from_config(config["statistics"]), C=config["C"])
+
+    def get_weights(self) -> dict[str, Any]:
+        """The fitted arrays as JSON-safe lists."""
+        if self.weights_ is None:
+            raise ConfigError("This StatisticsHead is not fitted yet: call fit first.")
+        arrays = {k: v.tolist() for k, v in self.weights_.items()}
+        return {"C_": self.C_, "weight": self.weight, **arrays}
+
+    def set_weights(self, weights: dict[str, Any]) -> None:
+        """Load :meth:`get_weights`' arrays, checking their shapes."""
+        try:
+            arrays = {
+                k: np.asarray(weights[k], np.float64)
+                for k in ("mean", "scale", "coef", "intercept")
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"Bad StatisticsHead weights: {exc!r}.") from exc
+        dim = self.statistics.dim
+        n = arrays["coef"].shape[0] if arrays["coef"].ndim == 2 else -1
+        expected = {"mean": (dim,), "scale": (dim,), "coef": (n, dim), "intercept": (n,)}
+        if n < 2 or any(arrays[k].shape != s for k, s in expected.items()):
+            shapes = {k: v.shape for k, v in arrays.items()}
+            raise ConfigError(f"StatisticsHead weights of shapes {shapes} do not fit dim {dim}.")
+        self.weights_ = arrays
+        self.C_ = None if weights.get("C_") is None else float(weights["C_"])
+        self.weight = float(weights.get("weight", 1.0))
+
+
+def check_statistics_head(head: Any, labels: list[str]) -> None:
+    """Raise a ConfigError unless ``head`` is a fitted StatisticsHead for ``labels``."""
+    if not isinstance(head, StatisticsHead):
+        raise ConfigError(
+            "statistics_head must be a fitted melgenre.fusion.StatisticsHead "
+            f"(Trainer(statistics=True) makes one); got {type(head).__name__}.",
+            parameter="statistics_head",
+        )
+    if head.num_classes != len(labels):
+        state = "not fitted" if head.weights_ is None else f"fitted for {head.num_classes} classes"
+        raise ConfigError(
+            f"The statistics head is {state}, but there are {len(labels)} labels.",
+            parameter="statistics_head",
+        )
+
+
+def fit_statistics_head(
+    train: FeatureSet,
+    validation: FeatureSet | None = None,
+    file_probabilities: Callable[[FeatureSet], FloatArray] | None = None,
+) -> tuple[StatisticsHead, dict[str, Any]]:
+    """Fit a :class:`StatisticsHead` on ``train``; with ``validation``, choose its weight there.
+
+    ``file_probabilities`` gives the window model's file probabilities of a
+    feature set (in the order of its sorted file indices and ``train``'s
+    classes); with it and ``validation``, :meth:`StatisticsHead.choose_weight`
+    sets the head's fusion weight on the validation files. Returns the head
+    and a JSON-safe summary (``C``, ``C_``, ``weight``, the validation scores).
+    """
+    head = StatisticsHead().fit(train)
+    summary: dict[str, Any] = {**head.get_config(), "C_": head.C_}
+    if validation is not None and file_probabilities is not None:
+        _, labels = validation.file_labels()
+        labels = np.array([train.classes.index(validation.classes[k]) for k in labels])
+        _, statistics = head.statistics.transform(validation)
+        summary["validation_log_likelihood"] = head.choose_weight(
+            file_probabilities(validation), statistics, labels
+        )
+    summary["weight"] = head.weight
+    logger.info(
+        "Statistics head fitted on %d files (C=%g, fusion weight %g).",
+        train.n_files,
+        head.C_,
+        head.weight,
+    )
+    return head, summary
