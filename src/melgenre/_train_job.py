@@ -140,6 +140,7 @@ def train_job(
         "file_accuracy": report.file_accuracy if report is not None else None,
         "window_accuracy": report.window_accuracy if report is not None else None,
         "seconds": round(time.perf_counter() - started, 1),
+        "statistics_head": history.params.get("statistics_head"),
     }
 
 
@@ -176,6 +177,12 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(
             f"Test accuracy on {summary['files']['test']} files: file-level "
             f"{summary['file_accuracy']:.1%}, window-level {summary['window_accuracy']:.1%}."
+        )
+    head = summary.get("statistics_head")
+    if head:
+        lines.append(
+            f"Clip statistics head: C={head['C_']:g}, fusion weight {head['weight']:g}"
+            + (" (chosen on the validation files)." if "validation_log_likelihood" in head else ".")
         )
     lines.append(f"Model saved to {summary['model_dir']}")
     return lines
