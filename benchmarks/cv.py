@@ -463,7 +463,7 @@ def run_fold(
                 ("validation_probabilities", validation),
             ):
                 fold[key] = {
-                    path: [round(float(p), 5) for p in mean]
+                    path: [float(f"{p:.7g}") for p in mean]
                     for path, mean, _ in (table if part is test else file_table(predict, part))
                 }
     if trainer.clip_head_ is not None or trainer.statistics_head_ is not None:

@@ -14,7 +14,11 @@ for the test files multiply the network's recorded mean window probabilities
 (:func:`melgenre.fusion.fuse`), with equal weights (``fused``) and, where ``cv.py`` recorded the
 validation files' probabilities too, with the weight chosen on them as the Trainer chooses it
 (``fused_weighted``). Since training on CPU is deterministic for a seed, this is
-what ``Trainer(statistics=True)`` would report on the fold, without training the network again.
+what ``Trainer(statistics=True)`` would report on the fold, without training the network again,
+as far as the recorded probabilities are exact: ``cv.py`` wrote them to five decimals before
+2026-12-04 (seven significant digits since), which can move the weight's choice, whose
+log-likelihoods are sensitive to small probabilities (instruments fold 3: 1/4 replayed, the
+Trainer's own run scored as with 0).
 Reports file-level accuracy of the network, the statistics head alone and the fusion per fold;
 writes benchmarks/results/cv/fusion.json.
 """
