@@ -30,7 +30,7 @@ from melgenre.errors import (
 )
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.featurizer import Featurizer
-from melgenre.fusion import StatisticsHead, check_statistics_head
+from melgenre.fusion import StatisticsHead, check_statistics_head, fuse
 from melgenre.history import History
 from melgenre.prediction import (
     AGGREGATIONS,
@@ -458,8 +458,6 @@ class Predictor:
         if self._pools and len(rows):
             pooled = self.clip_head.predict_file(rows[:, n:])  # type: ignore[union-attr]
         if self.statistics_head is not None and windows:
-            from melgenre.fusion import fuse
-
             if pooled is None:
                 pooled = AGGREGATIONS[self._rule](rows[:, :n])
             clip = self.statistics_head.predict_windows(np.concatenate(windows))
