@@ -3,6 +3,7 @@ Trainer(statistics=True), the Predictor, the bundle and export."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from melgenre import (
 from melgenre.bundle import STATISTICS_HEAD_FILE
 from melgenre.errors import ConfigError, ExportError
 from melgenre.fusion import C_GRID, WEIGHT_GRID, fuse
-from melgenre.statistics import spectrogram_from_windows
+from melgenre.statistics import spectrogram_from_windows, window_starts
 
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
@@ -88,6 +89,22 @@ def test_the_spectrogram_comes_back_from_its_windows() -> None:
     assert spectrogram_from_windows(apart).shape == (4, 24)
     with pytest.raises(ConfigError, match="one file's windows"):
         spectrogram_from_windows(np.zeros((0, 4, 8), np.float32))
+
+
+def test_windows_put_at_their_starts_need_no_matching() -> None:
+    # a steady tone: every frame alike, so the overlaps match at any offset
+    y = (0.5 * np.sin(2 * np.pi * 440 * np.arange(int(2.3 * SR)) / SR)).astype(np.float32)
+    audio = Audio(y, SR)
+    spec, windows = FEAT.spectrogram(audio), FEAT.transform(audio)
+    starts = window_starts(FEAT, FEAT.window_times(audio))
+    assert starts is not None
+    np.testing.assert_array_equal(starts, FEAT.window_starts(spec.shape[1]))
+    np.testing.assert_array_equal(spectrogram_from_windows(windows, starts), spec)
+    assert (
+        window_starts(dataclasses.replace(FEAT, resize_frames=16), FEAT.window_times(audio)) is None
+    )
+    with pytest.raises(ConfigError, match="first frame"):
+        spectrogram_from_windows(windows, starts[::-1])
 
 
 def test_the_tempogram_peaks_at_the_beat_period() -> None:
@@ -211,9 +228,7 @@ def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: An
         Trainer(trained.model, statistics="yes")  # type: ignore[arg-type]
 
 
-def test_predictor_fuses_saves_loads_and_refuses_to_export(
-    trained: Trainer, tmp_path: Path
-) -> None:
+def test_predictor_fuses_saves_and_loads(trained: Trainer, tmp_path: Path) -> None:
     labels = ["fast", "slow"]
     head = StatisticsHead.from_config(trained.statistics_head_.get_config())  # type: ignore[union-attr]
     head.set_weights({**trained.statistics_head_.get_weights(), "weight": 0.5})  # type: ignore[union-attr]
@@ -246,8 +261,6 @@ def test_predictor_fuses_saves_loads_and_refuses_to_export(
         list(p.probabilities.values()),
         atol=1e-5,
     )
-    with pytest.raises(ExportError, match="statistics head"):
-        predictor.export(tmp_path / "exported")
     with pytest.raises(ConfigError, match="not fitted"):
         Predictor(
             preprocessing=Preprocessing(FEAT),
@@ -255,3 +268,60 @@ def test_predictor_fuses_saves_loads_and_refuses_to_export(
             labels=labels,
             statistics_head=StatisticsHead(),
         )
+
+
+@pytest.mark.parametrize(
+    ("bins", "frames"),
+    [(32, 250), (128, 646), (32, 100), (20, 40), (32, 2)],
+    ids=["clip", "15s", "shorter-than-the-lags", "fewer-bands-than-cepstra", "two-frames"],
+)
+def test_the_in_graph_statistics_match_numpy(bins: int, frames: int) -> None:
+    from melgenre._statistics_graph import clip_statistics
+    from melgenre._tf import tf
+
+    rng = np.random.default_rng(frames)
+    spec = (rng.normal(size=(bins, frames)) * 8 - 40).astype(np.float32)
+    spec[:, :: max(1, frames // 20)] += 20.0  # onsets
+    for statistics in (ClipStatistics(), SMALL):
+        expected = statistics(spec)
+        graph = clip_statistics(statistics, tf.constant(spec.T)).numpy()
+        np.testing.assert_allclose(graph, expected, rtol=1e-4, atol=1e-4)
+    silent = np.full((bins, frames), -80.0, np.float32)
+    graph = clip_statistics(ClipStatistics(), tf.constant(silent.T)).numpy()
+    np.testing.assert_allclose(graph, ClipStatistics()(silent), atol=1e-4)
+
+
+def test_an_export_fuses_in_its_graph(trained: Trainer, tmp_path: Path) -> None:
+    from melgenre.artifact import ExportedModel
+
+    labels = ["fast", "slow"]
+    head = StatisticsHead.from_config(trained.statistics_head_.get_config())  # type: ignore[union-attr]
+    head.set_weights({**trained.statistics_head_.get_weights(), "weight": 0.5})  # type: ignore[union-attr]
+    predictor = Predictor(
+        preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels, statistics_head=head
+    )
+    y = clicks(0.3, seed=9)
+    expected = list(predictor.predict((y, SR)).probabilities.values())
+    # a TFLite export is checked beside the SavedModel it is converted from: both must pass
+    exported = predictor.export(tmp_path / "exported", format="tflite")
+    parity = json.loads((exported / "parity.json").read_text())
+    assert parity["passed"]
+    assert set(parity["artifacts"]) == {"saved_model", "tflite"}
+    config = json.loads((exported / "melgenre-export.json").read_text())
+    assert config["statistics_head"]["weight"] == 0.5
+    out = ExportedModel.load(exported)(y)
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-3)
+    plain = Predictor(preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels)
+    assert not np.allclose(plain.predict((y, SR)).probabilities["fast"], expected[0], atol=1e-3)
+
+    class Other(ClipStatistics):
+        pass
+
+    odd = StatisticsHead(Other())
+    odd.set_weights(head.get_weights())
+    other = Predictor(
+        preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels, statistics_head=odd
+    )
+    with pytest.raises(ExportError, match="Other has no in-graph twin"):
+        other.export(tmp_path / "other")
+    assert not (tmp_path / "other").exists()

@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also fit a logistic regression on each file's clip statistics (tempo, "
         "periodicity, timbre of the whole file) and multiply its probabilities with the "
-        "windows' (the bundle then cannot be exported)",
+        "windows'",
     )
     train.add_argument(
         "--resume",

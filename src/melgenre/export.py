@@ -2,9 +2,10 @@
 
 The artifact computes the features inside its graph (:meth:`Featurizer.tf_transform`,
 the same constants as the NumPy featurizer) and pools the windows as the Predictor
-does (mean, max, vote or the clip head), so it needs no Python preprocessing beside
-it. Every export is checked against the Predictor (:mod:`melgenre.parity`) before it
-is moved into place.
+does (mean, max, vote or the clip head, then the fusion with a statistics head's
+clip statistics, :mod:`melgenre._statistics_graph`), so it needs no Python
+preprocessing beside it. Every export is checked against the Predictor
+(:mod:`melgenre.parity`) before it is moved into place.
 
 An export directory holds::
 
@@ -88,6 +89,16 @@ def serving_function(predictor: Predictor) -> Any:
     preprocessing = predictor.preprocessing
     featurizer, loader = preprocessing.featurizer, preprocessing.loader
     model, head = fold_batch_norm(predictor.model), predictor.clip_head
+    statistics_head = predictor.statistics_head
+    if statistics_head is not None:
+        from melgenre._statistics_graph import (
+            check_statistics_twin,
+            clip_spectrogram,
+            clip_statistics,
+            fused,
+        )
+
+        check_statistics_twin(statistics_head)
     embedder = None
     if head is not None and predictor.aggregation == "attention":
         from melgenre.pooling import embedding_model
@@ -111,6 +122,10 @@ def serving_function(predictor: Predictor) -> Any:
         else:
             probabilities = model(windows, training=False)
             pooled = file_probabilities(probabilities, predictor.aggregation)
+        if statistics_head is not None:
+            spec = clip_spectrogram(featurizer, samples, windows)
+            statistics = clip_statistics(statistics_head.statistics, spec)
+            pooled = fused(statistics_head, pooled, statistics)
         return {
             "probabilities": tf.identity(pooled, name="probabilities"),
             "window_probabilities": tf.identity(probabilities, name="window_probabilities"),
@@ -142,13 +157,6 @@ def export_predictor(
     ``check=False`` skips the check (and ``parity.json``).
     """
     check_choice("Predictor.export", "format", format, FORMATS)
-    if predictor.statistics_head is not None:
-        raise ExportError(
-            "This predictor has a statistics head (Trainer(statistics=True)), whose clip "
-            "statistics have no in-graph twin yet: an export would answer without it. Export "
-            "a predictor without it (Predictor(..., statistics_head=None)), or serve the "
-            "bundle with melgenre serve."
-        )
     if quantize is not None:
         check_choice("Predictor.export", "quantize", quantize, QUANTIZATIONS)
         if format != "tflite":
@@ -268,6 +276,7 @@ def _write_sidecars(
         "labels": labels,
         "sample_rate": predictor.preprocessing.sample_rate,
         "aggregation": predictor.aggregation,
+        "statistics_head": _statistics_summary(predictor),
         "preprocessing": predictor.preprocessing.get_config(),
         "signature": {
             "name": SIGNATURE,
@@ -281,6 +290,12 @@ def _write_sidecars(
         "metadata": predictor.metadata,
     }
     (directory / EXPORT_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _statistics_summary(predictor: Predictor) -> dict[str, Any] | None:
+    """The statistics head's configuration and fusion weight (``None`` without one)."""
+    head = predictor.statistics_head
+    return None if head is None else {**head.get_config(), "weight": head.weight}
 
 
 def _convert(saved: Path, quantize: str | None) -> bytes:

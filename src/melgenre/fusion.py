@@ -210,9 +210,10 @@ class StatisticsHead:
         self.weight = float(max(WEIGHT_GRID, key=lambda w: (scores[str(w)], -w)))
         return scores
 
-    def predict_windows(self, windows: FloatArray) -> FloatArray:
-        """One file's probabilities ``(n_classes,)`` from its windows."""
-        row: FloatArray = self.predict_proba(self.statistics.from_windows(windows)[np.newaxis])[0]
+    def predict_windows(self, windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
+        """One file's probabilities ``(n_classes,)`` from its windows (and their first frames)."""
+        statistics = self.statistics.from_windows(windows, starts)
+        row: FloatArray = self.predict_proba(statistics[np.newaxis])[0]
         return row
 
     @property

@@ -43,6 +43,7 @@ from melgenre.prediction import (
     predict_in_file_batches,
 )
 from melgenre.preprocessing import Preprocessing
+from melgenre.statistics import window_starts
 
 if TYPE_CHECKING:
     import keras
@@ -460,7 +461,9 @@ class Predictor:
         if self.statistics_head is not None and windows:
             if pooled is None:
                 pooled = AGGREGATIONS[self._rule](rows[:, :n])
-            clip = self.statistics_head.predict_windows(np.concatenate(windows))
+            kept = np.concatenate(windows)
+            starts = window_starts(self.featurizer, np.concatenate(times)[: len(kept)])
+            clip = self.statistics_head.predict_windows(kept, starts)
             pooled = fuse(pooled[np.newaxis], clip[np.newaxis], self.statistics_head.weight)[0]
         return build_prediction(
             name,

@@ -15,8 +15,8 @@ spectrogram in one vector, the descriptors of music information retrieval:
 * the spectrum's self-similarity by lag: how alike the (mean-removed) bands
   are to themselves 1 to ``similarity_lags`` frames later, relative to lag 0
   (the periods of melody, harmony and bars);
-* the onset strength's mean, spread and the share of frames well above it
-  (note density).
+* the onset strength's mean, spread and mean excess over one spread above
+  its mean, in spreads (how peaked the onsets are).
 
 A :class:`~melgenre.fusion.StatisticsHead` (standardisation and a multinomial
 logistic regression) classifies these vectors; its file probabilities multiply
@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -45,9 +45,15 @@ from melgenre._validation import check_int
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 
-__all__ = ["ClipStatistics", "spectrogram_from_windows"]
+if TYPE_CHECKING:
+    from melgenre.features import MelFeaturizer
+
+__all__ = ["ClipStatistics", "slices_spectrogram", "spectrogram_from_windows", "window_starts"]
 
 logger = logging.getLogger(__name__)
+
+#: Onset spreads below this (dB) count as this in the peakiness ratio (no division by ~0).
+_SPREAD_FLOOR = 1e-3
 
 
 def _matches(first: FloatArray, second: FloatArray, offset: int) -> bool:
@@ -87,20 +93,25 @@ def _hop(x: FloatArray) -> int:
     return max(set(votes), key=lambda k: (votes.count(k), k))
 
 
-def spectrogram_from_windows(windows: FloatArray) -> FloatArray:
+def spectrogram_from_windows(windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
     """Put a file's spectrogram back together from its overlapping windows.
 
-    Windows cut from one spectrogram (every ``hop`` frames, the last one
-    aligned to the end, as :class:`~melgenre.MelFeaturizer` cuts them) overlap
-    exactly; the hop is found by matching the overlaps (the most common offset
-    when a silent overlap matches several), so it need not be known. Windows
-    that do not overlap (resized ones, another featurizer's) are joined end to
-    end.
+    With ``starts`` (each window's first frame), every window is put in its
+    place. Without, the windows are taken as cut from one spectrogram every
+    ``hop`` frames, the last one aligned to the end (as
+    :class:`~melgenre.MelFeaturizer` cuts them), and the hop and the last
+    window's offset are found by matching the overlaps (the most common offset
+    when a silent overlap matches several); a stationary sound (a steady tone)
+    matches several offsets and may come back a little longer or shorter.
+    Windows that do not overlap (resized ones, another featurizer's) are joined
+    end to end.
 
     Parameters
     ----------
     windows : np.ndarray [shape=(n_windows, n_bins, frames[, channels])]
         One file's windows, in order; only the first channel is used.
+    starts : array of int [shape=(n_windows,)], optional
+        Each window's first spectrogram frame (:func:`window_starts`).
 
     Returns
     -------
@@ -121,6 +132,8 @@ def spectrogram_from_windows(windows: FloatArray) -> FloatArray:
         raise ConfigError(
             f"Expected one file's windows, shape (n_windows > 0, n_bins, frames); got {x.shape}."
         )
+    if starts is not None:
+        return _placed(x, np.asarray(starts, dtype=np.int64))
     if len(x) == 1:
         single: FloatArray = x[0]
         return single
@@ -128,6 +141,46 @@ def spectrogram_from_windows(windows: FloatArray) -> FloatArray:
     last = _offset(x[-2], x[-1], hop)  # the last window may be aligned to the end
     parts = [window[:, :hop] for window in x[:-2]] + [x[-2][:, :last], x[-1]]
     return np.concatenate(parts, axis=1) if hop < frames else np.concatenate(list(x), axis=1)
+
+
+def _placed(x: FloatArray, starts: IntArray) -> FloatArray:
+    """Windows ``(n, bins, frames)`` put at their ``starts`` in one spectrogram."""
+    frames = int(x.shape[2])
+    if starts.shape != (len(x),) or starts.min() < 0 or np.any(np.diff(starts) < 0):
+        raise ConfigError(
+            f"starts must give each of the {len(x)} windows' first frame, in order; "
+            f"got shape {starts.shape}."
+        )
+    spec = np.zeros((x.shape[1], int(starts[-1]) + frames), np.float32)
+    for window, start in zip(x, starts, strict=True):
+        spec[:, start : start + frames] = window
+    return spec
+
+
+def window_starts(featurizer: object, times: FloatArray) -> IntArray | None:
+    """The first spectrogram frame of each window, from their start times, where exact.
+
+    Exact for a :class:`~melgenre.MelFeaturizer` whose windows are unresized
+    slices of its spectrogram with no gaps between them (``hop_frames <=
+    frames``): then :func:`spectrogram_from_windows` needs no matching, and an
+    exported graph reads the spectrogram itself. ``None`` otherwise.
+    """
+    if not slices_spectrogram(featurizer):
+        return None
+    per_frame = featurizer.hop_length / featurizer.sample_rate
+    starts: IntArray = np.rint(np.asarray(times, np.float64)[:, 0] / per_frame).astype(np.int64)
+    return starts
+
+
+def slices_spectrogram(featurizer: object) -> TypeGuard[MelFeaturizer]:
+    """Whether ``featurizer``'s windows are unresized, gapless slices of its spectrogram."""
+    from melgenre.features import MelFeaturizer
+
+    return (
+        isinstance(featurizer, MelFeaturizer)
+        and featurizer.resize_frames is None
+        and featurizer.hop_frames <= featurizer.frames
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,9 +253,20 @@ class ClipStatistics:
                 cepstra.std(axis=1),
                 self._tempogram(onset),
                 self._similarity(spec),
-                [onset.mean(), spread, float(np.mean(onset > onset.mean() + spread))],
+                [onset.mean(), spread, self._peakiness(onset, spread)],
             ]
         ).astype(np.float32)
+
+    @staticmethod
+    def _peakiness(onset: npt.NDArray[np.float64], spread: float) -> float:
+        """How far the onsets rise above one spread over their mean, in spreads, on average.
+
+        Continuous in the spectrogram (a share of frames above a threshold would jump
+        when one frame crosses it, and an exported twin could not match it); a spread
+        under :data:`_SPREAD_FLOOR` dB counts as that floor.
+        """
+        excess = np.maximum(onset - onset.mean() - spread, 0.0).mean()
+        return float(excess / max(spread, _SPREAD_FLOOR))
 
     def _tempogram(self, onset: npt.NDArray[np.float64]) -> FloatArray:
         width = self.tempo_window
@@ -217,14 +281,14 @@ class ClipStatistics:
         centred = spec - spec.mean(axis=1, keepdims=True)
         n_frames = centred.shape[1]
         spectrum = np.fft.rfft(centred, 2 * n_frames, axis=1)
-        lags = np.fft.irfft(np.abs(spectrum) ** 2, axis=1).sum(axis=0)
-        lags = lags[: self.similarity_lags + 1]  # lags past the clip are 0
-        lags = np.pad(lags, (0, self.similarity_lags + 1 - len(lags)))
+        lags = np.fft.irfft(np.abs(spectrum) ** 2, axis=1).sum(axis=0)[:n_frames]
+        lags = lags[: self.similarity_lags + 1]  # lags past the clip are 0 (the rest of
+        lags = np.pad(lags, (0, self.similarity_lags + 1 - len(lags)))  # irfft wraps round)
         return np.asarray(lags[1:] / max(float(lags[0]), 1e-9))
 
-    def from_windows(self, windows: FloatArray) -> FloatArray:
+    def from_windows(self, windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
         """The statistics of one file from its windows (:func:`spectrogram_from_windows`)."""
-        return self(spectrogram_from_windows(windows))
+        return self(spectrogram_from_windows(windows, starts))
 
     def transform(self, features: FeatureSet) -> tuple[IntArray, FloatArray]:
         """Every file's statistics: ``(file indices, (n_files, dim) array)``, files sorted.

@@ -1,0 +1,179 @@
+"""In-graph twin of :class:`~melgenre.ClipStatistics` and :class:`~melgenre.StatisticsHead`.
+
+An exported model with a statistics head computes a file's clip statistics from the
+spectrogram its windows were cut from, classifies them and fuses the result with the
+windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
+
+* the spectrogram is :meth:`MelFeaturizer.tf_spectrogram`'s, padded with its minimum to
+  one window when shorter (as the windows are): what the Predictor rebuilds by putting
+  the windows at their starts (:func:`~melgenre.statistics.spectrogram_from_windows`);
+  windows that do not overlap (resized ones, another featurizer's) are joined end to end;
+* the cepstra's mean is the DCT of the bands' mean (the DCT is linear), their spread
+  is computed one coefficient at a time (a product with one DCT row and a sum);
+* the tempogram's autocorrelation is the windowed onsets' power spectrum (``rfft``)
+  taken back to lags with the real inverse DFT's cosines, after each window's
+  normalisation and the mean over windows (both linear in the spectrum);
+* the similarity by lag is one sum of products per lag, in a ``tf.while_loop``.
+
+Constants enter through element-wise products and sums, never a matrix product with
+a constant operand, so TFLite's dynamic-range quantization (which quantizes such
+matrices to int8) leaves them in float32. Importing this module imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from melgenre._tf import tf
+from melgenre._typing import FloatArray
+from melgenre.errors import ExportError
+
+if TYPE_CHECKING:
+    from melgenre.featurizer import Featurizer
+    from melgenre.fusion import StatisticsHead
+    from melgenre.statistics import ClipStatistics
+
+__all__ = ["check_statistics_twin", "clip_spectrogram", "clip_statistics", "fused"]
+
+
+def check_statistics_twin(head: StatisticsHead) -> None:
+    """Raise an ExportError unless ``head`` and its statistics are the twinned classes."""
+    from melgenre.fusion import StatisticsHead
+    from melgenre.statistics import ClipStatistics
+
+    for value, base in ((head, StatisticsHead), (head.statistics, ClipStatistics)):
+        if type(value) is not base:
+            raise ExportError(
+                f"{type(value).__name__} has no in-graph twin (only {base.__name__} itself "
+                "has): serve the bundle with melgenre serve, or export a predictor "
+                "without its statistics head."
+            )
+
+
+def clip_spectrogram(featurizer: Featurizer, samples: Any, windows: Any) -> Any:
+    """The time-major ``(t, n_bins)`` spectrogram the statistics read, as NumPy rebuilds it.
+
+    A featurizer whose windows are unresized, gapless slices of its spectrogram
+    (:func:`~melgenre.statistics.slices_spectrogram`; the Predictor then places the
+    windows at their starts) gives that spectrogram, padded with its minimum to one
+    window; otherwise the windows' first channel is joined end to end.
+    """
+    from melgenre.statistics import slices_spectrogram
+
+    if slices_spectrogram(featurizer):
+        spec = featurizer.tf_spectrogram(samples)
+        short = tf.maximum(0, featurizer.frames - tf.shape(spec)[0])
+        return tf.pad(spec, [[0, short], [0, 0]], constant_values=tf.reduce_min(spec))
+    first = tf.transpose(windows[..., 0], [0, 2, 1])  # (n, frames, bins)
+    return tf.reshape(first, [-1, tf.shape(first)[2]])
+
+
+@functools.lru_cache(maxsize=4)
+def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, FloatArray]:
+    """The NumPy path's constants: DCT rows, the tempogram's Hann window and inverse DFT."""
+    from scipy.fft import dct
+
+    rows = dct(np.eye(n_bins), type=2, axis=0, norm="ortho")[: statistics.n_mfcc]
+    rows = np.pad(rows, ((0, statistics.n_mfcc - len(rows)), (0, 0)))
+    width = statistics.tempo_window
+    size = 2 * width
+    m, k = np.arange(size // 2 + 1), np.arange(statistics.tempo_lags + 1)
+    weight = np.where((m == 0) | (m == size // 2), 1.0, 2.0)  # irfft's one-sided sum
+    inverse = weight[:, None] * np.cos(2 * np.pi * np.outer(m, k) / size) / size
+    return {
+        "dct": rows.astype(np.float32),
+        "hann": np.hanning(width + 2)[1:-1].astype(np.float32),
+        "zero_lag": (weight / size).astype(np.float32),
+        "inverse": inverse.astype(np.float32),
+    }
+
+
+def _nonzero(energy: Any) -> Any:
+    """``energy`` with 0 replaced by 1: the divisor of a normalisation whose numerator is 0 then.
+
+    NumPy divides by ``max(energy, 1e-10)``; the two differ only below 1e-10, and a
+    float16-quantized TFLite file, whose constants are float16, would store 1e-10 as 0.
+    """
+    return tf.where(energy > 0.0, energy, tf.ones_like(energy))
+
+
+def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
+    """``statistics(spec.T)`` in ops: time-major ``(t, n_bins)`` to ``(dim,)`` float32."""
+    spec = tf.cast(spec, tf.float32)[: statistics.max_frames]
+    n_bins = int(spec.shape[1])
+    constants = _constants(statistics, n_bins)
+    mean = tf.reduce_mean(spec, axis=0)
+    centred = spec - mean
+    cepstra_mean = tf.reduce_sum(tf.constant(constants["dct"]) * mean, axis=1)
+    cepstra_std = tf.stack(  # one (n_bins,) row at a time: no (n_mfcc, n_bins) matrix product
+        [
+            tf.sqrt(tf.reduce_mean(tf.square(tf.reduce_sum(centred * tf.constant(row), 1))))
+            for row in constants["dct"]
+        ]
+    )
+    rises = tf.maximum(spec[1:] - spec[:-1], 0.0)
+    onset = tf.concat([tf.zeros([1]), tf.reduce_mean(rises, axis=1)], 0)
+    onset_mean = tf.reduce_mean(onset)
+    spread = tf.sqrt(tf.reduce_mean(tf.square(onset - onset_mean)))
+    excess = tf.reduce_mean(tf.maximum(onset - onset_mean - spread, 0.0))
+    from melgenre.statistics import _SPREAD_FLOOR
+
+    peakiness = excess / tf.maximum(spread, _SPREAD_FLOOR)
+    return tf.concat(
+        [
+            cepstra_mean,
+            cepstra_std,
+            _tempogram(statistics, onset, constants),
+            _similarity(statistics, centred),
+            tf.stack([onset_mean, spread, peakiness]),
+        ],
+        0,
+    )
+
+
+def _tempogram(statistics: ClipStatistics, onset: Any, constants: dict[str, FloatArray]) -> Any:
+    width = statistics.tempo_window
+    half = width // 2
+    ramp = tf.range(half, dtype=tf.float32) / half  # np.pad(mode="linear_ramp"), both ends
+    padded = tf.concat([onset[0] * ramp, onset, onset[-1] * (1.0 - 1.0 / half - ramp)], 0)
+    frames = tf.signal.frame(padded, width, statistics.tempo_hop) * tf.constant(constants["hann"])
+    spectrum = tf.signal.rfft(frames, fft_length=[2 * width])
+    power = tf.square(tf.math.real(spectrum)) + tf.square(tf.math.imag(spectrum))
+    zero_lag = tf.reduce_sum(power * tf.constant(constants["zero_lag"]), axis=1, keepdims=True)
+    scaled = tf.reduce_mean(power / _nonzero(zero_lag), axis=0)  # (width + 1,)
+    lags = tf.reduce_sum(scaled[:, None] * tf.constant(constants["inverse"]), axis=0)
+    return lags[1:]
+
+
+def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
+    count = statistics.similarity_lags
+
+    n_frames = tf.shape(centred)[0]
+    last = tf.minimum(count, n_frames - 1)  # lags past the clip stay 0 (TFLite's sum of an
+    # empty slice is not reliably 0, so they are never computed)
+
+    def body(lag: Any, sums: Any) -> tuple[Any, Any]:
+        value = tf.reduce_sum(centred[: n_frames - lag] * centred[lag:])
+        return lag + 1, sums + value * tf.one_hot(lag - 1, count)
+
+    _, sums = tf.while_loop(lambda lag, _: lag <= last, body, [tf.constant(1), tf.zeros([count])])
+    return sums / _nonzero(tf.reduce_sum(tf.square(centred)))
+
+
+def fused(head: StatisticsHead, window_probabilities: Any, statistics: Any) -> Any:
+    """:func:`melgenre.fusion.fuse` of the windows' file probabilities and the head's."""
+    weights = head.weights_
+    if weights is None:
+        raise ExportError("The statistics head is not fitted.")
+    z = (statistics - tf.constant(weights["mean"], tf.float32)) / tf.constant(
+        weights["scale"], tf.float32
+    )
+    logits = tf.reduce_sum(z * tf.constant(weights["coef"], tf.float32), axis=1)
+    logits += tf.constant(weights["intercept"], tf.float32)
+    clip = tf.nn.softmax(logits)
+    logs = tf.math.log(tf.clip_by_value(window_probabilities, 1e-7, 1.0))
+    logs += head.weight * tf.math.log(tf.clip_by_value(clip, 1e-7, 1.0))
+    return tf.nn.softmax(logs)
