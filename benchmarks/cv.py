@@ -240,6 +240,10 @@ ES = {"early_stopping": None}
 for _name, _settings in CANDIDATES.items():
     if _name not in WHOLE_PLAN:
         _settings["trainer"] = {**_settings.get("trainer", {}), **ES}
+#: Until the clip statistics head became the default (``full-stats``), candidates trained
+#: without it; they say so explicitly, for the same reason.
+for _settings in CANDIDATES.values():
+    _settings["trainer"] = {"statistics": False, **_settings.get("trainer", {})}
 
 
 def scaled_augmentation(frames: int, bands: int) -> dict[str, Any]:

@@ -45,7 +45,17 @@ def main() -> None:
     parser.add_argument("--cv", type=Path, required=True, help="cv.py JSON with probabilities")
     parser.add_argument("--candidate", default="library-full")
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    parser.add_argument(
+        "--statistics",
+        type=json.loads,
+        default={},
+        help="ClipStatistics settings as JSON, e.g. '{\"n_mfcc\": 40}' (default: its defaults)",
+    )
+    parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
+    from melgenre.statistics import ClipStatistics
+
+    clip_statistics = ClipStatistics(**args.statistics)
     record = json.loads(args.cv.read_text())
     runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
     if not runs or not all("file_probabilities" in f for f in runs.values()):
@@ -58,7 +68,7 @@ def main() -> None:
             continue
         train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
         start = time.perf_counter()
-        head = StatisticsHead().fit(train)
+        head = StatisticsHead(clip_statistics).fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
@@ -109,9 +119,9 @@ def main() -> None:
     out = RESULTS / "cv" / "fusion.json"
     earlier = json.loads(out.read_text()) if out.exists() else {}
     results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
-    results[f"{args.domain}/{args.candidate}+statistics"] = {
+    results[f"{args.domain}/{args.candidate}+statistics{args.tag}"] = {
         "network": f"cv.py candidate {args.candidate} ({args.cv.name})",
-        "statistics": repr(StatisticsHead()),
+        "statistics": repr(StatisticsHead(clip_statistics)),
         "fusion": "melgenre.fusion.fuse: normalised product, equal weights (fused) and, where "
         "validation probabilities were recorded, the weight chosen on the validation files as "
         "Trainer(statistics=True) chooses it (fused_weighted)",

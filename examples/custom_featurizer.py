@@ -65,7 +65,7 @@ def main(work: Path) -> None:
     print(trainer.evaluate(test_fs))
 
     # the saved model names the class ("examples>PCENFeaturizer") and its parameters
-    predictor = melgenre.Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
+    predictor = trainer.to_predictor(prep)
     predictor.save(work / "pcen-model")
     loaded = melgenre.Predictor.load(work / "pcen-model")
     assert loaded.featurizer == featurizer, loaded.featurizer

@@ -69,7 +69,7 @@ def main(work: Path) -> None:
     trainer.fit(train_fs)
     print(f"{model.count_params():,} parameters;", trainer.evaluate(test_fs))
 
-    predictor = melgenre.Predictor(preprocessing=prep, model=trainer.model, labels=dataset.classes)
+    predictor = trainer.to_predictor(prep)
     predictor.save(work / "se-model")
     loaded = melgenre.Predictor.load(work / "se-model")
     assert type(loaded.model).__name__ == "SqueezeExciteCNN"

@@ -41,6 +41,7 @@ def test_train_writes_a_complete_bundle(trained: tuple[Path, Path]) -> None:
         "curves.png",
         "melgenre.json",
         "model.keras",
+        "statistics_head.json",  # the clip statistics head: on by default
         "training_hist.json",
     ]
     manifest = json.loads((model / "melgenre.json").read_text())
@@ -79,6 +80,15 @@ def test_train_text_summary_class_weight_attention_pooling_and_clip_statistics(
     assert predictor.clip_head is not None
     assert predictor.statistics_head is not None
     assert predictor.predict(next((data / "drums").iterdir())).label in demo.CLASSES
+
+
+def test_clip_statistics_is_on_unless_turned_off() -> None:
+    from melgenre.cli import _parser
+
+    base = ["train", "data", "--out", "m"]
+    assert _parser().parse_args(base).clip_statistics is True
+    assert _parser().parse_args([*base, "--clip-statistics"]).clip_statistics is True
+    assert _parser().parse_args([*base, "--no-clip-statistics"]).clip_statistics is False
 
 
 def test_info(trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -216,6 +216,19 @@ def test_trainer_weighs_the_head_on_the_validation_files(tempi: Any) -> None:
     assert summary["validation_log_likelihood"][str(summary["weight"])] == best
 
 
+def test_the_head_is_on_by_default_and_travels_to_the_predictor(
+    trained: Trainer, tempi: Any
+) -> None:
+    assert Trainer(tiny_model()).statistics is True
+    with pytest.raises(ConfigError, match="fit first"):
+        Trainer(tiny_model()).to_predictor(Preprocessing(FEAT))
+    predictor = trained.to_predictor(Preprocessing(FEAT), metadata={"run": 1})
+    assert predictor.statistics_head is trained.statistics_head_
+    assert predictor.labels == list(tempi[0].classes)
+    assert predictor.metadata == {"run": 1}
+    assert predictor.evaluate(tempi[1]).file_accuracy == trained.evaluate(tempi[1]).file_accuracy
+
+
 def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: Any) -> None:
     head = trained.statistics_head_
     assert isinstance(head, StatisticsHead)

@@ -30,6 +30,7 @@ import numpy as np
 from melgenre._tf import tf
 from melgenre._typing import FloatArray
 from melgenre.errors import ExportError
+from melgenre.statistics import _SPREAD_FLOOR
 
 if TYPE_CHECKING:
     from melgenre.featurizer import Featurizer
@@ -94,8 +95,9 @@ def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, FloatArray]
 def _nonzero(energy: Any) -> Any:
     """``energy`` with 0 replaced by 1: the divisor of a normalisation whose numerator is 0 then.
 
-    NumPy divides by ``max(energy, 1e-10)``; the two differ only below 1e-10, and a
-    float16-quantized TFLite file, whose constants are float16, would store 1e-10 as 0.
+    NumPy divides by ``max(energy, floor)`` (a floor of 1e-10 or 1e-9); the two differ
+    only below it, and a float16-quantized TFLite file, whose constants are float16,
+    would store such a floor as 0.
     """
     return tf.where(energy > 0.0, energy, tf.ones_like(energy))
 
@@ -119,8 +121,6 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
     onset_mean = tf.reduce_mean(onset)
     spread = tf.sqrt(tf.reduce_mean(tf.square(onset - onset_mean)))
     excess = tf.reduce_mean(tf.maximum(onset - onset_mean - spread, 0.0))
-    from melgenre.statistics import _SPREAD_FLOOR
-
     peakiness = excess / tf.maximum(spread, _SPREAD_FLOOR)
     return tf.concat(
         [
@@ -150,10 +150,10 @@ def _tempogram(statistics: ClipStatistics, onset: Any, constants: dict[str, Floa
 
 def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
     count = statistics.similarity_lags
-
     n_frames = tf.shape(centred)[0]
-    last = tf.minimum(count, n_frames - 1)  # lags past the clip stay 0 (TFLite's sum of an
-    # empty slice is not reliably 0, so they are never computed)
+    # lags past the clip stay 0 and are never computed: TFLite's sum of an empty slice
+    # is not reliably 0
+    last = tf.minimum(count, n_frames - 1)
 
     def body(lag: Any, sums: Any) -> tuple[Any, Any]:
         value = tf.reduce_sum(centred[: n_frames - lag] * centred[lag:])

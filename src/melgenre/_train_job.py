@@ -37,7 +37,7 @@ def train_job(
     patience: int | None = None,
     class_weight: str | None = None,
     pooling: str = "mean",
-    statistics: bool = False,
+    statistics: bool = True,
     resume: bool = False,
     verbose: int = 2,
     say: Callable[[str], None] | None = None,
@@ -96,7 +96,6 @@ def train_job(
         say(f"Windows: {featurizer.window_seconds:.2f} s ({featurizer.frames} frames).")
         say(f"Training plan: {plan.describe(early_stopping=bool(trainer.early_stopping))}.")
     history = trainer.fit(features["train"], validation=features.get("validation"), resume=resume)
-    model = trainer.model
     report = trainer.evaluate(features["test"]) if "test" in features else None
     extra: dict[str, Any] = {}
     try:
@@ -107,12 +106,9 @@ def train_job(
             )
     except melgenre.MelgenreError as exc:  # matplotlib missing: the bundle is still saved
         logger.warning("No plots: %s", exc)
-    predictor = melgenre.Predictor(
-        preprocessing=preprocessing,
-        model=model,
+    predictor = trainer.to_predictor(
+        preprocessing,
         labels=classes,
-        clip_head=trainer.clip_head_,
-        statistics_head=trainer.statistics_head_,
         metadata={
             "training": {
                 "data_dir": str(data_dir),

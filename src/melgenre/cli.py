@@ -84,10 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--clip-statistics",
-        action="store_true",
-        help="also fit a logistic regression on each file's clip statistics (tempo, "
-        "periodicity, timbre of the whole file) and multiply its probabilities with the "
-        "windows'",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the window model, fit a logistic regression on each file's clip "
+        "statistics (tempo, periodicity, timbre of the whole file) whose probabilities, "
+        "weighted on the validation files, multiply the windows' (default: on; "
+        "--no-clip-statistics answers with the windows alone)",
     )
     train.add_argument(
         "--resume",

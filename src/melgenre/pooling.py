@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,14 @@ from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 from melgenre.model import _SeedSequence
 
-__all__ = ["ClipHead", "check_clip_head", "embedding_model", "fit_clip_head", "pool_files"]
+__all__ = [
+    "ClipHead",
+    "check_clip_head",
+    "embedding_model",
+    "fit_clip_head",
+    "pool_files",
+    "with_embeddings",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +205,20 @@ def embedding_model(model: keras.Model) -> keras.Model:
             f"pooling='attention' needs a functional model whose last layer is its classifier "
             f"({exc})."
         ) from exc
+
+
+def with_embeddings(model: keras.Model) -> Callable[[FloatArray], FloatArray]:
+    """``x -> [probabilities | embeddings]``: ``(n, n_classes + dim)`` float32, one call a batch.
+
+    The layout :func:`melgenre.evaluation.evaluate_features` reads with a clip head.
+    """
+    embedder = embedding_model(model)
+
+    def predict(x: FloatArray) -> FloatArray:
+        outputs = embedder.predict_on_batch(x)
+        return np.concatenate([np.asarray(y, np.float32) for y in outputs], axis=1)
+
+    return predict
 
 
 def _embed(embedder: keras.Model, features: FeatureSet, batch_size: int) -> FloatArray:

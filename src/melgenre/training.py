@@ -11,45 +11,39 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from melgenre._checkpoint import CHECKPOINT_DIR, start_run
 from melgenre._fitting import (
     EpochLog,
     SmoothedMetric,
-    check_features,
     check_fit,
     check_settings,
     class_weights,
     files_hash,
     final_history,
     place_in_scope,
-    predict_in_batches,
     run_params,
     shard_by_data,
     stopping,
 )
 from melgenre._tf import keras
-from melgenre._typing import FloatArray, PathLike
+from melgenre._trained import TrainedModel
+from melgenre._typing import PathLike
 from melgenre._validation import check_bool, check_choice
 from melgenre.augment import Augmentation
-from melgenre.data import FeatureSet, FolderDataset
-from melgenre.deprecation import deprecated
-from melgenre.errors import ConfigError
-from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
+from melgenre.data import FeatureSet
 from melgenre.fusion import StatisticsHead, fit_statistics_head
 from melgenre.history import HISTORY_FILE, History
 from melgenre.plan import TARGET_UPDATES, TrainingPlan, plan_training
 
 if TYPE_CHECKING:
-    from melgenre.preprocessing import Preprocessing
+    pass
 
 __all__ = ["Trainer"]
 
 logger = logging.getLogger(__name__)
 
 
-class Trainer:
+class Trainer(TrainedModel):
     """Fit a Keras classifier on a :class:`FeatureSet` and evaluate it per file and per window.
 
     The model is compiled with Adam, categorical cross-entropy and accuracy
@@ -132,13 +126,15 @@ class Trainer:
         windows' frozen embeddings (see :func:`~melgenre.pooling.fit_clip_head`);
         it is ``trainer.clip_head_``, used by :meth:`evaluate` and passed on to
         :class:`Predictor` (``Predictor(..., clip_head=trainer.clip_head_)``).
-    statistics : bool, default=False
+    statistics : bool, default=True
         After the window model, fit a :class:`~melgenre.fusion.StatisticsHead`
         on the training files' clip statistics (tempo, periodicity, timbre of
-        the whole file); its probabilities multiply the windows' file answer
-        in :meth:`evaluate` and, passed on
-        (``Predictor(..., statistics_head=trainer.statistics_head_)``), in
-        prediction. It is ``trainer.statistics_head_``.
+        the whole file); its probabilities, raised to a weight chosen on the
+        validation files (0 where it does not help there), multiply the
+        windows' file answer in :meth:`evaluate` and in the Predictor of
+        :meth:`to_predictor`. It is ``trainer.statistics_head_``. The default
+        since 0.2 (chosen by the development suite, ``docs/training.rst``);
+        ``False`` answers with the windows alone.
 
     Attributes
     ----------
@@ -150,6 +146,8 @@ class Trainer:
         The trained clip head, with ``pooling="attention"``.
     statistics_head_ : StatisticsHead or None
         The fitted statistics head, with ``statistics=True``.
+    classes_ : tuple of str or None
+        The training set's classes (the model's outputs, in order), after :meth:`fit`.
 
     Notes
     -----
@@ -192,7 +190,7 @@ class Trainer:
         augmentation: Augmentation | None = None,
         strategy: Any = None,
         pooling: str = "mean",
-        statistics: bool = False,
+        statistics: bool = True,
     ) -> None:
         check_choice("Trainer", "pooling", pooling, ("mean", "attention"))
         check_bool("Trainer", "statistics", statistics)
@@ -236,6 +234,7 @@ class Trainer:
         self.history_: History | None = None
         self.clip_head_: Any = None
         self.statistics_head_: StatisticsHead | None = None
+        self.classes_: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -387,6 +386,7 @@ class Trainer:
     def _fit_heads(self, train: FeatureSet, validation: FeatureSet | None, log: EpochLog) -> None:
         """The clip head (``pooling="attention"``) and the statistics head (``statistics``)."""
         self.clip_head_ = self.statistics_head_ = None
+        self.classes_ = tuple(train.classes)
         if self.pooling == "attention":
             from melgenre.pooling import fit_clip_head
 
@@ -398,102 +398,5 @@ class Trainer:
             )
             log.run_params["statistics_head"] = summary
 
-    def _file_probabilities(self, features: FeatureSet) -> FloatArray:
-        """Each file's probabilities from the window model (and the clip head, if any)."""
-        from melgenre.evaluation import file_probabilities
-
-        if self.clip_head_ is None:
-            _, mean = file_probabilities(self.predict_proba(features), features.groups)
-            return mean.astype(np.float32)
-        from melgenre.pooling import embedding_model
-
-        embedder = embedding_model(self.model)
-        embeddings = np.concatenate(
-            [np.asarray(embedder.predict_on_batch(x)[1]) for x in features.batches(256)]
-        )
-        out: FloatArray = self.clip_head_.predict_files(embeddings, features.groups)
-        return out
-
     def _scope(self) -> Any:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
-
-    def predict_proba(
-        self, features: FeatureSet | FloatArray, *, batch_size: int | None = None
-    ) -> FloatArray:
-        """Window probabilities, computed in batches (memory-mapped sets stay on disk).
-
-        Parameters
-        ----------
-        features : FeatureSet or np.ndarray [shape=(n, n_bins, frames, 1)]
-        batch_size : int > 0, optional
-            Windows per model call; default ``max(batch_size, 64)``.
-
-        Returns
-        -------
-        probabilities : np.ndarray [shape=(n, n_classes), dtype=float32]
-        """
-        x = features.x if isinstance(features, FeatureSet) else features
-        return predict_in_batches(
-            self.model, x, batch_size or max(self.batch_size, 64), self.strategy
-        )
-
-    predict = deprecated(predict_proba, old_name="Trainer.predict", since="0.2", removed_in="0.3")
-
-    def evaluate(
-        self,
-        test: FeatureSet | FolderDataset,
-        *,
-        preprocessing: Preprocessing | None = None,
-        batch_size: int | None = None,
-        cache_dir: PathLike | None = None,
-        workers: int | None = None,
-    ) -> EvaluationReport:
-        """File-level and window-level accuracy, per-class scores and confusion matrices.
-
-        Parameters
-        ----------
-        test : FeatureSet or FolderDataset
-            Labelled data; a dataset is featurized with ``preprocessing``.
-            Its classes must be among the training set's.
-        preprocessing : Preprocessing, optional
-            Needed for a dataset: the preprocessing the model was trained with.
-        batch_size : int > 0, optional
-            Windows per model call.
-        cache_dir, workers : optional
-            For a dataset's extraction, as in :meth:`FolderDataset.features`.
-
-        Returns
-        -------
-        EvaluationReport
-        """
-        if isinstance(test, FolderDataset):
-            if preprocessing is None:
-                raise ConfigError(
-                    "Trainer.evaluate needs preprocessing=... to featurize a FolderDataset "
-                    "(the Preprocessing the model was trained with).",
-                    parameter="preprocessing",
-                )
-            test = features_to_evaluate(test, preprocessing, cache_dir, workers, False)
-        check_features(self.model, test, "test")
-        size = batch_size or max(self.batch_size, 64)
-        if self.clip_head_ is not None:
-            from melgenre.pooling import embedding_model
-
-            embedder = embedding_model(self.model)
-            return evaluate_features(
-                lambda x: np.concatenate(
-                    [np.asarray(y, np.float32) for y in embedder.predict_on_batch(x)], axis=1
-                ),
-                test,
-                list(test.classes),
-                batch_size=size,
-                clip_head=self.clip_head_,
-                statistics_head=self.statistics_head_,
-            )
-        return evaluate_features(
-            lambda x: self.predict_proba(x, batch_size=batch_size),
-            test,
-            list(test.classes),
-            batch_size=size,
-            statistics_head=self.statistics_head_,
-        )

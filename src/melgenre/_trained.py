@@ -1,0 +1,175 @@
+"""What a trained :class:`~melgenre.Trainer` answers with: probabilities, evaluation, a Predictor.
+
+:class:`TrainedModel` is a mixin of :class:`~melgenre.Trainer`: the methods that
+use the model (and the heads) :meth:`Trainer.fit` trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from melgenre._fitting import check_features, predict_in_batches
+from melgenre._typing import FloatArray, PathLike
+from melgenre.data import FeatureSet, FolderDataset
+from melgenre.deprecation import deprecated
+from melgenre.errors import ConfigError
+from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
+
+if TYPE_CHECKING:
+    from melgenre.fusion import StatisticsHead
+    from melgenre.predictor import Predictor
+    from melgenre.preprocessing import Preprocessing
+
+__all__ = ["TrainedModel"]
+
+
+class TrainedModel:
+    """Predict, evaluate and hand over the trained model with its heads."""
+
+    model: Any
+    batch_size: int
+    strategy: Any
+    clip_head_: Any
+    statistics_head_: StatisticsHead | None
+    classes_: tuple[str, ...] | None
+
+    def predict_proba(
+        self, features: FeatureSet | FloatArray, *, batch_size: int | None = None
+    ) -> FloatArray:
+        """Window probabilities, computed in batches (memory-mapped sets stay on disk).
+
+        Parameters
+        ----------
+        features : FeatureSet or np.ndarray [shape=(n, n_bins, frames, 1)]
+        batch_size : int > 0, optional
+            Windows per model call; default ``max(batch_size, 64)``.
+
+        Returns
+        -------
+        probabilities : np.ndarray [shape=(n, n_classes), dtype=float32]
+        """
+        x = features.x if isinstance(features, FeatureSet) else features
+        return predict_in_batches(
+            self.model, x, batch_size or max(self.batch_size, 64), self.strategy
+        )
+
+    predict = deprecated(predict_proba, old_name="Trainer.predict", since="0.2", removed_in="0.3")
+
+    def evaluate(
+        self,
+        test: FeatureSet | FolderDataset,
+        *,
+        preprocessing: Preprocessing | None = None,
+        batch_size: int | None = None,
+        cache_dir: PathLike | None = None,
+        workers: int | None = None,
+    ) -> EvaluationReport:
+        """File-level and window-level accuracy, per-class scores and confusion matrices.
+
+        Parameters
+        ----------
+        test : FeatureSet or FolderDataset
+            Labelled data; a dataset is featurized with ``preprocessing``.
+            Its classes must be among the training set's.
+        preprocessing : Preprocessing, optional
+            Needed for a dataset: the preprocessing the model was trained with.
+        batch_size : int > 0, optional
+            Windows per model call.
+        cache_dir, workers : optional
+            For a dataset's extraction, as in :meth:`FolderDataset.features`.
+
+        Returns
+        -------
+        EvaluationReport
+        """
+        if isinstance(test, FolderDataset):
+            if preprocessing is None:
+                raise ConfigError(
+                    "Trainer.evaluate needs preprocessing=... to featurize a FolderDataset "
+                    "(the Preprocessing the model was trained with).",
+                    parameter="preprocessing",
+                )
+            test = features_to_evaluate(test, preprocessing, cache_dir, workers, False)
+        check_features(self.model, test, "test")
+        size = batch_size or max(self.batch_size, 64)
+        if self.clip_head_ is not None:
+            from melgenre.pooling import with_embeddings
+
+            predict = with_embeddings(self.model)
+        else:
+            predict = lambda x: self.predict_proba(x, batch_size=batch_size)  # noqa: E731
+        return evaluate_features(
+            predict,
+            test,
+            list(test.classes),
+            batch_size=size,
+            clip_head=self.clip_head_,
+            statistics_head=self.statistics_head_,
+        )
+
+    def _file_probabilities(self, features: FeatureSet) -> FloatArray:
+        """Each file's probabilities from the window model (and the clip head, if any)."""
+        from melgenre.evaluation import file_probabilities
+
+        if self.clip_head_ is None:
+            _, mean = file_probabilities(self.predict_proba(features), features.groups)
+            return mean.astype(np.float32)
+        from melgenre.pooling import with_embeddings
+
+        predict = with_embeddings(self.model)
+        rows = np.concatenate([predict(x) for x in features.batches(256)])
+        n = len(features.classes)
+        out: FloatArray = self.clip_head_.predict_files(rows[:, n:], features.groups)
+        return out
+
+    def to_predictor(
+        self,
+        preprocessing: Preprocessing,
+        *,
+        labels: Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Predictor:
+        """A :class:`~melgenre.Predictor` of the trained model, with the heads :meth:`fit` made.
+
+        The clip head (``pooling="attention"``) and the statistics head
+        (``statistics=True``) come along, so the Predictor answers as
+        :meth:`evaluate` scores.
+
+        Parameters
+        ----------
+        preprocessing : Preprocessing
+            The preprocessing the training windows were made with.
+        labels : sequence of str, optional
+            Class names by output index; default: the training set's classes.
+        metadata : dict, optional
+            Stored in the bundle (:class:`~melgenre.Predictor`).
+
+        Returns
+        -------
+        Predictor
+
+        Raises
+        ------
+        ConfigError
+            Before :meth:`fit`.
+
+        Examples
+        --------
+        >>> trainer.fit(train_fs, validation=val_fs)  # doctest: +SKIP
+        >>> trainer.to_predictor(prep).save("genre-model")  # doctest: +SKIP
+        """
+        from melgenre.predictor import Predictor
+
+        if self.classes_ is None:
+            raise ConfigError("Trainer.to_predictor needs a trained model: call fit first.")
+        return Predictor(
+            preprocessing=preprocessing,
+            model=self.model,
+            labels=list(labels if labels is not None else self.classes_),
+            metadata=metadata,
+            clip_head=self.clip_head_,
+            statistics_head=self.statistics_head_,
+        )
