@@ -12,26 +12,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
+from melgenre._predictor_files import PredictorFiles
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
 from melgenre.audio import Audio, AudioLoader
-from melgenre.bundle import read_predictor, save_predictor
 from melgenre.data import FailedFile, FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated, warn_deprecated
 from melgenre.errors import (
-    BundleError,
     ConfigError,
     MelgenreTypeError,
 )
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 from melgenre.featurizer import Featurizer
 from melgenre.fusion import StatisticsHead, check_statistics_head, fuse
-from melgenre.history import History
 from melgenre.prediction import (
     AGGREGATIONS,
     Prediction,
@@ -53,7 +50,7 @@ __all__ = ["AGGREGATIONS", "Prediction", "Predictor", "WindowPrediction"]
 logger = logging.getLogger(__name__)
 
 
-class Predictor:
+class Predictor(PredictorFiles):
     """A preprocessing, a trained model and its labels: audio in, labels out.
 
     Parameters
@@ -306,126 +303,6 @@ class Predictor:
             clip_head=self.clip_head if self._pools else None,
             statistics_head=self.statistics_head,
         )
-
-    # ------------------------------------------------------------ persistence
-
-    def save(
-        self,
-        path: PathLike,
-        *,
-        history: History | None = None,
-        report: EvaluationReport | None = None,
-        extra_files: dict[str, PathLike] | None = None,
-    ) -> Path:
-        """Save everything needed to predict as a bundle directory, atomically.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The bundle directory (replaced if it exists; see :mod:`melgenre.bundle`).
-        history : History, optional
-            Written as ``training_hist.json``; its run record (seed, split
-            sizes, hash of the training files, epochs, best epoch) is stored
-            in ``melgenre.json`` under ``training``.
-        report : EvaluationReport, optional
-            Stored in ``melgenre.json`` under ``metrics``.
-        extra_files : dict of str to path, optional
-            Files to copy into the bundle (e.g. ``{"curves.png": ...}``).
-
-        Returns
-        -------
-        path : pathlib.Path
-        """
-        return save_predictor(self, path, history=history, report=report, extra_files=extra_files)
-
-    def export(
-        self,
-        path: PathLike,
-        format: Literal["saved_model", "tflite"] = "saved_model",
-        *,
-        quantize: Literal["float16", "int8"] | None = None,
-        allow_mismatch: bool = False,
-        files: Sequence[AudioSource] = (),
-        data: FolderDataset | PathLike | None = None,
-    ) -> Path:
-        """Export the model with its preprocessing inside the graph: waveform in, probabilities out.
-
-        The artifact computes the log-mel windows in TensorFlow ops with the same
-        constants as the NumPy featurizer (:meth:`Featurizer.tf_transform`) and pools
-        them as this predictor does. Before it is moved into place, a parity check
-        (:func:`melgenre.parity.check_parity`) compares it with this predictor on
-        synthesized signals and ``files``; its figures are written to ``parity.json``.
-        See :mod:`melgenre.export` for the directory's layout and signature.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The export directory (replaced if it is an earlier export).
-        format : {"saved_model", "tflite"}, default="saved_model"
-        quantize : {"float16", "int8"} or None, default=None
-            TFLite only: float16 weights, or int8 weights with float computation
-            (dynamic-range quantization).
-        allow_mismatch : bool, default=False
-            Write the artifact even when the parity check fails.
-        files : sequence of sources, optional
-            Recordings to include in the parity check.
-        data : FolderDataset or path, optional
-            A labelled folder: ``parity.json`` records the artifact's file-level
-            accuracy beside this predictor's (the cost of quantizing).
-
-        Returns
-        -------
-        path : pathlib.Path
-
-        Raises
-        ------
-        ExportError
-            The featurizer or a statistics head has no in-graph twin, TFLite
-            is asked for with an ``n_fft`` that is not a power of two, or the
-            parity check fails.
-
-        Examples
-        --------
-        >>> predictor.export("exported", format="tflite")  # doctest: +SKIP
-        PosixPath('exported')
-        """
-        from melgenre.export import export_predictor
-
-        return export_predictor(
-            self,
-            path,
-            format=format,
-            quantize=quantize,
-            allow_mismatch=allow_mismatch,
-            files=tuple(files),
-            data=data,
-        )
-
-    @classmethod
-    def load(cls, path: PathLike) -> Predictor:
-        """Load a bundle written by :meth:`save`, validating it first.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The bundle directory.
-
-        Returns
-        -------
-        Predictor
-
-        Raises
-        ------
-        BundleError
-            A missing or damaged file, an unknown format version, an unregistered
-            component, labels that disagree with the model's outputs, or a
-            featurizer whose windows disagree with the model's input.
-        """
-        root, arguments = read_predictor(path)
-        try:
-            return cls(**arguments)
-        except ConfigError as exc:
-            raise BundleError(f"The bundle {str(root)!r} is inconsistent: {exc}") from exc
 
     # ---------------------------------------------------------------- helpers
 
