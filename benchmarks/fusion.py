@@ -20,7 +20,9 @@ as far as the recorded probabilities are exact: ``cv.py`` wrote them to five dec
 log-likelihoods are sensitive to small probabilities (instruments fold 3: 1/4 replayed, the
 Trainer's own run scored as with 0).
 Reports file-level accuracy of the network, the statistics head alone and the fusion per fold;
-writes benchmarks/results/cv/fusion.json.
+writes benchmarks/results/cv/fusion.json. Descriptor variants screen the same way, cheaply (no
+network is trained): ``--statistics '{"n_mfcc": 40}' --tag=-mfcc40`` (ClipStatistics settings),
+``--delta-cepstra --tag=-deltas`` (the cepstra's frame-to-frame spread added).
 """
 
 from __future__ import annotations
@@ -51,11 +53,17 @@ def main() -> None:
         default={},
         help="ClipStatistics settings as JSON, e.g. '{\"n_mfcc\": 40}' (default: its defaults)",
     )
+    parser.add_argument(
+        "--delta-cepstra",
+        action="store_true",
+        help="add the spread of the cepstra's frame-to-frame differences (a screen)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
     from melgenre.statistics import ClipStatistics
 
-    clip_statistics = ClipStatistics(**args.statistics)
+    kind = delta_cepstra_statistics() if args.delta_cepstra else ClipStatistics
+    clip_statistics = kind(**args.statistics)
     record = json.loads(args.cv.read_text())
     runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
     if not runs or not all("file_probabilities" in f for f in runs.values()):
@@ -130,6 +138,33 @@ def main() -> None:
         "mean": summary,
     }
     write_result("cv/fusion", results)
+
+
+def delta_cepstra_statistics() -> Any:
+    """``ClipStatistics`` plus the spread of the cepstra's frame-to-frame differences.
+
+    A screened variant (how fast timbre changes: attacks, articulation), not in the library.
+    """
+    import dataclasses
+
+    from scipy.fft import dct
+
+    from melgenre.statistics import ClipStatistics
+
+    @dataclasses.dataclass(frozen=True)
+    class DeltaCepstra(ClipStatistics):
+        @property
+        def dim(self) -> int:
+            return super().dim + self.n_mfcc
+
+        def __call__(self, spectrogram: Any) -> Any:
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            cepstra = dct(spec, type=2, axis=0, norm="ortho")[: self.n_mfcc]
+            cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
+            spread = np.diff(cepstra, axis=1).std(axis=1)
+            return np.concatenate([super().__call__(spectrogram), spread]).astype(np.float32)
+
+    return DeltaCepstra
 
 
 def recorded(run: dict[str, Any], key: str, part: Any, files: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python benchmarks/inference.py [--files 40] [--repeats 15]
 
-Models: the default GenreCNN on MelFeaturizer() windows (melgenre), and GenreCNN.classic on
+Models: the default GenreCNN on MelFeaturizer() windows with a statistics head, as ``melgenre
+train`` makes them (melgenre), and GenreCNN.classic on
 MelFeaturizer.classic() chunks (the classic way). Both are trained one step on random windows
 (only speed is measured here; see accuracy.py for accuracy) and saved to disk.
 
@@ -18,9 +19,11 @@ MelFeaturizer.classic() chunks (the classic way). Both are trained one step on r
   file at a time;
 * warm latency of variants of the default, interleaved with it in the same loop (so the ratios
   hold on a busy machine): the first convolution at stride 2 (the default before 0.2), the
-  default with a clip head (``aggregation="attention"``), and the default with its batch
-  normalisations run as layers rather than folded into the convolutions (as before 0.3);
-* where the warm time goes: decoding, features and the compiled forward pass, medians.
+  default with a clip head (``aggregation="attention"``), the default with its batch
+  normalisations run as layers rather than folded into the convolutions (as before 0.3), and
+  the default without its statistics head (``Trainer(statistics=False)``);
+* where the warm time goes: decoding, features, the compiled forward pass and the statistics
+  head (the clip statistics and its answer), medians.
 
 Writes benchmarks/results/inference.json.
 """
@@ -116,6 +119,12 @@ def main() -> None:
             ),
         }
         variants["batch norm not folded"] = Unfolded(
+            preprocessing=melgenre.Preprocessing(feat),
+            model=model,
+            labels=labels,
+            statistics_head=predictor.statistics_head,
+        )
+        variants["no statistics head"] = melgenre.Predictor(
             preprocessing=melgenre.Preprocessing(feat), model=model, labels=labels
         )
         for variant in variants.values():
@@ -150,7 +159,7 @@ def main() -> None:
             alone.append(time.perf_counter() - start)
         warm_m, warm_c = [], []
         warm_v: dict[str, list[float]] = {name: [] for name in variants}
-        parts: dict[str, list[float]] = {"load": [], "features": [], "model": []}
+        parts: dict[str, list[float]] = {"load": [], "features": [], "model": [], "statistics": []}
         infer = loaded._compiled()
         for i in range(args.repeats):
             path = paths[i % len(paths)]
@@ -164,6 +173,9 @@ def main() -> None:
             start = time.perf_counter()
             np.asarray(infer(windows))
             parts["model"].append(time.perf_counter() - start)
+            start = time.perf_counter()  # the clip statistics and the head's answer
+            loaded.statistics_head.predict_windows(windows)
+            parts["statistics"].append(time.perf_counter() - start)
             start = time.perf_counter()
             loaded.predict(path)
             warm_m.append(time.perf_counter() - start)
