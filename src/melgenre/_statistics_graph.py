@@ -11,8 +11,8 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
 * the cepstra's mean is the DCT of the bands' mean (the DCT is linear), their spread
   is computed one coefficient at a time (a product with one DCT row and a sum);
 * the tempogram's autocorrelation is the windowed onsets' power spectrum (``rfft``)
-  taken back to lags with the real inverse DFT's cosines, after each window's
-  normalisation and the mean over windows (both linear in the spectrum);
+  taken back to lags after each window's normalisation and the mean over windows
+  (the inverse is linear), as the ``rfft`` of the spectrum's even extension;
 * the similarity by lag is one sum of products per lag, in a ``tf.while_loop``.
 
 Constants enter through element-wise products and sums, never a matrix product with
@@ -74,21 +74,18 @@ def clip_spectrogram(featurizer: Featurizer, samples: Any, windows: Any) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, FloatArray]:
-    """The NumPy path's constants: DCT rows, the tempogram's Hann window and inverse DFT."""
+    """The NumPy path's constants: DCT rows, the tempogram's Hann window, lag 0's weights."""
     from scipy.fft import dct
 
     rows = dct(np.eye(n_bins), type=2, axis=0, norm="ortho")[: statistics.n_mfcc]
     rows = np.pad(rows, ((0, statistics.n_mfcc - len(rows)), (0, 0)))
     width = statistics.tempo_window
-    size = 2 * width
-    m, k = np.arange(size // 2 + 1), np.arange(statistics.tempo_lags + 1)
-    weight = np.where((m == 0) | (m == size // 2), 1.0, 2.0)  # irfft's one-sided sum
-    inverse = weight[:, None] * np.cos(2 * np.pi * np.outer(m, k) / size) / size
+    m = np.arange(width + 1)
+    weight = np.where((m == 0) | (m == width), 1.0, 2.0)  # irfft's one-sided sum at lag 0
     return {
         "dct": rows.astype(np.float32),
         "hann": np.hanning(width + 2)[1:-1].astype(np.float32),
-        "zero_lag": (weight / size).astype(np.float32),
-        "inverse": inverse.astype(np.float32),
+        "zero_lag": (weight / (2 * width)).astype(np.float32),
     }
 
 
@@ -144,8 +141,11 @@ def _tempogram(statistics: ClipStatistics, onset: Any, constants: dict[str, Floa
     power = tf.square(tf.math.real(spectrum)) + tf.square(tf.math.imag(spectrum))
     zero_lag = tf.reduce_sum(power * tf.constant(constants["zero_lag"]), axis=1, keepdims=True)
     scaled = tf.reduce_mean(power / _nonzero(zero_lag), axis=0)  # (width + 1,)
-    lags = tf.reduce_sum(scaled[:, None] * tf.constant(constants["inverse"]), axis=0)
-    return lags[1:]
+    # irfft of a real spectrum without an IRFFT op (TFLite has none): the DFT of its even
+    # extension is real and is the inverse's sum, times the length
+    even = tf.concat([scaled, tf.reverse(scaled[1:-1], [0])], 0)[None]  # (1, 2 * width)
+    lags = tf.math.real(tf.signal.rfft(even, fft_length=[2 * width]))[0] / (2 * width)
+    return lags[1 : statistics.tempo_lags + 1]
 
 
 def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
