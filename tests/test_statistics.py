@@ -241,13 +241,24 @@ def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: An
         Trainer(trained.model, statistics="yes")  # type: ignore[arg-type]
 
 
+def half_weight_predictor(trained: Trainer) -> tuple[Predictor, StatisticsHead]:
+    """A Predictor with a copy of the trained statistics head, its fusion weight set to 1/2."""
+    fitted = trained.statistics_head_
+    assert fitted is not None
+    head = StatisticsHead.from_config(fitted.get_config())
+    head.set_weights({**fitted.get_weights(), "weight": 0.5})
+    predictor = Predictor(
+        preprocessing=Preprocessing(FEAT),
+        model=trained.model,
+        labels=["fast", "slow"],
+        statistics_head=head,
+    )
+    return predictor, head
+
+
 def test_predictor_fuses_saves_and_loads(trained: Trainer, tmp_path: Path) -> None:
     labels = ["fast", "slow"]
-    head = StatisticsHead.from_config(trained.statistics_head_.get_config())  # type: ignore[union-attr]
-    head.set_weights({**trained.statistics_head_.get_weights(), "weight": 0.5})  # type: ignore[union-attr]
-    predictor = Predictor(
-        preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels, statistics_head=head
-    )
+    predictor, head = half_weight_predictor(trained)
     y = clicks(0.5, seed=7)
     p = predictor.predict((y, SR))
     assert p.label == "slow"
@@ -308,11 +319,7 @@ def test_an_export_fuses_in_its_graph(trained: Trainer, tmp_path: Path) -> None:
     from melgenre.artifact import ExportedModel
 
     labels = ["fast", "slow"]
-    head = StatisticsHead.from_config(trained.statistics_head_.get_config())  # type: ignore[union-attr]
-    head.set_weights({**trained.statistics_head_.get_weights(), "weight": 0.5})  # type: ignore[union-attr]
-    predictor = Predictor(
-        preprocessing=Preprocessing(FEAT), model=trained.model, labels=labels, statistics_head=head
-    )
+    predictor, head = half_weight_predictor(trained)
     y = clicks(0.3, seed=9)
     expected = list(predictor.predict((y, SR)).probabilities.values())
     # a TFLite export is checked beside the SavedModel it is converted from: both must pass
