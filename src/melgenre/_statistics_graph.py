@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from melgenre.fusion import StatisticsHead
     from melgenre.statistics import ClipStatistics
 
-__all__ = ["check_statistics_twin", "clip_spectrogram", "clip_statistics", "fused"]
+__all__ = ["check_statistics_twin", "clip_statistics", "fused", "windows_and_spectrogram"]
 
 
 def check_statistics_twin(head: StatisticsHead) -> None:
@@ -54,22 +54,30 @@ def check_statistics_twin(head: StatisticsHead) -> None:
             )
 
 
-def clip_spectrogram(featurizer: Featurizer, samples: Any, windows: Any) -> Any:
-    """The time-major ``(t, n_bins)`` spectrogram the statistics read, as NumPy rebuilds it.
+def windows_and_spectrogram(featurizer: Featurizer, samples: Any) -> tuple[Any, Any]:
+    """The featurizer's windows and the time-major ``(t, n_bins)`` spectrogram the statistics read.
 
     A featurizer whose windows are unresized, gapless slices of its spectrogram
     (:func:`~melgenre.statistics.slices_spectrogram`; the Predictor then places the
     windows at their starts) gives that spectrogram, padded with its minimum to one
-    window; otherwise the windows' first channel is joined end to end.
+    window, computed once for both where its ``tf_transform`` is the twins' own
+    (``tf_windows(tf_spectrogram(samples))``); otherwise the windows' first channel
+    is joined end to end.
     """
+    from melgenre._twins import MelGraphTwins
     from melgenre.statistics import slices_spectrogram
 
-    if slices_spectrogram(featurizer):
-        spec = featurizer.tf_spectrogram(samples)
-        short = tf.maximum(0, featurizer.frames - tf.shape(spec)[0])
-        return tf.pad(spec, [[0, short], [0, 0]], constant_values=tf.reduce_min(spec))
-    first = tf.transpose(windows[..., 0], [0, 2, 1])  # (n, frames, bins)
-    return tf.reshape(first, [-1, tf.shape(first)[2]])
+    if not slices_spectrogram(featurizer):
+        windows = featurizer.tf_transform(samples)
+        first = tf.transpose(windows[..., 0], [0, 2, 1])  # (n, frames, bins)
+        return windows, tf.reshape(first, [-1, tf.shape(first)[2]])
+    spec = featurizer.tf_spectrogram(samples)
+    if type(featurizer).tf_transform is MelGraphTwins.tf_transform:
+        windows = featurizer.tf_windows(spec)  # its twins were checked when export began
+    else:
+        windows = featurizer.tf_transform(samples)
+    short = tf.maximum(0, featurizer.frames - tf.shape(spec)[0])
+    return windows, tf.pad(spec, [[0, short], [0, 0]], constant_values=tf.reduce_min(spec))
 
 
 @functools.lru_cache(maxsize=4)

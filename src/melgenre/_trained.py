@@ -117,12 +117,10 @@ class TrainedModel:
         if self.clip_head_ is None:
             _, mean = file_probabilities(self.predict_proba(features), features.groups)
             return mean.astype(np.float32)
-        from melgenre.pooling import with_embeddings
+        from melgenre.pooling import embedding_model, window_embeddings
 
-        predict = with_embeddings(self.model)
-        rows = np.concatenate([predict(x) for x in features.batches(256)])
-        n = len(features.classes)
-        out: FloatArray = self.clip_head_.predict_files(rows[:, n:], features.groups)
+        embeddings = window_embeddings(embedding_model(self.model), features, 256)
+        out: FloatArray = self.clip_head_.predict_files(embeddings, features.groups)
         return out
 
     def to_predictor(

@@ -93,9 +93,9 @@ def serving_function(predictor: Predictor) -> Any:
     if statistics_head is not None:
         from melgenre._statistics_graph import (
             check_statistics_twin,
-            clip_spectrogram,
             clip_statistics,
             fused,
+            windows_and_spectrogram,
         )
 
         check_statistics_twin(statistics_head)
@@ -113,7 +113,10 @@ def serving_function(predictor: Predictor) -> Any:
 
     def serve(samples: Any) -> dict[str, Any]:
         samples = crop(loader, tf.reshape(samples, [-1]))
-        windows = featurizer.tf_transform(samples)
+        if statistics_head is not None:  # the spectrogram once, for the windows and statistics
+            windows, spec = windows_and_spectrogram(featurizer, samples)
+        else:
+            windows = featurizer.tf_transform(samples)
         times = featurizer.tf_window_times(tf.shape(samples)[0])
         if embedder is not None:
             probabilities, embeddings = embedder(windows, training=False)
@@ -123,7 +126,6 @@ def serving_function(predictor: Predictor) -> Any:
             probabilities = model(windows, training=False)
             pooled = file_probabilities(probabilities, predictor.aggregation)
         if statistics_head is not None:
-            spec = clip_spectrogram(featurizer, samples, windows)
             statistics = clip_statistics(statistics_head.statistics, spec)
             pooled = fused(statistics_head, pooled, statistics)
         return {

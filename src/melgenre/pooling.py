@@ -38,6 +38,7 @@ __all__ = [
     "embedding_model",
     "fit_clip_head",
     "pool_files",
+    "window_embeddings",
     "with_embeddings",
 ]
 
@@ -221,7 +222,8 @@ def with_embeddings(model: keras.Model) -> Callable[[FloatArray], FloatArray]:
     return predict
 
 
-def _embed(embedder: keras.Model, features: FeatureSet, batch_size: int) -> FloatArray:
+def window_embeddings(embedder: keras.Model, features: FeatureSet, batch_size: int) -> FloatArray:
+    """Every window's embedding ``(n_windows, dim)``, in batches, by an :func:`embedding_model`."""
     parts = [
         np.asarray(embedder.predict_on_batch(batch)[1], dtype=np.float32)
         for batch in features.batches(batch_size)
@@ -268,7 +270,7 @@ def pool_files(
 def _bags(
     embedder: keras.Model, features: FeatureSet, batch_size: int
 ) -> tuple[list[FloatArray], FloatArray]:
-    bags, mask, _ = pool_files(_embed(embedder, features, batch_size), features.groups)
+    bags, mask, _ = pool_files(window_embeddings(embedder, features, batch_size), features.groups)
     _, first = np.unique(features.groups, return_index=True)
     onehot = np.eye(len(features.classes), dtype=np.float32)[features.labels[first]]
     return [bags, mask], onehot

@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from melgenre._checkpoint import CHECKPOINT_DIR, start_run
 from melgenre._fitting import (
@@ -34,9 +34,6 @@ from melgenre.data import FeatureSet
 from melgenre.fusion import StatisticsHead, fit_statistics_head
 from melgenre.history import HISTORY_FILE, History
 from melgenre.plan import TARGET_UPDATES, TrainingPlan, plan_training
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Trainer"]
 
