@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,8 +21,10 @@ __all__ = [
     "atomic_write",
     "content_digest",
     "file_digest",
+    "fsync_directory",
     "hash_file",
     "remembered_digest",
+    "swap_into_place",
 ]
 
 logger = logging.getLogger(__name__)
@@ -166,3 +169,32 @@ def content_digest(path: PathLike, *, store: Path | None = None) -> str:
         except OSError as exc:  # a read-only cache still works, just slower
             logger.debug("could not remember the digest of %s: %s", path, exc)
     return digest
+
+
+def fsync_directory(path: Path) -> None:
+    """Flush every file in ``path`` and the directory itself to disk."""
+    for child in path.iterdir():
+        with open(child, "rb") as handle:
+            os.fsync(handle.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_into_place(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing directory is moved aside first, then removed.
+
+    Between the two renames the old directory lives at ``.<name>.old-*``
+    (:func:`melgenre.bundle.read_manifest` finds a bundle there if a crash happened in that
+    instant).
+    """
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    backup.rmdir()
+    os.rename(target, backup)
+    os.rename(staging, target)
+    shutil.rmtree(backup, ignore_errors=True)

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from melgenre._files import hash_file
+from melgenre._files import fsync_directory, hash_file, swap_into_place
 from melgenre._typing import PathLike
 from melgenre._version import __version__, _installed_version
 from melgenre.errors import BundleError, ConfigError, MelgenreWarning, NotTrainedError
@@ -148,39 +148,12 @@ def write_bundle(
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_dir(staging)
-        _swap_into_place(staging, target)
+        fsync_directory(staging)
+        swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
-
-
-def _fsync_dir(path: Path) -> None:
-    for child in path.iterdir():
-        with open(child, "rb") as handle:
-            os.fsync(handle.fileno())
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing bundle is moved aside first, then removed.
-
-    Between the two renames the old bundle lives at ``.<name>.old-*``; :func:`read_manifest`
-    finds it there if a crash happened in that instant.
-    """
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    backup.rmdir()
-    os.rename(target, backup)
-    os.rename(staging, target)
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def _locate(directory: Path) -> Path:

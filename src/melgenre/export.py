@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from melgenre._files import swap_into_place
 from melgenre._typing import PathLike
 from melgenre._validation import check_choice
 from melgenre._version import __version__
-from melgenre.bundle import _swap_into_place
 from melgenre.errors import ConfigError, ExportError
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def export_predictor(
                 written["tflite"] = staging
             if check:
                 _check(predictor, written, staging, format, allow_mismatch, files, data, target)
-        _swap_into_place(staging, target)
+        swap_into_place(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
