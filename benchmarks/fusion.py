@@ -22,12 +22,15 @@ Trainer's own run scored as with 0).
 Reports file-level accuracy of the network, the statistics head alone and the fusion per fold;
 writes benchmarks/results/cv/fusion.json. Descriptor variants screen the same way, cheaply (no
 network is trained): ``--statistics '{"n_mfcc": 40}' --tag=-mfcc40`` (ClipStatistics settings),
-``--delta-cepstra --tag=-deltas`` (the cepstra's frame-to-frame spread added).
+``--delta-cepstra --tag=-deltas`` (the cepstra's frame-to-frame spread added),
+``--modulation`` (band-group modulation spectra and level-change quantiles),
+``--scale-transform`` (the tempogram over log lag, its magnitude spectrum); the flags combine.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -58,11 +61,40 @@ def main() -> None:
         action="store_true",
         help="add the spread of the cepstra's frame-to-frame differences (a screen)",
     )
+    parser.add_argument(
+        "--modulation",
+        action="store_true",
+        help="add band-group modulation spectra and level-change quantiles (a screen)",
+    )
+    parser.add_argument(
+        "--scale-transform",
+        action="store_true",
+        help="add the tempogram's magnitude spectrum over log lag (tempo-invariant; a screen)",
+    )
+    parser.add_argument(
+        "--onset-spectrum",
+        action="store_true",
+        help="add the onsets' power spectrum on a log-frequency axis, 0.5-16 Hz (a screen)",
+    )
+    parser.add_argument(
+        "--balance",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="StatisticsHead(balance=...): each block of the statistics the same L2 say "
+        "(the default; --no-balance: one penalty over all numbers, before 2026-12-05)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
     from melgenre.statistics import ClipStatistics
 
-    kind = delta_cepstra_statistics() if args.delta_cepstra else ClipStatistics
+    kind: Any = ClipStatistics  # the screened variants add to it, in this order
+    for flag, variant in (
+        (args.delta_cepstra, delta_cepstra_statistics),
+        (args.modulation, modulation_statistics),
+        (args.scale_transform, scale_transform_statistics),
+        (args.onset_spectrum, onset_spectrum_statistics),
+    ):
+        kind = variant(kind) if flag else kind
     clip_statistics = kind(**args.statistics)
     record = json.loads(args.cv.read_text())
     runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
@@ -76,7 +108,7 @@ def main() -> None:
             continue
         train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
         start = time.perf_counter()
-        head = StatisticsHead(clip_statistics).fit(train)
+        head = StatisticsHead(clip_statistics, balance=args.balance).fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
@@ -98,6 +130,7 @@ def main() -> None:
             "network": float(np.mean(network.argmax(1) == truth)),
             "statistics": float(np.mean(descriptor.argmax(1) == truth)),
             "fused": float(np.mean(fused.argmax(1) == truth)),
+            "C": head.C_,
             "fit_seconds": fit_seconds,
         }
         if weighted is not None:
@@ -129,7 +162,7 @@ def main() -> None:
     results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
     results[f"{args.domain}/{args.candidate}+statistics{args.tag}"] = {
         "network": f"cv.py candidate {args.candidate} ({args.cv.name})",
-        "statistics": repr(StatisticsHead(clip_statistics)),
+        "statistics": repr(StatisticsHead(clip_statistics, balance=args.balance)),
         "fusion": "melgenre.fusion.fuse: normalised product, equal weights (fused) and, where "
         "validation probabilities were recorded, the weight chosen on the validation files as "
         "Trainer(statistics=True) chooses it (fused_weighted)",
@@ -140,8 +173,8 @@ def main() -> None:
     write_result("cv/fusion", results)
 
 
-def delta_cepstra_statistics() -> Any:
-    """``ClipStatistics`` plus the spread of the cepstra's frame-to-frame differences.
+def delta_cepstra_statistics(base: Any) -> Any:
+    """``base`` (a ``ClipStatistics``) plus the spread of the cepstra's frame-to-frame changes.
 
     A screened variant (how fast timbre changes: attacks, articulation), not in the library.
     """
@@ -149,10 +182,8 @@ def delta_cepstra_statistics() -> Any:
 
     from scipy.fft import dct
 
-    from melgenre.statistics import ClipStatistics
-
     @dataclasses.dataclass(frozen=True)
-    class DeltaCepstra(ClipStatistics):
+    class DeltaCepstra(base):
         @property
         def dim(self) -> int:
             return super().dim + self.n_mfcc
@@ -165,6 +196,122 @@ def delta_cepstra_statistics() -> Any:
             return np.concatenate([super().__call__(spectrogram), spread]).astype(np.float32)
 
     return DeltaCepstra
+
+
+def modulation_statistics(base: Any) -> Any:
+    """``base`` (a ``ClipStatistics``) plus how the level of 8 band groups moves, and how fast.
+
+    A screened variant, not in the library: per group of 16 mel bands (its mean dB), the
+    power of its envelope's modulation in 7 octave-wide bands from 0.34 to 21.5 Hz
+    (128-frame Hann windows every 32 frames, mean removed, averaged; log10), the envelope
+    dynamics that tell a plucked or struck note's decay from a bowed or blown one's steady
+    tone and tremolo or vibrato (4-8 Hz) from none; and the 5, 25, 50, 75 and 95 % quantiles
+    of the whole spectrum's frame-to-frame level change (dB): how it rises and falls.
+    """
+    import dataclasses
+
+    groups, width, hop = 8, 128, 32
+    edges = [1, 2, 3, 5, 9, 17, 33]  # rfft bins of 128 frames: octaves from ~0.34 Hz
+
+    @dataclasses.dataclass(frozen=True)
+    class Modulation(base):
+        @property
+        def dim(self) -> int:
+            return super().dim + groups * len(edges) + 5
+
+        def __call__(self, spectrogram: Any) -> Any:
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            bands = np.array_split(spec, groups, axis=0)
+            envelope = np.stack([b.mean(axis=0) for b in bands])  # (groups, frames)
+            if envelope.shape[1] < width:
+                pad = width - envelope.shape[1]
+                envelope = np.pad(envelope, ((0, 0), (0, pad)), mode="edge")
+            view = np.lib.stride_tricks.sliding_window_view(envelope, width, axis=1)[:, ::hop]
+            view = view - view.mean(axis=-1, keepdims=True)
+            power = np.abs(np.fft.rfft(view * np.hanning(width), axis=-1)) ** 2
+            power = power.mean(axis=1)  # (groups, width // 2 + 1)
+            bounds = [*edges, width // 2 + 1]
+            modulation = np.stack(
+                [power[:, a:b].mean(axis=1) for a, b in itertools.pairwise(bounds)],
+                axis=1,
+            )
+            level = np.diff(spec.mean(axis=0))
+            quantiles = np.quantile(level, [0.05, 0.25, 0.5, 0.75, 0.95]) if len(level) else 0
+            extra = np.concatenate([np.log10(modulation + 1e-6).ravel(), np.ravel(quantiles)])
+            return np.concatenate([super().__call__(spectrogram), extra]).astype(np.float32)
+
+    return Modulation
+
+
+def scale_transform_statistics(base: Any) -> Any:
+    """``base`` (a ``ClipStatistics``) plus the tempogram's magnitude spectrum over log lag.
+
+    A screened variant, not in the library (after Holzapfel and Stylianou's scale transform
+    for rhythmic similarity, 2011): the global tempogram, sampled at 64 lags spaced evenly in
+    log lag from 2 frames to ``tempo_lags``, is one rhythm drawn on a log-time axis, on which a
+    change of tempo is a shift; the magnitude of its Fourier transform does not see the shift.
+    So the pattern of beats and their subdivisions (a jig's three against a reel's two or
+    four) reaches the classifier whatever the tempo.
+    """
+    import dataclasses
+
+    points, keep = 64, 24
+
+    @dataclasses.dataclass(frozen=True)
+    class ScaleTransform(base):
+        @property
+        def dim(self) -> int:
+            return super().dim + keep
+
+        def __call__(self, spectrogram: Any) -> Any:
+            base = super().__call__(spectrogram)
+            start = 2 * self.n_mfcc
+            tempogram = np.asarray(base[start : start + self.tempo_lags], np.float64)
+            lags = np.geomspace(2, self.tempo_lags, points)
+            curve = np.interp(lags, np.arange(1, self.tempo_lags + 1), tempogram)
+            curve = (curve - curve.mean()) * np.hanning(points)
+            magnitude = np.abs(np.fft.rfft(curve))[1 : keep + 1]
+            return np.concatenate([base, magnitude]).astype(np.float32)
+
+    return ScaleTransform
+
+
+def onset_spectrum_statistics(base: Any) -> Any:
+    """``base`` (a ``ClipStatistics``) plus the onsets' power spectrum at log-spaced rates.
+
+    A screened variant, not in the library: the tempogram's windows' power spectra
+    (each normalised by its total, averaged over the clip), read at 61 rates spaced a
+    twelfth of an octave apart from 0.5 to 16 Hz, in log10. The lags of the
+    tempogram are whole frames (23 ms), 15 % of a 0.15 s note; its spectrum at 0.084 Hz
+    steps reads the rate of the notes (a reel's 7 Hz, a jig's 6, a hornpipe's 5) finely,
+    and in the log domain a rate is a position, not a sum of cosines.
+    """
+    import dataclasses
+
+    rates = 0.5 * 2.0 ** (np.arange(61) / 12)
+
+    @dataclasses.dataclass(frozen=True)
+    class OnsetSpectrum(base):
+        @property
+        def dim(self) -> int:
+            return super().dim + len(rates)
+
+        def __call__(self, spectrogram: Any) -> Any:
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
+            width = self.tempo_window
+            padded = np.pad(onset, width // 2, mode="linear_ramp")
+            frames = np.lib.stride_tricks.sliding_window_view(padded, width)[:: self.tempo_hop]
+            frames = frames - frames.mean(axis=1, keepdims=True)
+            power = np.abs(np.fft.rfft(frames * np.hanning(width + 2)[1:-1], 2 * width)) ** 2
+            power = power / np.maximum(power.sum(axis=1, keepdims=True), 1e-10)
+            mean = power.mean(axis=0)
+            frame_rate = 22050 / 512  # the default featurizer's; a screen, not general
+            hertz = np.fft.rfftfreq(2 * width, 1 / frame_rate)
+            curve = np.log10(np.interp(rates, hertz, mean) + 1e-6)
+            return np.concatenate([super().__call__(spectrogram), curve]).astype(np.float32)
+
+    return OnsetSpectrum
 
 
 def recorded(run: dict[str, Any], key: str, part: Any, files: Any) -> Any:

@@ -26,7 +26,7 @@ from melgenre import (
 )
 from melgenre.bundle import STATISTICS_HEAD_FILE
 from melgenre.errors import ConfigError, ExportError
-from melgenre.fusion import C_GRID, WEIGHT_GRID, fuse
+from melgenre.fusion import BALANCED_C_GRID, C_GRID, WEIGHT_GRID, fuse
 from melgenre.statistics import spectrogram_from_windows, window_starts
 
 SR = 8000
@@ -126,10 +126,41 @@ def test_the_tempogram_peaks_at_the_beat_period() -> None:
         ClipStatistics(tempo_window=16, tempo_lags=16)
 
 
+def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
+    n = SMALL.n_mfcc
+    rates = SMALL.onset_rates * FPS  # in Hz
+    assert len(rates) == 1 + 12 * 5  # 1 / 64 to 1 / 2 a frame: five octaves
+    np.testing.assert_allclose(rates[[0, -1]], [FPS / 64, FPS / 2])
+    start = 2 * n + SMALL.tempo_lags
+    for period in (0.3, 0.33, 0.5):  # 0.3 and 0.33 s: 18.75 and 20.6 frames, apart by 2
+        vector = SMALL(FEAT.spectrogram(Audio(clicks(period), SR)))
+        curve = vector[start : start + len(rates)]
+        assert np.all(np.isfinite(curve))
+        assert np.all(curve <= 0.0)
+        near = np.abs(np.log2(rates * period)) <= 0.5  # half an octave round the beat rate
+        peak = rates[near][np.argmax(curve[near])]
+        assert abs(np.log2(peak * period)) <= 1 / 12, (period, peak)  # within a semitone
+        between = np.interp(1.5 / period, rates, curve)  # between two harmonics
+        assert curve[near].max() > between + 0.5, (period, curve[near].max(), between)  # 5 dB
+    off = dataclasses.replace(SMALL, onset_rates_per_octave=0)
+    assert off.dim == SMALL.dim - len(rates)
+    assert len(off.onset_rates) == 0
+    spec = FEAT.spectrogram(Audio(clicks(0.4), SR))
+    both = SMALL(spec)
+    np.testing.assert_array_equal(np.delete(both, np.s_[start : start + len(rates)]), off(spec))
+    with pytest.raises(ConfigError, match="onset spectrum"):
+        ClipStatistics(tempo_lags=1)
+    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0).dim == 331 - 127
+    # a config from before the onset spectrum (no such key) is rebuilt without one
+    earlier = {k: v for k, v in SMALL.get_config().items() if k != "onset_rates_per_octave"}
+    assert ClipStatistics.from_config(earlier) == off
+    assert ClipStatistics.from_config(SMALL.get_config()) == SMALL
+
+
 def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:
     train, test = tempi
     head = StatisticsHead(SMALL).fit(train)
-    assert head.C_ in C_GRID
+    assert head.C_ in BALANCED_C_GRID
     files, x = head.statistics.transform(test)
     assert x.shape == (test.n_files, SMALL.dim)
     p = head.predict_proba(x)
@@ -157,6 +188,29 @@ def test_the_head_round_trips_and_checks_its_weights(tempi: Any) -> None:
         StatisticsHead().predict_proba(np.zeros((1, ClipStatistics().dim)))
     with pytest.raises(ConfigError, match="C"):
         StatisticsHead(C=0.0)
+
+
+def test_a_balanced_head_gives_every_block_the_same_say(tempi: Any) -> None:
+    assert sum(SMALL.blocks.values()) == SMALL.dim
+    assert list(SMALL.blocks)[:3] == ["cepstra_mean", "cepstra_std", "tempogram"]
+    train, test = tempi
+    plain = StatisticsHead(SMALL, C=1.0, balance=False).fit(train)
+    balanced = StatisticsHead(SMALL, C=1.0).fit(train)  # balanced by default
+    assert plain.weights_ is not None
+    assert balanced.weights_ is not None
+    factor = balanced.weights_["scale"] / plain.weights_["scale"]
+    sizes = [n for n in SMALL.blocks.values() if n]
+    np.testing.assert_allclose(factor, np.repeat(np.sqrt(sizes), sizes))
+    _, x = balanced.statistics.transform(test)
+    _, labels = test.file_labels()
+    assert np.mean(balanced.predict_proba(x).argmax(axis=1) == labels) == 1.0
+    clone = StatisticsHead.from_config(json.loads(json.dumps(balanced.get_config())))
+    assert clone.balance
+    assert "balance=True" in repr(clone)
+    assert StatisticsHead.from_config({"statistics": SMALL.get_config(), "C": 1.0}).balance is False
+    assert StatisticsHead(SMALL, balance=False).fit(train).C_ in C_GRID
+    with pytest.raises(ConfigError, match="balance"):
+        StatisticsHead(balance=1)  # type: ignore[arg-type]
 
 
 def test_fuse_is_a_weighted_normalised_product() -> None:
@@ -201,7 +255,7 @@ def trained(tempi: Any) -> Trainer:
     trainer = Trainer(tiny_model(), epochs=3, batch_size=16, seed=1, verbose=0, statistics=True)
     history = trainer.fit(tempi[0])
     summary = history.params["statistics_head"]
-    assert summary["C_"] in C_GRID
+    assert summary["C_"] in BALANCED_C_GRID
     assert summary["weight"] == 1.0  # no validation files: equal say
     return trainer
 

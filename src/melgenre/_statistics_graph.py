@@ -13,6 +13,9 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
 * the tempogram's autocorrelation is the windowed onsets' power spectrum (``rfft``)
   taken back to lags after each window's normalisation and the mean over windows
   (the inverse is linear), as the ``rfft`` of the spectrum's even extension;
+* the onset spectrum reads the mean power spectrum of the same windows (mean
+  removed) at its rates by linear interpolation: two gathers and a weighted sum
+  with constant weights, as ``np.interp`` does;
 * the similarity by lag is one sum of products per lag, in a ``tf.while_loop``.
 
 Constants enter through element-wise products and sums, never a matrix product with
@@ -26,11 +29,14 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from melgenre._tf import tf
-from melgenre._typing import FloatArray
 from melgenre.errors import ExportError
-from melgenre.statistics import _SPREAD_FLOOR
+from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR
+
+#: A constant of the NumPy path (float32 weights, int32 indices).
+Constant = npt.NDArray[Any]
 
 if TYPE_CHECKING:
     from melgenre.featurizer import Featurizer
@@ -81,7 +87,7 @@ def windows_and_spectrogram(featurizer: Featurizer, samples: Any) -> tuple[Any, 
 
 
 @functools.lru_cache(maxsize=4)
-def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, FloatArray]:
+def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, Constant]:
     """The NumPy path's constants: DCT rows, the tempogram's Hann window, lag 0's weights."""
     from scipy.fft import dct
 
@@ -90,10 +96,14 @@ def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, FloatArray]
     width = statistics.tempo_window
     m = np.arange(width + 1)
     weight = np.where((m == 0) | (m == width), 1.0, 2.0)  # irfft's one-sided sum at lag 0
+    position = statistics.onset_rates * 2 * width  # fractional rfft bins, in [0, width]
+    below = np.minimum(np.floor(position), width - 1).astype(np.int32)
     return {
         "dct": rows.astype(np.float32),
         "hann": np.hanning(width + 2)[1:-1].astype(np.float32),
         "zero_lag": (weight / (2 * width)).astype(np.float32),
+        "rate_below": below,
+        "rate_fraction": (position - below).astype(np.float32),
     }
 
 
@@ -131,7 +141,7 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
         [
             cepstra_mean,
             cepstra_std,
-            _tempogram(statistics, onset, constants),
+            *_rhythm(statistics, onset, constants),
             _similarity(statistics, centred),
             tf.stack([onset_mean, spread, peakiness]),
         ],
@@ -139,14 +149,36 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
     )
 
 
-def _tempogram(statistics: ClipStatistics, onset: Any, constants: dict[str, FloatArray]) -> Any:
+def _power(frames: Any, width: int) -> Any:
+    spectrum = tf.signal.rfft(frames, fft_length=[2 * width])
+    return tf.square(tf.math.real(spectrum)) + tf.square(tf.math.imag(spectrum))
+
+
+def _rhythm(
+    statistics: ClipStatistics, onset: Any, constants: dict[str, Constant]
+) -> tuple[Any, Any]:
+    """The tempogram and the onset spectrum (empty when it is off)."""
     width = statistics.tempo_window
     half = width // 2
     ramp = tf.range(half, dtype=tf.float32) / half  # np.pad(mode="linear_ramp"), both ends
     padded = tf.concat([onset[0] * ramp, onset, onset[-1] * (1.0 - 1.0 / half - ramp)], 0)
-    frames = tf.signal.frame(padded, width, statistics.tempo_hop) * tf.constant(constants["hann"])
-    spectrum = tf.signal.rfft(frames, fft_length=[2 * width])
-    power = tf.square(tf.math.real(spectrum)) + tf.square(tf.math.imag(spectrum))
+    frames = tf.signal.frame(padded, width, statistics.tempo_hop)
+    hann = tf.constant(constants["hann"])
+    tempogram = _tempogram(statistics, _power(frames * hann, width), constants)
+    if not statistics.onset_rates_per_octave:
+        return tempogram, tf.zeros([0])
+    centred = frames - tf.reduce_mean(frames, axis=1, keepdims=True)
+    power = _power(centred * hann, width)
+    power = tf.reduce_mean(power / _nonzero(tf.reduce_sum(power, axis=1, keepdims=True)), axis=0)
+    below = tf.gather(power, constants["rate_below"])
+    above = tf.gather(power, constants["rate_below"] + 1)
+    fraction = tf.constant(constants["rate_fraction"])
+    curve = below + fraction * (above - below)
+    return tempogram, tf.math.log(curve + _POWER_FLOOR) / np.log(10.0)
+
+
+def _tempogram(statistics: ClipStatistics, power: Any, constants: dict[str, Constant]) -> Any:
+    width = statistics.tempo_window
     zero_lag = tf.reduce_sum(power * tf.constant(constants["zero_lag"]), axis=1, keepdims=True)
     scaled = tf.reduce_mean(power / _nonzero(zero_lag), axis=0)  # (width + 1,)
     # irfft of a real spectrum without an IRFFT op (TFLite has none): the DFT of its even
