@@ -43,7 +43,7 @@ from _common import RESULTS, write_result
 
 
 def main() -> None:
-    from melgenre.fusion import StatisticsHead, fuse
+    from melgenre.fusion import WEIGHT_GRID, StatisticsHead, fuse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", default="genres", choices=list(cv.DOMAINS))
@@ -136,6 +136,10 @@ def main() -> None:
         if weighted is not None:
             row["weight"] = head.weight
             row["fused_weighted"] = float(np.mean(weighted.argmax(1) == truth))
+        row["fused_by_weight"] = {  # what each weight of the grid would have scored
+            str(w): float(np.mean(fuse(network, descriptor, w).argmax(1) == truth))
+            for w in WEIGHT_GRID
+        }
         confusion = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(confusion, (truth, fused.argmax(1)), 1)
         row["fused_confusion_matrix"] = confusion.tolist()
