@@ -11,9 +11,11 @@ Per fold of ``cv.py`` (the same grouped, stratified folds and the same windows, 
 cache), a :class:`melgenre.fusion.StatisticsHead` is fitted on the training part's files, as
 ``Trainer(statistics=True)`` fits it (not on the validation files), and its probabilities
 for the test files multiply the network's recorded mean window probabilities
-(:func:`melgenre.fusion.fuse`), with equal weights (``fused``) and, where ``cv.py`` recorded the
-validation files' probabilities too, with the weight chosen on them as the Trainer chooses it
-(``fused_weighted``). Since training on CPU is deterministic for a seed, this is
+(:func:`melgenre.fusion.fuse`), with equal weights (``fused``), with the Trainer's fixed
+``FUSION_WEIGHT`` (``fused_default``, since 2026-12-05), with every weight of the grid
+(``fused_by_weight``) and, where ``cv.py`` recorded the validation files' probabilities too,
+with the weight chosen on them as the Trainer chose it until then (``fused_weighted``).
+Since training on CPU is deterministic for a seed, this is
 what ``Trainer(statistics=True)`` would report on the fold, without training the network again,
 as far as the recorded probabilities are exact: ``cv.py`` wrote them to five decimals before
 2026-12-04 (seven significant digits since), which can move the weight's choice, whose
@@ -43,7 +45,7 @@ from _common import RESULTS, write_result
 
 
 def main() -> None:
-    from melgenre.fusion import WEIGHT_GRID, StatisticsHead, fuse
+    from melgenre.fusion import FUSION_WEIGHT, WEIGHT_GRID, StatisticsHead, fuse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", default="genres", choices=list(cv.DOMAINS))
@@ -140,6 +142,9 @@ def main() -> None:
             str(w): float(np.mean(fuse(network, descriptor, w).argmax(1) == truth))
             for w in WEIGHT_GRID
         }
+        row["fused_default"] = float(  # the Trainer's fixed weight
+            np.mean(fuse(network, descriptor, FUSION_WEIGHT).argmax(1) == truth)
+        )
         confusion = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(confusion, (truth, fused.argmax(1)), 1)
         row["fused_confusion_matrix"] = confusion.tolist()
@@ -156,7 +161,7 @@ def main() -> None:
         )
     summary = {
         key: statistics_mean([r[key] for r in rows if key in r])
-        for key in ("network", "statistics", "fused", "fused_weighted")
+        for key in ("network", "statistics", "fused", "fused_weighted", "fused_default")
     }
     print(
         ", ".join(f"{k} {v:.1%}" for k, v in summary.items() if v == v), f"over {len(rows)} folds"
@@ -169,7 +174,8 @@ def main() -> None:
         "statistics": repr(StatisticsHead(clip_statistics, balance=args.balance)),
         "fusion": "melgenre.fusion.fuse: normalised product, equal weights (fused) and, where "
         "validation probabilities were recorded, the weight chosen on the validation files as "
-        "Trainer(statistics=True) chooses it (fused_weighted)",
+        "Trainer(statistics=True) chose it until 2026-12-05 (fused_weighted), the fixed "
+        "FUSION_WEIGHT (fused_default)",
         "classes": classes,
         "folds": rows,
         "mean": summary,

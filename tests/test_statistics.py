@@ -26,7 +26,14 @@ from melgenre import (
 )
 from melgenre.bundle import STATISTICS_HEAD_FILE
 from melgenre.errors import ConfigError, ExportError
-from melgenre.fusion import BALANCED_C_GRID, C_GRID, WEIGHT_GRID, fuse
+from melgenre.fusion import (
+    BALANCED_C_GRID,
+    C_GRID,
+    FUSION_WEIGHT,
+    WEIGHT_GRID,
+    fit_statistics_head,
+    fuse,
+)
 from melgenre.statistics import spectrogram_from_windows, window_starts
 
 SR = 8000
@@ -229,8 +236,10 @@ def test_the_weight_follows_the_head_on_held_out_files(tempi: Any) -> None:
     n = len(labels)
     sure = np.full((n, 2), 0.05)
     sure[np.arange(n), labels] = 0.95
+    assert head.weight == FUSION_WEIGHT  # until chosen
     scores = head.choose_weight(np.full((n, 2), 0.5), x, labels)  # windows know nothing
     assert head.weight == 1.0
+    assert scores == head.weight_scores(np.full((n, 2), 0.5), x, labels)
     assert set(scores) == {str(w) for w in WEIGHT_GRID}
     lying = head.predict_proba(x)[:, ::-1]  # a head that is always wrong ...
     head.predict_proba = lambda _: lying  # type: ignore[method-assign]
@@ -256,18 +265,27 @@ def trained(tempi: Any) -> Trainer:
     history = trainer.fit(tempi[0])
     summary = history.params["statistics_head"]
     assert summary["C_"] in BALANCED_C_GRID
-    assert summary["weight"] == 1.0  # no validation files: equal say
+    assert summary["weight"] == FUSION_WEIGHT == 0.5
     return trainer
 
 
-def test_trainer_weighs_the_head_on_the_validation_files(tempi: Any) -> None:
+def test_trainer_scores_the_weights_on_the_validation_files(tempi: Any) -> None:
     trainer = Trainer(tiny_model(), epochs=2, batch_size=16, seed=1, verbose=0, statistics=True)
     history = trainer.fit(tempi[0], validation=tempi[1])
     summary = history.params["statistics_head"]
     assert set(summary["validation_log_likelihood"]) == {str(w) for w in WEIGHT_GRID}
-    assert summary["weight"] == trainer.statistics_head_.weight  # type: ignore[union-attr]
-    best = max(summary["validation_log_likelihood"].values())
-    assert summary["validation_log_likelihood"][str(summary["weight"])] == best
+    assert summary["weight"] == trainer.statistics_head_.weight == FUSION_WEIGHT  # type: ignore[union-attr]
+    assert summary["weight_rule"] == "fixed"
+    # the Trainer's rule before 2026-12-05: the weight chosen on the validation files
+    head, chosen = fit_statistics_head(
+        tempi[0], tempi[1], trainer._file_probabilities, choose_weight=True
+    )
+    assert chosen["weight_rule"] == "validation"
+    assert chosen["validation_log_likelihood"] == pytest.approx(
+        summary["validation_log_likelihood"]
+    )
+    best = max(chosen["validation_log_likelihood"].values())
+    assert chosen["validation_log_likelihood"][str(head.weight)] == best
 
 
 def test_the_head_is_on_by_default_and_travels_to_the_predictor(

@@ -178,7 +178,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     if head:
         lines.append(
             f"Clip statistics head: C={head['C_']:g}, fusion weight {head['weight']:g}"
-            + (" (chosen on the validation files)." if "validation_log_likelihood" in head else ".")
+            + (
+                " (chosen on the validation files)."
+                if head.get("weight_rule") == "validation"
+                else "."
+            )
         )
     lines.append(f"Model saved to {summary['model_dir']}")
     return lines

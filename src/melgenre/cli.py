@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         default=True,
         help="after the window model, fit a logistic regression on each file's clip "
         "statistics (tempo, periodicity, timbre of the whole file) whose probabilities, "
-        "weighted on the validation files, multiply the windows' (default: on; "
+        "raised to the power 1/2, multiply the windows' (default: on; "
         "--no-clip-statistics answers with the windows alone)",
     )
     train.add_argument(

@@ -126,8 +126,8 @@ class Trainer(TrainedModel):
     statistics : bool, default=True
         After the window model, fit a :class:`~melgenre.fusion.StatisticsHead`
         on the training files' clip statistics (tempo, periodicity, timbre of
-        the whole file); its probabilities, raised to a weight chosen on the
-        validation files (0 where it does not help there), multiply the
+        the whole file); its probabilities, raised to the weight
+        :data:`~melgenre.fusion.FUSION_WEIGHT` (1/2), multiply the
         windows' file answer in :meth:`evaluate` and in the Predictor of
         :meth:`to_predictor`. It is ``trainer.statistics_head_``. The default
         since 0.2 (chosen by the development suite, ``docs/training.rst``);
