@@ -286,6 +286,8 @@ def test_trainer_scores_the_weights_on_the_validation_files(tempi: Any) -> None:
     )
     best = max(chosen["validation_log_likelihood"].values())
     assert chosen["validation_log_likelihood"][str(head.weight)] == best
+    _, alone = fit_statistics_head(tempi[0], choose_weight=True)  # nothing to choose on
+    assert (alone["weight_rule"], alone["weight"]) == ("fixed", FUSION_WEIGHT)
 
 
 def test_the_head_is_on_by_default_and_travels_to_the_predictor(

@@ -82,9 +82,10 @@ class StatisticsHead:
         The summary it reads; default ``ClipStatistics()``.
     C : float > 0 or "auto", default="auto"
         Inverse L2 strength of the logistic regression. ``"auto"`` chooses it
-        from :data:`C_GRID` by 5-fold stratified cross-validation of the log
-        loss on the training files (fewer folds when a class has fewer than
-        five files; 1.0 when one has a single file). The choice is ``C_``.
+        from :data:`C_GRID` (:data:`BALANCED_C_GRID` with ``balance``) by
+        5-fold stratified cross-validation of the log loss on the training
+        files (fewer folds when a class has fewer than five files; 1.0 when one
+        has a single file). The choice is ``C_``.
     balance : bool, default=True
         Divide each block of the standardised statistics
         (:attr:`ClipStatistics.blocks`: the cepstra's means, their spreads, the
@@ -348,7 +349,8 @@ def fit_statistics_head(
         summary["validation_log_likelihood"] = score(
             file_probabilities(validation), statistics, labels
         )
-    summary["weight_rule"] = "validation" if choose_weight else "fixed"
+    chosen = choose_weight and "validation_log_likelihood" in summary
+    summary["weight_rule"] = "validation" if chosen else "fixed"
     summary["weight"] = head.weight
     logger.info(
         "Statistics head fitted on %d files (C=%g, fusion weight %g).",
