@@ -119,32 +119,32 @@ def main() -> None:
         _, truth = test.file_labels()
         truth = np.array([classes.index(test.classes[t]) for t in truth])
         weighted = None
-        if "validation_probabilities" in runs[number]:  # the Trainer's rule: weight by validation
+        if "validation_probabilities" in runs[number]:  # the Trainer's rule until 2026-12-05
             held, held_stats = head.statistics.transform(validation)
             _, held_truth = validation.file_labels()
             held_truth = np.array([classes.index(validation.classes[t]) for t in held_truth])
             held_network = recorded(runs[number], "validation_probabilities", validation, held)
             head.choose_weight(held_network, held_stats, held_truth)
             weighted = fuse(network, descriptor, head.weight)
+
+        def right(probabilities: Any, truth: Any = truth) -> float:
+            return float(np.mean(probabilities.argmax(1) == truth))
+
         row = {
             "fold": number,
             "files": len(files),
-            "network": float(np.mean(network.argmax(1) == truth)),
-            "statistics": float(np.mean(descriptor.argmax(1) == truth)),
-            "fused": float(np.mean(fused.argmax(1) == truth)),
+            "network": right(network),
+            "statistics": right(descriptor),
+            "fused": right(fused),
             "C": head.C_,
             "fit_seconds": fit_seconds,
         }
         if weighted is not None:
             row["weight"] = head.weight
-            row["fused_weighted"] = float(np.mean(weighted.argmax(1) == truth))
-        row["fused_by_weight"] = {  # what each weight of the grid would have scored
-            str(w): float(np.mean(fuse(network, descriptor, w).argmax(1) == truth))
-            for w in WEIGHT_GRID
-        }
-        row["fused_default"] = float(  # the Trainer's fixed weight
-            np.mean(fuse(network, descriptor, FUSION_WEIGHT).argmax(1) == truth)
-        )
+            row["fused_weighted"] = right(weighted)
+        # what each weight of the grid would have scored; the Trainer's is FUSION_WEIGHT
+        row["fused_by_weight"] = {str(w): right(fuse(network, descriptor, w)) for w in WEIGHT_GRID}
+        row["fused_default"] = row["fused_by_weight"][str(FUSION_WEIGHT)]
         confusion = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(confusion, (truth, fused.argmax(1)), 1)
         row["fused_confusion_matrix"] = confusion.tolist()
