@@ -13,6 +13,8 @@ Domains (folder, group column of manifest.csv):
 * ``instruments``: data/instruments, grouped by General MIDI program (``program``);
 * ``instruments-120``: data/instruments-120 (``instruments.py --per-class 120 --seed 1``: the
   same programs, twice the clips of each), grouped likewise;
+* ``instruments-files``: data/instruments split by file only (stratified, every program on
+  both sides: the protocol of the bench README's reference figure, not an honest one);
 * ``demo``: ``melgenre.demo.make_dataset`` (made in data/demo if missing), one group per file.
 
 Folds come from scikit-learn's ``StratifiedGroupKFold`` (shuffled, seed 42): every file is
@@ -48,6 +50,9 @@ DOMAINS: dict[str, tuple[str, str | None]] = {
     # the same 75 programs with twice the clips of each (--per-class 120): does more of the
     # same programs help a held-out one?
     "instruments-120": ("data/instruments-120", "program"),
+    # the same files split by file only, every program on both sides of a fold (stratified
+    # only): how the bench README's and issue 15's first instrument figures were measured
+    "instruments-files": ("data/instruments", None),
     "demo": ("data/demo", None),
 }
 
