@@ -54,6 +54,10 @@ DOMAINS: dict[str, tuple[str, str | None]] = {
     # only): how the bench README's and issue 15's first instrument figures were measured
     "instruments-files": ("data/instruments", None),
     "demo": ("data/demo", None),
+    # other words than the digits the defaults were chosen on (a generalization check, not in
+    # the suite): words.py --out data/commands --per-word 60 --words
+    # yes,no,up,down,left,right,on,off,stop,go (Speech Commands' ten command words)
+    "commands": ("data/commands", "voice"),
 }
 
 #: what ``--domain all`` runs: the development suite (instruments-120 is a study of data size)

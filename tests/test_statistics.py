@@ -157,11 +157,63 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
     np.testing.assert_array_equal(np.delete(both, np.s_[start : start + len(rates)]), off(spec))
     with pytest.raises(ConfigError, match="onset spectrum"):
         ClipStatistics(tempo_lags=1)
-    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0).dim == 331 - 127
+    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0).dim == 331 - 127 + 11
     # a config from before the onset spectrum (no such key) is rebuilt without one
     earlier = {k: v for k, v in SMALL.get_config().items() if k != "onset_rates_per_octave"}
     assert ClipStatistics.from_config(earlier) == off
     assert ClipStatistics.from_config(SMALL.get_config()) == SMALL
+
+
+def figures(notes: int, period: int, *, frames: int = 600, seed: int = 0) -> np.ndarray:
+    """A dB spectrogram: a figure of ``notes`` different notes, ``period`` frames each, repeated."""
+    rng = np.random.default_rng(seed)
+    bands = rng.choice(32, size=notes, replace=False)
+    spec = rng.normal(size=(32, frames)) - 60.0
+    for j, start in enumerate(range(0, frames, period)):
+        spec[bands[j % notes], start : start + period] += 30.0
+    return spec
+
+
+def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() -> None:
+    statistics = ClipStatistics()
+    assert statistics.blocks["similarity_by_period"] == len(statistics.period_multiples) == 11
+    assert list(statistics.blocks)[-1] == "similarity_by_period"  # earlier indices unchanged
+    grid = statistics.note_period_grid
+    np.testing.assert_allclose(np.log2(grid) * 12, np.round(np.log2(grid) * 12))
+    assert grid[0] >= 4.3
+    assert grid[-1] <= 28.7
+    assert len(grid) == 33
+    at = {m: i for i, m in enumerate(statistics.period_multiples)}
+    for period in (6, 7, 9, 11):  # 0.14 to 0.26 s a note at 22.05 kHz and a 512 hop
+        threes = statistics(figures(3, period, seed=period))[-11:]
+        fours = statistics(figures(4, period, seed=period))[-11:]
+        assert threes[at[3.0]] > threes[at[4.0]] + 0.5, (period, threes)
+        assert fours[at[4.0]] > fours[at[3.0]] + 0.5, (period, fours)
+        assert threes[at[6.0]] > threes[at[8.0]]
+        assert fours[at[8.0]] > fours[at[6.0]]
+    off = ClipStatistics(period_multiples=())
+    spec = figures(3, 7)
+    np.testing.assert_array_equal(statistics(spec)[: off.dim], off(spec))
+    assert off.dim == statistics.dim - 11
+    assert "similarity_by_period" in off.blocks
+    # JSON gives lists; the config round trip keeps tuples (the statistics are hashed)
+    assert json.loads(json.dumps(statistics.get_config())) == statistics.get_config()
+    again = ClipStatistics.from_config(json.loads(json.dumps(statistics.get_config())))
+    assert again == statistics
+    assert hash(again) == hash(statistics)
+    # a config from before the block (no such key) is rebuilt without it
+    earlier = {k: v for k, v in statistics.get_config().items() if k != "period_multiples"}
+    assert ClipStatistics.from_config(earlier) == off
+    for bad in (
+        {"note_periods": (1.0, 20.0)},
+        {"note_periods": (5.1, 5.2)},
+        {"note_periods": (5,)},
+    ):
+        with pytest.raises(ConfigError, match="note_periods"):
+            ClipStatistics(**bad)
+    for bad_multiples in ((0.0,), (1.0, float("nan")), "12", 3):
+        with pytest.raises(ConfigError, match="period_multiples"):
+            ClipStatistics(period_multiples=bad_multiples)  # type: ignore[arg-type]
 
 
 def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:

@@ -16,7 +16,10 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
 * the onset spectrum reads the mean power spectrum of the same windows (mean
   removed) at its rates by linear interpolation: two gathers and a weighted sum
   with constant weights, as ``np.interp`` does;
-* the similarity by lag is one sum of products per lag, in a ``tf.while_loop``.
+* the similarity by lag is one sum of products per lag, in a ``tf.while_loop``;
+* the similarity by note period reads the same mean power spectrum at the note periods'
+  rates (as the onset spectrum does), weighs them by a softmax and reads the similarity
+  at the multiples with the constant indices and fractions of ``melgenre._periods``.
 
 Constants enter through element-wise products and sums, never a matrix product with
 a constant operand, so TFLite's dynamic-range quantization (which quantizes such
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from melgenre._periods import SHARPNESS, period_reads
 from melgenre._tf import tf
 from melgenre.errors import ExportError
 from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR
@@ -96,15 +100,24 @@ def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, Constant]:
     width = statistics.tempo_window
     m = np.arange(width + 1)
     weight = np.where((m == 0) | (m == width), 1.0, 2.0)  # irfft's one-sided sum at lag 0
-    position = statistics.onset_rates * 2 * width  # fractional rfft bins, in [0, width]
-    below = np.minimum(np.floor(position), width - 1).astype(np.int32)
-    return {
+    periods = statistics.note_period_grid
+    reads = period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
+    constants = {
         "dct": rows.astype(np.float32),
         "hann": np.hanning(width + 2)[1:-1].astype(np.float32),
         "zero_lag": (weight / (2 * width)).astype(np.float32),
-        "rate_below": below,
-        "rate_fraction": (position - below).astype(np.float32),
+        "similarity_below": reads.below,
+        "similarity_fraction": reads.fraction,
     }
+    # fractional rfft bins, in [0, width]: the onset spectrum's rates, the note periods'
+    for name, position in (
+        ("rate", statistics.onset_rates * 2 * width),
+        ("period", 2 * width / periods),
+    ):
+        below = np.minimum(np.floor(position), width - 1).astype(np.int32)
+        constants[f"{name}_below"] = below
+        constants[f"{name}_fraction"] = (position - below).astype(np.float32)
+    return constants
 
 
 def _nonzero(energy: Any) -> Any:
@@ -137,13 +150,20 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
     spread = tf.sqrt(tf.reduce_mean(tf.square(onset - onset_mean)))
     excess = tf.reduce_mean(tf.maximum(onset - onset_mean - spread, 0.0))
     peakiness = excess / tf.maximum(spread, _SPREAD_FLOOR)
+    tempogram, onset_spectrum, period_log_power = _rhythm(statistics, onset, constants)
+    similarity = _similarity(statistics, centred)
+    by_period = tf.zeros([0])
+    if statistics.period_multiples:
+        by_period = _similarity_by_period(similarity, period_log_power, constants)
     return tf.concat(
         [
             cepstra_mean,
             cepstra_std,
-            *_rhythm(statistics, onset, constants),
-            _similarity(statistics, centred),
+            tempogram,
+            onset_spectrum,
+            similarity,
             tf.stack([onset_mean, spread, peakiness]),
+            by_period,
         ],
         0,
     )
@@ -156,8 +176,11 @@ def _power(frames: Any, width: int) -> Any:
 
 def _rhythm(
     statistics: ClipStatistics, onset: Any, constants: dict[str, Constant]
-) -> tuple[Any, Any]:
-    """The tempogram and the onset spectrum (empty when it is off)."""
+) -> tuple[Any, Any, Any]:
+    """The tempogram, the onset spectrum and the log10 power at the note periods.
+
+    The last two are empty when they are off.
+    """
     width = statistics.tempo_window
     half = width // 2
     ramp = tf.range(half, dtype=tf.float32) / half  # np.pad(mode="linear_ramp"), both ends
@@ -165,16 +188,19 @@ def _rhythm(
     frames = tf.signal.frame(padded, width, statistics.tempo_hop)
     hann = tf.constant(constants["hann"])
     tempogram = _tempogram(statistics, _power(frames * hann, width), constants)
-    if not statistics.onset_rates_per_octave:
-        return tempogram, tf.zeros([0])
+    if not statistics.onset_rates_per_octave and not statistics.period_multiples:
+        return tempogram, tf.zeros([0]), tf.zeros([0])
     centred = frames - tf.reduce_mean(frames, axis=1, keepdims=True)
     power = _power(centred * hann, width)
     power = tf.reduce_mean(power / _nonzero(tf.reduce_sum(power, axis=1, keepdims=True)), axis=0)
-    below = tf.gather(power, constants["rate_below"])
-    above = tf.gather(power, constants["rate_below"] + 1)
-    fraction = tf.constant(constants["rate_fraction"])
-    curve = below + fraction * (above - below)
-    return tempogram, tf.math.log(curve + _POWER_FLOOR) / np.log(10.0)
+
+    def log_power_at(name: str) -> Any:
+        below = tf.gather(power, constants[f"{name}_below"])
+        above = tf.gather(power, constants[f"{name}_below"] + 1)
+        curve = below + tf.constant(constants[f"{name}_fraction"]) * (above - below)
+        return tf.math.log(curve + _POWER_FLOOR) / np.log(10.0)
+
+    return tempogram, log_power_at("rate"), log_power_at("period")
 
 
 def _tempogram(statistics: ClipStatistics, power: Any, constants: dict[str, Constant]) -> Any:
@@ -201,6 +227,16 @@ def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
 
     _, sums = tf.while_loop(lambda lag, _: lag <= last, body, [tf.constant(1), tf.zeros([count])])
     return sums / _nonzero(tf.reduce_sum(tf.square(centred)))
+
+
+def _similarity_by_period(similarity: Any, log_power: Any, constants: dict[str, Constant]) -> Any:
+    """:func:`melgenre._periods.similarity_by_period` in ops."""
+    weights = tf.nn.softmax(SHARPNESS * log_power)
+    padded = tf.concat([similarity, tf.zeros([1])], 0)
+    below = tf.gather(padded, constants["similarity_below"])  # (multiples, periods)
+    above = tf.gather(padded, constants["similarity_below"] + 1)
+    values = below + tf.constant(constants["similarity_fraction"]) * (above - below)
+    return tf.reduce_sum(values * weights, axis=1)
 
 
 def fused(head: StatisticsHead, window_probabilities: Any, statistics: Any) -> Any:

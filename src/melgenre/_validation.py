@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from melgenre.errors import ConfigError
 
-__all__ = ["check_bool", "check_choice", "check_int", "check_real"]
+__all__ = ["check_bool", "check_choice", "check_int", "check_real", "check_reals"]
 
 
 def _fail(owner: str, name: str, expected: str, value: Any) -> ConfigError:
@@ -76,6 +76,17 @@ def check_real(
     too_low = low is not None and (number < low if closed_low else number <= low)
     if too_low or (high is not None and number > high):
         raise _fail(owner, name, expected, value)
+
+
+def check_reals(
+    owner: str, name: str, value: Any, *, low: float | None = None, closed_low: bool = True
+) -> tuple[float, ...]:
+    """``value`` (a sequence, JSON's list included) as a tuple of checked finite reals."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise _fail(owner, name, "a sequence of numbers", value)
+    for number in value:
+        check_real(owner, name, number, low=low, closed_low=closed_low)
+    return tuple(float(number) for number in value)
 
 
 def check_bool(owner: str, name: str, value: Any) -> None:

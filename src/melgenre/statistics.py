@@ -22,7 +22,12 @@ spectrogram in one vector, the descriptors of music information retrieval:
   are to themselves 1 to ``similarity_lags`` frames later, relative to lag 0
   (the periods of melody, harmony and bars);
 * the onset strength's mean, spread and mean excess over one spread above
-  its mean, in spreads (how peaked the onsets are).
+  its mean, in spreads (how peaked the onsets are);
+* the similarity by note period: the self-similarity read at ``period_multiples``
+  of the clip's note period (the strongest rate of the onset spectrum between
+  ``note_periods``, weighted softly; ``melgenre._periods``): after how many notes
+  the music repeats, whatever its tempo (a jig's figures of three and six notes, a
+  reel's of four and eight).
 
 A :class:`~melgenre.fusion.StatisticsHead` (standardisation and a multinomial
 logistic regression) classifies these vectors; its file probabilities multiply
@@ -46,8 +51,9 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 import numpy.typing as npt
 
+from melgenre._periods import note_period_grid, period_reads, similarity_by_period
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_int
+from melgenre._validation import check_int, check_reals
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 
@@ -213,6 +219,13 @@ class ClipStatistics:
         the onset spectrum out.
     similarity_lags : int > 0, default=160
         Lags of the spectrum's self-similarity kept (about 3.7 s).
+    period_multiples : tuple of float > 0, default=(1, 1.5, 2, 3, 4, 5, 6, 8, 9, 12, 16)
+        The multiples of the note period at which the similarity is read (one
+        number each); ``()`` leaves the block out.
+    note_periods : (float, float), default=(4.3, 28.7)
+        The shortest and longest note period considered, in frames (10 to 1.5
+        notes a second at 22.05 kHz and a 512-sample hop); at least 2 frames, and
+        at least one period ``2 ** (k / 12)`` between them.
     max_frames : int > 0, default=25840
         Longer spectrograms are summarised by their first ``max_frames``
         frames (ten minutes at the defaults).
@@ -232,6 +245,8 @@ class ClipStatistics:
     tempo_hop: int = 4
     onset_rates_per_octave: int = 12
     similarity_lags: int = 160
+    period_multiples: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0, 12.0, 16.0)
+    note_periods: tuple[float, float] = (4.3, 28.7)
     max_frames: int = 25_840
 
     def __post_init__(self) -> None:
@@ -248,11 +263,23 @@ class ClipStatistics:
             )
         check_int(owner, "similarity_lags", self.similarity_lags, low=1)
         check_int(owner, "max_frames", self.max_frames, low=1)
+        for name in ("period_multiples", "note_periods"):  # JSON's lists as tuples (hashed)
+            value = check_reals(owner, name, getattr(self, name), low=0.0, closed_low=False)
+            object.__setattr__(self, name, value)
+        low_high = self.note_periods
+        if len(low_high) != 2 or low_high[0] < 2.0 or not len(note_period_grid(*low_high)):
+            raise ConfigError(
+                f"The 'note_periods' parameter of {owner} must be (shortest, longest) in "
+                f"frames, shortest >= 2, with a period 2 ** (k / 12) between them. Got "
+                f"{low_high!r} instead.",
+                parameter="note_periods",
+                value=low_high,
+            )
 
     @property
     def dim(self) -> int:
         """Length of the vector."""
-        return 2 * self.n_mfcc + self.tempo_lags + len(self.onset_rates) + self.similarity_lags + 3
+        return sum(self.blocks.values())
 
     @property
     def blocks(self) -> dict[str, int]:
@@ -264,7 +291,13 @@ class ClipStatistics:
             "onset_spectrum": len(self.onset_rates),
             "similarity": self.similarity_lags,
             "onset": 3,
+            "similarity_by_period": len(self.period_multiples),
         }
+
+    @property
+    def note_period_grid(self) -> FloatArray:
+        """The note periods the similarity by period weighs, in frames (ascending)."""
+        return note_period_grid(*self.note_periods)
 
     @property
     def onset_rates(self) -> FloatArray:
@@ -288,13 +321,22 @@ class ClipStatistics:
         cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
         onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
         spread = float(onset.std())
+        tempogram, onset_spectrum, period_power = self._rhythm(onset)
+        similarity = self._similarity(spec)
+        by_period: FloatArray = np.zeros(0, np.float32)
+        if self.period_multiples:
+            reads = period_reads(self.period_multiples, self.note_period_grid, len(similarity))
+            log_power = np.log10(period_power + _POWER_FLOOR)
+            by_period = similarity_by_period(similarity, log_power, reads)
         return np.concatenate(
             [
                 cepstra.mean(axis=1),
                 cepstra.std(axis=1),
-                *self._rhythm(onset),
-                self._similarity(spec),
+                tempogram,
+                onset_spectrum,
+                similarity,
                 [onset.mean(), spread, self._peakiness(onset, spread)],
+                by_period,
             ]
         ).astype(np.float32)
 
@@ -309,8 +351,11 @@ class ClipStatistics:
         excess = np.maximum(onset - onset.mean() - spread, 0.0).mean()
         return float(excess / max(spread, _SPREAD_FLOOR))
 
-    def _rhythm(self, onset: npt.NDArray[np.float64]) -> tuple[FloatArray, FloatArray]:
-        """The tempogram and the onset spectrum, from the same windows of the onsets."""
+    def _rhythm(self, onset: npt.NDArray[np.float64]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The tempogram, the onset spectrum and its shares of power at the note periods.
+
+        All from the same windows of the onsets; the last two are empty when off.
+        """
         width = self.tempo_window
         padded = np.pad(onset, width // 2, mode="linear_ramp")
         frames = np.lib.stride_tricks.sliding_window_view(padded, width)[:: self.tempo_hop]
@@ -320,13 +365,16 @@ class ClipStatistics:
         lags = lags / np.maximum(lags[:, :1], 1e-10)
         tempogram = np.asarray(lags.mean(axis=0)[1:])
         rates = self.onset_rates
-        if not len(rates):
-            return tempogram, rates
+        periods = self.note_period_grid if self.period_multiples else rates[:0]
+        if not len(rates) and not len(periods):
+            return tempogram, rates, periods
         centred = frames - frames.mean(axis=1, keepdims=True)
         power = np.abs(np.fft.rfft(centred * hann, 2 * width, axis=1)) ** 2
         power = power / np.maximum(power.sum(axis=1, keepdims=True), 1e-10)
-        curve = np.interp(rates * 2 * width, np.arange(width + 1), power.mean(axis=0))
-        return tempogram, np.log10(curve + _POWER_FLOOR)
+        mean = power.mean(axis=0)
+        bins = np.arange(width + 1)
+        curve = np.interp(rates * 2 * width, bins, mean)
+        return tempogram, np.log10(curve + _POWER_FLOOR), np.interp(2 * width / periods, bins, mean)
 
     def _similarity(self, spec: npt.NDArray[np.float64]) -> FloatArray:
         centred = spec - spec.mean(axis=1, keepdims=True)
@@ -358,14 +406,18 @@ class ClipStatistics:
         return files, rows
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-safe)."""
-        return dataclasses.asdict(self)
+        """The constructor arguments (JSON-safe: sequences as lists, as JSON gives them back)."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ClipStatistics:
         """Rebuild from :meth:`get_config`.
 
         A config without ``onset_rates_per_octave`` was written before the onset
-        spectrum existed: it is rebuilt without one, so its head's weights still fit.
+        spectrum existed, one without ``period_multiples`` before the similarity by
+        note period: they are rebuilt without them, so their head's weights still fit.
         """
-        return cls(**{"onset_rates_per_octave": 0, **config})
+        return cls(**{"onset_rates_per_octave": 0, "period_multiples": (), **config})
