@@ -80,8 +80,8 @@ def main() -> None:
         action="store_true",
         help="add the onsets' power spectrum on a log-frequency axis, 0.5-16 Hz: the screen "
         "that became ClipStatistics' own onset spectrum (kept to rerun its fusion.json "
-        "records; pair it with --statistics '{\"onset_rates_per_octave\": 0}', else the "
-        "vector holds both)",
+        "records; pair it with --statistics "
+        '\'{"onset_rates_per_octave": 0, "rate_ratios": []}\', else the vector holds both)',
     )
     parser.add_argument(
         "--balance",

@@ -149,17 +149,22 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
         assert abs(np.log2(peak * period)) <= 1 / 12, (period, peak)  # within a semitone
         between = np.interp(1.5 / period, rates, curve)  # between two harmonics
         assert curve[near].max() > between + 0.5, (period, curve[near].max(), between)  # 5 dB
-    off = dataclasses.replace(SMALL, onset_rates_per_octave=0)
-    assert off.dim == SMALL.dim - len(rates)
+    # the onset spectrum by note rate reads it: off together
+    with pytest.raises(ConfigError, match=r"rate_ratios=\(\)"):
+        dataclasses.replace(SMALL, onset_rates_per_octave=0)
+    off = dataclasses.replace(SMALL, onset_rates_per_octave=0, rate_ratios=())
+    by_rate = len(SMALL.rate_ratios)
+    assert off.dim == SMALL.dim - len(rates) - by_rate
     assert len(off.onset_rates) == 0
     spec = FEAT.spectrogram(Audio(clicks(0.4), SR))
-    both = SMALL(spec)
+    both = SMALL(spec)[: SMALL.dim - by_rate]
     np.testing.assert_array_equal(np.delete(both, np.s_[start : start + len(rates)]), off(spec))
     with pytest.raises(ConfigError, match="onset spectrum"):
         ClipStatistics(tempo_lags=1)
-    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0).dim == 331 - 127 + 11
-    # a config from before the onset spectrum (no such key) is rebuilt without one
-    earlier = {k: v for k, v in SMALL.get_config().items() if k != "onset_rates_per_octave"}
+    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 215
+    # a config from before the onset spectrum (no such keys) is rebuilt without one
+    newer = ("onset_rates_per_octave", "rate_ratios")
+    earlier = {k: v for k, v in SMALL.get_config().items() if k not in newer}
     assert ClipStatistics.from_config(earlier) == off
     assert ClipStatistics.from_config(SMALL.get_config()) == SMALL
 
@@ -177,7 +182,8 @@ def figures(notes: int, period: int, *, frames: int = 600, seed: int = 0) -> np.
 def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() -> None:
     statistics = ClipStatistics()
     assert statistics.blocks["similarity_by_period"] == len(statistics.period_multiples) == 11
-    assert list(statistics.blocks)[-1] == "similarity_by_period"  # earlier indices unchanged
+    # appended: the earlier blocks' indices are unchanged
+    assert list(statistics.blocks)[-2:] == ["similarity_by_period", "onset_by_note_rate"]
     grid = statistics.note_period_grid
     np.testing.assert_allclose(np.log2(grid) * 12, np.round(np.log2(grid) * 12))
     assert grid[0] >= 4.3
@@ -185,15 +191,15 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
     assert len(grid) == 33
     at = {m: i for i, m in enumerate(statistics.period_multiples)}
     for period in (6, 7, 9, 11):  # 0.14 to 0.26 s a note at 22.05 kHz and a 512 hop
-        threes = statistics(figures(3, period, seed=period))[-11:]
-        fours = statistics(figures(4, period, seed=period))[-11:]
+        threes = statistics(figures(3, period, seed=period))[-22:-11]
+        fours = statistics(figures(4, period, seed=period))[-22:-11]
         assert threes[at[3.0]] > threes[at[4.0]] + 0.5, (period, threes)
         assert fours[at[4.0]] > fours[at[3.0]] + 0.5, (period, fours)
         assert threes[at[6.0]] > threes[at[8.0]]
         assert fours[at[8.0]] > fours[at[6.0]]
     off = ClipStatistics(period_multiples=())
     spec = figures(3, 7)
-    np.testing.assert_array_equal(statistics(spec)[: off.dim], off(spec))
+    np.testing.assert_array_equal(np.delete(statistics(spec), np.s_[-22:-11]), off(spec))
     assert off.dim == statistics.dim - 11
     assert "similarity_by_period" in off.blocks
     # JSON gives lists; the config round trip keeps tuples (the statistics are hashed)
@@ -214,6 +220,35 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
     for bad_multiples in ((0.0,), (1.0, float("nan")), "12", 3):
         with pytest.raises(ConfigError, match="period_multiples"):
             ClipStatistics(period_multiples=bad_multiples)  # type: ignore[arg-type]
+
+
+def accents(group: int, period: int, *, frames: int = 600, seed: int = 0) -> np.ndarray:
+    """A dB spectrogram: an onset every ``period`` frames, every ``group``-th one stronger."""
+    rng = np.random.default_rng(seed)
+    spec = rng.normal(size=(32, frames)) - 60.0
+    for j, start in enumerate(range(0, frames, period)):
+        spec[:, start : start + 2] += 20.0 + (8.0 if j % group == 0 else 0.0)
+    return spec
+
+
+def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() -> None:
+    statistics = ClipStatistics()
+    assert statistics.blocks["onset_by_note_rate"] == len(statistics.rate_ratios) == 11
+    at = {round(r, 3): i for i, r in enumerate(statistics.rate_ratios)}
+    half, third = at[0.5], at[0.333]
+    for period in (6, 7, 11):  # notes 0.14 to 0.26 s apart at 22.05 kHz and a 512 hop
+        twos = statistics(accents(2, period, seed=period))[-11:]
+        threes = statistics(accents(3, period, seed=period))[-11:]
+        assert np.all(np.isfinite(twos))
+        assert twos[half] > twos[third] + 1.0, (period, twos)  # log10: 10 dB
+        assert threes[third] > threes[half] + 1.0, (period, threes)
+    off = ClipStatistics(rate_ratios=())
+    spec = accents(3, 7)
+    np.testing.assert_array_equal(statistics(spec)[: off.dim], off(spec))
+    earlier = {k: v for k, v in statistics.get_config().items() if k != "rate_ratios"}
+    assert ClipStatistics.from_config(earlier) == off
+    with pytest.raises(ConfigError, match="rate_ratios"):
+        ClipStatistics(rate_ratios=(0.5, -1.0))
 
 
 def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:
@@ -432,7 +467,13 @@ def test_the_in_graph_statistics_match_numpy(bins: int, frames: int) -> None:
     rng = np.random.default_rng(frames)
     spec = (rng.normal(size=(bins, frames)) * 8 - 40).astype(np.float32)
     spec[:, :: max(1, frames // 20)] += 20.0  # onsets
-    for statistics in (ClipStatistics(), SMALL):
+    variants = (
+        ClipStatistics(),
+        SMALL,
+        ClipStatistics(onset_rates_per_octave=0, rate_ratios=()),  # the note periods alone
+        ClipStatistics(period_multiples=(), rate_ratios=(0.5, 3.0)),
+    )
+    for statistics in variants:
         expected = statistics(spec)
         graph = clip_statistics(statistics, tf.constant(spec.T)).numpy()
         np.testing.assert_allclose(graph, expected, rtol=1e-4, atol=1e-4)

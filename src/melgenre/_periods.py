@@ -1,47 +1,69 @@
-"""The similarity by note period: how a clip repeats after 1, 2, 3, 4, 6, 8... of its notes.
+"""The clip statistics read relative to the note period: metre and rhythm whatever the tempo.
 
 A jig and a reel play notes at nearly the same rate (a jig's eighths 0.155 to 0.19 s
 apart, a reel's 0.125 to 0.155 s) and their bars last nearly as long (six eighths of a
-jig, eight of a reel): the similarity by lag, read at fixed lags, sees the same curve.
-What differs is how many notes a figure lasts before the melody repeats. So
-:class:`~melgenre.ClipStatistics` reads its similarity by lag at multiples of the
-clip's note period: a tempo-free picture of the metre and phrase lengths.
+jig, eight of a reel): the similarity by lag and the onset spectrum, read at fixed lags
+and rates, see nearly the same curves. What differs is counted in notes: after how many
+notes a figure repeats, and how the onsets group (a jig's threes, a hornpipe's dotted
+pairs). So :class:`~melgenre.ClipStatistics` reads two of its blocks again relative to
+the clip's note period:
+
+* the similarity by note period: the similarity by lag at ``period_multiples`` of it;
+* the onset spectrum by note rate: the onset spectrum at ``rate_ratios`` of the note
+  rate, relative to its level at the note rate (log10: a ratio of powers).
 
 The note period is read softly from the onset windows' power spectrum (the onset
 spectrum's, before its log): at periods a twelfth of an octave apart (``2 ** (k / 12)``
 frames, those within ``note_periods``), each weighted by a softmax of
 :data:`SHARPNESS` times its log10 share of power (power to the 4.3rd), so the strongest
-rate leads and the block is continuous in the spectrogram (an argmax would jump, and
-an exported graph could not match it). The similarity is read at each multiple of each
-period by linear interpolation over its lags, lags past ``similarity_lags`` counting as 0,
-and the readings are averaged with the periods' weights.
+rate leads and the blocks are continuous in the spectrogram (an argmax would jump, and
+an exported graph could not match it). Each reading interpolates linearly: the
+similarity over its lags (lags past ``similarity_lags`` count as 0), the onset spectrum
+over log rate (rates past its ends count as its end values); the readings are averaged
+with the periods' weights.
 
 Both paths (NumPy, :mod:`melgenre.statistics`; TensorFlow, ``melgenre._statistics_graph``)
-take their constants from here: the periods and, per multiple and period, the index of
-the lag below and the fraction towards the next.
+take their constants from here: per reading, the index of the value below and the
+fraction towards the next.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from melgenre._typing import FloatArray
+from melgenre._validation import check_reals
+from melgenre.errors import ConfigError
 
-__all__ = ["SHARPNESS", "PeriodReads", "note_period_grid", "period_reads", "similarity_by_period"]
+if TYPE_CHECKING:
+    from melgenre.statistics import ClipStatistics
+
+__all__ = [
+    "SHARPNESS",
+    "Reads",
+    "checked",
+    "note_period_grid",
+    "onset_by_note_rate",
+    "period_reads",
+    "period_weights",
+    "rate_reads",
+    "read",
+    "relative_blocks",
+    "similarity_by_period",
+]
 
 #: The periods' weights are a softmax of this times their log10 share of onset power.
 SHARPNESS = 10.0
 
 
-class PeriodReads(NamedTuple):
-    """Where the similarity is read: per (multiple, period), the lag index below and the fraction.
+class Reads(NamedTuple):
+    """Linear readings of a vector with one value appended (``values[-1]`` again, or 0).
 
-    ``below`` indexes the similarity with one 0 appended (lag ``similarity_lags + 1``),
-    so ``padded[below] * (1 - fraction) + padded[below + 1] * fraction`` is the reading.
+    ``extended[below] * (1 - fraction) + extended[below + 1] * fraction`` is a reading.
     """
 
     below: npt.NDArray[np.int32]
@@ -55,25 +77,109 @@ def note_period_grid(low: float, high: float) -> FloatArray:
     return np.asarray(2.0 ** (np.arange(first, last + 1) / 12), dtype=np.float64)
 
 
-def period_reads(multiples: tuple[float, ...], periods: FloatArray, lags: int) -> PeriodReads:
-    """The constants that read a ``lags``-long similarity (lags 1 to ``lags``) at every product."""
-    at = np.minimum(np.outer(multiples, periods), lags + 1.0)  # past the last lag: the 0
-    below = np.minimum(np.floor(at), float(lags))  # a lag in [1, lags]
-    return PeriodReads((below - 1).astype(np.int32), (at - below).astype(np.float32))
+def _reads(position: npt.NDArray[np.float64], last: float) -> Reads:
+    """Readings at fractional indices ``position``, clipped to ``[0, last]`` (``last``: whole)."""
+    at = np.clip(position, 0.0, last)
+    below = np.minimum(np.floor(at), max(last - 1.0, 0.0))  # ``below + 1`` stays in the vector
+    return Reads(below.astype(np.int32), (at - below).astype(np.float32))
+
+
+def period_reads(multiples: tuple[float, ...], periods: FloatArray, lags: int) -> Reads:
+    """Read a similarity of lags 1 to ``lags`` (0 appended) at every multiple of every period."""
+    return _reads(np.outer(multiples, periods) - 1.0, float(lags))  # lag 1 is index 0
+
+
+def rate_reads(ratios: tuple[float, ...], periods: FloatArray, rates: FloatArray) -> Reads:
+    """Read a curve at log-spaced ``rates`` (its end appended) at ``ratio / period``, every pair."""
+    step = (math.log2(rates[-1]) - math.log2(rates[0])) / max(len(rates) - 1, 1)
+    position = (np.log2(np.outer(ratios, 1.0 / periods)) - math.log2(rates[0])) / step
+    return _reads(position, float(len(rates) - 1))
+
+
+def read(extended: npt.NDArray[np.float64], reads: Reads) -> npt.NDArray[np.float64]:
+    """The readings (shape of ``reads.below``) of a vector with its extra value appended."""
+    fraction = reads.fraction.astype(np.float64)
+    return np.asarray(
+        extended[reads.below] * (1.0 - fraction) + extended[reads.below + 1] * fraction
+    )
+
+
+def period_weights(log_power: FloatArray) -> npt.NDArray[np.float64]:
+    """The periods' weights: a softmax of :data:`SHARPNESS` times their log10 share of power."""
+    score = SHARPNESS * np.asarray(log_power, np.float64)
+    weights = np.exp(score - score.max())
+    return np.asarray(weights / weights.sum())
 
 
 def similarity_by_period(
-    similarity: FloatArray, log_power: FloatArray, reads: PeriodReads
+    similarity: FloatArray, weights: npt.NDArray[np.float64], reads: Reads
 ) -> FloatArray:
-    """The block: the similarity at each multiple, averaged over the periods by their weights.
-
-    ``similarity`` holds lags 1 to ``lags``; ``log_power`` the log10 shares of onset power at
-    the periods (the grid's order).
-    """
-    score = SHARPNESS * np.asarray(log_power, np.float64)
-    weights = np.exp(score - score.max())
-    weights /= weights.sum()
-    padded = np.append(np.asarray(similarity, np.float64), 0.0)
-    fraction = reads.fraction.astype(np.float64)
-    values = padded[reads.below] * (1.0 - fraction) + padded[reads.below + 1] * fraction
+    """The similarity (lags 1 to ``lags``) at each multiple, averaged over the periods."""
+    values = read(np.append(np.asarray(similarity, np.float64), 0.0), reads)
     return np.asarray((values * weights).sum(axis=1))
+
+
+def onset_by_note_rate(
+    onset_spectrum: FloatArray, weights: npt.NDArray[np.float64], ratios: Reads, unit: Reads
+) -> FloatArray:
+    """The onset spectrum at each ratio less its level at the note rate, averaged over the periods.
+
+    ``unit`` reads it at the note rates themselves (ratio 1, shape ``(1, periods)``).
+    """
+    curve = np.asarray(onset_spectrum, np.float64)
+    extended = np.append(curve, curve[-1])
+    return np.asarray(((read(extended, ratios) - read(extended, unit)) * weights).sum(axis=1))
+
+
+def checked(statistics: ClipStatistics, name: str) -> tuple[float, ...]:
+    """``statistics``' ``name`` (``period_multiples``, ``rate_ratios``, ``note_periods``) checked.
+
+    A tuple of positive floats (JSON gives lists; the statistics are hashed).
+    """
+    owner = type(statistics).__name__
+    value = check_reals(owner, name, getattr(statistics, name), low=0.0, closed_low=False)
+    if name == "note_periods" and (
+        len(value) != 2 or value[0] < 2.0 or not len(note_period_grid(*value))
+    ):
+        raise ConfigError(
+            f"The 'note_periods' parameter of {owner} must be (shortest, longest) in frames, "
+            f"shortest >= 2, with a period 2 ** (k / 12) between them. Got {value!r} instead.",
+            parameter=name,
+            value=value,
+        )
+    if name == "rate_ratios" and value and not statistics.onset_rates_per_octave:
+        raise ConfigError(
+            f"{owner}: the onset spectrum by note rate (rate_ratios) reads the onset "
+            "spectrum; with onset_rates_per_octave=0 pass rate_ratios=() too.",
+            parameter=name,
+            value=value,
+        )
+    return value
+
+
+def relative_blocks(
+    statistics: ClipStatistics,
+    similarity: FloatArray,
+    onset_spectrum: FloatArray,
+    period_power: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """The similarity by note period and the onset spectrum by note rate (empty when off).
+
+    ``period_power`` is the onset windows' mean share of power at the note periods.
+    """
+    by_period: FloatArray = np.zeros(0, np.float32)
+    by_rate: FloatArray = np.zeros(0, np.float32)
+    if not (statistics.period_multiples or statistics.rate_ratios):
+        return by_period, by_rate
+    from melgenre.statistics import _POWER_FLOOR
+
+    periods = statistics.note_period_grid
+    weights = period_weights(np.log10(period_power + _POWER_FLOOR))
+    if statistics.period_multiples:
+        reads = period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
+        by_period = similarity_by_period(similarity, weights, reads)
+    if statistics.rate_ratios:
+        ratios = rate_reads(statistics.rate_ratios, periods, statistics.onset_rates)
+        unit = rate_reads((1.0,), periods, statistics.onset_rates)
+        by_rate = onset_by_note_rate(onset_spectrum, weights, ratios, unit)
+    return by_period, by_rate

@@ -17,9 +17,10 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
   removed) at its rates by linear interpolation: two gathers and a weighted sum
   with constant weights, as ``np.interp`` does;
 * the similarity by lag is one sum of products per lag, in a ``tf.while_loop``;
-* the similarity by note period reads the same mean power spectrum at the note periods'
-  rates (as the onset spectrum does), weighs them by a softmax and reads the similarity
-  at the multiples with the constant indices and fractions of ``melgenre._periods``.
+* the similarity by note period and the onset spectrum by note rate read the same mean
+  power spectrum at the note periods' rates (as the onset spectrum does), weigh them by a
+  softmax and read the similarity and the onset spectrum with the constant indices and
+  fractions of ``melgenre._periods``.
 
 Constants enter through element-wise products and sums, never a matrix product with
 a constant operand, so TFLite's dynamic-range quantization (which quantizes such
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from melgenre._periods import SHARPNESS, period_reads
+from melgenre._periods import SHARPNESS, Reads, period_reads, rate_reads
 from melgenre._tf import tf
 from melgenre.errors import ExportError
 from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR
@@ -101,17 +102,23 @@ def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, Constant]:
     m = np.arange(width + 1)
     weight = np.where((m == 0) | (m == width), 1.0, 2.0)  # irfft's one-sided sum at lag 0
     periods = statistics.note_period_grid
-    reads = period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
-    constants = {
+    rates = statistics.onset_rates
+    constants: dict[str, Constant] = {
         "dct": rows.astype(np.float32),
         "hann": np.hanning(width + 2)[1:-1].astype(np.float32),
         "zero_lag": (weight / (2 * width)).astype(np.float32),
-        "similarity_below": reads.below,
-        "similarity_fraction": reads.fraction,
     }
+    reads: dict[str, Reads] = {
+        "similarity": period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
+    }
+    if statistics.rate_ratios:
+        reads["ratios"] = rate_reads(statistics.rate_ratios, periods, rates)
+        reads["unit"] = rate_reads((1.0,), periods, rates)
+    for name, (below, fraction) in reads.items():
+        constants[f"{name}_below"], constants[f"{name}_fraction"] = below, fraction
     # fractional rfft bins, in [0, width]: the onset spectrum's rates, the note periods'
     for name, position in (
-        ("rate", statistics.onset_rates * 2 * width),
+        ("rate", rates * 2 * width),
         ("period", 2 * width / periods),
     ):
         below = np.minimum(np.floor(position), width - 1).astype(np.int32)
@@ -152,9 +159,16 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
     peakiness = excess / tf.maximum(spread, _SPREAD_FLOOR)
     tempogram, onset_spectrum, period_log_power = _rhythm(statistics, onset, constants)
     similarity = _similarity(statistics, centred)
-    by_period = tf.zeros([0])
+    by_period, by_rate = tf.zeros([0]), tf.zeros([0])
+    if statistics.period_multiples or statistics.rate_ratios:
+        weights = tf.nn.softmax(SHARPNESS * period_log_power)
     if statistics.period_multiples:
-        by_period = _similarity_by_period(similarity, period_log_power, constants)
+        padded = tf.concat([similarity, tf.zeros([1])], 0)
+        by_period = tf.reduce_sum(_read(padded, "similarity", constants) * weights, axis=1)
+    if statistics.rate_ratios:
+        extended = tf.concat([onset_spectrum, onset_spectrum[-1:]], 0)
+        relative = _read(extended, "ratios", constants) - _read(extended, "unit", constants)
+        by_rate = tf.reduce_sum(relative * weights, axis=1)
     return tf.concat(
         [
             cepstra_mean,
@@ -164,6 +178,7 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
             similarity,
             tf.stack([onset_mean, spread, peakiness]),
             by_period,
+            by_rate,
         ],
         0,
     )
@@ -188,7 +203,9 @@ def _rhythm(
     frames = tf.signal.frame(padded, width, statistics.tempo_hop)
     hann = tf.constant(constants["hann"])
     tempogram = _tempogram(statistics, _power(frames * hann, width), constants)
-    if not statistics.onset_rates_per_octave and not statistics.period_multiples:
+    if not (
+        statistics.onset_rates_per_octave or statistics.period_multiples or statistics.rate_ratios
+    ):
         return tempogram, tf.zeros([0]), tf.zeros([0])
     centred = frames - tf.reduce_mean(frames, axis=1, keepdims=True)
     power = _power(centred * hann, width)
@@ -229,14 +246,11 @@ def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
     return sums / _nonzero(tf.reduce_sum(tf.square(centred)))
 
 
-def _similarity_by_period(similarity: Any, log_power: Any, constants: dict[str, Constant]) -> Any:
-    """:func:`melgenre._periods.similarity_by_period` in ops."""
-    weights = tf.nn.softmax(SHARPNESS * log_power)
-    padded = tf.concat([similarity, tf.zeros([1])], 0)
-    below = tf.gather(padded, constants["similarity_below"])  # (multiples, periods)
-    above = tf.gather(padded, constants["similarity_below"] + 1)
-    values = below + tf.constant(constants["similarity_fraction"]) * (above - below)
-    return tf.reduce_sum(values * weights, axis=1)
+def _read(extended: Any, name: str, constants: dict[str, Constant]) -> Any:
+    """:func:`melgenre._periods.read` in ops: two gathers and a weighted sum."""
+    below = tf.gather(extended, constants[f"{name}_below"])
+    above = tf.gather(extended, constants[f"{name}_below"] + 1)
+    return below + tf.constant(constants[f"{name}_fraction"]) * (above - below)
 
 
 def fused(head: StatisticsHead, window_probabilities: Any, statistics: Any) -> Any:

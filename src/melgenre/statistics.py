@@ -27,7 +27,10 @@ spectrogram in one vector, the descriptors of music information retrieval:
   of the clip's note period (the strongest rate of the onset spectrum between
   ``note_periods``, weighted softly; ``melgenre._periods``): after how many notes
   the music repeats, whatever its tempo (a jig's figures of three and six notes, a
-  reel's of four and eight).
+  reel's of four and eight);
+* the onset spectrum by note rate: the onset spectrum read at ``rate_ratios`` of
+  the note rate, relative to its level there: how the onsets group (a jig's threes,
+  a hornpipe's dotted pairs), whatever the tempo.
 
 A :class:`~melgenre.fusion.StatisticsHead` (standardisation and a multinomial
 logistic regression) classifies these vectors; its file probabilities multiply
@@ -46,19 +49,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from melgenre._periods import note_period_grid, period_reads, similarity_by_period
+from melgenre import _periods
+from melgenre._reassembly import slices_spectrogram, spectrogram_from_windows, window_starts
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_int, check_reals
+from melgenre._validation import check_int
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
-
-if TYPE_CHECKING:
-    from melgenre.features import MelFeaturizer
 
 __all__ = ["ClipStatistics", "slices_spectrogram", "spectrogram_from_windows", "window_starts"]
 
@@ -68,133 +69,6 @@ logger = logging.getLogger(__name__)
 _SPREAD_FLOOR = 1e-3
 #: Added to the onset spectrum's shares of power before their log10 (-60 dB below the total).
 _POWER_FLOOR = 1e-6
-
-
-def _matches(first: FloatArray, second: FloatArray, offset: int) -> bool:
-    """Whether ``second`` starts ``offset`` frames after ``first`` (their overlap is equal)."""
-    frames = int(first.shape[1])
-    scale = max(float(np.abs(first).max()), 1.0) * 1e-5
-    return bool(np.allclose(first[:, offset:], second[:, : frames - offset], rtol=0, atol=scale))
-
-
-def _offset(first: FloatArray, second: FloatArray, guess: int | None = None) -> int:
-    """Frames between two overlapping windows' starts: ``guess`` if it fits, else the smallest.
-
-    ``frames`` when they do not overlap. A silent overlap fits any offset.
-    """
-    frames = int(first.shape[1])
-    if guess is not None and 0 < guess < frames and _matches(first, second, guess):
-        return guess
-    return next((k for k in range(1, frames) if _matches(first, second, k)), frames)
-
-
-def _hop(x: FloatArray) -> int:
-    """The hop between a file's regular windows (all but the last, which may end-align).
-
-    The first pair's offset, unless another regular pair disagrees (a silent overlap
-    matches any offset); then the most common offset of the pairs whose overlap is not
-    silent.
-    """
-    hop = _offset(x[0], x[1], x.shape[2] // 2)  # half a window: the usual hop, tried first
-    pairs = list(itertools.pairwise(x[:-1]))
-    if all(_matches(a, b, hop) for a, b in pairs):
-        return hop
-    frames = int(x.shape[2])
-    offsets = [(_offset(a, b), a, b) for a, b in pairs]
-    # a pair that also matches one frame later overlaps in silence: it says nothing
-    telling = [k for k, a, b in offsets if k + 1 >= frames or not _matches(a, b, k + 1)]
-    votes = telling or [k for k, _, _ in offsets]
-    return max(set(votes), key=lambda k: (votes.count(k), k))
-
-
-def spectrogram_from_windows(windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
-    """Put a file's spectrogram back together from its overlapping windows.
-
-    With ``starts`` (each window's first frame), every window is put in its
-    place. Without, the windows are taken as cut from one spectrogram every
-    ``hop`` frames, the last one aligned to the end (as
-    :class:`~melgenre.MelFeaturizer` cuts them), and the hop and the last
-    window's offset are found by matching the overlaps (the most common offset
-    when a silent overlap matches several); a stationary sound (a steady tone)
-    matches several offsets and may come back a little longer or shorter.
-    Windows that do not overlap (resized ones, another featurizer's) are joined
-    end to end.
-
-    Parameters
-    ----------
-    windows : np.ndarray [shape=(n_windows, n_bins, frames[, channels])]
-        One file's windows, in order; only the first channel is used.
-    starts : array of int [shape=(n_windows,)], optional
-        Each window's first spectrogram frame (:func:`window_starts`).
-
-    Returns
-    -------
-    spectrogram : np.ndarray [shape=(n_bins, n_frames), dtype=float32]
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> spec = np.random.default_rng(0).normal(size=(4, 300)).astype(np.float32)
-    >>> windows = np.stack([spec[:, s : s + 128] for s in (0, 64, 128, 172)])
-    >>> bool(np.array_equal(spectrogram_from_windows(windows), spec))
-    True
-    """
-    x = np.asarray(windows, dtype=np.float32)
-    if x.ndim == 4:
-        x = x[..., 0]
-    if x.ndim != 3 or len(x) == 0:
-        raise ConfigError(
-            f"Expected one file's windows, shape (n_windows > 0, n_bins, frames); got {x.shape}."
-        )
-    if starts is not None:
-        return _placed(x, np.asarray(starts, dtype=np.int64))
-    if len(x) == 1:
-        single: FloatArray = x[0]
-        return single
-    hop, frames = _hop(x), x.shape[2]
-    last = _offset(x[-2], x[-1], hop)  # the last window may be aligned to the end
-    parts = [window[:, :hop] for window in x[:-2]] + [x[-2][:, :last], x[-1]]
-    return np.concatenate(parts, axis=1) if hop < frames else np.concatenate(list(x), axis=1)
-
-
-def _placed(x: FloatArray, starts: IntArray) -> FloatArray:
-    """Windows ``(n, bins, frames)`` put at their ``starts`` in one spectrogram."""
-    frames = int(x.shape[2])
-    if starts.shape != (len(x),) or starts.min() < 0 or np.any(np.diff(starts) < 0):
-        raise ConfigError(
-            f"starts must give each of the {len(x)} windows' first frame, in order; "
-            f"got shape {starts.shape}."
-        )
-    spec = np.zeros((x.shape[1], int(starts[-1]) + frames), np.float32)
-    for window, start in zip(x, starts, strict=True):
-        spec[:, start : start + frames] = window
-    return spec
-
-
-def window_starts(featurizer: object, times: FloatArray) -> IntArray | None:
-    """The first spectrogram frame of each window, from their start times, where exact.
-
-    Exact for a :class:`~melgenre.MelFeaturizer` whose windows are unresized
-    slices of its spectrogram with no gaps between them (``hop_frames <=
-    frames``): then :func:`spectrogram_from_windows` needs no matching, and an
-    exported graph reads the spectrogram itself. ``None`` otherwise.
-    """
-    if not slices_spectrogram(featurizer):
-        return None
-    per_frame = featurizer.hop_length / featurizer.sample_rate
-    starts: IntArray = np.rint(np.asarray(times, np.float64)[:, 0] / per_frame).astype(np.int64)
-    return starts
-
-
-def slices_spectrogram(featurizer: object) -> TypeGuard[MelFeaturizer]:
-    """Whether ``featurizer``'s windows are unresized, gapless slices of its spectrogram."""
-    from melgenre.features import MelFeaturizer
-
-    return (
-        isinstance(featurizer, MelFeaturizer)
-        and featurizer.resize_frames is None
-        and featurizer.hop_frames <= featurizer.frames
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,6 +96,10 @@ class ClipStatistics:
     period_multiples : tuple of float > 0, default=(1, 1.5, 2, 3, 4, 5, 6, 8, 9, 12, 16)
         The multiples of the note period at which the similarity is read (one
         number each); ``()`` leaves the block out.
+    rate_ratios : tuple of float > 0, default=(1/8, 1/6, 1/4, 1/3, 1/2, 2/3, 3/4, 3/2, 2, 3, 4)
+        The ratios of the note rate at which the onset spectrum is read, less its
+        level at the note rate (one number each); ``()`` leaves the block out. It
+        needs the onset spectrum (``onset_rates_per_octave > 0``).
     note_periods : (float, float), default=(4.3, 28.7)
         The shortest and longest note period considered, in frames (10 to 1.5
         notes a second at 22.05 kHz and a 512-sample hop); at least 2 frames, and
@@ -246,6 +124,19 @@ class ClipStatistics:
     onset_rates_per_octave: int = 12
     similarity_lags: int = 160
     period_multiples: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0, 12.0, 16.0)
+    rate_ratios: tuple[float, ...] = (
+        1 / 8,
+        1 / 6,
+        1 / 4,
+        1 / 3,
+        1 / 2,
+        2 / 3,
+        3 / 4,
+        1.5,
+        2.0,
+        3.0,
+        4.0,
+    )
     note_periods: tuple[float, float] = (4.3, 28.7)
     max_frames: int = 25_840
 
@@ -263,18 +154,8 @@ class ClipStatistics:
             )
         check_int(owner, "similarity_lags", self.similarity_lags, low=1)
         check_int(owner, "max_frames", self.max_frames, low=1)
-        for name in ("period_multiples", "note_periods"):  # JSON's lists as tuples (hashed)
-            value = check_reals(owner, name, getattr(self, name), low=0.0, closed_low=False)
-            object.__setattr__(self, name, value)
-        low_high = self.note_periods
-        if len(low_high) != 2 or low_high[0] < 2.0 or not len(note_period_grid(*low_high)):
-            raise ConfigError(
-                f"The 'note_periods' parameter of {owner} must be (shortest, longest) in "
-                f"frames, shortest >= 2, with a period 2 ** (k / 12) between them. Got "
-                f"{low_high!r} instead.",
-                parameter="note_periods",
-                value=low_high,
-            )
+        for name in ("period_multiples", "rate_ratios", "note_periods"):  # JSON's lists: tuples
+            object.__setattr__(self, name, _periods.checked(self, name))
 
     @property
     def dim(self) -> int:
@@ -292,12 +173,13 @@ class ClipStatistics:
             "similarity": self.similarity_lags,
             "onset": 3,
             "similarity_by_period": len(self.period_multiples),
+            "onset_by_note_rate": len(self.rate_ratios),
         }
 
     @property
     def note_period_grid(self) -> FloatArray:
-        """The note periods the similarity by period weighs, in frames (ascending)."""
-        return note_period_grid(*self.note_periods)
+        """The note periods the blocks read relative to them weigh, in frames (ascending)."""
+        return _periods.note_period_grid(*self.note_periods)
 
     @property
     def onset_rates(self) -> FloatArray:
@@ -323,11 +205,6 @@ class ClipStatistics:
         spread = float(onset.std())
         tempogram, onset_spectrum, period_power = self._rhythm(onset)
         similarity = self._similarity(spec)
-        by_period: FloatArray = np.zeros(0, np.float32)
-        if self.period_multiples:
-            reads = period_reads(self.period_multiples, self.note_period_grid, len(similarity))
-            log_power = np.log10(period_power + _POWER_FLOOR)
-            by_period = similarity_by_period(similarity, log_power, reads)
         return np.concatenate(
             [
                 cepstra.mean(axis=1),
@@ -336,7 +213,7 @@ class ClipStatistics:
                 onset_spectrum,
                 similarity,
                 [onset.mean(), spread, self._peakiness(onset, spread)],
-                by_period,
+                *_periods.relative_blocks(self, similarity, onset_spectrum, period_power),
             ]
         ).astype(np.float32)
 
@@ -365,7 +242,8 @@ class ClipStatistics:
         lags = lags / np.maximum(lags[:, :1], 1e-10)
         tempogram = np.asarray(lags.mean(axis=0)[1:])
         rates = self.onset_rates
-        periods = self.note_period_grid if self.period_multiples else rates[:0]
+        relative = self.period_multiples or self.rate_ratios
+        periods = self.note_period_grid if relative else rates[:0]
         if not len(rates) and not len(periods):
             return tempogram, rates, periods
         centred = frames - frames.mean(axis=1, keepdims=True)
@@ -417,7 +295,9 @@ class ClipStatistics:
         """Rebuild from :meth:`get_config`.
 
         A config without ``onset_rates_per_octave`` was written before the onset
-        spectrum existed, one without ``period_multiples`` before the similarity by
-        note period: they are rebuilt without them, so their head's weights still fit.
+        spectrum existed, one without ``period_multiples`` or ``rate_ratios`` before
+        the similarity by note period or the onset spectrum by note rate: they are
+        rebuilt without them, so their head's weights still fit.
         """
-        return cls(**{"onset_rates_per_octave": 0, "period_multiples": (), **config})
+        earlier = {"onset_rates_per_octave": 0, "period_multiples": (), "rate_ratios": ()}
+        return cls(**{**earlier, **config})
