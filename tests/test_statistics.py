@@ -161,7 +161,7 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
     np.testing.assert_array_equal(np.delete(both, np.s_[start : start + len(rates)]), off(spec))
     with pytest.raises(ConfigError, match="onset spectrum"):
         ClipStatistics(tempo_lags=1)
-    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 215
+    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 375
     # a config from before the onset spectrum (no such keys) is rebuilt without one
     newer = ("onset_rates_per_octave", "rate_ratios")
     earlier = {k: v for k, v in SMALL.get_config().items() if k not in newer}

@@ -91,7 +91,7 @@ class StatisticsHead:
         (:attr:`ClipStatistics.blocks`: the cepstra's means, their spreads, the
         tempogram, ...) by the square root of its length, so that every block
         has the same total variance and one L2 penalty treats blocks alike, not
-        numbers (a block of 160 lags would otherwise have eight times the say
+        numbers (a block of 320 lags would otherwise have sixteen times the say
         of 20 cepstral means). Dimensions past the blocks (a subclass's) are
         one more block. The factor is part of the ``scale`` weights, so
         prediction and export are unchanged; ``"auto"`` then chooses C from

@@ -91,8 +91,9 @@ class ClipStatistics:
         octave, from ``1 / tempo_lags`` to 1/2 per frame (73 rates at the
         defaults: 0.34 to 21.5 Hz at 22.05 kHz and a 512-sample hop). 0 leaves
         the onset spectrum out.
-    similarity_lags : int > 0, default=160
-        Lags of the spectrum's self-similarity kept (about 3.7 s).
+    similarity_lags : int > 0, default=320
+        Lags of the spectrum's self-similarity kept (about 7.4 s; 160 until
+        2026-12-05).
     period_multiples : tuple of float > 0, default=(1, 1.5, 2, 3, 4, 5, 6, 8, 9, 12, 16)
         The multiples of the note period at which the similarity is read (one
         number each); ``()`` leaves the block out.
@@ -122,7 +123,7 @@ class ClipStatistics:
     tempo_lags: int = 128
     tempo_hop: int = 4
     onset_rates_per_octave: int = 12
-    similarity_lags: int = 160
+    similarity_lags: int = 320
     period_multiples: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0, 12.0, 16.0)
     rate_ratios: tuple[float, ...] = (
         1 / 8,
