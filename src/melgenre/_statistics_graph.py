@@ -16,7 +16,9 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
 * the onset spectrum reads the mean power spectrum of the same windows (mean
   removed) at its rates by linear interpolation: two gathers and a weighted sum
   with constant weights, as ``np.interp`` does;
-* the similarity by lag is one sum of products per lag, in a ``tf.while_loop``;
+* the similarity by lag is computed block by block of frames (one matrix product of the
+  block's frames with the same and the next ``similarity_lags`` frames, its diagonals
+  summed), in a ``tf.while_loop``;
 * the similarity by note period and the onset spectrum by note rate read the same mean
   power spectrum at the note periods' rates (as the onset spectrum does), weigh them by a
   softmax and read the similarity and the onset spectrum with the constant indices and
@@ -231,18 +233,35 @@ def _tempogram(statistics: ClipStatistics, power: Any, constants: dict[str, Cons
     return lags[1 : statistics.tempo_lags + 1]
 
 
+#: Frames per block of the similarity's products (one matrix product per block).
+_SIMILARITY_BLOCK = 128
+
+
 def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
-    count = statistics.similarity_lags
+    """The similarity by lag, block by block of frames.
+
+    Each block's frames against the same and the next ``count`` frames: one matrix
+    product, its diagonals 1 to ``count`` summed. The frames are padded
+    with zeros, which add nothing, so lags past the clip are 0 (and no slice is ever
+    empty: TFLite's sum of one is not reliably 0).
+    """
+    count, block = statistics.similarity_lags, _SIMILARITY_BLOCK
     n_frames = tf.shape(centred)[0]
-    # lags past the clip stay 0 and are never computed: TFLite's sum of an empty slice
-    # is not reliably 0
-    last = tf.minimum(count, n_frames - 1)
+    padded = tf.pad(centred, [[0, block + count], [0, 0]])
 
-    def body(lag: Any, sums: Any) -> tuple[Any, Any]:
-        value = tf.reduce_sum(centred[: n_frames - lag] * centred[lag:])
-        return lag + 1, sums + value * tf.one_hot(lag - 1, count)
+    def body(start: Any, sums: Any) -> tuple[Any, Any]:
+        rows = padded[start : start + block]
+        products = tf.matmul(rows, padded[start : start + block + count], transpose_b=True)
+        # lag l of row i sits at i * (block + count + 1) + l of the flattened product: padded
+        # by one more row's worth and folded that wide, the lags are columns (no index
+        # constant, which TFLite would store in every artifact)
+        flat = tf.pad(tf.reshape(products, [-1]), [[0, block]])
+        skewed = tf.reshape(flat, [block, block + count + 1])
+        return start + block, sums + tf.reduce_sum(skewed[:, 1 : count + 1], axis=0)
 
-    _, sums = tf.while_loop(lambda lag, _: lag <= last, body, [tf.constant(1), tf.zeros([count])])
+    _, sums = tf.while_loop(
+        lambda start, _: start < n_frames, body, [tf.constant(0), tf.zeros([count])]
+    )
     return sums / _nonzero(tf.reduce_sum(tf.square(centred)))
 
 
