@@ -161,20 +161,19 @@ def relative_blocks(
     statistics: ClipStatistics,
     similarity: FloatArray,
     onset_spectrum: FloatArray,
-    period_power: FloatArray,
+    period_log_power: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """The similarity by note period and the onset spectrum by note rate (empty when off).
 
-    ``period_power`` is the onset windows' mean share of power at the note periods.
+    ``period_log_power`` is the log10 of the onset windows' mean share of power at the note
+    periods (floored as the onset spectrum is).
     """
     by_period: FloatArray = np.zeros(0, np.float32)
     by_rate: FloatArray = np.zeros(0, np.float32)
     if not (statistics.period_multiples or statistics.rate_ratios):
         return by_period, by_rate
-    from melgenre.statistics import _POWER_FLOOR
-
     periods = statistics.note_period_grid
-    weights = period_weights(np.log10(period_power + _POWER_FLOOR))
+    weights = period_weights(period_log_power)
     if statistics.period_multiples:
         reads = period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
         by_period = similarity_by_period(similarity, weights, reads)

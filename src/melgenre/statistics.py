@@ -204,7 +204,7 @@ class ClipStatistics:
         cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
         onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
         spread = float(onset.std())
-        tempogram, onset_spectrum, period_power = self._rhythm(onset)
+        tempogram, onset_spectrum, period_log_power = self._rhythm(onset)
         similarity = self._similarity(spec)
         return np.concatenate(
             [
@@ -214,7 +214,7 @@ class ClipStatistics:
                 onset_spectrum,
                 similarity,
                 [onset.mean(), spread, self._peakiness(onset, spread)],
-                *_periods.relative_blocks(self, similarity, onset_spectrum, period_power),
+                *_periods.relative_blocks(self, similarity, onset_spectrum, period_log_power),
             ]
         ).astype(np.float32)
 
@@ -230,7 +230,7 @@ class ClipStatistics:
         return float(excess / max(spread, _SPREAD_FLOOR))
 
     def _rhythm(self, onset: npt.NDArray[np.float64]) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """The tempogram, the onset spectrum and its shares of power at the note periods.
+        """The tempogram, the onset spectrum and the log10 share of power at the note periods.
 
         All from the same windows of the onsets; the last two are empty when off.
         """
@@ -252,8 +252,11 @@ class ClipStatistics:
         power = power / np.maximum(power.sum(axis=1, keepdims=True), 1e-10)
         mean = power.mean(axis=0)
         bins = np.arange(width + 1)
-        curve = np.interp(rates * 2 * width, bins, mean)
-        return tempogram, np.log10(curve + _POWER_FLOOR), np.interp(2 * width / periods, bins, mean)
+
+        def log_power_at(position: npt.NDArray[np.floating[Any]]) -> FloatArray:  # rfft bins
+            return np.asarray(np.log10(np.interp(position, bins, mean) + _POWER_FLOOR))
+
+        return tempogram, log_power_at(rates * 2 * width), log_power_at(2 * width / periods)
 
     def _similarity(self, spec: npt.NDArray[np.float64]) -> FloatArray:
         centred = spec - spec.mean(axis=1, keepdims=True)
