@@ -38,8 +38,26 @@ from melgenre.statistics import spectrogram_from_windows, window_starts
 
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
-SMALL = ClipStatistics(n_mfcc=8, tempo_window=128, tempo_lags=64, similarity_lags=64)
+SMALL = ClipStatistics(
+    n_mfcc=8, tempo_window=128, tempo_lags=64, similarity_lags=64, band_from=8, band_shifts=12
+)
 FPS = SR / 128  # spectrogram frames per second
+
+
+def block(statistics: ClipStatistics, vector: np.ndarray, name: str) -> np.ndarray:
+    """The part ``name`` of ``statistics``' vector (:attr:`ClipStatistics.blocks`)."""
+    start = 0
+    for key, size in statistics.blocks.items():
+        if key == name:
+            return vector[start : start + size]
+        start += size
+    raise KeyError(name)
+
+
+def without(statistics: ClipStatistics, vector: np.ndarray, *names: str) -> np.ndarray:
+    """``vector`` less the parts ``names``."""
+    kept = [block(statistics, vector, key) for key in statistics.blocks if key not in names]
+    return np.concatenate(kept)
 
 
 def clicks(period: float, *, seconds: float = 4.0, seed: int = 0) -> np.ndarray:
@@ -157,11 +175,11 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
     assert off.dim == SMALL.dim - len(rates) - by_rate
     assert len(off.onset_rates) == 0
     spec = FEAT.spectrogram(Audio(clicks(0.4), SR))
-    both = SMALL(spec)[: SMALL.dim - by_rate]
-    np.testing.assert_array_equal(np.delete(both, np.s_[start : start + len(rates)]), off(spec))
+    both = without(SMALL, SMALL(spec), "onset_spectrum", "onset_by_note_rate")
+    np.testing.assert_array_equal(both, off(spec))
     with pytest.raises(ConfigError, match="onset spectrum"):
         ClipStatistics(tempo_lags=1)
-    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 375
+    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 415
     # a config from before the onset spectrum (no such keys) is rebuilt without one
     newer = ("onset_rates_per_octave", "rate_ratios")
     earlier = {k: v for k, v in SMALL.get_config().items() if k not in newer}
@@ -183,7 +201,7 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
     statistics = ClipStatistics()
     assert statistics.blocks["similarity_by_period"] == len(statistics.period_multiples) == 11
     # appended: the earlier blocks' indices are unchanged
-    assert list(statistics.blocks)[-2:] == ["similarity_by_period", "onset_by_note_rate"]
+    assert list(statistics.blocks)[-3:-1] == ["similarity_by_period", "onset_by_note_rate"]
     grid = statistics.note_period_grid
     np.testing.assert_allclose(np.log2(grid) * 12, np.round(np.log2(grid) * 12))
     assert grid[0] >= 4.3
@@ -191,15 +209,21 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
     assert len(grid) == 33
     at = {m: i for i, m in enumerate(statistics.period_multiples)}
     for period in (6, 7, 9, 11):  # 0.14 to 0.26 s a note at 22.05 kHz and a 512 hop
-        threes = statistics(figures(3, period, seed=period))[-22:-11]
-        fours = statistics(figures(4, period, seed=period))[-22:-11]
+        threes = block(
+            statistics, statistics(figures(3, period, seed=period)), "similarity_by_period"
+        )
+        fours = block(
+            statistics, statistics(figures(4, period, seed=period)), "similarity_by_period"
+        )
         assert threes[at[3.0]] > threes[at[4.0]] + 0.5, (period, threes)
         assert fours[at[4.0]] > fours[at[3.0]] + 0.5, (period, fours)
         assert threes[at[6.0]] > threes[at[8.0]]
         assert fours[at[8.0]] > fours[at[6.0]]
     off = ClipStatistics(period_multiples=())
     spec = figures(3, 7)
-    np.testing.assert_array_equal(np.delete(statistics(spec), np.s_[-22:-11]), off(spec))
+    np.testing.assert_array_equal(
+        without(statistics, statistics(spec), "similarity_by_period"), off(spec)
+    )
     assert off.dim == statistics.dim - 11
     assert "similarity_by_period" in off.blocks
     # JSON gives lists; the config round trip keeps tuples (the statistics are hashed)
@@ -237,18 +261,80 @@ def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() ->
     at = {round(r, 3): i for i, r in enumerate(statistics.rate_ratios)}
     half, third = at[0.5], at[0.333]
     for period in (6, 7, 11):  # notes 0.14 to 0.26 s apart at 22.05 kHz and a 512 hop
-        twos = statistics(accents(2, period, seed=period))[-11:]
-        threes = statistics(accents(3, period, seed=period))[-11:]
+        twos = block(statistics, statistics(accents(2, period, seed=period)), "onset_by_note_rate")
+        threes = block(
+            statistics, statistics(accents(3, period, seed=period)), "onset_by_note_rate"
+        )
         assert np.all(np.isfinite(twos))
         assert twos[half] > twos[third] + 1.0, (period, twos)  # log10: 10 dB
         assert threes[third] > threes[half] + 1.0, (period, threes)
     off = ClipStatistics(rate_ratios=())
     spec = accents(3, 7)
-    np.testing.assert_array_equal(statistics(spec)[: off.dim], off(spec))
+    np.testing.assert_array_equal(
+        without(statistics, statistics(spec), "onset_by_note_rate"), off(spec)
+    )
     earlier = {k: v for k, v in statistics.get_config().items() if k != "rate_ratios"}
     assert ClipStatistics.from_config(earlier) == off
     with pytest.raises(ConfigError, match="rate_ratios"):
         ClipStatistics(rate_ratios=(0.5, -1.0))
+
+
+def partials(f0: float, numbers: range, *, seconds: float = 2.0, seed: int = 0) -> np.ndarray:
+    """A steady tone at 22.05 kHz: partials ``numbers`` of ``f0``, partial k at 1 / k."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 22050)) / 22050
+    y = sum(
+        np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) / k
+        for k in numbers
+        if k * f0 < 11025
+    )
+    y = y + 1e-3 * rng.standard_normal(len(t))
+    return (0.5 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None:
+    statistics = ClipStatistics()
+    assert list(statistics.blocks)[-1] == "band_similarity"
+    assert statistics.blocks["band_similarity"] == statistics.band_shifts == 40
+    featurizer = MelFeaturizer()  # 128 mel bands at 22.05 kHz: band 38 is 1 kHz
+    tones = [
+        (kind, f0)
+        for kind in ("full", "odd")  # a whole harmonic series against odd partials alone
+        for f0 in (220.0, 262.0, 330.0, 392.0)
+    ]
+    vectors = np.stack(
+        [
+            block(
+                statistics,
+                statistics(featurizer.spectrogram(Audio(partials(f0, numbers, seed=i), 22050))),
+                "band_similarity",
+            )
+            for i, (kind, f0) in enumerate(tones)
+            for numbers in [range(1, 30) if kind == "full" else range(1, 30, 2)]
+        ]
+    )
+    assert np.all(np.isfinite(vectors))
+    distance = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
+    same = np.equal.outer([k for k, _ in tones], [k for k, _ in tones])
+    np.fill_diagonal(distance, np.inf)
+    for i, tone in enumerate(tones):  # every tone's nearest is a tone of its kind, at another pitch
+        assert same[i, np.argmin(distance[i])], (tone, distance[i])
+    np.fill_diagonal(same, False)
+    between = distance[~np.equal.outer([k for k, _ in tones], [k for k, _ in tones])]
+    assert distance[same].mean() < 0.8 * between.mean()
+    # a config from before the block (no such key) is rebuilt without it; bad values refused
+    off = ClipStatistics(band_shifts=0)
+    earlier = {k: v for k, v in statistics.get_config().items() if k != "band_shifts"}
+    assert ClipStatistics.from_config(earlier) == off
+    spec = FEAT.spectrogram(Audio(clicks(0.4), SR))
+    np.testing.assert_array_equal(
+        without(SMALL, SMALL(spec), "band_similarity"),
+        dataclasses.replace(SMALL, band_shifts=0)(spec),
+    )
+    assert not np.any(ClipStatistics(band_from=32)(spec)[-40:])  # 32 bands: nothing to read
+    for bad in ({"band_shifts": -1}, {"band_from": -2}, {"band_shifts": 2.5}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            ClipStatistics(**bad)  # type: ignore[arg-type]
 
 
 def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:

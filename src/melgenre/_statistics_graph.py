@@ -22,7 +22,11 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
 * the similarity by note period and the onset spectrum by note rate read the same mean
   power spectrum at the note periods' rates (as the onset spectrum does), weigh them by a
   softmax and read the similarity and the onset spectrum with the constant indices and
-  fractions of ``melgenre._periods``.
+  fractions of ``melgenre._periods``;
+* the similarity across bands takes each band's neighbourhood mean away (the edge bands
+  repeated, as ``scipy.ndimage.uniform_filter1d(mode="nearest")`` does), multiplies the
+  bands by themselves and the next ``band_shifts`` (zeros past the last) in one matrix
+  product and sums its diagonals, folded as the similarity by lag's are.
 
 Constants enter through element-wise products and sums, never a matrix product with
 a constant operand, so TFLite's dynamic-range quantization (which quantizes such
@@ -40,7 +44,7 @@ import numpy.typing as npt
 from melgenre._periods import SHARPNESS, Reads, period_reads, rate_reads
 from melgenre._tf import tf
 from melgenre.errors import ExportError
-from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR
+from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR, BAND_SMOOTHING
 
 #: A constant of the NumPy path (float32 weights, int32 indices).
 Constant = npt.NDArray[Any]
@@ -181,6 +185,7 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
             tf.stack([onset_mean, spread, peakiness]),
             by_period,
             by_rate,
+            _band_similarity(statistics, spec),
         ],
         0,
     )
@@ -263,6 +268,26 @@ def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
         lambda start, _: start < n_frames, body, [tf.constant(0), tf.zeros([count])]
     )
     return sums / _nonzero(tf.reduce_sum(tf.square(centred)))
+
+
+def _band_similarity(statistics: ClipStatistics, spec: Any) -> Any:
+    """The similarity across bands of a time-major ``(t, n_bins)`` spectrogram."""
+    count = statistics.band_shifts
+    bands = spec[:, statistics.band_from :]
+    n_bands = int(bands.shape[1])
+    if not n_bands:
+        return tf.zeros([count])
+    reach = BAND_SMOOTHING // 2
+    edges = [bands[:, :1]] * reach + [bands] + [bands[:, -1:]] * reach
+    extended = tf.concat(edges, 1)
+    mean = tf.add_n([extended[:, k : k + n_bands] for k in range(BAND_SMOOTHING)])
+    detail = bands - mean / BAND_SMOOTHING
+    products = tf.matmul(detail, tf.pad(detail, [[0, 0], [0, count]]), transpose_a=True)
+    # shift s of band i sits at i * (n_bands + count + 1) + s of the flattened product
+    flat = tf.pad(tf.reshape(products, [-1]), [[0, n_bands]])
+    skewed = tf.reshape(flat, [n_bands, n_bands + count + 1])
+    sums = tf.reduce_sum(skewed, axis=0)
+    return sums[1 : count + 1] / _nonzero(sums[0])
 
 
 def _read(extended: Any, name: str, constants: dict[str, Constant]) -> Any:

@@ -30,7 +30,14 @@ spectrogram in one vector, the descriptors of music information retrieval:
   reel's of four and eight);
 * the onset spectrum by note rate: the onset spectrum read at ``rate_ratios`` of
   the note rate, relative to its level there: how the onsets group (a jig's threes,
-  a hornpipe's dotted pairs), whatever the tempo.
+  a hornpipe's dotted pairs), whatever the tempo;
+* the similarity across bands: how alike each frame's spectrum is to itself shifted
+  by 1 to ``band_shifts`` bands, from band ``band_from`` up (1 kHz at the default 128
+  mel bands, where the mel scale is logarithmic: a shift is an interval, 0.46
+  semitones a band), after each band has had the mean of the :data:`BAND_SMOOTHING`
+  bands around it taken away (the spectral envelope), summed over frames and
+  relative to shift 0: the intervals between a sound's partials, whatever its pitch
+  (a full harmonic series, a clarinet's odd partials, a bell's inharmonic ones).
 
 A :class:`~melgenre.fusion.StatisticsHead` (standardisation and a multinomial
 logistic regression) classifies these vectors; its file probabilities multiply
@@ -69,6 +76,8 @@ logger = logging.getLogger(__name__)
 _SPREAD_FLOOR = 1e-3
 #: Added to the onset spectrum's shares of power before their log10 (-60 dB below the total).
 _POWER_FLOOR = 1e-6
+#: Bands (odd) whose mean, centred on a band, the similarity across bands takes away first.
+BAND_SMOOTHING = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +110,13 @@ class ClipStatistics:
         The ratios of the note rate at which the onset spectrum is read, less its
         level at the note rate (one number each); ``()`` leaves the block out. It
         needs the onset spectrum (``onset_rates_per_octave > 0``).
+    band_shifts : int >= 0, default=40
+        Shifts of the similarity across bands kept (18 semitones above 1 kHz at
+        the default mel bands); 0 leaves the block out.
+    band_from : int >= 0, default=38
+        The lowest band the similarity across bands reads (the 39th: 1 kHz at
+        22.05 kHz and 128 mel bands, where the mel scale turns logarithmic). A
+        spectrogram with fewer bands gives zeros.
     note_periods : (float, float), default=(4.3, 28.7)
         The shortest and longest note period considered, in frames (10 to 1.5
         notes a second at 22.05 kHz and a 512-sample hop); at least 2 frames, and
@@ -139,6 +155,8 @@ class ClipStatistics:
         4.0,
     )
     note_periods: tuple[float, float] = (4.3, 28.7)
+    band_shifts: int = 40
+    band_from: int = 38
     max_frames: int = 25_840
 
     def __post_init__(self) -> None:
@@ -154,6 +172,8 @@ class ClipStatistics:
                 f">= 2 (its lowest rate is one per tempo_lags frames); got {self.tempo_lags}."
             )
         check_int(owner, "similarity_lags", self.similarity_lags, low=1)
+        check_int(owner, "band_shifts", self.band_shifts, low=0)
+        check_int(owner, "band_from", self.band_from, low=0)
         check_int(owner, "max_frames", self.max_frames, low=1)
         for name in ("period_multiples", "rate_ratios", "note_periods"):  # JSON's lists: tuples
             object.__setattr__(self, name, _periods.checked(self, name))
@@ -175,6 +195,7 @@ class ClipStatistics:
             "onset": 3,
             "similarity_by_period": len(self.period_multiples),
             "onset_by_note_rate": len(self.rate_ratios),
+            "band_similarity": self.band_shifts,
         }
 
     @property
@@ -215,6 +236,7 @@ class ClipStatistics:
                 similarity,
                 [onset.mean(), spread, self._peakiness(onset, spread)],
                 *_periods.relative_blocks(self, similarity, onset_spectrum, period_log_power),
+                self._band_similarity(spec),
             ]
         ).astype(np.float32)
 
@@ -267,6 +289,17 @@ class ClipStatistics:
         lags = np.pad(lags, (0, self.similarity_lags + 1 - len(lags)))  # irfft wraps round)
         return np.asarray(lags[1:] / max(float(lags[0]), 1e-9))
 
+    def _band_similarity(self, spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        from scipy.ndimage import uniform_filter1d
+
+        bands = spec[self.band_from :]
+        if not len(bands):  # fewer bands than band_from: nothing to read
+            return np.zeros(self.band_shifts)
+        detail = bands - uniform_filter1d(bands, BAND_SMOOTHING, axis=0, mode="nearest")
+        gram = detail @ detail.T  # (bands, bands): the frames' sums of products
+        sums = [np.trace(gram, shift) for shift in range(1, self.band_shifts + 1)]  # 0 past it
+        return np.asarray(sums) / max(float(np.trace(gram)), 1e-9)
+
     def from_windows(self, windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
         """The statistics of one file from its windows (:func:`spectrogram_from_windows`)."""
         return self(spectrogram_from_windows(windows, starts))
@@ -300,8 +333,14 @@ class ClipStatistics:
 
         A config without ``onset_rates_per_octave`` was written before the onset
         spectrum existed, one without ``period_multiples`` or ``rate_ratios`` before
-        the similarity by note period or the onset spectrum by note rate: they are
-        rebuilt without them, so their head's weights still fit.
+        the similarity by note period or the onset spectrum by note rate, one without
+        ``band_shifts`` before the similarity across bands: they are rebuilt without
+        them, so their head's weights still fit.
         """
-        earlier = {"onset_rates_per_octave": 0, "period_multiples": (), "rate_ratios": ()}
+        earlier = {
+            "onset_rates_per_octave": 0,
+            "period_multiples": (),
+            "rate_ratios": (),
+            "band_shifts": 0,
+        }
         return cls(**{**earlier, **config})
