@@ -271,18 +271,21 @@ def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
 
 
 def _band_similarity(statistics: ClipStatistics, spec: Any) -> Any:
-    """The similarity across bands of a time-major ``(t, n_bins)`` spectrogram."""
+    """The similarity across bands of a time-major ``(t, n_bins)`` spectrogram.
+
+    Band-major inside: the neighbourhood's slices and the product's operands are rows
+    (slices of a time-major tensor's inner axis cost TFLite's float kernels 2 ms a file).
+    """
     count = statistics.band_shifts
-    bands = spec[:, statistics.band_from :]
-    n_bands = int(bands.shape[1])
-    if not n_bands:
+    n_bands = int(spec.shape[1]) - statistics.band_from
+    if not count or n_bands <= 0:
         return tf.zeros([count])
+    bands = tf.transpose(spec[:, statistics.band_from :])  # (n_bands, t)
     reach = BAND_SMOOTHING // 2
-    edges = [bands[:, :1]] * reach + [bands] + [bands[:, -1:]] * reach
-    extended = tf.concat(edges, 1)
-    mean = tf.add_n([extended[:, k : k + n_bands] for k in range(BAND_SMOOTHING)])
+    extended = tf.concat([bands[:1]] * reach + [bands] + [bands[-1:]] * reach, 0)
+    mean = tf.add_n([extended[k : k + n_bands] for k in range(BAND_SMOOTHING)])
     detail = bands - mean / BAND_SMOOTHING
-    products = tf.matmul(detail, tf.pad(detail, [[0, 0], [0, count]]), transpose_a=True)
+    products = tf.matmul(detail, tf.pad(detail, [[0, count], [0, 0]]), transpose_b=True)
     # shift s of band i sits at i * (n_bands + count + 1) + s of the flattened product
     flat = tf.pad(tf.reshape(products, [-1]), [[0, n_bands]])
     skewed = tf.reshape(flat, [n_bands, n_bands + count + 1])
