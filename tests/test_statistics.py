@@ -297,30 +297,29 @@ def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None
     assert list(statistics.blocks)[-1] == "band_similarity"
     assert statistics.blocks["band_similarity"] == statistics.band_shifts == 40
     featurizer = MelFeaturizer()  # 128 mel bands at 22.05 kHz: band 38 is 1 kHz
-    tones = [
-        (kind, f0)
-        for kind in ("full", "odd")  # a whole harmonic series against odd partials alone
-        for f0 in (220.0, 262.0, 330.0, 392.0)
-    ]
+    series = {"full": range(1, 30), "odd": range(1, 30, 2)}  # a harmonic series, odd partials
+    tones = [(kind, f0) for kind in series for f0 in (220.0, 262.0, 330.0, 392.0)]
     vectors = np.stack(
         [
             block(
                 statistics,
-                statistics(featurizer.spectrogram(Audio(partials(f0, numbers, seed=i), 22050))),
+                statistics(
+                    featurizer.spectrogram(Audio(partials(f0, series[kind], seed=i), 22050))
+                ),
                 "band_similarity",
             )
             for i, (kind, f0) in enumerate(tones)
-            for numbers in [range(1, 30) if kind == "full" else range(1, 30, 2)]
         ]
     )
     assert np.all(np.isfinite(vectors))
     distance = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
-    same = np.equal.outer([k for k, _ in tones], [k for k, _ in tones])
+    kinds = np.array([kind for kind, _ in tones])
+    same = kinds[:, None] == kinds[None]
+    between = distance[~same]
     np.fill_diagonal(distance, np.inf)
     for i, tone in enumerate(tones):  # every tone's nearest is a tone of its kind, at another pitch
         assert same[i, np.argmin(distance[i])], (tone, distance[i])
     np.fill_diagonal(same, False)
-    between = distance[~np.equal.outer([k for k, _ in tones], [k for k, _ in tones])]
     assert distance[same].mean() < 0.8 * between.mean()
     # a config from before the block (no such key) is rebuilt without it; bad values refused
     off = ClipStatistics(band_shifts=0)

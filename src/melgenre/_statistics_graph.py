@@ -257,12 +257,7 @@ def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
     def body(start: Any, sums: Any) -> tuple[Any, Any]:
         rows = padded[start : start + block]
         products = tf.matmul(rows, padded[start : start + block + count], transpose_b=True)
-        # lag l of row i sits at i * (block + count + 1) + l of the flattened product: padded
-        # by one more row's worth and folded that wide, the lags are columns (no index
-        # constant, which TFLite would store in every artifact)
-        flat = tf.pad(tf.reshape(products, [-1]), [[0, block]])
-        skewed = tf.reshape(flat, [block, block + count + 1])
-        return start + block, sums + tf.reduce_sum(skewed[:, 1 : count + 1], axis=0)
+        return start + block, sums + _lag_sums(products, block, count)[1:]
 
     _, sums = tf.while_loop(
         lambda start, _: start < n_frames, body, [tf.constant(0), tf.zeros([count])]
@@ -287,11 +282,22 @@ def _band_similarity(statistics: ClipStatistics, spec: Any) -> Any:
     mean = tf.add_n([extended[k : k + n_bands] for k in range(BAND_SMOOTHING)])
     detail = bands - mean / BAND_SMOOTHING
     products = tf.matmul(detail, tf.pad(detail, [[0, count], [0, 0]]), transpose_b=True)
-    # shift s of band i sits at i * (n_bands + count + 1) + s of the flattened product
-    flat = tf.pad(tf.reshape(products, [-1]), [[0, n_bands]])
-    skewed = tf.reshape(flat, [n_bands, n_bands + count + 1])
-    sums = tf.reduce_sum(skewed, axis=0)
-    return sums[1 : count + 1] / _nonzero(sums[0])
+    sums = _lag_sums(products, n_bands, count)
+    return sums[1:] / _nonzero(sums[0])
+
+
+def _lag_sums(products: Any, rows: int, count: int) -> Any:
+    """The sums of a ``(rows, rows + count)`` product's diagonals 0 to ``count``.
+
+    ``products[i, j]`` pairs row ``i`` of a sequence with row ``j`` of the same sequence
+    padded with ``count`` zero rows: lag ``j - i``. Lag ``l`` of row ``i`` sits at
+    ``i * (rows + count + 1) + l`` of the flattened product: padded by one more row's
+    worth and folded that wide, the lags are columns (the pairs with ``j < i`` land past
+    column ``count``), with no index constant, which TFLite would store in every artifact.
+    """
+    flat = tf.pad(tf.reshape(products, [-1]), [[0, rows]])
+    skewed = tf.reshape(flat, [rows, rows + count + 1])
+    return tf.reduce_sum(skewed[:, : count + 1], axis=0)
 
 
 def _read(extended: Any, name: str, constants: dict[str, Constant]) -> Any:
