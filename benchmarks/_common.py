@@ -109,7 +109,6 @@ def speed_predictor(n_classes: int = 8, *, statistics: bool = True) -> Any:
         head = melgenre.StatisticsHead(C=1.0)
         x = np.random.default_rng(0).normal(size=(4 * n_classes, head.statistics.dim))
         head.fit_statistics(x, np.arange(4 * n_classes) % n_classes, n_classes=n_classes)
-        head.weight = 0.5
     return melgenre.Predictor(
         preprocessing=melgenre.Preprocessing(feat),
         model=model,

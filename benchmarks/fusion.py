@@ -12,10 +12,10 @@ cache), a :class:`melgenre.fusion.StatisticsHead` is fitted on the training part
 ``Trainer(statistics=True)`` fits it (not on the validation files), and its probabilities
 for the test files multiply the network's recorded mean window probabilities
 (:func:`melgenre.fusion.fuse`), with equal weights (``fused``), with the Trainer's fixed
-``FUSION_WEIGHT`` (``fused_default``, since 2026-12-05), with every weight of the grid
-(``fused_by_weight``) and, where ``cv.py`` recorded the validation files' probabilities too,
-with the weight chosen on them as the Trainer chose it until then (``fused_weighted``).
-Since training on CPU is deterministic for a seed, this is
+``FUSION_WEIGHT`` (``fused_default``, since 2026-12-05; 1/2 until 2026-12-06, 1 since),
+with every weight of the grid (``fused_by_weight``) and, where ``cv.py`` recorded the
+validation files' probabilities too, with the weight chosen on them as the Trainer chose it
+until then (``fused_weighted``). Since training on CPU is deterministic for a seed, this is
 what ``Trainer(statistics=True)`` would report on the fold, without training the network again,
 as far as the recorded probabilities are exact: ``cv.py`` wrote them to five decimals before
 2026-12-04 (seven significant digits since), which can move the weight's choice, whose

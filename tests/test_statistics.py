@@ -437,7 +437,7 @@ def trained(tempi: Any) -> Trainer:
     history = trainer.fit(tempi[0])
     summary = history.params["statistics_head"]
     assert summary["C_"] in BALANCED_C_GRID
-    assert summary["weight"] == FUSION_WEIGHT == 0.5
+    assert summary["weight"] == FUSION_WEIGHT == 1.0
     return trainer
 
 

@@ -87,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="after the window model, fit a logistic regression on each file's clip "
-        "statistics (tempo, periodicity, timbre of the whole file) whose probabilities, "
-        "raised to the power 1/2, multiply the windows' (default: on; "
+        "statistics (tempo, periodicity, timbre of the whole file) whose probabilities "
+        "multiply the windows' (default: on; "
         "--no-clip-statistics answers with the windows alone)",
     )
     train.add_argument(

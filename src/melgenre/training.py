@@ -127,7 +127,7 @@ class Trainer(TrainedModel):
         After the window model, fit a :class:`~melgenre.fusion.StatisticsHead`
         on the training files' clip statistics (tempo, periodicity, timbre of
         the whole file); its probabilities, raised to the weight
-        :data:`~melgenre.fusion.FUSION_WEIGHT` (1/2), multiply the
+        :data:`~melgenre.fusion.FUSION_WEIGHT` (1: a plain product), multiply the
         windows' file answer in :meth:`evaluate` and in the Predictor of
         :meth:`to_predictor`. It is ``trainer.statistics_head_``. The default
         since 0.2 (chosen by the development suite, ``docs/training.rst``);
