@@ -232,6 +232,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the whole plan + a StatisticsHead on each file's clip statistics (tempo, periodicity,
     # timbre of the whole file), its probabilities multiplied with the window mean's
     "full-stats": {"windows": "for_clips", "trainer": {"statistics": True}},
+    # the validation files decide nothing by default (no early stopping, a fixed fusion
+    # weight): does training on them too pay? (the same folds; nothing held out inside)
+    "full-stats-all": {"windows": "for_clips", "trainer": {"statistics": True}, "all": True},
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)
     "full-aug-6k": {
@@ -365,6 +368,12 @@ def fold_features(name: str, parts: tuple[Any, Any, Any], cache_dir: Path) -> tu
     from melgenre.plan import clip_seconds
 
     settings = CANDIDATES[name]
+    if settings.get("all"):  # train on the validation files too; they are still scored apart
+        parts = (
+            dataclasses.replace(parts[0], items=parts[0].items + parts[1].items),
+            parts[1],
+            parts[2],
+        )
     options = settings.get("featurizer", {})
     if settings.get("windows") == "for_clips":
         featurizer = melgenre.MelFeaturizer.for_clips(clip_seconds(parts[0].paths), **options)
@@ -451,7 +460,7 @@ def run_fold(
             augmentation=melgenre.Augmentation(**augmentation) if augmentation else None,
             **trainer_options,
         )
-        history = trainer.fit(train, validation=validation)
+        history = trainer.fit(train, validation=None if settings.get("all") else validation)
         members.append((model, trainer.evaluate(test)))
     seconds = time.perf_counter() - start
     report = members[0][1]
