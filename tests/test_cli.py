@@ -176,6 +176,15 @@ def test_error_exits_are_one_clear_line(
     assert err.startswith("melgenre: error: 'model.keras' in the bundle")
     assert "checksum" in err
     assert len(err.strip().splitlines()) == 1
+    data = demo.make_dataset(tmp_path / "few", clips_per_class=4, duration=1.0)
+    code, _, err = run(
+        capsys, "train", str(data), "--out", str(tmp_path / "m"), "--patience", "3",
+        "--validation-size", "0",
+    )  # fmt: skip
+    assert code == 1  # before any extraction: nothing to stop on is said, not ignored
+    assert err.startswith("melgenre: error: patience=3 stops on the validation files")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
     with pytest.raises(SystemExit) as exit_info:
         main(["predict"])
     assert exit_info.value.code == 2

@@ -51,6 +51,7 @@ def train_job(
     """
     import melgenre
     from melgenre import plotting
+    from melgenre.errors import ConfigError
     from melgenre.plan import clip_seconds
 
     started = time.perf_counter()
@@ -62,6 +63,14 @@ def train_job(
     else:
         parts, split_record = named_split(data_dir, split), {"split": split}
     train, validation, test = parts.train, parts.validation, parts.test
+    if patience and (validation is None or not len(validation)):
+        raise ConfigError(
+            f"patience={patience} stops on the validation files, but there are none "
+            "(validation_size 0, or a split without validation.txt): give a validation "
+            "share (--validation-size 0.1) or run the whole plan without --patience.",
+            parameter="patience",
+            value=patience,
+        )
     classes = train.classes
     paths = [p for part in (train, validation, test) if part is not None for p in part.paths]
     featurizer = melgenre.MelFeaturizer.for_clips(clip_seconds(paths), sample_rate=sample_rate)
