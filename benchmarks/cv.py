@@ -368,7 +368,7 @@ def fold_features(name: str, parts: tuple[Any, Any, Any], cache_dir: Path) -> tu
     from melgenre.plan import clip_seconds
 
     settings = CANDIDATES[name]
-    if settings.get("all"):  # train on the validation files too; they are still scored apart
+    if settings.get("all"):  # train on the validation files too (no validation set then)
         parts = (
             dataclasses.replace(parts[0], items=parts[0].items + parts[1].items),
             parts[1],

@@ -94,7 +94,7 @@ def train_job(
         seed=seed,
         verbose=verbose,
         run_dir=run_dir,
-        early_stopping="validation" in features and bool(patience),
+        early_stopping=bool(patience),  # with validation files: checked above
         patience=patience,
         class_weight=class_weight,
         pooling=pooling,
