@@ -34,7 +34,7 @@ from melgenre.fusion import (
     fit_statistics_head,
     fuse,
 )
-from melgenre.statistics import spectrogram_from_windows, window_starts
+from melgenre.statistics import PHRASE_OVERLAP, spectrogram_from_windows, window_starts
 
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
@@ -176,7 +176,7 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
     np.testing.assert_array_equal(both, off(spec))
     with pytest.raises(ConfigError, match="onset spectrum"):
         ClipStatistics(tempo_lags=1)
-    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 415
+    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 419
     # a config from before the onset spectrum (no such keys) is rebuilt without one
     newer = ("onset_rates_per_octave", "rate_ratios")
     earlier = {k: v for k, v in SMALL.get_config().items() if k not in newer}
@@ -198,7 +198,7 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
     statistics = ClipStatistics()
     assert statistics.blocks["similarity_by_period"] == len(statistics.period_multiples) == 11
     # appended: the earlier blocks' indices are unchanged
-    assert list(statistics.blocks)[-3:-1] == ["similarity_by_period", "onset_by_note_rate"]
+    assert list(statistics.blocks)[-4:-2] == ["similarity_by_period", "onset_by_note_rate"]
     grid = statistics.note_period_grid
     np.testing.assert_allclose(np.log2(grid) * 12, np.round(np.log2(grid) * 12))
     assert grid[0] >= 4.3
@@ -276,6 +276,52 @@ def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() ->
         ClipStatistics(rate_ratios=(0.5, -1.0))
 
 
+def test_the_similarity_by_phrase_hears_four_and_eight_bars_of_threes_or_fours() -> None:
+    statistics = ClipStatistics()
+    assert list(statistics.blocks)[-1] == "similarity_by_phrase"
+    assert statistics.blocks["similarity_by_phrase"] == len(statistics.phrase_multiples) == 4
+    assert statistics.similarity_reach == statistics.phrase_lags == 1024
+    at = {m: i for i, m in enumerate(statistics.phrase_multiples)}
+    # four bars of six notes (a jig's) against four bars of eight, at periods on the grid
+    # (2 ** (k / 12) frames): a period a few percent off the grid is read by its neighbours,
+    # which the note-period block's 3 to 16 notes tolerate but which by the 48th note is
+    # several frames (at 7 frames a note the readings at 48 and 64 notes fall to ~0)
+    for period in (6, 8):
+        sixes = block(
+            statistics, statistics(figures(24, period, frames=1200)), "similarity_by_phrase"
+        )
+        eights = block(
+            statistics, statistics(figures(32, period, frames=1200)), "similarity_by_phrase"
+        )
+        assert sixes[at[24.0]] > sixes[at[32.0]] + 0.5, (period, sixes)
+        assert eights[at[32.0]] > eights[at[24.0]] + 0.5, (period, eights)
+        assert sixes[at[48.0]] > sixes[at[64.0]] + 0.5, (period, sixes)
+        assert eights[at[64.0]] > eights[at[48.0]] + 0.5, (period, eights)
+    # lags that leave fewer than PHRASE_OVERLAP frames overlapping read 0: the shortest
+    # reading (24 notes of 4.3 frames) needs 231 frames
+    short = figures(24, 5, frames=PHRASE_OVERLAP + 102)
+    assert not np.any(block(statistics, statistics(short), "similarity_by_phrase"))
+    assert np.any(block(statistics, statistics(figures(24, 5, frames=400)), "similarity_by_phrase"))
+    # readings past phrase_lags are 0; the other blocks never change with the phrases
+    near = dataclasses.replace(statistics, phrase_lags=100)
+    spec = figures(24, 6, frames=900)
+    assert not np.any(block(near, near(spec), "similarity_by_phrase"))
+    off = ClipStatistics(phrase_multiples=())
+    np.testing.assert_array_equal(
+        without(statistics, statistics(spec), "similarity_by_phrase"), off(spec)
+    )
+    assert off.dim == statistics.dim - 4
+    assert off.similarity_reach == off.similarity_lags
+    # a config from before the block (no such key) is rebuilt without it; bad values refused
+    earlier = {k: v for k, v in statistics.get_config().items() if k != "phrase_multiples"}
+    assert ClipStatistics.from_config(earlier) == off
+    again = ClipStatistics.from_config(json.loads(json.dumps(statistics.get_config())))
+    assert again == statistics
+    for bad in ({"phrase_multiples": (0.0,)}, {"phrase_lags": 0}, {"phrase_lags": 2.5}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            ClipStatistics(**bad)  # type: ignore[arg-type]
+
+
 def partials(f0: float, numbers: range, *, seconds: float = 2.0, seed: int = 0) -> np.ndarray:
     """A steady tone at 22.05 kHz: partials ``numbers`` of ``f0``, partial k at 1 / k."""
     rng = np.random.default_rng(seed)
@@ -291,7 +337,7 @@ def partials(f0: float, numbers: range, *, seconds: float = 2.0, seed: int = 0) 
 
 def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None:
     statistics = ClipStatistics()
-    assert list(statistics.blocks)[-1] == "band_similarity"
+    assert list(statistics.blocks)[-2] == "band_similarity"
     assert statistics.blocks["band_similarity"] == statistics.band_shifts == 40
     featurizer = MelFeaturizer()  # 128 mel bands at 22.05 kHz: band 38 is 1 kHz
     series = {"full": range(1, 30), "odd": range(1, 30, 2)}  # a harmonic series, odd partials
@@ -540,8 +586,8 @@ def test_predictor_fuses_saves_and_loads(trained: Trainer, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     ("bins", "frames"),
-    [(32, 250), (128, 646), (32, 100), (20, 40), (32, 2)],
-    ids=["clip", "15s", "shorter-than-the-lags", "fewer-bands-than-cepstra", "two-frames"],
+    [(32, 250), (128, 646), (32, 1500), (32, 100), (20, 40), (32, 2)],
+    ids=["clip", "15s", "35s", "shorter-than-the-lags", "fewer-bands-than-cepstra", "two-frames"],
 )
 def test_the_in_graph_statistics_match_numpy(bins: int, frames: int) -> None:
     from melgenre._statistics_graph import clip_statistics

@@ -5,12 +5,15 @@ apart, a reel's 0.125 to 0.155 s) and their bars last nearly as long (six eighth
 jig, eight of a reel): the similarity by lag and the onset spectrum, read at fixed lags
 and rates, see nearly the same curves. What differs is counted in notes: after how many
 notes a figure repeats, and how the onsets group (a jig's threes, a hornpipe's dotted
-pairs). So :class:`~melgenre.ClipStatistics` reads two of its blocks again relative to
-the clip's note period:
+pairs), and after how many notes a phrase comes back. So :class:`~melgenre.ClipStatistics`
+reads two of its blocks again relative to the clip's note period:
 
 * the similarity by note period: the similarity by lag at ``period_multiples`` of it;
 * the onset spectrum by note rate: the onset spectrum at ``rate_ratios`` of the note
-  rate, relative to its level at the note rate (log10: a ratio of powers).
+  rate, relative to its level at the note rate (log10: a ratio of powers);
+* the similarity by phrase: the similarity by lag again, at ``phrase_multiples`` of it
+  (four and eight bars: a jig's 24 and 48 notes, a reel's 32 and 64), up to
+  ``phrase_lags``, at the lags after which enough of the clip overlaps its repetition.
 
 The note period is read softly from the onset windows' power spectrum (the onset
 spectrum's, before its log): at periods a twelfth of an octave apart (``2 ** (k / 12)``
@@ -157,28 +160,48 @@ def checked(statistics: ClipStatistics, name: str) -> tuple[float, ...]:
     return value
 
 
+def phrase_mask(count: int, n_frames: int, overlap: int) -> npt.NDArray[np.bool_]:
+    """True at the lags 1 to ``count`` after which ``overlap`` of ``n_frames`` frames overlap."""
+    return np.arange(1, count + 1) <= n_frames - overlap
+
+
 def relative_blocks(
     statistics: ClipStatistics,
     similarity: FloatArray,
     onset_spectrum: FloatArray,
     period_log_power: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """The similarity by note period and the onset spectrum by note rate (empty when off).
+    n_frames: int,
+    overlap: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The similarity by note period, the onset spectrum by note rate, the similarity by phrase.
 
+    Each is empty when off. ``similarity`` holds lags 1 to ``statistics.similarity_reach``:
+    the similarity by note period reads its first ``similarity_lags`` (0 past them), the
+    similarity by phrase its first ``phrase_lags``, 0 at the lags whose repetition overlaps
+    fewer than ``overlap`` of the clip's ``n_frames`` (:func:`phrase_mask`).
     ``period_log_power`` is the log10 of the onset windows' mean share of power at the note
     periods (floored as the onset spectrum is).
     """
     by_period: FloatArray = np.zeros(0, np.float32)
     by_rate: FloatArray = np.zeros(0, np.float32)
-    if not (statistics.period_multiples or statistics.rate_ratios):
-        return by_period, by_rate
+    by_phrase: FloatArray = np.zeros(0, np.float32)
+    if not (statistics.period_multiples or statistics.rate_ratios or statistics.phrase_multiples):
+        return by_period, by_rate, by_phrase
     periods = statistics.note_period_grid
     weights = period_weights(period_log_power)
     if statistics.period_multiples:
         reads = period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
-        by_period = similarity_by_period(similarity, weights, reads)
+        by_period = similarity_by_period(similarity[: statistics.similarity_lags], weights, reads)
     if statistics.rate_ratios:
         ratios = rate_reads(statistics.rate_ratios, periods, statistics.onset_rates)
         unit = rate_reads((1.0,), periods, statistics.onset_rates)
         by_rate = onset_by_note_rate(onset_spectrum, weights, ratios, unit)
-    return by_period, by_rate
+    if statistics.phrase_multiples:
+        count = statistics.phrase_lags
+        reads = period_reads(statistics.phrase_multiples, periods, count)
+        by_phrase = similarity_by_period(
+            np.where(phrase_mask(count, n_frames, overlap), similarity[:count], 0.0),
+            weights,
+            reads,
+        )
+    return by_period, by_rate, by_phrase

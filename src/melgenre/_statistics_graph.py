@@ -23,6 +23,10 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
   power spectrum at the note periods' rates (as the onset spectrum does), weigh them by a
   softmax and read the similarity and the onset spectrum with the constant indices and
   fractions of ``melgenre._periods``;
+* the similarity by phrase reads the similarity by lag as far as ``phrase_lags`` (the
+  blocks above are computed that far), times a mask of the lags that leave
+  :data:`~melgenre.statistics.PHRASE_OVERLAP` frames overlapping (from the clip's
+  length), with the same weights and constant readings;
 * the similarity across bands takes each band's neighbourhood mean away (the edge bands
   repeated, as ``scipy.ndimage.uniform_filter1d(mode="nearest")`` does), multiplies the
   bands by themselves and the next ``band_shifts`` (zeros past the last) in one matrix
@@ -44,7 +48,7 @@ import numpy.typing as npt
 from melgenre._periods import SHARPNESS, Reads, period_reads, rate_reads
 from melgenre._tf import tf
 from melgenre.errors import ExportError
-from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR, BAND_SMOOTHING
+from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR, BAND_SMOOTHING, PHRASE_OVERLAP
 
 #: A constant of the NumPy path (float32 weights, int32 indices).
 Constant = npt.NDArray[Any]
@@ -117,6 +121,8 @@ def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, Constant]:
     reads: dict[str, Reads] = {
         "similarity": period_reads(statistics.period_multiples, periods, statistics.similarity_lags)
     }
+    if statistics.phrase_multiples:
+        reads["phrase"] = period_reads(statistics.phrase_multiples, periods, statistics.phrase_lags)
     if statistics.rate_ratios:
         reads["ratios"] = rate_reads(statistics.rate_ratios, periods, rates)
         reads["unit"] = rate_reads((1.0,), periods, rates)
@@ -164,10 +170,17 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
     excess = tf.reduce_mean(tf.maximum(onset - onset_mean - spread, 0.0))
     peakiness = excess / tf.maximum(spread, _SPREAD_FLOOR)
     tempogram, onset_spectrum, period_log_power = _rhythm(statistics, onset, constants)
-    similarity = _similarity(statistics, centred)
-    by_period, by_rate = tf.zeros([0]), tf.zeros([0])
-    if statistics.period_multiples or statistics.rate_ratios:
+    reach = _similarity(statistics, centred)
+    similarity = reach[: statistics.similarity_lags]
+    by_period, by_rate, by_phrase = tf.zeros([0]), tf.zeros([0]), tf.zeros([0])
+    if statistics.period_multiples or statistics.rate_ratios or statistics.phrase_multiples:
         weights = tf.nn.softmax(SHARPNESS * period_log_power)
+    if statistics.phrase_multiples:
+        count = statistics.phrase_lags
+        overlapping = tf.range(1, count + 1) <= tf.shape(spec)[0] - PHRASE_OVERLAP
+        masked = tf.where(overlapping, reach[:count], tf.zeros([count]))
+        padded = tf.concat([masked, tf.zeros([1])], 0)
+        by_phrase = tf.reduce_sum(_read(padded, "phrase", constants) * weights, axis=1)
     if statistics.period_multiples:
         padded = tf.concat([similarity, tf.zeros([1])], 0)
         by_period = tf.reduce_sum(_read(padded, "similarity", constants) * weights, axis=1)
@@ -186,6 +199,7 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
             by_period,
             by_rate,
             _band_similarity(statistics, spec),
+            by_phrase,
         ],
         0,
     )
@@ -243,14 +257,14 @@ _SIMILARITY_BLOCK = 128
 
 
 def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
-    """The similarity by lag, block by block of frames.
+    """The similarity by lag (lags 1 to ``similarity_reach``), block by block of frames.
 
     Each block's frames against the same and the next ``count`` frames: one matrix
     product, its diagonals 1 to ``count`` summed. The frames are padded
     with zeros, which add nothing, so lags past the clip are 0 (and no slice is ever
     empty: TFLite's sum of one is not reliably 0).
     """
-    count, block = statistics.similarity_lags, _SIMILARITY_BLOCK
+    count, block = statistics.similarity_reach, _SIMILARITY_BLOCK
     n_frames = tf.shape(centred)[0]
     padded = tf.pad(centred, [[0, block + count], [0, 0]])
 

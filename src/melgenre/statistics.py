@@ -37,7 +37,14 @@ spectrogram in one vector, the descriptors of music information retrieval:
   semitones a band), after each band has had the mean of the :data:`BAND_SMOOTHING`
   bands around it taken away (the spectral envelope), summed over frames and
   relative to shift 0: the intervals between a sound's partials, whatever its pitch
-  (a full harmonic series, a clarinet's odd partials, a bell's inharmonic ones).
+  (a full harmonic series, a clarinet's odd partials, a bell's inharmonic ones);
+* the similarity by phrase: the self-similarity read, as the similarity by note period
+  is, at ``phrase_multiples`` of the note period (four and eight bars of six- and
+  eight-note bars at the defaults: 24, 32, 48 and 64 notes), up to ``phrase_lags``
+  frames, at the lags where at least :data:`PHRASE_OVERLAP` frames of the clip
+  overlap their repetition (0 at the others, so a short clip reads zeros rather than
+  the few frame pairs near its end): whether the music comes back after four or
+  eight bars of threes or of fours.
 
 A :class:`~melgenre.fusion.StatisticsHead` (standardisation and a multinomial
 logistic regression) classifies these vectors; its file probabilities multiply
@@ -78,6 +85,9 @@ _SPREAD_FLOOR = 1e-3
 _POWER_FLOOR = 1e-6
 #: Bands (odd) whose mean, centred on a band, the similarity across bands takes away first.
 BAND_SMOOTHING = 5
+#: Frames of a clip that must overlap their repetition for the similarity by phrase to read
+#: a lag (a window's length at the defaults: 3 s).
+PHRASE_OVERLAP = 128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +127,12 @@ class ClipStatistics:
         The lowest band the similarity across bands reads (the 39th: 1 kHz at
         22.05 kHz and 128 mel bands, where the mel scale turns logarithmic). A
         spectrogram with fewer bands gives zeros.
+    phrase_multiples : tuple of float > 0, default=(24, 32, 48, 64)
+        The multiples of the note period at which the similarity by phrase reads the
+        similarity (one number each; since 2026-12-07); ``()`` leaves the block out.
+    phrase_lags : int > 0, default=1024
+        The longest lag the similarity by phrase reads (about 24 s); readings past it
+        are 0.
     note_periods : (float, float), default=(4.3, 28.7)
         The shortest and longest note period considered, in frames (10 to 1.5
         notes a second at 22.05 kHz and a 512-sample hop); at least 2 frames, and
@@ -157,6 +173,8 @@ class ClipStatistics:
     note_periods: tuple[float, float] = (4.3, 28.7)
     band_shifts: int = 40
     band_from: int = 38
+    phrase_multiples: tuple[float, ...] = (24.0, 32.0, 48.0, 64.0)
+    phrase_lags: int = 1024
     max_frames: int = 25_840
 
     def __post_init__(self) -> None:
@@ -174,8 +192,14 @@ class ClipStatistics:
         check_int(owner, "similarity_lags", self.similarity_lags, low=1)
         check_int(owner, "band_shifts", self.band_shifts, low=0)
         check_int(owner, "band_from", self.band_from, low=0)
+        check_int(owner, "phrase_lags", self.phrase_lags, low=1)
         check_int(owner, "max_frames", self.max_frames, low=1)
-        for name in ("period_multiples", "rate_ratios", "note_periods"):  # JSON's lists: tuples
+        for name in (
+            "period_multiples",
+            "rate_ratios",
+            "note_periods",
+            "phrase_multiples",
+        ):  # JSON's lists: tuples
             object.__setattr__(self, name, _periods.checked(self, name))
 
     @property
@@ -196,7 +220,13 @@ class ClipStatistics:
             "similarity_by_period": len(self.period_multiples),
             "onset_by_note_rate": len(self.rate_ratios),
             "band_similarity": self.band_shifts,
+            "similarity_by_phrase": len(self.phrase_multiples),
         }
+
+    @property
+    def similarity_reach(self) -> int:
+        """Lags of the self-similarity computed: the block's, or the phrases' when longer."""
+        return max(self.similarity_lags, self.phrase_lags if self.phrase_multiples else 0)
 
     @property
     def note_period_grid(self) -> FloatArray:
@@ -226,7 +256,11 @@ class ClipStatistics:
         onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
         spread = float(onset.std())
         tempogram, onset_spectrum, period_log_power = self._rhythm(onset)
-        similarity = self._similarity(spec)
+        reach = self._similarity(spec)
+        similarity = reach[: self.similarity_lags]
+        by_period, by_rate, by_phrase = _periods.relative_blocks(
+            self, reach, onset_spectrum, period_log_power, spec.shape[1], PHRASE_OVERLAP
+        )
         return np.concatenate(
             [
                 cepstra.mean(axis=1),
@@ -235,8 +269,10 @@ class ClipStatistics:
                 onset_spectrum,
                 similarity,
                 [onset.mean(), spread, self._peakiness(onset, spread)],
-                *_periods.relative_blocks(self, similarity, onset_spectrum, period_log_power),
+                by_period,
+                by_rate,
                 self._band_similarity(spec),
+                by_phrase,
             ]
         ).astype(np.float32)
 
@@ -281,12 +317,14 @@ class ClipStatistics:
         return tempogram, log_power_at(rates * 2 * width), log_power_at(2 * width / periods)
 
     def _similarity(self, spec: npt.NDArray[np.float64]) -> FloatArray:
+        """The similarity by lag, lags 1 to :attr:`similarity_reach` (one FFT whatever its lags)."""
         centred = spec - spec.mean(axis=1, keepdims=True)
         n_frames = centred.shape[1]
+        count = self.similarity_reach
         spectrum = np.fft.rfft(centred, 2 * n_frames, axis=1)
         lags = np.fft.irfft(np.abs(spectrum) ** 2, axis=1).sum(axis=0)[:n_frames]
-        lags = lags[: self.similarity_lags + 1]  # lags past the clip are 0 (the rest of
-        lags = np.pad(lags, (0, self.similarity_lags + 1 - len(lags)))  # irfft wraps round)
+        lags = lags[: count + 1]  # lags past the clip are 0 (the rest of
+        lags = np.pad(lags, (0, count + 1 - len(lags)))  # irfft wraps round)
         return np.asarray(lags[1:] / max(float(lags[0]), 1e-9))
 
     def _band_similarity(self, spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -340,7 +378,8 @@ class ClipStatistics:
         A config without ``onset_rates_per_octave`` was written before the onset
         spectrum existed, one without ``period_multiples`` or ``rate_ratios`` before
         the similarity by note period or the onset spectrum by note rate, one without
-        ``band_shifts`` before the similarity across bands: they are rebuilt without
+        ``band_shifts`` before the similarity across bands, one without
+        ``phrase_multiples`` before the similarity by phrase: they are rebuilt without
         them, so their head's weights still fit.
         """
         earlier = {
@@ -348,5 +387,6 @@ class ClipStatistics:
             "period_multiples": (),
             "rate_ratios": (),
             "band_shifts": 0,
+            "phrase_multiples": (),
         }
         return cls(**{**earlier, **config})
