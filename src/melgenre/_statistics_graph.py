@@ -17,16 +17,16 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
   removed) at its rates by linear interpolation: two gathers and a weighted sum
   with constant weights, as ``np.interp`` does;
 * the similarity by lag is computed block by block of frames (one matrix product of the
-  block's frames with the same and the next ``similarity_lags`` frames, its diagonals
-  summed), in a ``tf.while_loop``;
+  block's frames with the same and the next ``similarity_reach`` frames, its diagonals
+  summed), in a ``tf.while_loop``; its block keeps the first ``similarity_lags``;
 * the similarity by note period and the onset spectrum by note rate read the same mean
   power spectrum at the note periods' rates (as the onset spectrum does), weigh them by a
   softmax and read the similarity and the onset spectrum with the constant indices and
   fractions of ``melgenre._periods``;
-* the similarity by phrase reads the similarity by lag as far as ``phrase_lags`` (the
-  blocks above are computed that far), times a mask of the lags that leave
+* the similarity by phrase reads the similarity by lag as far as ``phrase_lags`` (1,024
+  lags at the defaults: the reach computed above), where a mask of the lags that leave
   :data:`~melgenre.statistics.PHRASE_OVERLAP` frames overlapping (from the clip's
-  length), with the same weights and constant readings;
+  length) is true (0 elsewhere), with the same weights and constant readings;
 * the similarity across bands takes each band's neighbourhood mean away (the edge bands
   repeated, as ``scipy.ndimage.uniform_filter1d(mode="nearest")`` does), multiplies the
   bands by themselves and the next ``band_shifts`` (zeros past the last) in one matrix

@@ -194,12 +194,8 @@ class ClipStatistics:
         check_int(owner, "band_from", self.band_from, low=0)
         check_int(owner, "phrase_lags", self.phrase_lags, low=1)
         check_int(owner, "max_frames", self.max_frames, low=1)
-        for name in (
-            "period_multiples",
-            "rate_ratios",
-            "note_periods",
-            "phrase_multiples",
-        ):  # JSON's lists: tuples
+        sequences = ("period_multiples", "rate_ratios", "note_periods", "phrase_multiples")
+        for name in sequences:  # JSON's lists: tuples
             object.__setattr__(self, name, _periods.checked(self, name))
 
     @property
