@@ -30,7 +30,8 @@ network is trained): ``--statistics '{"n_mfcc": 40}' --tag=-mfcc40`` (ClipStatis
 ``--onset-spectrum`` (the screen of what ``ClipStatistics(onset_rates_per_octave=12)`` now
 computes itself, 0.5-16 Hz; its records were made without the library's),
 ``--harmony cqt`` (two blocks of pitch-class statistics from a chroma of each file's audio,
-not of its mel bands; ``stft`` for one from a 2,048-point STFT); the flags combine.
+not of its mel bands; ``cqt12`` at 12 bins an octave and hop 2048, ``stft`` from a
+2,048-point STFT); the flags combine.
 """
 
 from __future__ import annotations
@@ -87,10 +88,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--harmony",
-        choices=("cqt", "stft"),
+        choices=("cqt", "cqt12", "stft"),
         help="add two blocks of key-invariant pitch-class statistics from each file's audio: "
-        "a constant-Q chroma (librosa, 36 bins an octave from C1) or an STFT chroma "
-        "(2,048 points, hop 512), both at A = 440 Hz (a screen; reads the audio files)",
+        "a constant-Q chroma (librosa, from C1: 'cqt' 36 bins an octave, hop 512; 'cqt12' 12 "
+        "bins, hop 2048) or an STFT chroma (2,048 points, hop 512), all at A = 440 Hz (a "
+        "screen; reads the audio files)",
     )
     parser.add_argument(
         "--balance",
@@ -274,9 +276,10 @@ def harmony_statistics(base: Any, source: str) -> Any:
     A screened variant, not in the library: the mel bands are 1 to 2 semitones wide below
     about 1 kHz, too coarse for a chroma (``MelFeaturizer(chroma=True)``'s, folded from
     them, scored nothing here), so the audio is read again (22,050 Hz, mono) and its
-    chroma taken from a constant-Q transform (``"cqt"``: 36 bins an octave from C1, hop
-    512) or from the power of a 2,048-point STFT (``"stft"``, hop 512), at A = 440 Hz
-    (no tuning estimate). Chromas are computed once per file and kept for the run.
+    chroma taken from a constant-Q transform from C1 (``"cqt"``: 36 bins an octave, hop
+    512; ``"cqt12"``: 12 bins, hop 2048, a quarter of the cost) or from the power of a
+    2,048-point STFT (``"stft"``, hop 512), at A = 440 Hz (no tuning estimate). Chromas
+    are computed once per file and kept for the run.
     """
     import dataclasses
     import functools
@@ -291,9 +294,10 @@ def harmony_statistics(base: Any, source: str) -> Any:
     def chroma(path: str) -> Any:
         audio = loader.load(path)
         y, rate = audio.samples, audio.sample_rate
-        if source == "cqt":
+        if source.startswith("cqt"):
+            bins, hop = (12, 2048) if source == "cqt12" else (36, 512)
             return librosa.feature.chroma_cqt(
-                y=y, sr=rate, hop_length=512, bins_per_octave=36, tuning=0.0, norm=None
+                y=y, sr=rate, hop_length=hop, bins_per_octave=bins, tuning=0.0, norm=None
             )
         power = np.abs(librosa.stft(y, n_fft=2048, hop_length=512)) ** 2
         return librosa.feature.chroma_stft(S=power, sr=rate, tuning=0.0, norm=None)
