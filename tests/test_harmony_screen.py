@@ -71,3 +71,31 @@ def test_silence_and_one_frame_are_finite(fusion) -> None:  # type: ignore[no-un
     for chroma in (np.zeros((12, 30)), np.ones((12, 1))):
         for values in fusion.pitch_class_summaries(chroma).values():
             assert np.all(np.isfinite(values))
+
+
+def test_lean_constant_q_chroma_matches_librosa(fusion) -> None:  # type: ignore[no-untyped-def]
+    import librosa
+
+    rate = 22050
+    t = np.arange(rate * 6) / rate
+    y = np.zeros_like(t)
+    for i, notes in enumerate(((36, 48, 52, 55, 60), (43, 47, 50, 53, 67))):  # C major, G7
+        held = (t >= 3 * i) & (t < 3 * (i + 1))
+        for note in notes:
+            for partial in (1, 2, 3):
+                hz = 440 * 2 ** ((note - 69) / 12) * partial
+                y[held] += np.sin(2 * np.pi * hz * t[held]) / partial
+    lean = fusion.lean_constant_q_chroma(y, rate)
+    reference = librosa.feature.chroma_cqt(
+        y=y, sr=rate, hop_length=2048, bins_per_octave=12, tuning=0.0, norm=None
+    )
+    assert lean.shape == reference.shape == (12, 1 + len(y) // 2048)
+    inside = slice(4, lean.shape[1] - 4)  # away from the edges
+    correlation = [
+        np.corrcoef(a, b)[0, 1]
+        for a, b in zip(lean[:, inside].T, reference[:, inside].T, strict=True)
+    ]
+    assert np.median(correlation) > 0.97
+    # the two chords' pitch-class profiles as librosa's (semitone-wide filters leak alike)
+    for half in (slice(4, 28), slice(36, 60)):
+        assert np.corrcoef(lean[:, half].mean(1), reference[:, half].mean(1))[0, 1] > 0.98
