@@ -210,7 +210,7 @@ CHORD_TYPES = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 10), (0, 3, 6), (0, 4, 8), (0, 5,
 
 
 def pitch_class_summaries(chroma: Any) -> dict[str, Any]:
-    """Key-invariant, continuous summaries of a ``(12, frames)`` chroma (power, not normalised).
+    """Key-invariant, continuous summaries of a ``(12, frames)`` chroma (any non-negative scale).
 
     ``intervals`` (18): the magnitudes of the 1st-6th DFT coefficients of the clip's mean
     pitch-class distribution and the mean and spread of each frame's (interval content:
