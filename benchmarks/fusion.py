@@ -209,6 +209,24 @@ MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.3
 CHORD_TYPES = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 10), (0, 3, 6), (0, 4, 8), (0, 5, 7), (0, 7))
 
 
+def _centred(v: Any, axis: int = 0) -> Any:
+    """``v`` less its mean along ``axis``, scaled to a unit norm there (a correlation's operand)."""
+    v = v - v.mean(axis, keepdims=True)
+    return v / np.maximum(np.linalg.norm(v, axis=axis, keepdims=True), 1e-9)
+
+
+@functools.cache
+def _templates() -> tuple[Any, tuple[Any, ...]]:
+    """The 24 keys' centred profiles and each chord type's 12 centred transpositions."""
+
+    def transpositions(profile: Any) -> Any:
+        return np.stack([_centred(np.roll(np.asarray(profile, float), r)) for r in range(12)])
+
+    keys = np.concatenate([transpositions(MAJOR_PROFILE), transpositions(MINOR_PROFILE)])
+    chords = tuple(transpositions(np.isin(np.arange(12), chord)) for chord in CHORD_TYPES)
+    return keys, chords
+
+
 def pitch_class_summaries(chroma: Any) -> dict[str, Any]:
     """Key-invariant, continuous summaries of a ``(12, frames)`` chroma (any non-negative scale).
 
@@ -220,14 +238,6 @@ def pitch_class_summaries(chroma: Any) -> dict[str, Any]:
     chord types over their transpositions (mean, and a soft count: softmax at 8 over the
     types), and the frame-to-frame change of the distribution (mean, spread, peakiness).
     """
-
-    def centred(v: Any, axis: int = 0) -> Any:
-        v = v - v.mean(axis, keepdims=True)
-        return v / np.maximum(np.linalg.norm(v, axis=axis, keepdims=True), 1e-9)
-
-    def transpositions(profile: Any) -> Any:
-        return np.stack([centred(np.roll(np.asarray(profile, float), r)) for r in range(12)])
-
     chroma = np.asarray(chroma, np.float64)
     energy = chroma.sum(0)
     weight = energy / max(float(energy.sum()), 1e-12)
@@ -236,14 +246,10 @@ def pitch_class_summaries(chroma: Any) -> dict[str, Any]:
     dft = np.abs(np.fft.rfft(frames, axis=0))[1:7]
     dft_mean = dft @ weight
     dft_spread = np.sqrt(np.maximum(dft**2 @ weight - dft_mean**2, 0.0))
-    keys = np.concatenate([transpositions(MAJOR_PROFILE), transpositions(MINOR_PROFILE)])
-    key = keys @ centred(mean)
-    chords = np.stack(
-        [
-            (transpositions(np.isin(np.arange(12), chord)) @ centred(frames)).max(0)
-            for chord in CHORD_TYPES
-        ]
-    )
+    keys, types = _templates()
+    key = keys @ _centred(mean)
+    centred = _centred(frames)
+    chords = np.stack([(transpositions @ centred).max(0) for transpositions in types])
     soft = np.exp(8 * chords)
     soft /= soft.sum(0, keepdims=True)
     change = np.abs(np.diff(frames, axis=1)).sum(0)
