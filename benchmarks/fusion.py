@@ -92,7 +92,9 @@ def main() -> None:
         choices=("cqt", "cqt12", "lean", "stft"),
         help="add two blocks of key-invariant pitch-class statistics from each file's audio: "
         "a constant-Q chroma (librosa, from C1: 'cqt' 36 bins an octave, hop 512; 'cqt12' 12 "
-        "bins, hop 2048; 'lean' the same computed by lean_constant_q_chroma) or an STFT chroma "
+        "bins, hop 2048; 'lean' the library's melgenre._pitch.constant_q_chroma, the same "
+        "design, its rate halved by a binomial filter, formerly by resample_poly) or an STFT "
+        "chroma "
         "(2,048 points, hop 512), all at A = 440 Hz (a screen; reads the audio files)",
     )
     parser.add_argument(
@@ -114,8 +116,9 @@ def main() -> None:
         (args.onset_spectrum, onset_spectrum_statistics),
     ):
         kind = variant(kind) if flag else kind
-    if args.harmony:
+    if args.harmony:  # the screen's harmony in place of the library's
         kind = harmony_statistics(kind, args.harmony)
+        args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
     record = json.loads(args.cv.read_text())
     runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
@@ -202,144 +205,16 @@ def main() -> None:
     write_result("cv/fusion", results)
 
 
-#: Krumhansl-Kessler key profiles (C major, C minor).
-MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
-MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
-#: Chord types (pitch classes above the root) whose best transposition each frame is matched to.
-CHORD_TYPES = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 10), (0, 3, 6), (0, 4, 8), (0, 5, 7), (0, 7))
-
-
-def _centred(v: Any, axis: int = 0) -> Any:
-    """``v`` less its mean along ``axis``, scaled to a unit norm there (a correlation's operand)."""
-    v = v - v.mean(axis, keepdims=True)
-    return v / np.maximum(np.linalg.norm(v, axis=axis, keepdims=True), 1e-9)
-
-
-@functools.cache
-def _templates() -> tuple[Any, tuple[Any, ...]]:
-    """The 24 keys' centred profiles and each chord type's 12 centred transpositions."""
-
-    def transpositions(profile: Any) -> Any:
-        return np.stack([_centred(np.roll(np.asarray(profile, float), r)) for r in range(12)])
-
-    keys = np.concatenate([transpositions(MAJOR_PROFILE), transpositions(MINOR_PROFILE)])
-    chords = tuple(transpositions(np.isin(np.arange(12), chord)) for chord in CHORD_TYPES)
-    return keys, chords
-
-
-def pitch_class_summaries(chroma: Any) -> dict[str, Any]:
-    """Key-invariant, continuous summaries of a ``(12, frames)`` chroma (any non-negative scale).
-
-    ``intervals`` (18): the magnitudes of the 1st-6th DFT coefficients of the clip's mean
-    pitch-class distribution and the mean and spread of each frame's (interval content:
-    the 5th says how diatonic, the 3rd how triadic; frames weighted by their pitched power);
-    ``chords`` (22): the best correlation with a major and a minor key profile over the 12
-    transpositions and the top three of the 24, each frame's best correlation with seven
-    chord types over their transpositions (mean, and a soft count: softmax at 8 over the
-    types), and the frame-to-frame change of the distribution (mean, spread, peakiness).
-    """
-    chroma = np.asarray(chroma, np.float64)
-    energy = chroma.sum(0)
-    weight = energy / max(float(energy.sum()), 1e-12)
-    frames = chroma / np.maximum(energy, 1e-12)
-    mean = frames @ weight
-    dft = np.abs(np.fft.rfft(frames, axis=0))[1:7]
-    dft_mean = dft @ weight
-    dft_spread = np.sqrt(np.maximum(dft**2 @ weight - dft_mean**2, 0.0))
-    keys, types = _templates()
-    key = keys @ _centred(mean)
-    centred = _centred(frames)
-    chords = np.stack([(transpositions @ centred).max(0) for transpositions in types])
-    soft = np.exp(8 * chords)
-    soft /= soft.sum(0, keepdims=True)
-    change = np.abs(np.diff(frames, axis=1)).sum(0)
-    spread = float(change.std()) if len(change) else 0.0
-    moves = (
-        [
-            change.mean(),
-            spread,
-            np.maximum(change - change.mean() - spread, 0).mean() / max(spread, 1e-3),
-        ]
-        if len(change)
-        else [0.0, 0.0, 0.0]
-    )
-    return {
-        "intervals": np.concatenate([np.abs(np.fft.rfft(mean))[1:7], dft_mean, dft_spread]),
-        "chords": np.concatenate(
-            [
-                [key[:12].max(), key[12:].max()],
-                np.sort(key)[-3:],
-                soft @ weight,
-                chords @ weight,
-                moves,
-            ]
-        ),
-    }
-
-
-#: The lowest pitch of the lean constant-Q chroma: C1 at A = 440 Hz (32.7 Hz).
-C1_HZ = 440.0 * 2 ** (-9 / 12) / 8
-#: Its filters' quality factor: 12 bins an octave, each a semitone wide.
-SEMITONE_Q = 1 / (2 ** (1 / 12) - 1)
-
-
-@functools.cache
-def _octave_filters(rate: float, lowest: float, width: int) -> tuple[Any, Any]:
-    """Real and imaginary parts, ``(width, 12)``, of one octave's constant-Q filters.
-
-    Filter ``b`` is a Hann-windowed complex tone at ``lowest * 2 ** (b / 12)`` Hz, ``Q / f``
-    seconds long (at most ``width`` samples), centred, normalised to a unit L1 norm (as
-    librosa's ``cqt`` filters are), conjugated for a correlation.
-    """
-    kernel = np.zeros((width, 12), np.complex128)
-    for b in range(12):
-        hz = lowest * 2 ** (b / 12)
-        length = min(int(np.ceil(SEMITONE_Q * rate / hz)), width)
-        n = np.arange(length) - (length - 1) / 2
-        tone = np.hanning(length + 2)[1:-1] * np.exp(2j * np.pi * hz * n / rate)
-        start = (width - length) // 2
-        kernel[start : start + length, b] = np.conj(tone / np.abs(tone).sum())
-    return np.ascontiguousarray(kernel.real), np.ascontiguousarray(kernel.imag)
-
-
-def lean_constant_q_chroma(samples: Any, rate: float, *, hop: int = 2048, octaves: int = 7) -> Any:
-    """A ``(12, 1 + len // hop)`` constant-Q chroma (magnitudes) from C1, A = 440 Hz.
-
-    The design a library chroma could take (and a graph twin: frames, two matrix products and
-    a decimation per octave): octave by octave from the top one (B7 down to C7 at ``rate``),
-    each octave's 12 semitone-wide filters (:func:`_octave_filters`) correlate with frames
-    centred every ``hop`` samples, and the audio is halved in rate (``resample_poly``) for the
-    next octave down, so every octave's filters fit the same frame width. Matches librosa's
-    ``chroma_cqt(bins_per_octave=12, hop_length=2048, tuning=0)`` to a median frame
-    correlation of 0.99 on synthetic chords.
-    """
-    from scipy.signal import resample_poly
-
-    y = np.asarray(samples, np.float64)
-    frames = 1 + len(y) // hop
-    chroma = np.zeros((12, frames))
-    top = C1_HZ * 2 ** (octaves - 1)
-    width = int(2 ** np.ceil(np.log2(SEMITONE_Q * rate / top)))
-    for octave in range(octaves):
-        step = hop // 2**octave
-        real, imag = _octave_filters(rate / 2**octave, top / 2**octave, width)
-        padded = np.pad(y, (width // 2, width // 2 + step))
-        cut = padded[np.arange(frames)[:, None] * step + np.arange(width)[None, :]]
-        chroma += np.hypot(cut @ real, cut @ imag).T
-        if octave < octaves - 1:
-            y = resample_poly(y, 1, 2)
-    return chroma
-
-
 def harmony_statistics(base: Any, source: str) -> Any:
-    """``base`` plus :func:`pitch_class_summaries` of a chroma computed from each file's audio.
+    """``base`` plus ``_pitch.pitch_class_summaries`` of a chroma computed from each file's audio.
 
     A screened variant, not in the library: the mel bands are 1 to 2 semitones wide below
     about 1 kHz, too coarse for a chroma (``MelFeaturizer(chroma=True)``'s, folded from
     them, scored nothing here), so the audio is read again (22,050 Hz, mono) and its
     chroma taken from a constant-Q transform from C1 (``"cqt"``: 36 bins an octave, hop
-    512; ``"cqt12"``: 12 bins, hop 2048, a quarter of the cost; ``"lean"``: the same by
-    :func:`lean_constant_q_chroma`) or from the power of a
+    512; ``"cqt12"``: 12 bins, hop 2048, a quarter of the cost; ``"lean"``: the library's
+    :func:`melgenre._pitch.constant_q_chroma`, the same design at a tenth of the cost) or
+    from the power of a
     2,048-point STFT (``"stft"``, hop 512), at A = 440 Hz (no tuning estimate). Chromas
     are computed once per file and kept for the run.
     """
@@ -348,6 +223,7 @@ def harmony_statistics(base: Any, source: str) -> Any:
     import librosa
 
     import melgenre
+    from melgenre import _pitch
 
     loader = melgenre.AudioLoader(sample_rate=22050)
 
@@ -355,8 +231,8 @@ def harmony_statistics(base: Any, source: str) -> Any:
     def chroma(path: str) -> Any:
         audio = loader.load(path)
         y, rate = audio.samples, audio.sample_rate
-        if source == "lean":
-            return lean_constant_q_chroma(y, rate)
+        if source == "lean":  # the library's (frames, 12)
+            return _pitch.constant_q_chroma(y, rate).T
         if source.startswith("cqt"):
             bins, hop = (12, 2048) if source == "cqt12" else (36, 512)
             return librosa.feature.chroma_cqt(
@@ -365,7 +241,7 @@ def harmony_statistics(base: Any, source: str) -> Any:
         power = np.abs(librosa.stft(y, n_fft=2048, hop_length=512)) ** 2
         return librosa.feature.chroma_stft(S=power, sr=rate, tuning=0.0, norm=None)
 
-    sizes = {"intervals": 18, "chords": 22}
+    sizes = _pitch.HARMONY_BLOCKS
 
     @dataclasses.dataclass(frozen=True)
     class Harmony(base):
@@ -380,8 +256,9 @@ def harmony_statistics(base: Any, source: str) -> Any:
         def transform(self, features: Any) -> Any:
             plain = base(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
             files, rows = plain.transform(features)
-            extra = [pitch_class_summaries(chroma(str(features.paths[f]))) for f in files]
-            harmony = np.array([np.concatenate([e[k] for k in sizes]) for e in extra])
+            harmony = np.array(
+                [_pitch.pitch_class_summaries(chroma(str(features.paths[f])).T) for f in files]
+            )
             return files, np.concatenate([rows, harmony], 1).astype(np.float32)
 
     return Harmony

@@ -22,8 +22,9 @@ MelFeaturizer.classic() chunks (the classic way). Both are trained one step on r
   default with a clip head (``aggregation="attention"``), the default with its batch
   normalisations run as layers rather than folded into the convolutions (as before 0.3), and
   the default without its statistics head (``Trainer(statistics=False)``);
-* where the warm time goes: decoding, features, the compiled forward pass and the statistics
-  head (the clip statistics and its answer), medians.
+* where the warm time goes: decoding, features, the compiled forward pass, the chroma of the
+  statistics' harmony (``Preprocessing.chroma``) and the statistics head (the clip statistics
+  and its answer), medians.
 
 Writes benchmarks/results/inference.json.
 """
@@ -159,7 +160,13 @@ def main() -> None:
             alone.append(time.perf_counter() - start)
         warm_m, warm_c = [], []
         warm_v: dict[str, list[float]] = {name: [] for name in variants}
-        parts: dict[str, list[float]] = {"load": [], "features": [], "model": [], "statistics": []}
+        parts: dict[str, list[float]] = {
+            "load": [],
+            "features": [],
+            "model": [],
+            "chroma": [],
+            "statistics": [],
+        }
         infer = loaded._compiled()
         for i in range(args.repeats):
             path = paths[i % len(paths)]
@@ -173,8 +180,11 @@ def main() -> None:
             start = time.perf_counter()
             np.asarray(infer(windows))
             parts["model"].append(time.perf_counter() - start)
+            start = time.perf_counter()  # the harmony's chroma, from the audio
+            chroma = loaded.preprocessing.chroma(audio)
+            parts["chroma"].append(time.perf_counter() - start)
             start = time.perf_counter()  # the clip statistics and the head's answer
-            loaded.statistics_head.predict_windows(windows)
+            loaded.statistics_head.predict_windows(windows, chroma=chroma)
             parts["statistics"].append(time.perf_counter() - start)
             start = time.perf_counter()
             loaded.predict(path)

@@ -499,13 +499,40 @@ def test_damaged_consolidated_set_is_rebuilt(
 ) -> None:
     cache = tmp_path / "cache"
     ds = FolderDataset(tree)
-    reference = np.array(ds.features(FEAT, cache_dir=cache, workers=1, progress=False).x)
-    (x_path,) = (cache / "sets").glob("*.npy")
-    x_path.write_bytes(x_path.read_bytes()[: x_path.stat().st_size // 2])
-    with caplog.at_level(logging.WARNING, logger="melgenre"):
-        again = ds.features(FEAT, cache_dir=cache, workers=1, progress=False)
-    assert "Ignoring damaged feature set" in caplog.text
-    np.testing.assert_array_equal(again.x, reference)
+    first = ds.features(FEAT, cache_dir=cache, workers=1, progress=False)
+    reference, chroma = np.array(first.x), np.array(first.chroma)
+    for chroma_file in (False, True):  # the windows, then the chroma
+        (path,) = (
+            p for p in (cache / "sets").glob("*.npy") if p.stem.endswith(".chroma") == chroma_file
+        )
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="melgenre"):
+            again = ds.features(FEAT, cache_dir=cache, workers=1, progress=False)
+        assert "Ignoring damaged feature set" in caplog.text
+        np.testing.assert_array_equal(again.x, reference)
+        np.testing.assert_array_equal(again.chroma, chroma)
+
+
+def test_each_files_chroma_is_stored_beside_its_windows(tree: Path, tmp_path: Path) -> None:
+    """Extraction keeps each file's chroma (Preprocessing.chroma), cached or not, in file order."""
+    ds = FolderDataset(tree)
+    plain = ds.features(FEAT, workers=1, progress=False)
+    cached = ds.features(FEAT, cache_dir=tmp_path / "c", workers=2, progress=False)
+    reused = ds.features(FEAT, cache_dir=tmp_path / "c", workers=1, progress=False)
+    prep = Preprocessing(FEAT)
+    for fs in (plain, cached, reused):
+        assert fs.chroma is not None
+        assert fs.chroma_groups is not None
+        assert fs.chroma.shape == (len(fs.chroma_groups), 12)
+        files, _ = fs.file_labels()
+        assert list(np.unique(fs.chroma_groups)) == list(files)
+        for file in files:
+            expected = prep.chroma(prep.load(fs.paths[file]))
+            np.testing.assert_allclose(fs.file_chroma(file), expected, rtol=1e-6, atol=1e-9)
+    bare = dataclasses.replace(plain, chroma=None, chroma_groups=None)
+    with pytest.raises(DatasetError, match="no chroma"):
+        bare.file_chroma(0)
 
 
 # ------------------------------------------------------------------- tf.data

@@ -25,7 +25,7 @@ from melgenre import (
     Trainer,
 )
 from melgenre.bundle import STATISTICS_HEAD_FILE
-from melgenre.errors import ConfigError, ExportError
+from melgenre.errors import ConfigError, DatasetError, ExportError
 from melgenre.fusion import (
     BALANCED_C_GRID,
     C_GRID,
@@ -39,7 +39,13 @@ from melgenre.statistics import PHRASE_OVERLAP, spectrogram_from_windows, window
 SR = 8000
 FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
 SMALL = ClipStatistics(
-    n_mfcc=8, tempo_window=128, tempo_lags=64, similarity_lags=64, band_from=8, band_shifts=12
+    harmony=False,
+    n_mfcc=8,
+    tempo_window=128,
+    tempo_lags=64,
+    similarity_lags=64,
+    band_from=8,
+    band_shifts=12,
 )
 FPS = SR / 128  # spectrogram frames per second
 
@@ -144,11 +150,11 @@ def test_the_tempogram_peaks_at_the_beat_period() -> None:
         assert abs(lag - period * FPS) <= 1.5, (period, lag)
     for n_frames in (2, 40, 200):  # shorter than the lags and the tempogram's window
         short = np.random.default_rng(n_frames).normal(size=(32, n_frames))
-        assert ClipStatistics()(short).shape == (ClipStatistics().dim,)
+        assert ClipStatistics(harmony=False)(short).shape == (ClipStatistics(harmony=False).dim,)
     with pytest.raises(ConfigError, match="n_frames >= 2"):
         SMALL(np.zeros((32, 1)))
     with pytest.raises(ConfigError, match="tempo_lags"):
-        ClipStatistics(tempo_window=16, tempo_lags=16)
+        ClipStatistics(harmony=False, tempo_window=16, tempo_lags=16)
 
 
 def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
@@ -175,8 +181,11 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
     both = without(SMALL, SMALL(spec), "onset_spectrum", "onset_by_note_rate")
     np.testing.assert_array_equal(both, off(spec))
     with pytest.raises(ConfigError, match="onset spectrum"):
-        ClipStatistics(tempo_lags=1)
-    assert ClipStatistics(tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim == 419
+        ClipStatistics(harmony=False, tempo_lags=1)
+    assert (
+        ClipStatistics(harmony=False, tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim
+        == 419
+    )
     # a config from before the onset spectrum (no such keys) is rebuilt without one
     newer = ("onset_rates_per_octave", "rate_ratios")
     earlier = {k: v for k, v in SMALL.get_config().items() if k not in newer}
@@ -195,7 +204,7 @@ def figures(notes: int, period: int, *, frames: int = 600, seed: int = 0) -> np.
 
 
 def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() -> None:
-    statistics = ClipStatistics()
+    statistics = ClipStatistics(harmony=False)
     assert statistics.blocks["similarity_by_period"] == len(statistics.period_multiples) == 11
     # appended: the earlier blocks' indices are unchanged
     assert list(statistics.blocks)[-4:-2] == ["similarity_by_period", "onset_by_note_rate"]
@@ -216,7 +225,7 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
         assert fours[at[4.0]] > fours[at[3.0]] + 0.5, (period, fours)
         assert threes[at[6.0]] > threes[at[8.0]]
         assert fours[at[8.0]] > fours[at[6.0]]
-    off = ClipStatistics(period_multiples=())
+    off = ClipStatistics(harmony=False, period_multiples=())
     spec = figures(3, 7)
     np.testing.assert_array_equal(
         without(statistics, statistics(spec), "similarity_by_period"), off(spec)
@@ -237,10 +246,10 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
         {"note_periods": (5,)},
     ):
         with pytest.raises(ConfigError, match="note_periods"):
-            ClipStatistics(**bad)
+            ClipStatistics(harmony=False, **bad)
     for bad_multiples in ((0.0,), (1.0, float("nan")), "12", 3):
         with pytest.raises(ConfigError, match="period_multiples"):
-            ClipStatistics(period_multiples=bad_multiples)  # type: ignore[arg-type]
+            ClipStatistics(harmony=False, period_multiples=bad_multiples)  # type: ignore[arg-type]
 
 
 def accents(group: int, period: int, *, frames: int = 600, seed: int = 0) -> np.ndarray:
@@ -253,7 +262,7 @@ def accents(group: int, period: int, *, frames: int = 600, seed: int = 0) -> np.
 
 
 def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() -> None:
-    statistics = ClipStatistics()
+    statistics = ClipStatistics(harmony=False)
     assert statistics.blocks["onset_by_note_rate"] == len(statistics.rate_ratios) == 11
     at = {round(r, 3): i for i, r in enumerate(statistics.rate_ratios)}
     half, third = at[0.5], at[0.333]
@@ -265,7 +274,7 @@ def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() ->
         assert np.all(np.isfinite(twos))
         assert twos[half] > twos[third] + 1.0, (period, twos)  # log10: 10 dB
         assert threes[third] > threes[half] + 1.0, (period, threes)
-    off = ClipStatistics(rate_ratios=())
+    off = ClipStatistics(harmony=False, rate_ratios=())
     spec = accents(3, 7)
     np.testing.assert_array_equal(
         without(statistics, statistics(spec), "onset_by_note_rate"), off(spec)
@@ -273,11 +282,11 @@ def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() ->
     earlier = {k: v for k, v in statistics.get_config().items() if k != "rate_ratios"}
     assert ClipStatistics.from_config(earlier) == off
     with pytest.raises(ConfigError, match="rate_ratios"):
-        ClipStatistics(rate_ratios=(0.5, -1.0))
+        ClipStatistics(harmony=False, rate_ratios=(0.5, -1.0))
 
 
 def test_the_similarity_by_phrase_hears_four_and_eight_bars_of_threes_or_fours() -> None:
-    statistics = ClipStatistics()
+    statistics = ClipStatistics(harmony=False)
     assert list(statistics.blocks)[-1] == "similarity_by_phrase"
     assert statistics.blocks["similarity_by_phrase"] == len(statistics.phrase_multiples) == 4
     assert statistics.similarity_reach == statistics.phrase_lags == 1024
@@ -306,7 +315,7 @@ def test_the_similarity_by_phrase_hears_four_and_eight_bars_of_threes_or_fours()
     near = dataclasses.replace(statistics, phrase_lags=100)
     spec = figures(24, 6, frames=900)
     assert not np.any(block(near, near(spec), "similarity_by_phrase"))
-    off = ClipStatistics(phrase_multiples=())
+    off = ClipStatistics(harmony=False, phrase_multiples=())
     np.testing.assert_array_equal(
         without(statistics, statistics(spec), "similarity_by_phrase"), off(spec)
     )
@@ -319,7 +328,7 @@ def test_the_similarity_by_phrase_hears_four_and_eight_bars_of_threes_or_fours()
     assert again == statistics
     for bad in ({"phrase_multiples": (0.0,)}, {"phrase_lags": 0}, {"phrase_lags": 2.5}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
-            ClipStatistics(**bad)  # type: ignore[arg-type]
+            ClipStatistics(harmony=False, **bad)  # type: ignore[arg-type]
 
 
 def partials(f0: float, numbers: range, *, seconds: float = 2.0, seed: int = 0) -> np.ndarray:
@@ -336,7 +345,7 @@ def partials(f0: float, numbers: range, *, seconds: float = 2.0, seed: int = 0) 
 
 
 def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None:
-    statistics = ClipStatistics()
+    statistics = ClipStatistics(harmony=False)
     assert list(statistics.blocks)[-2] == "band_similarity"
     assert statistics.blocks["band_similarity"] == statistics.band_shifts == 40
     featurizer = MelFeaturizer()  # 128 mel bands at 22.05 kHz: band 38 is 1 kHz
@@ -365,7 +374,7 @@ def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None
     np.fill_diagonal(same, False)
     assert distance[same].mean() < 0.8 * between.mean()
     # a config from before the block (no such key) is rebuilt without it; bad values refused
-    off = ClipStatistics(band_shifts=0)
+    off = ClipStatistics(harmony=False, band_shifts=0)
     earlier = {k: v for k, v in statistics.get_config().items() if k != "band_shifts"}
     assert ClipStatistics.from_config(earlier) == off
     spec = FEAT.spectrogram(Audio(clicks(0.4), SR))
@@ -373,11 +382,11 @@ def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None
         without(SMALL, SMALL(spec), "band_similarity"),
         dataclasses.replace(SMALL, band_shifts=0)(spec),
     )
-    beyond = ClipStatistics(band_from=32)
+    beyond = ClipStatistics(harmony=False, band_from=32)
     assert not np.any(block(beyond, beyond(spec), "band_similarity"))  # 32 bands: nothing to read
     for bad in ({"band_shifts": -1}, {"band_from": -2}, {"band_shifts": 2.5}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
-            ClipStatistics(**bad)  # type: ignore[arg-type]
+            ClipStatistics(harmony=False, **bad)  # type: ignore[arg-type]
 
 
 def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:
@@ -531,6 +540,26 @@ def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: An
         Trainer(trained.model, statistics="yes")  # type: ignore[arg-type]
 
 
+def test_the_head_hears_the_harmony_when_the_features_carry_chroma(
+    trained: Trainer, tempi: Any
+) -> None:
+    head = trained.statistics_head_
+    assert head is not None
+    assert head.statistics == ClipStatistics()
+    assert head.statistics.harmony
+    assert list(head.statistics.blocks)[-2:] == ["intervals", "chords"]
+    # a FeatureSet built by hand, without chroma: the head goes without the harmony
+    bare = dataclasses.replace(tempi[0], chroma=None, chroma_groups=None)
+    plain, _ = fit_statistics_head(bare)
+    assert plain.statistics == ClipStatistics(harmony=False)
+    with pytest.raises(DatasetError, match="no chroma"):
+        head.statistics.transform(bare)
+    # a config written before the harmony reads as without it
+    config = head.statistics.get_config()
+    del config["harmony"]
+    assert ClipStatistics.from_config(config) == ClipStatistics(harmony=False)
+
+
 def half_weight_predictor(trained: Trainer) -> tuple[Predictor, StatisticsHead]:
     """A Predictor with a copy of the trained statistics head, its fusion weight set to 1/2."""
     fitted = trained.statistics_head_
@@ -554,7 +583,9 @@ def test_predictor_fuses_saves_and_loads(trained: Trainer, tmp_path: Path) -> No
     assert p.label == "slow"
     windows = FEAT.transform(Audio(y, SR))
     window_probs = predictor.predict_proba(windows)
-    expected = fuse(window_probs.mean(axis=0)[None], head.predict_windows(windows)[None], 0.5)[0]
+    chroma = Preprocessing(FEAT).chroma(Audio(y, SR))
+    clip = head.predict_windows(windows, chroma=chroma)
+    expected = fuse(window_probs.mean(axis=0)[None], clip[None], 0.5)[0]
     np.testing.assert_allclose(list(p.probabilities.values()), expected, atol=1e-5)
     timeline = np.array([[w.probabilities[k] for k in labels] for w in p.windows])
     np.testing.assert_allclose(timeline, window_probs, atol=1e-6)  # the timeline is per window
@@ -597,18 +628,25 @@ def test_the_in_graph_statistics_match_numpy(bins: int, frames: int) -> None:
     spec = (rng.normal(size=(bins, frames)) * 8 - 40).astype(np.float32)
     spec[:, :: max(1, frames // 20)] += 20.0  # onsets
     variants = (
-        ClipStatistics(),
+        ClipStatistics(harmony=False),
         SMALL,
-        ClipStatistics(onset_rates_per_octave=0, rate_ratios=()),  # the note periods alone
-        ClipStatistics(period_multiples=(), rate_ratios=(0.5, 3.0)),
+        ClipStatistics(onset_rates_per_octave=0, rate_ratios=(), harmony=False),  # note periods
+        ClipStatistics(period_multiples=(), rate_ratios=(0.5, 3.0), harmony=False),
     )
     for statistics in variants:
         expected = statistics(spec)
         graph = clip_statistics(statistics, tf.constant(spec.T)).numpy()
         np.testing.assert_allclose(graph, expected, rtol=1e-4, atol=1e-4)
     silent = np.full((bins, frames), -80.0, np.float32)
-    graph = clip_statistics(ClipStatistics(), tf.constant(silent.T)).numpy()
-    np.testing.assert_allclose(graph, ClipStatistics()(silent), atol=1e-4)
+    graph = clip_statistics(ClipStatistics(harmony=False), tf.constant(silent.T)).numpy()
+    np.testing.assert_allclose(graph, ClipStatistics(harmony=False)(silent), atol=1e-4)
+    # the harmony from the samples the spectrogram came from (here: any samples)
+    samples = clicks(0.4, seconds=frames / FPS, seed=frames)
+    chroma = Preprocessing(FEAT).chroma(Audio(samples, SR))
+    graph = clip_statistics(ClipStatistics(), tf.constant(spec.T), samples, SR).numpy()
+    np.testing.assert_allclose(graph, ClipStatistics()(spec, chroma), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ExportError, match="samples"):
+        clip_statistics(ClipStatistics(), tf.constant(spec.T))
 
 
 def test_an_export_fuses_in_its_graph(trained: Trainer, tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
 * the similarity across bands takes each band's neighbourhood mean away (the edge bands
   repeated, as ``scipy.ndimage.uniform_filter1d(mode="nearest")`` does), multiplies the
   bands by themselves and the next ``band_shifts`` (zeros past the last) in one matrix
-  product and sums its diagonals, folded as the similarity by lag's are.
+  product and sums its diagonals, folded as the similarity by lag's are;
+* the harmony (``harmony=True``) is :mod:`melgenre._pitch_graph`'s, from the samples.
 
 Constants enter through element-wise products and sums, never a matrix product with
 a constant operand, so TFLite's dynamic-range quantization (which quantizes such
@@ -46,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from melgenre._periods import SHARPNESS, Reads, period_reads, rate_reads
+from melgenre._pitch_graph import harmony
 from melgenre._tf import tf
 from melgenre.errors import ExportError
 from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR, BAND_SMOOTHING, PHRASE_OVERLAP
@@ -149,8 +151,16 @@ def _nonzero(energy: Any) -> Any:
     return tf.where(energy > 0.0, energy, tf.ones_like(energy))
 
 
-def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
-    """``statistics(spec.T)`` in ops: time-major ``(t, n_bins)`` to ``(dim,)`` float32."""
+def clip_statistics(
+    statistics: ClipStatistics, spec: Any, samples: Any = None, rate: int | None = None
+) -> Any:
+    """``statistics(spec.T)`` in ops: time-major ``(t, n_bins)`` to ``(dim,)`` float32.
+
+    With ``harmony=True`` the chroma comes from the mono ``samples`` at ``rate``
+    (:mod:`melgenre._pitch_graph`).
+    """
+    if statistics.harmony and (samples is None or rate is None):
+        raise ExportError("ClipStatistics(harmony=True) needs the samples and their rate.")
     spec = tf.cast(spec, tf.float32)[: statistics.max_frames]
     n_bins = int(spec.shape[1])
     constants = _constants(statistics, n_bins)
@@ -200,6 +210,7 @@ def clip_statistics(statistics: ClipStatistics, spec: Any) -> Any:
             by_rate,
             _band_similarity(statistics, spec),
             by_phrase,
+            harmony(samples, rate) if statistics.harmony and rate is not None else tf.zeros([0]),
         ],
         0,
     )

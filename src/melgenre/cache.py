@@ -8,10 +8,12 @@ entry; changing a byte of it, or any preprocessing parameter, misses.
 Every on-disk format of the cache lives here. Layout::
 
     cache_dir/
-      features/<preprocessing key>/<content hash>.npz   one entry per file
+      features/<preprocessing key>/<content hash>.npz   one entry per file: windows, chroma
       hashes/<path key>.json                            content-hash memo (size, times)
       sets/<set key>.npy                                consolidated windows of a FeatureSet
-      sets/<set key>.json                               its metadata: files, window counts, failures
+      sets/<set key>.chroma.npy                         consolidated chroma frames of its files
+      sets/<set key>.json                               its metadata: files, window and chroma
+                                                        frame counts, failures
       reports/<set key>.json                            files that failed, and why
 
 Entries are written to a temporary file and renamed into place, so readers
@@ -53,8 +55,9 @@ __all__ = ["CACHE_VERSION", "FeatureCache", "StoredSet", "file_digest", "preproc
 
 logger = logging.getLogger(__name__)
 
-#: Bump when the features computed for the same configuration change.
-CACHE_VERSION = 1
+#: Bump when the features computed for the same configuration change (2: entries and sets
+#: hold each file's chroma beside its windows).
+CACHE_VERSION = 2
 
 
 def preprocessing_key(*components: Component) -> str:
@@ -112,10 +115,22 @@ class FeatureCache:
         shape : tuple of int, optional
             Expected shape of one window; an entry of another shape is damaged.
         """
+        entry = self.get_entry(key, digest, shape=shape)
+        return None if entry is None else entry[0]
+
+    def get_entry(
+        self, key: str, digest: str, *, shape: tuple[int, ...] | None = None
+    ) -> tuple[FloatArray, FloatArray | None] | None:
+        """The cached ``(windows, chroma)`` (chroma ``None`` when not stored), or ``None``.
+
+        As :meth:`get`; a chroma that is not ``(frames, 12)`` float32 makes the entry
+        damaged.
+        """
         path = self.entry_path(key, digest)
         try:
             with np.load(path, allow_pickle=False) as archive:
                 windows = archive["windows"]
+                chroma = archive["chroma"] if "chroma" in archive.files else None
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
@@ -130,14 +145,21 @@ class FeatureCache:
         if not valid:
             self._discard(path, f"unexpected array {windows.dtype}{windows.shape}")
             return None
-        result: FloatArray = windows
-        return result
+        if chroma is not None and (chroma.dtype != np.float32 or chroma.shape[1:] != (12,)):
+            self._discard(path, f"unexpected chroma {chroma.dtype}{chroma.shape}")
+            return None
+        return windows, chroma
 
-    def put(self, key: str, digest: str, windows: FloatArray) -> Path:
-        """Store ``windows`` atomically; return the entry's path."""
+    def put(
+        self, key: str, digest: str, windows: FloatArray, chroma: FloatArray | None = None
+    ) -> Path:
+        """Store ``windows`` (and the file's ``(frames, 12)`` chroma) atomically: its path."""
         path = self.entry_path(key, digest)
         buffer = io.BytesIO()
-        np.savez(buffer, windows=np.ascontiguousarray(windows, dtype=np.float32))
+        arrays = {"windows": np.ascontiguousarray(windows, dtype=np.float32)}
+        if chroma is not None:
+            arrays["chroma"] = np.ascontiguousarray(chroma, dtype=np.float32)
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
         atomic_write(path, buffer.getvalue())
         return path
 
@@ -201,6 +223,7 @@ class FeatureCache:
                 or len(meta["paths"]) != n_paths
             ):
                 raise ValueError("inconsistent feature set")
+            chroma, chroma_counts = self._read_chroma(name, meta, len(files))
             stored = StoredSet(
                 x=x,
                 files=files,
@@ -208,6 +231,8 @@ class FeatureCache:
                 paths=[str(p) for p in meta["paths"]],
                 failures=[dict(f) for f in meta["failures"]],
                 report_path=meta.get("report_path"),
+                chroma=chroma,
+                chroma_counts=chroma_counts,
             )
         except FileNotFoundError:
             return None
@@ -216,6 +241,27 @@ class FeatureCache:
             return None
         logger.info("Reused cached features of %d files from %s.", len(files), x_path)
         return stored
+
+    def chroma_path(self, name: str) -> Path:
+        """Path of the consolidated chroma frames of a feature set."""
+        return self.root / "sets" / f"{name}.chroma.npy"
+
+    def _read_chroma(
+        self, name: str, meta: dict[str, Any], n_files: int
+    ) -> tuple[FloatArray | None, IntArray | None]:
+        """A set's chroma and per-file frame counts; ``(None, None)`` for a set without them."""
+        if "chroma_counts" not in meta:
+            return None, None
+        counts = np.array(meta["chroma_counts"], dtype=np.int64)
+        chroma = np.load(self.chroma_path(name), mmap_mode="r")
+        if (
+            chroma.dtype != np.float32
+            or chroma.shape[1:] != (12,)
+            or len(counts) != n_files
+            or int(counts.sum()) != len(chroma)
+        ):
+            raise ValueError("inconsistent chroma")
+        return chroma, counts
 
     def write_set(
         self,
@@ -246,34 +292,61 @@ class FeatureCache:
         (``os.copy_file_range``), without a pass through Python: the entries were
         checked (CRC) or written by the extraction that calls this.
         """
-        x_path = self.set_path(name)
-        x_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = x_path.with_name(f".{x_path.name}.{os.getpid()}.tmp")
+        return self._join(self.set_path(name), key, "windows", entries, shape, recompute)
+
+    def write_chroma(
+        self,
+        name: str,
+        key: str,
+        entries: Sequence[tuple[str, int]],
+        *,
+        recompute: Callable[[int], FloatArray],
+    ) -> FloatArray:
+        """As :meth:`write_set`, for the entries' ``(frames, 12)`` chroma (``<name>.chroma.npy``).
+
+        ``entries`` are ``(digest, n_frames)``; ``recompute(i)`` gives entry ``i``'s chroma
+        when it is missing or not of that length.
+        """
+        return self._join(self.chroma_path(name), key, "chroma", entries, (12,), recompute)
+
+    def _join(
+        self,
+        target: Path,
+        key: str,
+        member: str,
+        entries: Sequence[tuple[str, int]],
+        shape: tuple[int, ...],
+        recompute: Callable[[int], FloatArray],
+    ) -> FloatArray:
+        """Join the entries' ``member`` arrays into the ``.npy`` file ``target``; memory-map it."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         total = sum(n for _, n in entries)
         header = {"descr": "<f4", "fortran_order": False, "shape": (total, *shape)}
         try:
             with open(tmp, "wb", buffering=0) as out:
                 np.lib.format.write_array_header_2_0(out, header)
-                for i, (digest, n_windows) in enumerate(entries):
-                    expected = n_windows * int(np.prod(shape)) * 4
-                    if not self._copy_entry(key, digest, (n_windows, *shape), expected, out):
-                        windows = np.ascontiguousarray(recompute(i), dtype="<f4")
-                        out.write(windows.tobytes())
-            os.replace(tmp, x_path)
+                for i, (digest, n_rows) in enumerate(entries):
+                    expected = n_rows * int(np.prod(shape)) * 4
+                    found = (n_rows, *shape)
+                    if not self._copy_entry(key, digest, member, found, expected, out):
+                        rows = np.ascontiguousarray(recompute(i), dtype="<f4")
+                        out.write(rows.tobytes())
+            os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        x: FloatArray = np.load(x_path, mmap_mode="r")
+        x: FloatArray = np.load(target, mmap_mode="r")
         return x
 
     def _copy_entry(
-        self, key: str, digest: str, shape: tuple[int, ...], nbytes: int, out: Any
+        self, key: str, digest: str, member: str, shape: tuple[int, ...], nbytes: int, out: Any
     ) -> bool:
-        """Append an entry's window bytes to ``out``; ``False`` if missing or not of ``shape``."""
+        """Append an entry's ``member`` bytes to ``out``; ``False`` if missing or not ``shape``."""
         path = self.entry_path(key, digest)
         try:
             with zipfile.ZipFile(path) as archive:
-                info = archive.getinfo("windows.npy")
+                info = archive.getinfo(f"{member}.npy")
             with open(path, "rb") as source:
                 source.seek(info.header_offset + 26)
                 name_length, extra_length = struct.unpack("<HH", source.read(4))
@@ -305,8 +378,13 @@ class FeatureCache:
         files: Sequence[int],
         counts: Sequence[int],
         failures: Sequence[dict[str, str]],
+        chroma_counts: Sequence[int] | None = None,
     ) -> str:
-        """Write the set's failure report and metadata (atomically); return the report's path."""
+        """Write the set's failure report and metadata (atomically); return the report's path.
+
+        ``chroma_counts``: each file's chroma frames, for a set written with
+        :meth:`write_chroma`.
+        """
         report = self.write_report(
             name,
             {
@@ -322,6 +400,7 @@ class FeatureCache:
             "counts": list(counts),
             "failures": list(failures),
             "report_path": str(report),
+            **({} if chroma_counts is None else {"chroma_counts": list(chroma_counts)}),
         }
         atomic_write(self.set_path(name).with_suffix(".json"), json.dumps(meta))
         return str(report)
@@ -356,3 +435,5 @@ class StoredSet:
     paths: list[str]
     failures: list[dict[str, str]]
     report_path: str | None
+    chroma: FloatArray | None = None
+    chroma_counts: IntArray | None = None

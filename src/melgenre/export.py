@@ -126,7 +126,9 @@ def serving_function(predictor: Predictor) -> Any:
             probabilities = model(windows, training=False)
             pooled = file_probabilities(probabilities, predictor.aggregation)
         if statistics_head is not None:
-            statistics = clip_statistics(statistics_head.statistics, spec)
+            statistics = clip_statistics(
+                statistics_head.statistics, spec, samples, featurizer.sample_rate
+            )
             pooled = fused(statistics_head, pooled, statistics)
         return {
             "probabilities": tf.identity(pooled, name="probabilities"),

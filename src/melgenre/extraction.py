@@ -48,20 +48,22 @@ class ExtractionTask:
 
 @dataclasses.dataclass(frozen=True)
 class Extracted:
-    """A file's windows, computed and sent back (no cache)."""
+    """A file's windows and chroma (:meth:`Preprocessing.chroma`), computed and sent back."""
 
     index: int
     windows: FloatArray
+    chroma: FloatArray
 
 
 @dataclasses.dataclass(frozen=True)
 class Stored:
-    """A file's windows are in the cache under ``digest`` (``cached``: they already were)."""
+    """A file's windows and chroma are in the cache under ``digest`` (``cached``: already)."""
 
     index: int
     n_windows: int
     digest: str
     cached: bool
+    n_chroma: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,22 +102,28 @@ def extract_files(
         try:
             digest = digest or (cache.digest(path) if cache is not None else None)
             if cache is None:
-                outcomes.append(Extracted(index, prep(path)))
+                outcomes.append(Extracted(index, *_features(prep, path)))
                 continue
             assert digest is not None
-            hit = cache.get(key, digest, shape=prep.output_shape)
-            if hit is not None:
-                outcomes.append(Stored(index, len(hit), digest, cached=True))
+            hit = cache.get_entry(key, digest, shape=prep.output_shape)
+            if hit is not None and (chroma := hit[1]) is not None:
+                outcomes.append(Stored(index, len(hit[0]), digest, True, len(chroma)))
                 continue
-            windows = prep(path)
-            cache.put(key, digest, windows)
-            outcomes.append(Stored(index, len(windows), digest, cached=False))
+            windows, chroma = _features(prep, path)
+            cache.put(key, digest, windows, chroma)
+            outcomes.append(Stored(index, len(windows), digest, False, len(chroma)))
         except MelgenreError as exc:
             outcomes.append(Failed(index, str(exc), type(exc).__name__, digest))
         except OSError as exc:  # e.g. the file vanished or became unreadable mid-run
             reason = f"Cannot read {path!r}: {exc}"
             outcomes.append(Failed(index, reason, type(exc).__name__, digest))
     return outcomes
+
+
+def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray]:
+    """A file's windows and chroma, from one decoding."""
+    audio = prep.load(path)
+    return prep.transform(audio), prep.chroma(audio)
 
 
 def extract_features(
@@ -181,10 +189,15 @@ def extract_features(
             "Skipped %d of %d files; see FeatureSet.failures.", len(failures), len(outcomes)
         )
     counts = [len(o.windows) if isinstance(o, Extracted) else o.n_windows for o in ok]
+    chroma_counts = [len(o.chroma) if isinstance(o, Extracted) else o.n_chroma for o in ok]
     files_ok = [o.index for o in ok]
     if cache is None:
-        x = np.concatenate([o.windows for o in ok if isinstance(o, Extracted)], axis=0)
-        return _featureset(dataset, x, files_ok, counts, paths, failures, None)
+        extracted = [o for o in ok if isinstance(o, Extracted)]
+        x = np.concatenate([o.windows for o in extracted], axis=0)
+        chroma = np.concatenate([o.chroma for o in extracted], axis=0)
+        return _featureset(
+            dataset, x, files_ok, counts, paths, failures, None, (chroma, chroma_counts)
+        )
     digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
     if (reused := cached_set()) is not None:  # the same contents, reached by other paths
         return reused
@@ -195,7 +208,13 @@ def extract_features(
         preprocessing.cache_key,
         [(o.digest, o.n_windows) for o in stored],
         shape=preprocessing.output_shape,
-        recompute=lambda i: _recompute(cache, task, stored[i], paths[stored[i].index]),
+        recompute=lambda i: _recompute(cache, task, stored[i], paths[stored[i].index]).windows,
+    )
+    chroma = cache.write_chroma(
+        name,
+        preprocessing.cache_key,
+        [(o.digest, o.n_chroma) for o in stored],
+        recompute=lambda i: _recompute(cache, task, stored[i], paths[stored[i].index]).chroma,
     )
     report = cache.write_set_record(
         name,
@@ -204,8 +223,11 @@ def extract_features(
         files=files_ok,
         counts=counts,
         failures=[f.to_dict() for f in failures],
+        chroma_counts=chroma_counts,
     )
-    return _featureset(dataset, x, files_ok, counts, paths, failures, report)
+    return _featureset(
+        dataset, x, files_ok, counts, paths, failures, report, (chroma, chroma_counts)
+    )
 
 
 def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:
@@ -246,7 +268,10 @@ def _reuse(
     except (KeyError, TypeError) as exc:
         logger.warning("Ignoring damaged feature set %s (%s); rebuilding it.", set_key, exc)
         return None
+    if stored.chroma is None or stored.chroma_counts is None:
+        return None  # written without chroma: rebuilt from the entries
     report = stored.report_path
+    chroma_counts = stored.chroma_counts.tolist()
     if stored.paths != paths:
         report = cache.write_set_record(
             set_key,
@@ -255,22 +280,27 @@ def _reuse(
             files=stored.files.tolist(),
             counts=stored.counts.tolist(),
             failures=[f.to_dict() for f in failures],
+            chroma_counts=chroma_counts,
         )
     files, counts = stored.files.tolist(), stored.counts.tolist()
-    return _featureset(dataset, stored.x, files, counts, paths, failures, report)
+    chroma = (stored.chroma, chroma_counts)
+    return _featureset(dataset, stored.x, files, counts, paths, failures, report, chroma)
 
 
-def _recompute(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path: str) -> FloatArray:
-    """A stored file's windows, computed again here: its entry was damaged or removed since."""
+def _recompute(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path: str) -> Extracted:
+    """A stored file's features, computed again here: its entry was damaged or removed since."""
     logger.warning("The cached features of %s vanished or were damaged; recomputing them.", path)
     redo = extract_files(dataclasses.replace(task, cache_root=None), [(outcome.index, path, None)])
-    if not isinstance(redo[0], Extracted) or len(redo[0].windows) != outcome.n_windows:
+    if not isinstance(redo[0], Extracted) or (len(redo[0].windows), len(redo[0].chroma)) != (
+        outcome.n_windows,
+        outcome.n_chroma,
+    ):
         reason = redo[0].reason if isinstance(redo[0], Failed) else "the file changed meanwhile"
         raise DatasetError(
             f"Cached features of {path!r} vanished and could not be recomputed: {reason}"
         )
-    cache.put(task.preprocessing.cache_key, outcome.digest, redo[0].windows)
-    return redo[0].windows
+    cache.put(task.preprocessing.cache_key, outcome.digest, redo[0].windows, redo[0].chroma)
+    return redo[0]
 
 
 def _featureset(
@@ -281,8 +311,10 @@ def _featureset(
     paths: list[str],
     failures: tuple[FailedFile, ...],
     report: str | None,
+    chroma: tuple[FloatArray, list[int]],
 ) -> FeatureSet:
     groups: IntArray = np.repeat(np.array(files, dtype=np.int64), counts)
+    frames, frame_counts = chroma
     return FeatureSet(
         x=x,
         labels=dataset.labels[groups].astype(np.int64),
@@ -291,6 +323,8 @@ def _featureset(
         classes=tuple(dataset.class_names),
         failures=failures,
         report_path=report,
+        chroma=frames,
+        chroma_groups=np.repeat(np.array(files, dtype=np.int64), frame_counts),
     )
 
 

@@ -259,9 +259,14 @@ class StatisticsHead:
         self.weight = float(max(WEIGHT_GRID, key=lambda w: (scores[str(w)], -w)))
         return scores
 
-    def predict_windows(self, windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
-        """One file's probabilities ``(n_classes,)`` from its windows (and their first frames)."""
-        statistics = self.statistics.from_windows(windows, starts)
+    def predict_windows(
+        self, windows: FloatArray, starts: IntArray | None = None, chroma: FloatArray | None = None
+    ) -> FloatArray:
+        """One file's probabilities ``(n_classes,)`` from its windows (and their first frames).
+
+        ``chroma``: the file's chroma, for statistics with ``harmony=True``.
+        """
+        statistics = self.statistics.from_windows(windows, starts, chroma)
         row: FloatArray = self.predict_proba(statistics[np.newaxis])[0]
         return row
 
@@ -332,6 +337,9 @@ def fit_statistics_head(
 ) -> tuple[StatisticsHead, dict[str, Any]]:
     """Fit a :class:`StatisticsHead` on ``train``; with ``validation``, score its weights there.
 
+    Its statistics are :class:`ClipStatistics`' defaults, without the harmony when
+    ``train`` carries no chroma (:attr:`FeatureSet.chroma`).
+
     ``file_probabilities`` gives the window model's file probabilities of a
     feature set (in the order of its sorted file indices and ``train``'s
     classes); with it and ``validation``, the summary records
@@ -340,7 +348,13 @@ def fit_statistics_head(
     there (else it is :data:`FUSION_WEIGHT`). Returns the head and a JSON-safe
     summary (``C``, ``C_``, ``weight``, the validation scores).
     """
-    head = StatisticsHead().fit(train)
+    harmony = train.chroma is not None
+    if not harmony:
+        logger.info(
+            "The training features carry no chroma (a FeatureSet built by hand): the "
+            "statistics head goes without the harmony."
+        )
+    head = StatisticsHead(ClipStatistics(harmony=harmony)).fit(train)
     summary: dict[str, Any] = {**head.get_config(), "C_": head.C_}
     if validation is not None and file_probabilities is not None:
         _, labels = validation.file_labels()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,8 +18,12 @@ from melgenre._typing import FloatArray
 from melgenre.data.featureset import FailedFile
 from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
 
+if TYPE_CHECKING:
+    from melgenre.audio import Audio
+
 __all__ = [
     "AGGREGATIONS",
+    "Kept",
     "Prediction",
     "WindowPrediction",
     "build_prediction",
@@ -201,23 +205,58 @@ def compile_forward(model: Any, input_shape: Sequence[int], *, embeddings: bool)
     return infer
 
 
-def keeping_windows(stream: _Stream, budget: int) -> tuple[_Stream, list[list[FloatArray]]]:
+@dataclasses.dataclass
+class Kept:
+    """What the statistics head needs of one file, read in the same pass as its predictions.
+
+    ``windows``: its first window blocks (first channel); ``audio``: its first decoded
+    blocks, for its chroma (empty unless asked for).
+    """
+
+    windows: list[FloatArray] = dataclasses.field(default_factory=list)
+    audio: list[Audio] = dataclasses.field(default_factory=list)
+
+    def joined_audio(self) -> Audio | None:
+        """The kept blocks as one :class:`Audio` (``None`` when none were kept)."""
+        from melgenre.audio import Audio
+
+        if not self.audio:
+            return None
+        samples = np.concatenate([a.samples for a in self.audio], axis=-1)
+        return Audio(samples, self.audio[0].sample_rate)
+
+
+def keeping_windows(
+    stream: Callable[..., Iterable[tuple[FloatArray, FloatArray]]],
+    budget: int,
+    audio_seconds: float = 0.0,
+) -> tuple[_Stream, list[Kept]]:
     """``stream``, keeping the first ``budget`` windows (first channel) of every source.
 
-    Returns the wrapped stream and a list that gets one list of window blocks
-    per source streamed, in order (empty lists with ``budget=0``): what
-    :class:`~melgenre.statistics.ClipStatistics` needs of a file, read in the
-    same pass as its predictions.
+    Returns the wrapped stream and a list that gets one :class:`Kept` per source
+    streamed, in order (nothing kept with ``budget=0``): what
+    :class:`~melgenre.statistics.ClipStatistics` needs of a file, read in the same pass
+    as its predictions. With ``audio_seconds``, the first that many seconds of decoded
+    audio are kept too (``stream`` then takes :meth:`Preprocessing.stream`'s ``on_audio``).
     """
-    kept: list[list[FloatArray]] = []
+    kept: list[Kept] = []
 
     def wrapped(source: Any) -> Iterator[tuple[FloatArray, FloatArray]]:
-        mine: list[FloatArray] = []
+        mine = Kept()
         kept.append(mine)
-        for windows, times in stream(source):
-            room = budget - sum(len(w) for w in mine)
+
+        def on_audio(index: int, block: Audio) -> None:
+            if index == 0:  # a featurizer's new pass over the recording
+                mine.audio.clear()
+            held = sum(a.samples.shape[-1] for a in mine.audio)
+            if held < audio_seconds * block.sample_rate:
+                mine.audio.append(block)
+
+        extra = {"on_audio": on_audio} if audio_seconds > 0 else {}
+        for windows, times in stream(source, **extra):
+            room = budget - sum(len(w) for w in mine.windows)
             if room > 0:
-                mine.append(np.array(windows[:room, ..., :1]))
+                mine.windows.append(np.array(windows[:room, ..., :1]))
             yield windows, times
 
     return wrapped, kept

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
+from melgenre import _pitch
 from melgenre._predictor_files import PredictorFiles
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_int
@@ -31,6 +32,7 @@ from melgenre.featurizer import Featurizer
 from melgenre.fusion import StatisticsHead, check_statistics_head, fuse
 from melgenre.prediction import (
     AGGREGATIONS,
+    Kept,
     Prediction,
     WindowPrediction,
     build_prediction,
@@ -261,10 +263,10 @@ class Predictor(PredictorFiles):
             raising=on_error == "raise",
         )
         return [
-            self._prediction(name, probabilities, times, windows)
+            self._prediction(name, probabilities, times, clip)
             if isinstance(probabilities, list)
             else probabilities
-            for (name, probabilities, times), windows in zip(results, kept, strict=True)
+            for (name, probabilities, times), clip in zip(results, kept, strict=True)
         ]
 
     def evaluate(
@@ -316,31 +318,38 @@ class Predictor(PredictorFiles):
                     )
         return self._infer
 
-    def _stream(self) -> tuple[Any, list[list[FloatArray]]]:
-        """The preprocessing's stream, keeping each file's first windows for the statistics head."""
+    def _stream(self) -> tuple[Any, list[Kept]]:
+        """The preprocessing's stream, keeping what the statistics head needs of each file.
+
+        Its first windows, and with ``harmony`` its first ten minutes of audio (the chroma's).
+        """
         head = self.statistics_head
         hop = int(getattr(self.featurizer, "hop_frames", self.preprocessing.output_shape[1]))
         budget = 0 if head is None else head.statistics.max_frames // max(hop, 1) + 2
-        return keeping_windows(self.preprocessing.stream, budget)
+        harmony = head is not None and head.statistics.harmony
+        seconds = _pitch.CHROMA_SECONDS if harmony else 0.0
+        return keeping_windows(self.preprocessing.stream, budget, seconds)
 
     def _prediction(
         self,
         name: str,
         outputs: list[FloatArray],
         times: list[FloatArray],
-        windows: list[FloatArray] | None = None,
+        kept: Kept | None = None,
     ) -> Prediction:
         rows = np.concatenate(outputs)
         n = len(self.labels)
         pooled = None
         if self._pools and len(rows):
             pooled = self.clip_head.predict_file(rows[:, n:])  # type: ignore[union-attr]
-        if self.statistics_head is not None and windows:
+        if self.statistics_head is not None and kept is not None and kept.windows:
             if pooled is None:
                 pooled = AGGREGATIONS[self._rule](rows[:, :n])
-            kept = np.concatenate(windows)
-            starts = window_starts(self.featurizer, np.concatenate(times)[: len(kept)])
-            clip = self.statistics_head.predict_windows(kept, starts)
+            windows = np.concatenate(kept.windows)
+            starts = window_starts(self.featurizer, np.concatenate(times)[: len(windows)])
+            audio = kept.joined_audio()
+            chroma = None if audio is None else self.preprocessing.chroma(audio)
+            clip = self.statistics_head.predict_windows(windows, starts, chroma)
             pooled = fuse(pooled[np.newaxis], clip[np.newaxis], self.statistics_head.weight)[0]
         return build_prediction(
             name,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from melgenre import _pitch
 from melgenre._registry import deserialize_component, serialize_component
 from melgenre._typing import AudioSource, FloatArray
 from melgenre._validation import check_real
@@ -139,11 +141,26 @@ class Preprocessing:
         """
         return self.featurizer.transform(self.loader.load(source))
 
+    def chroma(self, audio: Audio) -> FloatArray:
+        """The ``(frames, 12)`` constant-Q chroma of decoded audio (its first ten minutes).
+
+        What :class:`~melgenre.statistics.ClipStatistics` summarises with
+        ``harmony=True``; feature extraction stores it beside each file's windows
+        (:attr:`FeatureSet.chroma`). Frames every ~93 ms, octaves from C1, A = 440 Hz.
+        """
+        return _pitch.audio_chroma(audio.samples, audio.sample_rate)
+
     def window_times(self, audio: Audio) -> FloatArray:
         """Start and end seconds of each window of ``audio`` (:meth:`Featurizer.window_times`)."""
         return self.featurizer.window_times(audio)
 
-    def stream(self, source: AudioSource | Audio, *, block_seconds: float = 30.0) -> WindowBlocks:
+    def stream(
+        self,
+        source: AudioSource | Audio,
+        *,
+        block_seconds: float = 30.0,
+        on_audio: Callable[[int, Audio], None] | None = None,
+    ) -> WindowBlocks:
         """The windows of ``source`` block by block, with their start and end seconds.
 
         For a file libsndfile reads, memory stays flat in the recording's
@@ -157,6 +174,11 @@ class Preprocessing:
         source : path, file object, bytes, ``(samples, sample_rate)`` or Audio
         block_seconds : float > 0, default=30.0
             Seconds of audio read per block.
+        on_audio : callable, optional
+            ``on_audio(i, block)`` sees each decoded block as the featurizer reads it,
+            ``i`` counting from 0 (a featurizer may read a recording twice: the
+            blocks then come again from ``i = 0``); a source processed in one piece
+            is one block. The predictor takes a file's chroma from them.
 
         Yields
         ------
@@ -167,11 +189,18 @@ class Preprocessing:
         )
         if not isinstance(source, (str, os.PathLike)):
             audio = self.loader.load(source)
+            if on_audio is not None:
+                on_audio(0, audio)
             yield self.featurizer.transform(audio), self.featurizer.window_times(audio)
             return
-        yield from self.featurizer.stream(
-            lambda: self.loader.stream(source, block_seconds=block_seconds)
-        )
+
+        def blocks() -> Iterator[Audio]:
+            for i, block in enumerate(self.loader.stream(source, block_seconds=block_seconds)):
+                if on_audio is not None:
+                    on_audio(i, block)
+                yield block
+
+        yield from self.featurizer.stream(blocks)
 
     # --------------------------------------------------------------- config
 

@@ -44,7 +44,12 @@ spectrogram in one vector, the descriptors of music information retrieval:
   frames, at the lags where at least :data:`PHRASE_OVERLAP` frames of the clip
   overlap their repetition (0 at the others, so a short clip reads zeros rather than
   the few frame pairs near its end): whether the music comes back after four or
-  eight bars of threes or of fours.
+  eight bars of threes or of fours;
+* with ``harmony=True``, the harmony: key-invariant summaries of the file's
+  constant-Q chroma (:meth:`Preprocessing.chroma <melgenre.Preprocessing.chroma>`,
+  computed from the audio: the mel bands are too coarse below 1 kHz to tell pitch
+  classes apart), its interval content and its fit to keys and chord types
+  (:func:`melgenre._pitch.pitch_class_summaries`).
 
 A :class:`~melgenre.fusion.StatisticsHead` (standardisation and a multinomial
 logistic regression) classifies these vectors; its file probabilities multiply
@@ -53,9 +58,10 @@ the window model's (:func:`~melgenre.fusion.fuse`, a product of experts).
 files.
 
 The statistics are computed from a file's windows (:func:`spectrogram_from_windows`
-puts the spectrogram back together from the overlapping slices), so they need
-nothing the windows do not already carry: the cache, a bundle's preprocessing
-and the predictor's streaming stay as they are.
+puts the spectrogram back together from the overlapping slices) and, for the
+harmony, its chroma, which feature extraction stores beside the windows
+(:attr:`FeatureSet.chroma <melgenre.FeatureSet.chroma>`) and the predictor and an
+exported model compute from the audio.
 """
 
 from __future__ import annotations
@@ -68,10 +74,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from melgenre import _periods
+from melgenre import _periods, _pitch
 from melgenre._reassembly import slices_spectrogram, spectrogram_from_windows, window_starts
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_int
+from melgenre._validation import check_bool, check_int
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 
@@ -139,15 +145,23 @@ class ClipStatistics:
         at least one period ``2 ** (k / 12)`` between them.
     max_frames : int > 0, default=25840
         Longer spectrograms are summarised by their first ``max_frames``
-        frames (ten minutes at the defaults).
+        frames (ten minutes at the defaults; a chroma covers ten minutes too).
+    harmony : bool, default=True
+        Append the harmony's 40 numbers (blocks ``intervals`` and ``chords``),
+        summarised from the file's chroma, passed beside its spectrogram (``False``
+        for configs written before the harmony, so their heads still fit).
 
     Examples
     --------
     >>> import numpy as np
+    >>> from melgenre import Audio, Preprocessing
     >>> stats = ClipStatistics()
-    >>> spec = np.random.default_rng(0).normal(size=(128, 600)).astype(np.float32)
-    >>> stats(spec).shape == (stats.dim,)
-    True
+    >>> rng = np.random.default_rng(0)
+    >>> audio = Audio(rng.normal(size=22050 * 5).astype(np.float32) * 0.1, 22050)
+    >>> spec = rng.normal(size=(128, 600)).astype(np.float32)
+    >>> chroma = Preprocessing().chroma(audio)       # (frames, 12), from the audio
+    >>> stats(spec, chroma).shape == (stats.dim,), stats.dim - ClipStatistics(harmony=False).dim
+    (True, 40)
     """
 
     n_mfcc: int = 20
@@ -176,6 +190,7 @@ class ClipStatistics:
     phrase_multiples: tuple[float, ...] = (24.0, 32.0, 48.0, 64.0)
     phrase_lags: int = 1024
     max_frames: int = 25_840
+    harmony: bool = True
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -194,6 +209,7 @@ class ClipStatistics:
         check_int(owner, "band_from", self.band_from, low=0)
         check_int(owner, "phrase_lags", self.phrase_lags, low=1)
         check_int(owner, "max_frames", self.max_frames, low=1)
+        check_bool(owner, "harmony", self.harmony)
         sequences = ("period_multiples", "rate_ratios", "note_periods", "phrase_multiples")
         for name in sequences:  # JSON's lists: tuples
             object.__setattr__(self, name, _periods.checked(self, name))
@@ -217,6 +233,7 @@ class ClipStatistics:
             "onset_by_note_rate": len(self.rate_ratios),
             "band_similarity": self.band_shifts,
             "similarity_by_phrase": len(self.phrase_multiples),
+            **(_pitch.HARMONY_BLOCKS if self.harmony else {}),
         }
 
     @property
@@ -238,9 +255,19 @@ class ClipStatistics:
         count = int(np.floor(per_octave * np.log2(self.tempo_lags / 2) + 1e-9)) + 1
         return np.asarray(2.0 ** (np.arange(count) / per_octave) / self.tempo_lags)
 
-    def __call__(self, spectrogram: FloatArray) -> FloatArray:
-        """The statistics of one ``(n_bins, n_frames)`` dB spectrogram, shape ``(dim,)``."""
+    def __call__(self, spectrogram: FloatArray, chroma: FloatArray | None = None) -> FloatArray:
+        """The statistics of one ``(n_bins, n_frames)`` dB spectrogram, shape ``(dim,)``.
+
+        With ``harmony=True``, ``chroma`` is the file's ``(frames, 12)`` chroma
+        (:meth:`Preprocessing.chroma <melgenre.Preprocessing.chroma>`).
+        """
         from scipy.fft import dct
+
+        if self.harmony and chroma is None:
+            raise ConfigError(
+                "ClipStatistics(harmony=True) needs the file's chroma beside its spectrogram "
+                "(Preprocessing.chroma of its audio)."
+            )
 
         spec = np.asarray(spectrogram, dtype=np.float64)[:, : self.max_frames]
         if spec.ndim != 2 or spec.shape[1] < 2:
@@ -269,6 +296,7 @@ class ClipStatistics:
                 by_rate,
                 self._band_similarity(spec),
                 by_phrase,
+                _pitch.pitch_class_summaries(chroma) if self.harmony and chroma is not None else [],
             ]
         ).astype(np.float32)
 
@@ -340,9 +368,11 @@ class ClipStatistics:
         ]
         return np.asarray(sums) / max(float(np.einsum("ij,ij->", detail, detail)), 1e-9)
 
-    def from_windows(self, windows: FloatArray, starts: IntArray | None = None) -> FloatArray:
+    def from_windows(
+        self, windows: FloatArray, starts: IntArray | None = None, chroma: FloatArray | None = None
+    ) -> FloatArray:
         """The statistics of one file from its windows (:func:`spectrogram_from_windows`)."""
-        return self(spectrogram_from_windows(windows, starts))
+        return self(spectrogram_from_windows(windows, starts), chroma)
 
     def transform(self, features: FeatureSet) -> tuple[IntArray, FloatArray]:
         """Every file's statistics: ``(file indices, (n_files, dim) array)``, files sorted.
@@ -357,7 +387,10 @@ class ClipStatistics:
             file = int(groups[start])
             if not np.all(groups[start:stop] == file):
                 raise ConfigError("A FeatureSet's windows must come file after file.")
-            rows[int(np.searchsorted(files, file))] = self.from_windows(features.x[start:stop])
+            chroma = features.file_chroma(file) if self.harmony else None
+            rows[int(np.searchsorted(files, file))] = self.from_windows(
+                features.x[start:stop], chroma=chroma
+            )
         return files, rows
 
     def get_config(self) -> dict[str, Any]:
@@ -375,8 +408,9 @@ class ClipStatistics:
         spectrum existed, one without ``period_multiples`` or ``rate_ratios`` before
         the similarity by note period or the onset spectrum by note rate, one without
         ``band_shifts`` before the similarity across bands, one without
-        ``phrase_multiples`` before the similarity by phrase: they are rebuilt without
-        them, so their head's weights still fit.
+        ``phrase_multiples`` before the similarity by phrase, one without ``harmony``
+        before the harmony: they are rebuilt without them, so their head's weights
+        still fit.
         """
         earlier = {
             "onset_rates_per_octave": 0,
@@ -384,5 +418,6 @@ class ClipStatistics:
             "rate_ratios": (),
             "band_shifts": 0,
             "phrase_multiples": (),
+            "harmony": False,
         }
         return cls(**{**earlier, **config})

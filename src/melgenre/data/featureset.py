@@ -11,6 +11,7 @@ import numpy as np
 
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_int
+from melgenre.errors import DatasetError
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -54,6 +55,13 @@ class FeatureSet:
         Files skipped because they could not be decoded.
     report_path : str or None
         The JSON report of failures, when a cache directory was used.
+    chroma : np.ndarray [shape=(n_chroma_frames, 12), dtype=float32] or None
+        Each file's constant-Q chroma (:meth:`Preprocessing.chroma`), file after file,
+        which :class:`~melgenre.statistics.ClipStatistics` summarises with
+        ``harmony=True``; feature extraction fills it. ``None`` for a set built
+        without it.
+    chroma_groups : np.ndarray [shape=(n_chroma_frames,), dtype=int64] or None
+        Index into :attr:`paths` of the file each chroma frame came from.
     """
 
     x: FloatArray
@@ -63,6 +71,8 @@ class FeatureSet:
     classes: tuple[str, ...]
     failures: tuple[FailedFile, ...] = ()
     report_path: str | None = None
+    chroma: FloatArray | None = None
+    chroma_groups: IntArray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -89,6 +99,28 @@ class FeatureSet:
         """``(file_indices, labels)`` of the files that contributed windows."""
         files, first = np.unique(self.groups, return_index=True)
         return files, self.labels[first]
+
+    def file_chroma(self, file: int) -> FloatArray:
+        """The ``(frames, 12)`` chroma of file ``file`` (an index into :attr:`paths`).
+
+        Raises
+        ------
+        DatasetError
+            The set has no chroma (:attr:`chroma` is ``None``), or none for that file.
+        """
+        if self.chroma is None or self.chroma_groups is None:
+            raise DatasetError(
+                "This FeatureSet has no chroma: build it with FolderDataset.features (which "
+                "stores each file's chroma), or use ClipStatistics(harmony=False)."
+            )
+        start, stop = self._chroma_bounds.get(int(file), (0, 0))
+        if stop == start:
+            raise DatasetError(f"This FeatureSet has no chroma for {self.paths[file]!r}.")
+        return np.asarray(self.chroma[start:stop], dtype=np.float32)
+
+    @functools.cached_property
+    def _chroma_bounds(self) -> dict[int, tuple[int, int]]:
+        return {} if self.chroma_groups is None else _bounds(self.chroma_groups)
 
     def batches(self, batch_size: int = 256) -> Iterator[FloatArray]:
         """The windows in order, ``batch_size`` at a time, as in-memory arrays.
@@ -179,6 +211,15 @@ class FeatureSet:
                 augmentation, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
         return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
+
+
+def _bounds(groups: IntArray) -> dict[int, tuple[int, int]]:
+    """Each file's ``(start, stop)`` rows in a file-after-file ``groups`` array."""
+    values = np.asarray(groups, dtype=np.int64)
+    change = np.flatnonzero(np.diff(values)) + 1
+    starts = np.concatenate([[0], change]) if len(values) else change
+    stops = np.concatenate([change, [len(values)]]) if len(values) else change
+    return {int(values[a]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
 
 
 def seed_base(seed: int | None) -> int:
