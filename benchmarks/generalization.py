@@ -26,6 +26,11 @@ unseen soundfont or format. File-level accuracy of the window mean, the statisti
 their fusion (the default, and at every weight of the grid); the Trainer's own evaluation of
 the test fold is recorded beside them as a check. Results are merged fold by fold into
 benchmarks/results/generalization.json, keyed by domain.
+
+With ``--replay data/generalization`` (a folder an earlier run's ``--keep`` filled), nothing is
+trained: each fold's statistics head is refitted with today's defaults and fused with the kept
+window probabilities, so a change of the head is checked on another soundfont in minutes
+(key ``<domain>/replay<--tag>``).
 """
 
 from __future__ import annotations
@@ -131,6 +136,54 @@ def run_fold(
     }
 
 
+def replay_fold(
+    parts: tuple[Any, Any, Any],
+    others: list[Path],
+    cache_dir: Path,
+    kept: Path,
+    statistics: dict[str, Any],
+) -> dict[str, Any]:
+    """Today's statistics head refitted on a fold's training files, fused with kept networks.
+
+    The window model's file probabilities of every rendering come from ``--keep``'s
+    ``<rendering>.npz`` of an earlier run (its labels must match, file for file); the
+    head (``StatisticsHead``'s defaults, ``ClipStatistics(**statistics)``) is fitted on the
+    fold's training files and
+    scores each rendering's statistics, computed from its features today. No network is
+    trained: a change of the head is checked on another soundfont in minutes.
+    """
+    from melgenre.fusion import WEIGHT_GRID, StatisticsHead, fuse
+    from melgenre.statistics import ClipStatistics
+
+    train, _, test, preprocessing = cv.fold_features(NAME, parts, cache_dir)
+    renderings = {"same": test}
+    for root in others:
+        files = counterparts(parts[2], root)
+        renderings[root.name] = files.features(preprocessing, cache_dir=cache_dir, progress=False)
+    head = StatisticsHead(ClipStatistics(**statistics)).fit(train)
+    out: dict[str, Any] = {"statistics": repr(head.statistics), "renderings": {}}
+    for name, features in renderings.items():
+        recorded = np.load(kept / f"{name}.npz")
+        _, truth = features.file_labels()
+        if not np.array_equal(recorded["labels"], truth):
+            raise SystemExit(f"{kept / name}.npz: its files differ from today's {name} features")
+        network = recorded["network"]
+        _, stats = head.statistics.transform(features)
+        alone = head.predict_proba(stats)
+
+        def right(p: Any, truth: Any = truth) -> float:
+            return float(np.mean(np.asarray(p).argmax(1) == truth))
+
+        out["renderings"][name] = {
+            "files": len(truth),
+            "network": right(network),
+            "statistics": right(alone),
+            "fused": right(fuse(network, alone, head.weight)),
+            "fused_by_weight": {str(w): right(fuse(network, alone, w)) for w in WEIGHT_GRID},
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", default="instruments", choices=list(cv.DOMAINS))
@@ -146,6 +199,21 @@ def main() -> None:
         default=None,
         help="save each fold's file probabilities and statistics under KEEP/<domain>/fold-N/",
     )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        help="train nothing: refit today's statistics head per fold and fuse it with the "
+        "window probabilities an earlier --keep run saved under REPLAY/<domain>/fold-N/; "
+        "results under the key '<domain>/replay' (--tag appended)",
+    )
+    parser.add_argument("--tag", default="", help="suffix of the replay's key")
+    parser.add_argument(
+        "--statistics",
+        type=json.loads,
+        default={},
+        help="with --replay: ClipStatistics settings as JSON (e.g. '{\"harmony\": false}')",
+    )
     args = parser.parse_args()
     dataset, groups = cv.load_dataset(args.domain)
     out = RESULTS / "generalization.json"
@@ -153,7 +221,14 @@ def main() -> None:
         if args.fold_ids is not None and number not in args.fold_ids:
             continue
         keep = args.keep / args.domain / f"fold-{number}" if args.keep else None
-        row = {"fold": number, **run_fold(parts, args.other, args.cache_dir, keep)}
+        if args.replay is not None:
+            kept = args.replay / args.domain / f"fold-{number}"
+            row = {
+                "fold": number,
+                **replay_fold(parts, args.other, args.cache_dir, kept, args.statistics),
+            }
+        else:
+            row = {"fold": number, **run_fold(parts, args.other, args.cache_dir, keep)}
         for name, score in row["renderings"].items():
             print(
                 f"{args.domain} fold {number}, {name}: "
@@ -162,7 +237,8 @@ def main() -> None:
             )
         earlier = json.loads(out.read_text()) if out.exists() else {}
         results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
-        entry = results.setdefault(args.domain, {"candidate": NAME, "folds": []})
+        key = f"{args.domain}/replay{args.tag}" if args.replay is not None else args.domain
+        entry = results.setdefault(key, {"candidate": NAME, "folds": []})
         entry["folds"] = sorted(
             [f for f in entry["folds"] if f["fold"] != number] + [row], key=lambda f: f["fold"]
         )

@@ -65,7 +65,7 @@ def test_train_text_summary_class_weight_attention_pooling_and_clip_statistics(
         in out
     )
     assert "file-level" in out
-    assert "Clip statistics head: C=" in out
+    assert "Clip statistics head (with the harmony): C=" in out
     assert f"Model saved to {tmp_path / 'm'}" in out
     params = json.loads((tmp_path / "m" / "training_hist.json").read_text())["params"]
     assert set(params["class_weight"]) == set(demo.CLASSES)

@@ -137,3 +137,29 @@ def test_halving_keeps_the_octaves_level() -> None:
 def test_summaries_reject_another_shape() -> None:
     with pytest.raises(ConfigError, match="frames, 12"):
         _pitch.pitch_class_summaries(np.ones((12, 30)))
+
+
+@pytest.mark.parametrize("length", [100, 5000, 22050 * 3])
+@pytest.mark.parametrize("signal", ["silence", "chord"])
+def test_the_graph_twin_matches_numpy(signal: str, length: int) -> None:
+    from melgenre import _pitch_graph
+    from melgenre._tf import tf
+
+    rate = 22050
+    t = np.arange(length) / rate
+    y = np.zeros(length, np.float32)
+    if signal == "chord":
+        for hz in (261.6, 329.6, 392.0, 98.0):
+            y += (0.2 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    chroma = _pitch.audio_chroma(y, rate)
+    graph = _pitch_graph.chroma(tf.constant(y), rate).numpy()
+    np.testing.assert_allclose(graph, chroma, atol=1e-6)
+    summaries = _pitch.pitch_class_summaries(chroma)
+    assert np.all(np.isfinite(summaries))
+    np.testing.assert_allclose(_pitch_graph.harmony(tf.constant(y), rate), summaries, atol=1e-5)
+
+
+def test_the_floors_survive_a_float16_export() -> None:
+    """A float16 TFLite export stores constants in float16: its floors must not become 0."""
+    for floor in (_pitch.ENERGY_FLOOR, _pitch.NORM_FLOOR, _pitch.SPREAD_FLOOR):
+        assert np.float16(floor) >= np.finfo(np.float16).smallest_normal

@@ -19,6 +19,7 @@ from melgenre import (
     FolderDataset,
     GenreCNN,
     MelFeaturizer,
+    Prediction,
     Predictor,
     Preprocessing,
     StatisticsHead,
@@ -613,6 +614,37 @@ def test_predictor_fuses_saves_and_loads(trained: Trainer, tmp_path: Path) -> No
             labels=labels,
             statistics_head=StatisticsHead(),
         )
+
+
+def test_a_long_file_streamed_gets_the_harmony_of_its_audio(
+    trained: Trainer, tmp_path: Path
+) -> None:
+    """The predictor's chroma comes from the streamed blocks: as from the samples in one piece."""
+    predictor, head = half_weight_predictor(trained)
+    assert head.statistics.harmony
+    y = np.concatenate([clicks(0.3, seconds=40.0, seed=3), clicks(0.5, seconds=31.0, seed=4)])
+    path = tmp_path / "long.wav"
+    sf.write(path, y, SR, subtype="FLOAT")  # the same samples as in one piece
+    streamed = predictor.predict(path)  # three 30 s blocks, two passes of the featurizer
+    whole = predictor.predict((y, SR))
+    [many] = predictor.predict_many([path])
+    for other in (whole, many):
+        assert isinstance(other, Prediction)
+        np.testing.assert_allclose(
+            list(streamed.probabilities.values()), list(other.probabilities.values()), atol=1e-5
+        )
+    # and the harmony is in the answer: without it the fused probabilities differ
+    windows = FEAT.transform(Audio(y, SR))
+    chroma = Preprocessing(FEAT).chroma(Audio(y, SR))
+    np.testing.assert_allclose(
+        fuse(
+            predictor.predict_proba(windows).mean(axis=0)[None],
+            head.predict_windows(windows, chroma=chroma)[None],
+            0.5,
+        )[0],
+        list(streamed.probabilities.values()),
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize(

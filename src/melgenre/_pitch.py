@@ -72,7 +72,12 @@ NYQUIST_SHARE = 0.45
 CHROMA_SECONDS = 600.0
 #: The binomial filter that halves the rate between octaves: ``cos(pi f / rate) ** 4``.
 HALVING_TAPS = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
-_FLOOR = 1e-12
+#: Floors of the summaries' divisions: a frame's chroma energy and a centred profile's norm
+#: count as at least this, the change's spread as at least :data:`SPREAD_FLOOR`. Normal
+#: float16 numbers (the smallest is 6.1e-5), so an export quantized to float16 keeps them.
+ENERGY_FLOOR = 1e-4
+NORM_FLOOR = 1e-4
+SPREAD_FLOOR = 1e-3
 
 
 def chroma_octaves(rate: float) -> int:
@@ -196,7 +201,8 @@ def audio_chroma(samples: FloatArray, rate: int) -> FloatArray:
 def _centred(v: npt.NDArray[np.float64], axis: int = 0) -> npt.NDArray[np.float64]:
     """``v`` less its mean along ``axis``, scaled to a unit norm there (a correlation's operand)."""
     v = v - v.mean(axis, keepdims=True)
-    out: npt.NDArray[np.float64] = v / np.maximum(np.linalg.norm(v, axis=axis, keepdims=True), 1e-9)
+    norm = np.linalg.norm(v, axis=axis, keepdims=True)
+    out: npt.NDArray[np.float64] = v / np.maximum(norm, NORM_FLOOR)
     return out
 
 
@@ -221,8 +227,8 @@ def pitch_class_summaries(chroma: FloatArray) -> FloatArray:
     if frames.ndim != 2 or frames.shape[0] != 12:
         raise ConfigError(f"Expected a chroma of shape (frames, 12); got {np.shape(chroma)}.")
     energy = frames.sum(0)
-    weight = energy / max(float(energy.sum()), _FLOOR)
-    frames = frames / np.maximum(energy, _FLOOR)
+    weight = energy / max(float(energy.sum()), ENERGY_FLOOR)
+    frames = frames / np.maximum(energy, ENERGY_FLOOR)
     mean = frames @ weight
     dft = np.abs(np.fft.rfft(frames, axis=0))[1:7]
     dft_mean = dft @ weight
@@ -235,7 +241,7 @@ def pitch_class_summaries(chroma: FloatArray) -> FloatArray:
     change = np.abs(np.diff(frames, axis=1)).sum(0)
     if len(change):
         spread = float(change.std())
-        excess = np.maximum(change - change.mean() - spread, 0).mean() / max(spread, 1e-3)
+        excess = np.maximum(change - change.mean() - spread, 0).mean() / max(spread, SPREAD_FLOOR)
         moves = [change.mean(), spread, excess]
     else:
         moves = [0.0, 0.0, 0.0]

@@ -53,7 +53,7 @@ def chroma(samples: Any, rate: int) -> Any:
 def _centred(v: Any, axis: int) -> Any:
     v = v - tf.reduce_mean(v, axis=axis, keepdims=True)
     norm = tf.sqrt(tf.reduce_sum(tf.square(v), axis=axis, keepdims=True))
-    return v / tf.maximum(norm, 1e-9)
+    return v / tf.maximum(norm, _pitch.NORM_FLOOR)
 
 
 def _mean(values: Any, count: Any) -> Any:
@@ -75,7 +75,7 @@ def _dft_magnitudes(rows: Any) -> Any:
 
 def summaries(frames_by_class: Any) -> Any:
     """:func:`melgenre._pitch.pitch_class_summaries` of a ``(frames, 12)`` chroma: ``(40,)``."""
-    floor = 1e-12
+    floor = _pitch.ENERGY_FLOOR
     chroma_t = tf.transpose(tf.cast(frames_by_class, tf.float32))  # (12, frames)
     energy = tf.reduce_sum(chroma_t, axis=0)
     weight = energy / tf.maximum(tf.reduce_sum(energy), floor)
@@ -107,7 +107,7 @@ def summaries(frames_by_class: Any) -> Any:
             tf.reverse(tf.math.top_k(key, 3).values, [0]),
             tf.reduce_sum(soft * weight, axis=1),
             tf.reduce_sum(best * weight, axis=1),
-            tf.stack([change_mean, spread, excess / tf.maximum(spread, 1e-3)]),
+            tf.stack([change_mean, spread, excess / tf.maximum(spread, _pitch.SPREAD_FLOOR)]),
         ],
         0,
     )

@@ -185,8 +185,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         )
     head = summary.get("statistics_head")
     if head:
+        harmony = head.get("statistics", {}).get("harmony", False)
         lines.append(
-            f"Clip statistics head: C={head['C_']:g}, fusion weight {head['weight']:g}"
+            f"Clip statistics head{' (with the harmony)' if harmony else ''}: "
+            f"C={head['C_']:g}, fusion weight {head['weight']:g}"
             + (
                 " (chosen on the validation files)."
                 if head.get("weight_rule") == "validation"

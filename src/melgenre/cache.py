@@ -38,8 +38,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import struct
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -49,6 +47,7 @@ import numpy as np
 
 from melgenre._config import Component
 from melgenre._files import atomic_write, content_digest, file_digest, remembered_digest
+from melgenre._npy_join import join_members
 from melgenre._typing import FloatArray, IntArray, PathLike
 
 __all__ = ["CACHE_VERSION", "FeatureCache", "StoredSet", "file_digest", "preprocessing_key"]
@@ -319,55 +318,8 @@ class FeatureCache:
         recompute: Callable[[int], FloatArray],
     ) -> FloatArray:
         """Join the entries' ``member`` arrays into the ``.npy`` file ``target``; memory-map it."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        total = sum(n for _, n in entries)
-        header = {"descr": "<f4", "fortran_order": False, "shape": (total, *shape)}
-        try:
-            with open(tmp, "wb", buffering=0) as out:
-                np.lib.format.write_array_header_2_0(out, header)
-                for i, (digest, n_rows) in enumerate(entries):
-                    expected = n_rows * int(np.prod(shape)) * 4
-                    found = (n_rows, *shape)
-                    if not self._copy_entry(key, digest, member, found, expected, out):
-                        rows = np.ascontiguousarray(recompute(i), dtype="<f4")
-                        out.write(rows.tobytes())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        x: FloatArray = np.load(target, mmap_mode="r")
-        return x
-
-    def _copy_entry(
-        self, key: str, digest: str, member: str, shape: tuple[int, ...], nbytes: int, out: Any
-    ) -> bool:
-        """Append an entry's ``member`` bytes to ``out``; ``False`` if missing or not ``shape``."""
-        path = self.entry_path(key, digest)
-        try:
-            with zipfile.ZipFile(path) as archive:
-                info = archive.getinfo(f"{member}.npy")
-            with open(path, "rb") as source:
-                source.seek(info.header_offset + 26)
-                name_length, extra_length = struct.unpack("<HH", source.read(4))
-                source.seek(info.header_offset + 30 + name_length + extra_length)
-                version = np.lib.format.read_magic(source)
-                read = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                found, fortran, dtype = read(source)
-                if (
-                    info.compress_type != zipfile.ZIP_STORED
-                    or tuple(found) != shape
-                    or fortran
-                    or dtype != np.dtype("<f4")
-                ):
-                    return False
-                return _copy_bytes(source, out, source.tell(), nbytes)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, struct.error):
-            return False
+        sources = [(self.entry_path(key, digest), n) for digest, n in entries]
+        return join_members(target, sources, member, shape, recompute)
 
     def write_set_record(
         self,
@@ -404,25 +356,6 @@ class FeatureCache:
         }
         atomic_write(self.set_path(name).with_suffix(".json"), json.dumps(meta))
         return str(report)
-
-
-def _copy_bytes(source: Any, out: Any, offset: int, nbytes: int) -> bool:
-    """Append ``nbytes`` of ``source`` from ``offset`` to ``out``; ``False`` if it ends early.
-
-    In the kernel where it can (Linux's ``copy_file_range``), else through a buffer.
-    """
-    kernel_copy: Any = getattr(os, "copy_file_range", None)
-    while nbytes > 0:
-        if kernel_copy is not None:
-            copied = kernel_copy(source.fileno(), out.fileno(), nbytes, offset)
-        else:  # pragma: no cover - macOS, Windows
-            source.seek(offset)
-            copied = out.write(source.read(min(nbytes, 1 << 24)))
-        if copied == 0:
-            return False  # truncated since it was written
-        offset += copied
-        nbytes -= copied
-    return True
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
