@@ -163,3 +163,34 @@ def test_the_floors_survive_a_float16_export() -> None:
     """A float16 TFLite export stores constants in float16: its floors must not become 0."""
     for floor in (_pitch.ENERGY_FLOOR, _pitch.NORM_FLOOR, _pitch.SPREAD_FLOOR):
         assert np.float16(floor) >= np.finfo(np.float16).smallest_normal
+
+
+def c_major(cents: float, rate: int = 22050) -> np.ndarray:
+    """C3-E4 of C major with two overtones each, ``cents`` sharp, 3 s."""
+    t = np.arange(rate * 3) / rate
+    chord = np.zeros_like(t)
+    for note in (48, 52, 55, 60, 64):
+        for partial in (1, 2, 3):
+            hz = 440 * 2 ** ((note - 69 + cents / 100) / 12) * partial
+            chord += np.sin(2 * np.pi * hz * t) / partial
+    return chord.astype(np.float32)
+
+
+@pytest.mark.parametrize("cents", [-45, -20, 0, 15, 33, 48])
+def test_the_tuning_is_read_from_the_recording(cents: int) -> None:
+    """A chord played ``cents`` sharp: the tuning is found, and the chroma reads it in tune."""
+    fine = _pitch.fine_chroma(c_major(cents), 22050)
+    offset = _pitch.tuning(fine)
+    wrapped = (offset * 100 - cents + 50) % 100 - 50  # +-50 cents are the same tuning
+    assert abs(wrapped) < 6
+    in_tune = _pitch.constant_q_chroma(c_major(0), 22050).mean(axis=0)
+    profile = _pitch.constant_q_chroma(c_major(cents), 22050).mean(axis=0)
+    best = max(np.corrcoef(np.roll(profile, r), in_tune)[0, 1] for r in (-1, 0, 1))
+    assert best > 0.99
+    untuned = _pitch.tuned_chroma(fine, 0.0).mean(axis=0)  # read at A = 440 Hz
+    if abs(cents) >= 33:
+        assert np.corrcoef(untuned, in_tune)[0, 1] < best - 0.05
+
+
+def test_the_tuning_of_silence_is_zero() -> None:
+    assert _pitch.tuning(np.zeros((10, 36), np.float32)) == 0.0

@@ -20,7 +20,7 @@ import numpy as np
 from melgenre import _pitch
 from melgenre._tf import tf
 
-__all__ = ["chroma", "harmony", "summaries"]
+__all__ = ["chroma", "fine_chroma", "harmony", "summaries", "tuned_chroma", "tuning"]
 
 
 def _halve(y: Any) -> Any:
@@ -31,23 +31,58 @@ def _halve(y: Any) -> Any:
     return (even[:-2] + even[2:]) * a + (odd[:-2] + odd[1:-1]) * b + even[1:-1] * c
 
 
-def chroma(samples: Any, rate: int) -> Any:
-    """:func:`melgenre._pitch.audio_chroma` of mono ``(n,)`` samples: ``(frames, 12)``."""
+def fine_chroma(samples: Any, rate: int) -> Any:
+    """:func:`melgenre._pitch.fine_chroma` of mono ``(n,)`` samples: ``(frames, 36)``."""
     octaves = _pitch.chroma_octaves(rate)
     hop = _pitch.chroma_hop(rate)
-    y = tf.cast(samples, tf.float32)[: int(_pitch.CHROMA_SECONDS * rate)]
+    bins = 12 * _pitch.SUBDIVISIONS
+    y = tf.cast(samples, tf.float32)
     frames = 1 + tf.shape(y)[0] // hop
-    total = tf.zeros([frames, 12])
+    total = tf.zeros([frames, bins])
     for octave, kernel in enumerate(_pitch.octave_filters(float(rate), octaves)):
         width, step = len(kernel), hop // 2**octave
         padded = tf.pad(y, [[width // 2, width // 2 + step]])
         cut = tf.signal.frame(padded, width, step)[:frames]  # (frames, width)
-        products = cut[:, :, tf.newaxis] * tf.constant(kernel)  # (frames, width, 24)
+        rows = np.flatnonzero(np.any(kernel != 0.0, axis=1))  # the longest filter's span
+        first, last = int(rows[0]), int(rows[-1]) + 1
+        products = cut[:, first:last, tf.newaxis] * tf.constant(kernel[first:last])
         parts = tf.reduce_sum(products, axis=1)
-        total += tf.sqrt(tf.square(parts[:, :12]) + tf.square(parts[:, 12:]))
+        total += tf.sqrt(tf.square(parts[:, :bins]) + tf.square(parts[:, bins:]))
         if octave < octaves - 1:
             y = _halve(y)
     return total
+
+
+def tuning(fine: Any) -> Any:
+    """:func:`melgenre._pitch.tuning` in ops: a scalar, in semitones."""
+    peak = tf.reduce_max(fine, axis=1, keepdims=True)
+    relative = fine / tf.maximum(peak, _pitch.ENERGY_FLOOR)
+    powered = relative
+    for _ in range(int(np.log2(_pitch.TUNING_SHARPNESS))):  # x ** 8 as three squarings
+        powered = tf.square(powered)
+    share = tf.reduce_sum(tf.reshape(powered, [-1, 12, _pitch.SUBDIVISIONS]), axis=[0, 1])
+    angles = 2 * np.pi * np.arange(_pitch.SUBDIVISIONS) / _pitch.SUBDIVISIONS
+    sine = tf.reduce_sum(share * tf.constant(np.sin(angles), tf.float32))
+    cosine = tf.reduce_sum(share * tf.constant(np.cos(angles), tf.float32))
+    return tf.atan2(sine, cosine + _pitch.ENERGY_FLOOR) / (2 * np.pi)
+
+
+def tuned_chroma(fine: Any, offset: Any) -> Any:
+    """:func:`melgenre._pitch.tuned_chroma` in ops: ``(frames, 12)``."""
+    bins = 12 * _pitch.SUBDIVISIONS
+    position = _pitch.SUBDIVISIONS * offset
+    shift = tf.floor(position)
+    fraction = position - shift
+    below = (_pitch.SUBDIVISIONS * tf.range(12) + tf.cast(shift, tf.int32)) % bins
+    lower = tf.gather(fine, below, axis=1)
+    upper = tf.gather(fine, (below + 1) % bins, axis=1)
+    return (1 - fraction) * lower + fraction * upper
+
+
+def chroma(samples: Any, rate: int) -> Any:
+    """:func:`melgenre._pitch.audio_chroma` of mono ``(n,)`` samples: ``(frames, 12)``."""
+    fine = fine_chroma(tf.cast(samples, tf.float32)[: int(_pitch.CHROMA_SECONDS * rate)], rate)
+    return tuned_chroma(fine, tuning(fine))
 
 
 def _centred(v: Any, axis: int) -> Any:
@@ -93,11 +128,15 @@ def summaries(frames_by_class: Any) -> Any:
     )  # (types, transpositions, frames)
     best = tf.reduce_max(fits, axis=1)  # (types, frames)
     soft = tf.nn.softmax(_pitch.CHORD_SHARPNESS * best, axis=0)
-    change = tf.reduce_sum(tf.abs(frames[:, 1:] - frames[:, :-1]), axis=0)
-    count = tf.shape(change)[0]
+    # the frames' changes, one more (0) after the last frame: TFLite's reductions of an
+    # empty tensor (a one-frame clip) are not 0, so the last is masked out instead
+    padded = tf.concat([frames, frames[:, -1:]], axis=1)
+    change = tf.reduce_sum(tf.abs(padded[:, 1:] - padded[:, :-1]), axis=0)  # (frames,)
+    count = tf.shape(change)[0] - 1
+    real = tf.cast(tf.range(count + 1) < count, tf.float32)
     change_mean = _mean(change, count)
-    spread = tf.sqrt(_mean(tf.square(change - change_mean), count))
-    excess = _mean(tf.maximum(change - change_mean - spread, 0.0), count)
+    spread = tf.sqrt(_mean(tf.square(change - change_mean) * real, count))
+    excess = _mean(tf.maximum(change - change_mean - spread, 0.0) * real, count)
     return tf.concat(
         [
             _dft_magnitudes(mean[tf.newaxis])[0],

@@ -55,8 +55,8 @@ __all__ = ["CACHE_VERSION", "FeatureCache", "StoredSet", "file_digest", "preproc
 logger = logging.getLogger(__name__)
 
 #: Bump when the features computed for the same configuration change (2: entries and sets
-#: hold each file's chroma beside its windows).
-CACHE_VERSION = 2
+#: hold each file's chroma beside its windows; 3: the chroma read at the recording's tuning).
+CACHE_VERSION = 3
 
 
 def preprocessing_key(*components: Component) -> str:

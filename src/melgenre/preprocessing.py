@@ -146,7 +146,8 @@ class Preprocessing:
 
         What :class:`~melgenre.statistics.ClipStatistics` summarises with
         ``harmony=True``; feature extraction stores it beside each file's windows
-        (:attr:`FeatureSet.chroma`). Frames every ~93 ms, octaves from C1, A = 440 Hz.
+        (:attr:`FeatureSet.chroma`). Frames every ~93 ms, octaves from C1, read at the
+        recording's own tuning.
         """
         return _pitch.audio_chroma(audio.samples, audio.sample_rate)
 
