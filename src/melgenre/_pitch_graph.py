@@ -57,9 +57,7 @@ def tuning(fine: Any) -> Any:
     """:func:`melgenre._pitch.tuning` in ops: a scalar, in semitones."""
     peak = tf.reduce_max(fine, axis=1, keepdims=True)
     relative = fine / tf.maximum(peak, _pitch.ENERGY_FLOOR)
-    powered = relative
-    for _ in range(int(np.log2(_pitch.TUNING_SHARPNESS))):  # x ** 8 as three squarings
-        powered = tf.square(powered)
+    powered = tf.pow(relative, float(_pitch.TUNING_SHARPNESS))
     share = tf.reduce_sum(tf.reshape(powered, [-1, 12, _pitch.SUBDIVISIONS]), axis=[0, 1])
     angles = 2 * np.pi * np.arange(_pitch.SUBDIVISIONS) / _pitch.SUBDIVISIONS
     sine = tf.reduce_sum(share * tf.constant(np.sin(angles), tf.float32))

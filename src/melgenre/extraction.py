@@ -107,11 +107,13 @@ def extract_files(
             assert digest is not None
             hit = cache.get_entry(key, digest, shape=prep.output_shape)
             if hit is not None and (chroma := hit[1]) is not None:
-                outcomes.append(Stored(index, len(hit[0]), digest, True, len(chroma)))
+                outcomes.append(
+                    Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
+                )
                 continue
             windows, chroma = _features(prep, path)
             cache.put(key, digest, windows, chroma)
-            outcomes.append(Stored(index, len(windows), digest, False, len(chroma)))
+            outcomes.append(Stored(index, len(windows), digest, cached=False, n_chroma=len(chroma)))
         except MelgenreError as exc:
             outcomes.append(Failed(index, str(exc), type(exc).__name__, digest))
         except OSError as exc:  # e.g. the file vanished or became unreadable mid-run

@@ -216,10 +216,11 @@ class FeatureSet:
 def _bounds(groups: IntArray) -> dict[int, tuple[int, int]]:
     """Each file's ``(start, stop)`` rows in a file-after-file ``groups`` array."""
     values = np.asarray(groups, dtype=np.int64)
-    change = np.flatnonzero(np.diff(values)) + 1
-    starts = np.concatenate([[0], change]) if len(values) else change
-    stops = np.concatenate([change, [len(values)]]) if len(values) else change
-    return {int(values[a]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
+    if not len(values):
+        return {}
+    edges = (np.flatnonzero(np.diff(values)) + 1).tolist()
+    starts, stops = [0, *edges], [*edges, len(values)]
+    return {int(values[a]): (a, b) for a, b in zip(starts, stops, strict=True)}
 
 
 def seed_base(seed: int | None) -> int:
