@@ -75,17 +75,22 @@ def scores(trainer: Any, model: Any, features: Any, keep: Path | None = None) ->
     probabilities, statistics and labels are saved there (``.npz``) for replays of other
     heads.
     """
-    from melgenre.fusion import WEIGHT_GRID, fuse
-
     table = cv.file_table(model.predict_on_batch, features)
     network = np.stack([mean for _, mean, _ in table])
     truth = np.array([label for _, _, label in table])
     head = trainer.statistics_head_
     _, stats = head.statistics.transform(features)
-    alone = head.predict_proba(stats)
     if keep is not None:
         keep.parent.mkdir(parents=True, exist_ok=True)
         np.savez(keep, network=network, statistics=stats, labels=truth)
+    return accuracies(network, head, stats, truth)
+
+
+def accuracies(network: Any, head: Any, stats: Any, truth: Any) -> dict[str, Any]:
+    """File-level accuracy of the window mean, ``head`` on ``stats`` and their fusion."""
+    from melgenre.fusion import WEIGHT_GRID, fuse
+
+    alone = head.predict_proba(stats)
 
     def right(p: Any) -> float:
         return float(np.mean(np.asarray(p).argmax(1) == truth))
@@ -99,6 +104,21 @@ def scores(trainer: Any, model: Any, features: Any, keep: Path | None = None) ->
     }
 
 
+def fold_renderings(
+    parts: tuple[Any, Any, Any], others: list[Path], cache_dir: Path
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """A fold's training and validation features, its preprocessing, and every rendering.
+
+    ``{"same": test features, <other folder's name>: the same clips' features there}``.
+    """
+    train, validation, test, preprocessing = cv.fold_features(NAME, parts, cache_dir)
+    renderings = {"same": test}
+    for root in others:
+        files = counterparts(parts[2], root)
+        renderings[root.name] = files.features(preprocessing, cache_dir=cache_dir, progress=False)
+    return train, validation, preprocessing, renderings
+
+
 def run_fold(
     parts: tuple[Any, Any, Any], others: list[Path], cache_dir: Path, keep: Path | None
 ) -> dict[str, Any]:
@@ -107,11 +127,7 @@ def run_fold(
     import melgenre
 
     keras.backend.clear_session()
-    train, validation, test, preprocessing = cv.fold_features(NAME, parts, cache_dir)
-    renderings = {"same": test}
-    for root in others:
-        files = counterparts(parts[2], root)
-        renderings[root.name] = files.features(preprocessing, cache_dir=cache_dir, progress=False)
+    train, validation, preprocessing, renderings = fold_renderings(parts, others, cache_dir)
     model = melgenre.GenreCNN(
         num_classes=len(train.classes), input_shape=preprocessing.output_shape, seed=42
     )
@@ -130,7 +146,7 @@ def run_fold(
             name: scores(trainer, model, f, keep / f"{name}.npz" if keep else None)
             for name, f in renderings.items()
         },
-        "trainer_file_accuracy": trainer.evaluate(test).file_accuracy,
+        "trainer_file_accuracy": trainer.evaluate(renderings["same"]).file_accuracy,
         "train_seconds": seconds,
         "cpu": cpu(),
     }
@@ -148,18 +164,14 @@ def replay_fold(
     The window model's file probabilities of every rendering come from ``--keep``'s
     ``<rendering>.npz`` of an earlier run (its labels must match, file for file); the
     head (``StatisticsHead``'s defaults, ``ClipStatistics(**statistics)``) is fitted on the
-    fold's training files and
-    scores each rendering's statistics, computed from its features today. No network is
-    trained: a change of the head is checked on another soundfont in minutes.
+    fold's training files and scores each rendering's statistics, computed from its features
+    today. No network is trained: a change of the head is checked on another soundfont in
+    minutes.
     """
-    from melgenre.fusion import WEIGHT_GRID, StatisticsHead, fuse
+    from melgenre.fusion import StatisticsHead
     from melgenre.statistics import ClipStatistics
 
-    train, _, test, preprocessing = cv.fold_features(NAME, parts, cache_dir)
-    renderings = {"same": test}
-    for root in others:
-        files = counterparts(parts[2], root)
-        renderings[root.name] = files.features(preprocessing, cache_dir=cache_dir, progress=False)
+    train, _, _, renderings = fold_renderings(parts, others, cache_dir)
     head = StatisticsHead(ClipStatistics(**statistics)).fit(train)
     out: dict[str, Any] = {"statistics": repr(head.statistics), "renderings": {}}
     for name, features in renderings.items():
@@ -167,20 +179,8 @@ def replay_fold(
         _, truth = features.file_labels()
         if not np.array_equal(recorded["labels"], truth):
             raise SystemExit(f"{kept / name}.npz: its files differ from today's {name} features")
-        network = recorded["network"]
         _, stats = head.statistics.transform(features)
-        alone = head.predict_proba(stats)
-
-        def right(p: Any, truth: Any = truth) -> float:
-            return float(np.mean(np.asarray(p).argmax(1) == truth))
-
-        out["renderings"][name] = {
-            "files": len(truth),
-            "network": right(network),
-            "statistics": right(alone),
-            "fused": right(fuse(network, alone, head.weight)),
-            "fused_by_weight": {str(w): right(fuse(network, alone, w)) for w in WEIGHT_GRID},
-        }
+        out["renderings"][name] = accuracies(recorded["network"], head, stats, truth)
     return out
 
 
