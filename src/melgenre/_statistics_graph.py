@@ -46,11 +46,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from melgenre._clip_blocks import BAND_SMOOTHING, POWER_FLOOR, SPREAD_FLOOR
 from melgenre._periods import SHARPNESS, Reads, period_reads, rate_reads
 from melgenre._pitch_graph import harmony
 from melgenre._tf import tf
 from melgenre.errors import ExportError
-from melgenre.statistics import _POWER_FLOOR, _SPREAD_FLOOR, BAND_SMOOTHING, PHRASE_OVERLAP
+from melgenre.statistics import PHRASE_OVERLAP
 
 #: A constant of the NumPy path (float32 weights, int32 indices).
 Constant = npt.NDArray[Any]
@@ -178,7 +179,7 @@ def clip_statistics(
     onset_mean = tf.reduce_mean(onset)
     spread = tf.sqrt(tf.reduce_mean(tf.square(onset - onset_mean)))
     excess = tf.reduce_mean(tf.maximum(onset - onset_mean - spread, 0.0))
-    peakiness = excess / tf.maximum(spread, _SPREAD_FLOOR)
+    peakiness = excess / tf.maximum(spread, SPREAD_FLOOR)
     tempogram, onset_spectrum, period_log_power = _rhythm(statistics, onset, constants)
     reach = _similarity(statistics, centred)
     similarity = reach[: statistics.similarity_lags]
@@ -247,7 +248,7 @@ def _rhythm(
         below = tf.gather(power, constants[f"{name}_below"])
         above = tf.gather(power, constants[f"{name}_below"] + 1)
         curve = below + tf.constant(constants[f"{name}_fraction"]) * (above - below)
-        return tf.math.log(curve + _POWER_FLOOR) / np.log(10.0)
+        return tf.math.log(curve + POWER_FLOOR) / np.log(10.0)
 
     return tempogram, log_power_at("rate"), log_power_at("period")
 

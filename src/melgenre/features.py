@@ -25,15 +25,14 @@ from melgenre._dsp import (
     window_deltas,
     window_starts,
 )
-from melgenre._filters import FREQUENCY_SCALES, LOG_FMIN, filter_bank
+from melgenre._filters import filter_bank
 from melgenre._harmony import chroma_operator, window_chroma
+from melgenre._mel_settings import check_settings
 from melgenre._registry import register_component
 from melgenre._rhythm import window_tempogram
 from melgenre._twins import MelGraphTwins
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_bool, check_choice, check_int, check_real
 from melgenre.audio import Audio
-from melgenre.errors import ConfigError
 from melgenre.featurizer import Featurizer, WindowBlocks
 
 __all__ = ["Featurizer", "MelFeaturizer", "WindowBlocks"]
@@ -162,48 +161,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        owner = type(self).__name__
-        check_int(owner, "n_fft", self.n_fft, low=16)
-        check_int(owner, "hop_length", self.hop_length, low=1)
-        check_int(owner, "win_length", self.win_length, low=1, high=self.n_fft, allow_none=True)
-        check_int(owner, "n_mels", self.n_mels, low=1)
-        nyquist = self.sample_rate / 2
-        check_real(owner, "fmin", self.fmin, low=0.0, high=nyquist)
-        check_real(owner, "fmax", self.fmax, low=0.0, high=nyquist, allow_none=True)
-        if self.fmax is not None and self.fmax <= self.fmin:
-            raise ConfigError(
-                f"The 'fmax' parameter of {owner} must be greater than 'fmin'. "
-                f"Got fmin={self.fmin!r}, fmax={self.fmax!r} instead.",
-                parameter="fmax",
-                value=self.fmax,
-            )
-        check_choice(owner, "frequency_scale", self.frequency_scale, FREQUENCY_SCALES)
-        if self.frequency_scale == "log" and (self.fmin or LOG_FMIN) >= (self.fmax or nyquist):
-            raise ConfigError(
-                f"{owner}(frequency_scale='log') spaces its bands from fmin (55 Hz when it is 0) "
-                f"to fmax; got fmin={self.fmin!r}, fmax={self.fmax!r} at {self.sample_rate} Hz.",
-                parameter="fmax",
-                value=self.fmax,
-            )
-        if self.ref != "max":
-            check_real(owner, "ref", self.ref, low=0.0, closed_low=False)
-        check_real(owner, "top_db", self.top_db, low=0.0, closed_low=False, allow_none=True)
-        check_int(owner, "frames", self.frames, low=1)
-        check_int(owner, "window_hop", self.window_hop, low=1, allow_none=True)
-        check_int(owner, "resize_frames", self.resize_frames, low=1, allow_none=True)
-        check_int(owner, "deltas", self.deltas, low=0, high=2)
-        check_bool(owner, "tempogram", self.tempogram)
-        check_bool(owner, "chroma", self.chroma)
-        if self.chroma:
-            check_int(owner, "n_mels", self.n_mels, low=12)
-            try:
-                self._chroma_operator  # noqa: B018 - computed (and checked) once, here
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{owner}(chroma=True) cannot tell pitch classes apart: {exc}.",
-                    parameter="chroma",
-                    value=self.chroma,
-                ) from exc
+        check_settings(self)
 
     @classmethod
     def classic(cls, **overrides: Any) -> MelFeaturizer:

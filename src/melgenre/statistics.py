@@ -72,25 +72,32 @@ import logging
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from melgenre import _periods, _pitch
+from melgenre._clip_blocks import (
+    BAND_SMOOTHING,
+    band_similarity,
+    peakiness,
+    rhythm,
+    self_similarity,
+)
 from melgenre._reassembly import slices_spectrogram, spectrogram_from_windows, window_starts
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_bool, check_int
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 
-__all__ = ["ClipStatistics", "slices_spectrogram", "spectrogram_from_windows", "window_starts"]
+__all__ = [
+    "BAND_SMOOTHING",
+    "PHRASE_OVERLAP",
+    "ClipStatistics",
+    "slices_spectrogram",
+    "spectrogram_from_windows",
+    "window_starts",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Onset spreads below this (dB) count as this in the peakiness ratio (no division by ~0).
-_SPREAD_FLOOR = 1e-3
-#: Added to the onset spectrum's shares of power before their log10 (-60 dB below the total).
-_POWER_FLOOR = 1e-6
-#: Bands (odd) whose mean, centred on a band, the similarity across bands takes away first.
-BAND_SMOOTHING = 5
 #: Frames of a clip that must overlap their repetition for the similarity by phrase to read
 #: a lag (a window's length at the defaults: 3 s).
 PHRASE_OVERLAP = 128
@@ -278,8 +285,16 @@ class ClipStatistics:
         cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
         onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
         spread = float(onset.std())
-        tempogram, onset_spectrum, period_log_power = self._rhythm(onset)
-        reach = self._similarity(spec)
+        relative = self.period_multiples or self.rate_ratios
+        tempogram, onset_spectrum, period_log_power = rhythm(
+            onset,
+            window=self.tempo_window,
+            hop=self.tempo_hop,
+            lags=self.tempo_lags,
+            rates=self.onset_rates,
+            periods=self.note_period_grid if relative else self.onset_rates[:0],
+        )
+        reach = self_similarity(spec, self.similarity_reach)
         similarity = reach[: self.similarity_lags]
         by_period, by_rate, by_phrase = _periods.relative_blocks(
             self, reach, onset_spectrum, period_log_power, spec.shape[1], PHRASE_OVERLAP
@@ -291,82 +306,14 @@ class ClipStatistics:
                 tempogram,
                 onset_spectrum,
                 similarity,
-                [onset.mean(), spread, self._peakiness(onset, spread)],
+                [onset.mean(), spread, peakiness(onset, spread)],
                 by_period,
                 by_rate,
-                self._band_similarity(spec),
+                band_similarity(spec, band_from=self.band_from, shifts=self.band_shifts),
                 by_phrase,
                 _pitch.pitch_class_summaries(chroma) if self.harmony and chroma is not None else [],
             ]
         ).astype(np.float32)
-
-    @staticmethod
-    def _peakiness(onset: npt.NDArray[np.float64], spread: float) -> float:
-        """How far the onsets rise above one spread over their mean, in spreads, on average.
-
-        Continuous in the spectrogram (a share of frames above a threshold would jump
-        when one frame crosses it, and an exported twin could not match it); a spread
-        under :data:`_SPREAD_FLOOR` dB counts as that floor.
-        """
-        excess = np.maximum(onset - onset.mean() - spread, 0.0).mean()
-        return float(excess / max(spread, _SPREAD_FLOOR))
-
-    def _rhythm(self, onset: npt.NDArray[np.float64]) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """The tempogram, the onset spectrum and the log10 share of power at the note periods.
-
-        All from the same windows of the onsets; the last two are empty when off.
-        """
-        width = self.tempo_window
-        padded = np.pad(onset, width // 2, mode="linear_ramp")
-        frames = np.lib.stride_tricks.sliding_window_view(padded, width)[:: self.tempo_hop]
-        hann = np.hanning(width + 2)[1:-1]
-        spectrum = np.fft.rfft(frames * hann, 2 * width, axis=1)
-        lags = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, : self.tempo_lags + 1]
-        lags = lags / np.maximum(lags[:, :1], 1e-10)
-        tempogram = np.asarray(lags.mean(axis=0)[1:])
-        rates = self.onset_rates
-        relative = self.period_multiples or self.rate_ratios
-        periods = self.note_period_grid if relative else rates[:0]
-        if not len(rates) and not len(periods):
-            return tempogram, rates, periods
-        centred = frames - frames.mean(axis=1, keepdims=True)
-        power = np.abs(np.fft.rfft(centred * hann, 2 * width, axis=1)) ** 2
-        power = power / np.maximum(power.sum(axis=1, keepdims=True), 1e-10)
-        mean = power.mean(axis=0)
-        bins = np.arange(width + 1)
-
-        def log_power_at(position: npt.NDArray[np.floating[Any]]) -> FloatArray:  # rfft bins
-            return np.asarray(np.log10(np.interp(position, bins, mean) + _POWER_FLOOR))
-
-        return tempogram, log_power_at(rates * 2 * width), log_power_at(2 * width / periods)
-
-    def _similarity(self, spec: npt.NDArray[np.float64]) -> FloatArray:
-        """The similarity by lag, lags 1 to :attr:`similarity_reach` (one FFT whatever its lags)."""
-        centred = spec - spec.mean(axis=1, keepdims=True)
-        n_frames = centred.shape[1]
-        count = self.similarity_reach
-        spectrum = np.fft.rfft(centred, 2 * n_frames, axis=1)
-        lags = np.fft.irfft(np.abs(spectrum) ** 2, axis=1).sum(axis=0)[:n_frames]
-        lags = lags[: count + 1]  # lags past the clip are 0 (the rest of
-        lags = np.pad(lags, (0, count + 1 - len(lags)))  # irfft wraps round)
-        return np.asarray(lags[1:] / max(float(lags[0]), 1e-9))
-
-    def _band_similarity(self, spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        from scipy.ndimage import uniform_filter1d
-
-        bands = spec[self.band_from :]
-        n_bands = len(bands)
-        if not (n_bands and self.band_shifts):  # fewer bands than band_from: nothing to read
-            return np.zeros(self.band_shifts)
-        detail = bands - uniform_filter1d(bands, BAND_SMOOTHING, axis=0, mode="nearest")
-        # shift by shift with einsum's own loops (1.0 ms a 15 s file; an FFT took 1.6): a
-        # matrix product (0.7 ms) wakes BLAS's threads, whose spinning afterwards cost an
-        # exported model called next in the same process 10 ms
-        sums = [
-            np.einsum("ij,ij->", detail[:-shift], detail[shift:]) if shift < n_bands else 0.0
-            for shift in range(1, self.band_shifts + 1)
-        ]
-        return np.asarray(sums) / max(float(np.einsum("ij,ij->", detail, detail)), 1e-9)
 
     def from_windows(
         self, windows: FloatArray, starts: IntArray | None = None, chroma: FloatArray | None = None
