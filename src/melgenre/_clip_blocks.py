@@ -15,6 +15,9 @@ import numpy.typing as npt
 
 from melgenre._typing import FloatArray
 
+#: Arrays of any float type (the blocks are computed in float64).
+Floats = npt.NDArray[np.floating[Any]]
+
 __all__ = [
     "BAND_SMOOTHING",
     "POWER_FLOOR",
@@ -52,7 +55,7 @@ def rhythm(
     lags: int,
     rates: FloatArray,
     periods: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[Floats, Floats, Floats]:
     """The tempogram, the onset spectrum and the log10 share of power at the note periods.
 
     All from the same Hann-windowed stretches of ``onset`` (``window`` frames every
@@ -63,10 +66,13 @@ def rhythm(
     padded = np.pad(onset, window // 2, mode="linear_ramp")
     frames = np.lib.stride_tricks.sliding_window_view(padded, window)[::hop]
     hann = np.hanning(window + 2)[1:-1]
-    spectrum = np.fft.rfft(frames * hann, 2 * window, axis=1)
-    autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, : lags + 1]
-    autocorrelation = autocorrelation / np.maximum(autocorrelation[:, :1], 1e-10)
-    tempogram = np.asarray(autocorrelation.mean(axis=0)[1:])
+    windowed = frames * hann
+    spectrum = np.fft.rfft(windowed, 2 * window, axis=1)
+    # each window's autocorrelation relative to its lag 0 (its energy), averaged: by the
+    # transform's linearity, one inverse FFT of the windows' relative power spectra
+    energy = np.maximum(np.einsum("ij,ij->i", windowed, windowed), 1e-10)
+    relative = (spectrum.real**2 + spectrum.imag**2) / energy[:, np.newaxis]
+    tempogram = np.asarray(np.fft.irfft(relative.mean(axis=0), 2 * window)[1 : lags + 1])
     if not len(rates) and not len(periods):
         return tempogram, rates, periods
     centred = frames - frames.mean(axis=1, keepdims=True)
@@ -90,7 +96,8 @@ def self_similarity(spec: npt.NDArray[np.float64], reach: int) -> FloatArray:
     centred = spec - spec.mean(axis=1, keepdims=True)
     n_frames = centred.shape[1]
     spectrum = np.fft.rfft(centred, 2 * n_frames, axis=1)
-    lags = np.fft.irfft(np.abs(spectrum) ** 2, axis=1).sum(axis=0)[:n_frames]
+    power = (spectrum.real**2 + spectrum.imag**2).sum(axis=0)  # the bands' sum, then one
+    lags = np.fft.irfft(power, 2 * n_frames)[:n_frames]  # inverse FFT (it is linear)
     lags = lags[: reach + 1]  # lags past the clip are 0 (the rest of
     lags = np.pad(lags, (0, reach + 1 - len(lags)))  # irfft wraps round)
     return np.asarray(lags[1:] / max(float(lags[0]), 1e-9))

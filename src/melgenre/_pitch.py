@@ -38,6 +38,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
+from melgenre._threads import single_blas_thread
 from melgenre._typing import FloatArray
 from melgenre.errors import ConfigError
 
@@ -177,14 +178,15 @@ def fine_chroma(samples: FloatArray, rate: int) -> FloatArray:
     y = np.asarray(samples, np.float32)
     frames = 1 + len(y) // hop
     fine = np.zeros((frames, bins), np.float32)
-    for octave, kernel in enumerate(octave_filters(float(rate), octaves)):
-        width, step = len(kernel), hop // 2**octave
-        padded = np.pad(y, (width // 2, width // 2 + step))
-        cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
-        out = cut @ kernel
-        fine += np.sqrt(out[:, :bins] ** 2 + out[:, bins:] ** 2)
-        if octave < octaves - 1:
-            y = halve(y)
+    with single_blas_thread():  # BLAS threads left spinning would slow the model's call
+        for octave, kernel in enumerate(octave_filters(float(rate), octaves)):
+            width, step = len(kernel), hop // 2**octave
+            padded = np.pad(y, (width // 2, width // 2 + step))
+            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
+            out = cut @ kernel
+            fine += np.sqrt(out[:, :bins] ** 2 + out[:, bins:] ** 2)
+            if octave < octaves - 1:
+                y = halve(y)
     return fine
 
 

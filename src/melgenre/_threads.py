@@ -1,0 +1,36 @@
+"""One BLAS thread for melgenre's own matrix products: :func:`single_blas_thread`.
+
+A matrix product large enough for OpenBLAS (NumPy's) to split over threads leaves those
+threads spinning for a while after it returns, waiting for more work. On a machine with
+few cores they then compete with the threads of whatever runs next: a Predictor's
+model call after the chroma's products took 17 ms instead of 10 on 2 cores
+(``benchmarks/inference.py``). melgenre's products are small (a few MFLOP), so running
+them on one thread costs little (0.2 ms a 15 s file for the chroma) and leaves the cores
+to the model. threadpoolctl (a dependency of scikit-learn) changes the thread count of
+the BLAS libraries loaded in this process for the duration, under a lock, so that
+concurrent callers cannot leave it at one thread; a BLAS it cannot control runs as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["single_blas_thread"]
+
+_LOCK = threading.RLock()
+_CONTROLLER: list[Any] = []  # the process's ThreadpoolController, made on first use
+
+
+@contextlib.contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Run the block with one BLAS thread, then restore the BLAS libraries' own counts."""
+    with _LOCK:
+        if not _CONTROLLER:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+            yield
