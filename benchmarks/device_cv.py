@@ -5,7 +5,8 @@ runs dozens of folds at once, but it may have neither the audio (hundreds of MB)
 This script moves the suite there in two steps:
 
     # here: every file's log-mel spectrogram (the default featurizer's), quantised to 8 bits,
-    # with the folds, labels, groups and each fold's window settings (~60 MB for three domains)
+    # and its chroma (float16, for the statistics head's harmony), with the folds, labels,
+    # groups and each fold's window settings (~60 MB for three domains)
     .venv/bin/python benchmarks/device_cv.py export --domain genres instruments digits \\
         --out data/export
     # there: the candidates' folds in parallel processes, through cv.run_fold; Keras runs on
@@ -72,10 +73,12 @@ def export(domains: list[str], k: int, out: Path) -> None:
         if len(seconds) != len(paths):
             raise SystemExit(f"{domain}: some headers could not be read")
         featurizer = melgenre.MelFeaturizer.for_clips(seconds)
-        loader = melgenre.Preprocessing(featurizer).loader
-        specs, lows, highs = [], [], []
+        preprocessing = melgenre.Preprocessing(featurizer)
+        specs, lows, highs, chromas = [], [], [], []
         for path in paths:
-            spec = featurizer.spectrogram(loader.load(path))
+            audio = preprocessing.load(path)
+            chromas.append(preprocessing.chroma(audio).astype(np.float16))
+            spec = featurizer.spectrogram(audio)
             low, high = float(spec.min()), float(spec.max())
             span = high - low if high > low else 1.0
             specs.append(np.round((spec - low) / span * LEVELS).astype(np.uint8))
@@ -97,6 +100,8 @@ def export(domains: list[str], k: int, out: Path) -> None:
             paths=np.array(paths),
             groups=np.array([groups(Path(p)) if groups else p for p in paths]),
             seconds=np.array(seconds, np.float64),
+            chroma=np.concatenate(chromas),
+            chroma_lengths=np.array([len(c) for c in chromas], dtype=np.int64),
             folds=fold_files,
             featurizer=json.dumps(featurizer.get_config()),
         )
@@ -122,13 +127,19 @@ class _Part:
         if differ:
             raise RuntimeError(f"the export's spectrograms do not fit this featurizer: {differ}")
         starts = np.concatenate([[0], np.cumsum(self.data["lengths"])])
-        xs, groups = [], []
+        has_chroma = "chroma" in self.data  # exports before 2026-12-05 have none
+        chroma_starts = np.concatenate([[0], np.cumsum(self.data.get("chroma_lengths", []))])
+        xs, groups, chromas, chroma_groups = [], [], [], []
         for local, i in enumerate(self.files):
             q = self.data["spec"][:, starts[i] : starts[i + 1]].astype(np.float32)
             low, high = float(self.data["low"][i]), float(self.data["high"][i])
             windows = featurizer.windows(low + q * ((high - low) / LEVELS))
             xs.append(windows)
             groups.append(np.full(len(windows), local, np.int64))
+            if has_chroma:  # the harmony of the default statistics head
+                chroma = self.data["chroma"][chroma_starts[i] : chroma_starts[i + 1]]
+                chromas.append(chroma.astype(np.float32))
+                chroma_groups.append(np.full(len(chroma), local, np.int64))
         group = np.concatenate(groups)
         return FeatureSet(
             x=np.concatenate(xs),
@@ -136,6 +147,8 @@ class _Part:
             groups=group,
             paths=self.paths,
             classes=tuple(str(c) for c in self.data["classes"]),
+            chroma=np.concatenate(chromas) if has_chroma else None,
+            chroma_groups=np.concatenate(chroma_groups) if has_chroma else None,
         )
 
 

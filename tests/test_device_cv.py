@@ -102,5 +102,13 @@ def test_export_round_trip_and_refusal(device_cv, tmp_path) -> None:  # type: ig
     np.testing.assert_allclose(got.x[..., 0], expected[..., 0], atol=step / 2 + 1e-4)
     assert got.paths == ("b/1.wav", "a/0.wav")
     np.testing.assert_array_equal(got.labels[got.groups == 0], 1)
+    assert got.chroma is None  # an export from before the chroma: no harmony
     with pytest.raises(RuntimeError, match="n_mels"):
         part.features(Preprocessing(MelFeaturizer(n_mels=64)))
+    # with each file's chroma exported, the set carries it for the head's harmony
+    chromas = [rng.random((n, 12)).astype(np.float16) for n in (3, 5)]
+    data["chroma"] = np.concatenate(chromas)
+    data["chroma_lengths"] = np.array([3, 5])
+    got = device_cv._Part(data, np.array([1, 0])).features(Preprocessing(featurizer))
+    np.testing.assert_array_equal(got.file_chroma(0), chromas[1].astype(np.float32))
+    np.testing.assert_array_equal(got.file_chroma(1), chromas[0].astype(np.float32))
