@@ -31,7 +31,10 @@ network is trained): ``--statistics '{"n_mfcc": 40}' --tag=-mfcc40`` (ClipStatis
 computes itself, 0.5-16 Hz; its records were made without the library's),
 ``--harmony cqt`` (two blocks of pitch-class statistics from a chroma of each file's audio,
 not of its mel bands; ``cqt12`` at 12 bins an octave and hop 2048, ``stft`` from a
-2,048-point STFT); the flags combine.
+2,048-point STFT), ``--weighted-cepstra DB`` (the cepstra's mean and spread weighted by
+each frame's level, ``10 ** (level / DB)``: the screen of what
+``ClipStatistics(power_weighted=True)`` now computes itself at DB 10; its records were made
+with the library's cepstra weighted alike, which it replaces); the flags combine.
 """
 
 from __future__ import annotations
@@ -88,6 +91,14 @@ def main() -> None:
         '\'{"onset_rates_per_octave": 0, "rate_ratios": []}\', else the vector holds both)',
     )
     parser.add_argument(
+        "--weighted-cepstra",
+        type=float,
+        metavar="DB",
+        help="the cepstra's mean and spread over time weighted by each frame's level, "
+        "10 ** (level / DB) (20: by amplitude, 10: by power), so that a sound's timbre is "
+        "read where it sounds, not in its silences and reverberant tails (a screen)",
+    )
+    parser.add_argument(
         "--harmony",
         choices=("cqt", "cqt12", "lean", "stft"),
         help="add two blocks of key-invariant pitch-class statistics from each file's audio: "
@@ -116,6 +127,8 @@ def main() -> None:
         (args.onset_spectrum, onset_spectrum_statistics),
     ):
         kind = variant(kind) if flag else kind
+    if args.weighted_cepstra:
+        kind = weighted_cepstra_statistics(kind, args.weighted_cepstra)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
@@ -203,6 +216,38 @@ def main() -> None:
         "mean": summary,
     }
     write_result("cv/fusion", results)
+
+
+def weighted_cepstra_statistics(base: Any, decibels: float) -> Any:
+    """``base`` with its cepstra's mean and spread weighted by each frame's level.
+
+    A screened variant, not in the library: a frame's level is the power mean of its dB
+    bands, its weight ``10 ** (level / decibels)`` (normalised over the clip), so the loud
+    frames, where an instrument or a voice sounds, give the timbre, and the silences and
+    reverberant tails between notes or words count for little. The vector keeps its
+    blocks and their lengths; only the first two blocks' values change.
+    """
+    import dataclasses
+
+    from scipy.fft import dct
+
+    @dataclasses.dataclass(frozen=True)
+    class WeightedCepstra(base):
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            out = super().__call__(spectrogram, chroma)
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            cepstra = dct(spec, type=2, axis=0, norm="ortho")[: self.n_mfcc]
+            cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
+            level = 10 * np.log10(np.mean(10 ** (spec / 10), axis=0) + 1e-12)
+            weight = 10 ** ((level - level.max()) / decibels)
+            weight /= weight.sum()
+            mean = cepstra @ weight
+            spread = np.sqrt(np.maximum((cepstra - mean[:, None]) ** 2 @ weight, 0.0))
+            n = self.n_mfcc
+            out[:n], out[n : 2 * n] = mean, spread
+            return out
+
+    return WeightedCepstra
 
 
 def harmony_statistics(base: Any, source: str) -> Any:

@@ -23,6 +23,8 @@ __all__ = [
     "POWER_FLOOR",
     "SPREAD_FLOOR",
     "band_similarity",
+    "cepstra_moments",
+    "frame_weights",
     "peakiness",
     "rhythm",
     "self_similarity",
@@ -34,6 +36,31 @@ SPREAD_FLOOR = 1e-3
 POWER_FLOOR = 1e-6
 #: Bands (odd) whose mean, centred on a band, the similarity across bands takes away first.
 BAND_SMOOTHING = 5
+
+
+def frame_weights(spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each frame's share of the clip's power: the power mean of its dB bands, normalised.
+
+    Relative to the spectrogram's peak before the powers are taken (the shares do not
+    change, and no power overflows); a clip of equal frames gives equal shares.
+    """
+    power = np.exp((spec - spec.max()) * (np.log(10.0) / 10.0)).mean(axis=0)  # 10 ** (dB / 10)
+    return np.asarray(power / power.sum())
+
+
+def cepstra_moments(
+    cepstra: npt.NDArray[np.float64], weights: npt.NDArray[np.float64] | None = None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The ``(n_mfcc, frames)`` cepstra's mean and spread over time, by ``weights`` if given.
+
+    With :func:`frame_weights`, a sound's timbre is read where it sounds: the silences
+    and reverberant tails between notes or words count for their share of the power.
+    """
+    if weights is None:
+        return cepstra.mean(axis=1), cepstra.std(axis=1)
+    mean = cepstra @ weights
+    spread = np.sqrt(np.maximum((cepstra - mean[:, np.newaxis]) ** 2 @ weights, 0.0))
+    return mean, spread
 
 
 def peakiness(onset: npt.NDArray[np.float64], spread: float) -> float:

@@ -9,7 +9,8 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
   the windows at their starts (:func:`~melgenre.statistics.spectrogram_from_windows`);
   windows that do not overlap (resized ones, another featurizer's) are joined end to end;
 * the cepstra's mean is the DCT of the bands' mean (the DCT is linear), their spread
-  is computed one coefficient at a time (a product with one DCT row and a sum);
+  is computed one coefficient at a time (a product with one DCT row and a sum); with
+  ``power_weighted``, both over the frames weighted by their share of the power;
 * the tempogram's autocorrelation is the windowed onsets' power spectrum (``rfft``)
   taken back to lags after each window's normalisation and the mean over windows
   (the inverse is linear), as the ``rfft`` of the spectrum's even extension;
@@ -167,13 +168,7 @@ def clip_statistics(
     constants = _constants(statistics, n_bins)
     mean = tf.reduce_mean(spec, axis=0)
     centred = spec - mean
-    cepstra_mean = tf.reduce_sum(tf.constant(constants["dct"]) * mean, axis=1)
-    cepstra_std = tf.stack(  # one (n_bins,) row at a time: no (n_mfcc, n_bins) matrix product
-        [
-            tf.sqrt(tf.reduce_mean(tf.square(tf.reduce_sum(centred * tf.constant(row), 1))))
-            for row in constants["dct"]
-        ]
-    )
+    cepstra_mean, cepstra_std = _cepstra_moments(statistics, centred, mean, constants)
     rises = tf.maximum(spec[1:] - spec[:-1], 0.0)
     onset = tf.concat([tf.zeros([1]), tf.reduce_mean(rises, axis=1)], 0)
     onset_mean = tf.reduce_mean(onset)
@@ -215,6 +210,41 @@ def clip_statistics(
         ],
         0,
     )
+
+
+def _cepstra_moments(
+    statistics: ClipStatistics, centred: Any, mean: Any, constants: dict[str, Constant]
+) -> tuple[Any, Any]:
+    """The cepstra's mean and spread over time (``melgenre._clip_blocks.cepstra_moments``).
+
+    From the ``(t, n_bins)`` spectrogram less its plain ``mean`` over frames: alike over
+    frames, or by each frame's share of the power (``power_weighted``): the plain mean
+    moved by the weighted mean of ``centred`` (a clip of equal frames stays exactly
+    centred, where float32 weights summing to about 1 would leave a spread of rounding).
+    """
+    if statistics.power_weighted:
+        spec = centred + mean
+        power = tf.reduce_mean(tf.pow(10.0, (spec - tf.reduce_max(spec)) / 10.0), axis=1)
+        weights = (power / tf.reduce_sum(power))[:, None]  # (t, 1)
+        shift = tf.reduce_sum(centred * weights, axis=0)
+        mean, centred = mean + shift, centred - shift
+
+        def average(values: Any) -> Any:  # (t, 1) over frames, by weight
+            return tf.reduce_sum(values * weights)
+
+    else:
+
+        def average(values: Any) -> Any:
+            return tf.reduce_mean(values)
+
+    cepstra_mean = tf.reduce_sum(tf.constant(constants["dct"]) * mean, axis=1)
+    cepstra_std = tf.stack(  # one (n_bins,) row at a time: no (n_mfcc, n_bins) matrix product
+        [
+            tf.sqrt(average(tf.square(tf.reduce_sum(centred * tf.constant(row), 1, keepdims=True))))
+            for row in constants["dct"]
+        ]
+    )
+    return cepstra_mean, cepstra_std
 
 
 def _power(frames: Any, width: int) -> Any:
