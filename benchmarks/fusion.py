@@ -34,7 +34,8 @@ not of its mel bands; ``cqt12`` at 12 bins an octave and hop 2048, ``stft`` from
 2,048-point STFT), ``--weighted-cepstra DB`` (the cepstra's mean and spread weighted by
 each frame's level, ``10 ** (level / DB)``: the screen of what
 ``ClipStatistics(power_weighted=True)`` now computes itself at DB 10; its records were made
-with the library's cepstra weighted alike, which it replaces); the flags combine.
+with the library's cepstra weighted alike, which it replaces), ``--weighted-bands`` (the
+similarity across bands over frames weighted by their power; not taken); the flags combine.
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ def main() -> None:
         "read where it sounds, not in its silences and reverberant tails (a screen)",
     )
     parser.add_argument(
+        "--weighted-bands",
+        action="store_true",
+        help="the similarity across bands summed over frames weighted by their share of the "
+        "power, as the cepstra are (a screen)",
+    )
+    parser.add_argument(
         "--harmony",
         choices=("cqt", "cqt12", "lean", "stft"),
         help="add two blocks of key-invariant pitch-class statistics from each file's audio: "
@@ -129,6 +136,8 @@ def main() -> None:
         kind = variant(kind) if flag else kind
     if args.weighted_cepstra:
         kind = weighted_cepstra_statistics(kind, args.weighted_cepstra)
+    if args.weighted_bands:
+        kind = weighted_bands_statistics(kind)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
@@ -248,6 +257,48 @@ def weighted_cepstra_statistics(base: Any, decibels: float) -> Any:
             return out
 
     return WeightedCepstra
+
+
+def weighted_bands_statistics(base: Any) -> Any:
+    """``base`` with its similarity across bands summed over frames weighted by their power.
+
+    A screened variant, not in the library: the products of each frame's detail (its
+    bands less their neighbourhood's mean) with itself shifted count by the frame's share
+    of the clip's power (``melgenre._clip_blocks.frame_weights``), as the cepstra's
+    moments do with ``power_weighted``, so the partials' intervals are read where the
+    sound is. The block keeps its length.
+    """
+    import dataclasses
+
+    from scipy.ndimage import uniform_filter1d
+
+    from melgenre._clip_blocks import BAND_SMOOTHING, frame_weights
+
+    @dataclasses.dataclass(frozen=True)
+    class WeightedBands(base):
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            out = super().__call__(spectrogram, chroma)
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            bands = spec[self.band_from :]
+            if not (len(bands) and self.band_shifts):
+                return out
+            detail = bands - uniform_filter1d(bands, BAND_SMOOTHING, axis=0, mode="nearest")
+            detail = detail * np.sqrt(frame_weights(spec))
+            n = len(detail)
+            sums = [
+                float(np.sum(detail[:-k] * detail[k:])) if k < n else 0.0
+                for k in range(1, self.band_shifts + 1)
+            ]
+            start = 0
+            for name, size in self.blocks.items():
+                if name == "band_similarity":
+                    out[start : start + size] = np.asarray(sums) / max(
+                        float(np.sum(detail * detail)), 1e-12
+                    )
+                start += size
+            return out
+
+    return WeightedBands
 
 
 def harmony_statistics(base: Any, source: str) -> Any:
