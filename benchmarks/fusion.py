@@ -375,12 +375,14 @@ def delta_cepstra_statistics(base: Any) -> Any:
         def dim(self) -> int:
             return super().dim + self.n_mfcc
 
-        def __call__(self, spectrogram: Any) -> Any:
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
             spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
             cepstra = dct(spec, type=2, axis=0, norm="ortho")[: self.n_mfcc]
             cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
             spread = np.diff(cepstra, axis=1).std(axis=1)
-            return np.concatenate([super().__call__(spectrogram), spread]).astype(np.float32)
+            return np.concatenate([super().__call__(spectrogram, chroma), spread]).astype(
+                np.float32
+            )
 
     return DeltaCepstra
 
@@ -406,7 +408,7 @@ def modulation_statistics(base: Any) -> Any:
         def dim(self) -> int:
             return super().dim + groups * len(edges) + 5
 
-        def __call__(self, spectrogram: Any) -> Any:
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
             spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
             bands = np.array_split(spec, groups, axis=0)
             envelope = np.stack([b.mean(axis=0) for b in bands])  # (groups, frames)
@@ -425,7 +427,7 @@ def modulation_statistics(base: Any) -> Any:
             level = np.diff(spec.mean(axis=0))
             quantiles = np.quantile(level, [0.05, 0.25, 0.5, 0.75, 0.95]) if len(level) else 0
             extra = np.concatenate([np.log10(modulation + 1e-6).ravel(), np.ravel(quantiles)])
-            return np.concatenate([super().__call__(spectrogram), extra]).astype(np.float32)
+            return np.concatenate([super().__call__(spectrogram, chroma), extra]).astype(np.float32)
 
     return Modulation
 
@@ -450,8 +452,8 @@ def scale_transform_statistics(base: Any) -> Any:
         def dim(self) -> int:
             return super().dim + keep
 
-        def __call__(self, spectrogram: Any) -> Any:
-            base = super().__call__(spectrogram)
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            base = super().__call__(spectrogram, chroma)
             start = 2 * self.n_mfcc
             tempogram = np.asarray(base[start : start + self.tempo_lags], np.float64)
             lags = np.geomspace(2, self.tempo_lags, points)
@@ -483,7 +485,7 @@ def onset_spectrum_statistics(base: Any) -> Any:
         def dim(self) -> int:
             return super().dim + len(rates)
 
-        def __call__(self, spectrogram: Any) -> Any:
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
             spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
             onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
             width = self.tempo_window
@@ -496,7 +498,7 @@ def onset_spectrum_statistics(base: Any) -> Any:
             frame_rate = 22050 / 512  # the default featurizer's; a screen, not general
             hertz = np.fft.rfftfreq(2 * width, 1 / frame_rate)
             curve = np.log10(np.interp(rates, hertz, mean) + 1e-6)
-            return np.concatenate([super().__call__(spectrogram), curve]).astype(np.float32)
+            return np.concatenate([super().__call__(spectrogram, chroma), curve]).astype(np.float32)
 
     return OnsetSpectrum
 
