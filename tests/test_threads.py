@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info
 
 from melgenre import _pitch
@@ -41,3 +43,34 @@ def test_concurrent_callers_leave_the_counts_as_they_were() -> None:
     assert _blas_threads() == before
     assert len(results) == 20
     assert all(np.array_equal(r, results[0]) for r in results)
+
+
+def _chroma_frames(queue: Any) -> None:
+    t = np.arange(2205) / 22050
+    queue.put(_pitch.fine_chroma(np.sin(2 * np.pi * 440.0 * t).astype(np.float32), 22050).shape)
+
+
+def test_a_forked_child_is_not_blocked_by_a_lock_its_parent_held() -> None:
+    """A process forked by one thread while another holds the lock computes its chroma."""
+    import multiprocessing
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child: list[Any] = []
+
+    def fork() -> None:  # from a thread other than the lock's holder
+        child.append(context.Process(target=_chroma_frames, args=(queue,)))
+        child[0].start()
+
+    with single_blas_thread():
+        starter = threading.Thread(target=fork)
+        starter.start()
+        starter.join()
+    child[0].join(timeout=60)
+    if child[0].is_alive():
+        child[0].terminate()
+    assert child[0].exitcode == 0
+    assert queue.get(timeout=5)[1] == 36

@@ -14,6 +14,7 @@ concurrent callers cannot leave it at one thread; a BLAS it cannot control runs 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,16 @@ __all__ = ["single_blas_thread"]
 
 _LOCK = threading.RLock()
 _CONTROLLER: list[Any] = []  # the process's ThreadpoolController, made on first use
+
+
+def _new_lock() -> None:
+    """A fresh lock in a forked child (another thread may have held the parent's at the fork)."""
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_lock)
 
 
 @contextlib.contextmanager
