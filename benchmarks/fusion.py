@@ -240,6 +240,8 @@ def weighted_cepstra_statistics(base: Any, decibels: float) -> Any:
 
     from scipy.fft import dct
 
+    from melgenre._clip_blocks import cepstra_moments
+
     @dataclasses.dataclass(frozen=True)
     class WeightedCepstra(base):
         def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
@@ -249,11 +251,8 @@ def weighted_cepstra_statistics(base: Any, decibels: float) -> Any:
             cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
             level = 10 * np.log10(np.mean(10 ** (spec / 10), axis=0) + 1e-12)
             weight = 10 ** ((level - level.max()) / decibels)
-            weight /= weight.sum()
-            mean = cepstra @ weight
-            spread = np.sqrt(np.maximum((cepstra - mean[:, None]) ** 2 @ weight, 0.0))
             n = self.n_mfcc
-            out[:n], out[n : 2 * n] = mean, spread
+            out[:n], out[n : 2 * n] = cepstra_moments(cepstra, weight / weight.sum())
             return out
 
     return WeightedCepstra

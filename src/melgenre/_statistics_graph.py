@@ -168,7 +168,7 @@ def clip_statistics(
     constants = _constants(statistics, n_bins)
     mean = tf.reduce_mean(spec, axis=0)
     centred = spec - mean
-    cepstra_mean, cepstra_std = _cepstra_moments(statistics, centred, mean, constants)
+    cepstra_mean, cepstra_std = _cepstra_moments(statistics, spec, centred, mean, constants)
     rises = tf.maximum(spec[1:] - spec[:-1], 0.0)
     onset = tf.concat([tf.zeros([1]), tf.reduce_mean(rises, axis=1)], 0)
     onset_mean = tf.reduce_mean(onset)
@@ -213,17 +213,20 @@ def clip_statistics(
 
 
 def _cepstra_moments(
-    statistics: ClipStatistics, centred: Any, mean: Any, constants: dict[str, Constant]
+    statistics: ClipStatistics,
+    spec: Any,
+    centred: Any,
+    mean: Any,
+    constants: dict[str, Constant],
 ) -> tuple[Any, Any]:
     """The cepstra's mean and spread over time (``melgenre._clip_blocks.cepstra_moments``).
 
-    From the ``(t, n_bins)`` spectrogram less its plain ``mean`` over frames: alike over
-    frames, or by each frame's share of the power (``power_weighted``): the plain mean
-    moved by the weighted mean of ``centred`` (a clip of equal frames stays exactly
+    ``centred`` is the ``(t, n_bins)`` ``spec`` less its plain ``mean`` over frames. Alike
+    over frames, or by each frame's share of the power (``power_weighted``): the plain
+    mean moved by the weighted mean of ``centred`` (a clip of equal frames stays exactly
     centred, where float32 weights summing to about 1 would leave a spread of rounding).
     """
     if statistics.power_weighted:
-        spec = centred + mean
         power = tf.reduce_mean(tf.pow(10.0, (spec - tf.reduce_max(spec)) / 10.0), axis=1)
         weights = (power / tf.reduce_sum(power))[:, None]  # (t, 1)
         shift = tf.reduce_sum(centred * weights, axis=0)
