@@ -28,6 +28,8 @@ def train_job(
     batch_size: int = 32,
     learning_rate: float = 1e-3,
     split: str | None = None,
+    groups: Path | None = None,
+    group_column: str = "group",
     test_size: float = 0.2,
     validation_size: float | None = 0.1,
     seed: int = 42,
@@ -51,15 +53,28 @@ def train_job(
     """
     import melgenre
     from melgenre import plotting
+    from melgenre.data.groups import read_groups
     from melgenre.errors import ConfigError
     from melgenre.plan import clip_seconds
 
     started = time.perf_counter()
+    if split is not None and groups is not None:
+        raise ConfigError(
+            f"--split {split!r} names its files' sides already; --groups only groups a random "
+            "split: give one or the other.",
+            parameter="groups",
+            value=str(groups),
+        )
     if split is None:
         parts = melgenre.FolderDataset(data_dir).split(
-            test_size=test_size, validation_size=validation_size or None, seed=seed
+            test_size=test_size,
+            validation_size=validation_size or None,
+            seed=seed,
+            groups=read_groups(groups, group_column) if groups is not None else None,
         )
         split_record: dict[str, Any] = {"test_size": test_size, "validation_size": validation_size}
+        if groups is not None:
+            split_record.update(groups=str(groups), group_column=group_column)
     else:
         parts, split_record = named_split(data_dir, split), {"split": split}
     train, validation, test = parts.train, parts.validation, parts.test

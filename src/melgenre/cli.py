@@ -56,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
         help="a published split instead of a random one: a preset (gtzan-fault-filtered) or "
         "a folder with train.txt, test.txt and optionally validation.txt",
     )
+    train.add_argument(
+        "--groups",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="a CSV file naming each file's group (a piece, an artist, a speaker: columns "
+        "'path', relative to the CSV's folder, and --group-column); a group's files stay on "
+        "one side of the random split, so the test files are unheard",
+    )
+    train.add_argument(
+        "--group-column",
+        default="group",
+        metavar="NAME",
+        help="the --groups column holding the group (default: group)",
+    )
     train.add_argument("--test-size", type=float, default=0.2)
     train.add_argument("--validation-size", type=float, default=0.1)
     train.add_argument("--seed", type=int, default=42)
@@ -142,6 +157,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         split=args.split,
+        groups=args.groups,
+        group_column=args.group_column,
         test_size=args.test_size,
         validation_size=args.validation_size,
         seed=args.seed,

@@ -7,10 +7,12 @@
     FeatureSet
     FailedFile
     Example
+    read_groups
 
 Modules: :mod:`~melgenre.data.scan` (finding files in class folders),
 :mod:`~melgenre.data.folders` (:class:`FolderDataset`),
-:mod:`~melgenre.data.split` (groups and sides), :mod:`~melgenre.data.lists`
+:mod:`~melgenre.data.split` (groups and sides), :mod:`~melgenre.data.groups`
+(groups read from a CSV table), :mod:`~melgenre.data.lists`
 (published splits as lists of file names, and the presets), :mod:`~melgenre.data.duplicates`
 (byte-identical files) and :mod:`~melgenre.data.featureset`
 (:class:`FeatureSet`). Extraction itself is :mod:`melgenre.extraction`.
@@ -19,6 +21,7 @@ Modules: :mod:`~melgenre.data.scan` (finding files in class folders),
 from melgenre.data.featureset import FailedFile as FailedFile
 from melgenre.data.featureset import FeatureSet as FeatureSet
 from melgenre.data.folders import FolderDataset as FolderDataset
+from melgenre.data.groups import read_groups as read_groups
 from melgenre.data.lists import SPLIT_PRESETS as SPLIT_PRESETS
 from melgenre.data.scan import AUDIO_EXTENSIONS as AUDIO_EXTENSIONS
 from melgenre.data.scan import Example as Example
@@ -32,4 +35,5 @@ __all__ = [
     "FeatureSet",
     "FolderDataset",
     "Split",
+    "read_groups",
 ]

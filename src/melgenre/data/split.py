@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from melgenre._typing import IntArray
-from melgenre.errors import ConfigError, DatasetError, MelgenreDeprecationWarning
+from melgenre.errors import (
+    ConfigError,
+    DatasetError,
+    MelgenreDeprecationWarning,
+    MelgenreError,
+)
 
 if TYPE_CHECKING:
     from melgenre.data.folders import FolderDataset
@@ -183,6 +188,8 @@ def group_keys(paths: Sequence[Path], groups: Callable[[Path], Hashable]) -> lis
     for path in paths:
         try:
             keys.append(groups(path))
+        except MelgenreError:  # already names the file and what is wrong
+            raise
         except Exception as exc:
             raise DatasetError(
                 f"The groups callable failed on {str(path)!r}: {type(exc).__name__}: {exc}"
