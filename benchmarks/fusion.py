@@ -35,7 +35,10 @@ not of its mel bands; ``cqt12`` at 12 bins an octave and hop 2048, ``stft`` from
 each frame's level, ``10 ** (level / DB)``: the screen of what
 ``ClipStatistics(power_weighted=True)`` now computes itself at DB 10; its records were made
 with the library's cepstra weighted alike, which it replaces), ``--weighted-bands`` (the
-similarity across bands over frames weighted by their power; not taken); the flags combine.
+similarity across bands over frames weighted by their power; not taken), ``--envelope``
+(onset-triggered level envelopes: attack, decay, sustain; not taken) and ``--classifier``
+(another classifier in the head's place: an RBF SVM, extra trees or shrunk LDA; not taken);
+the flags combine.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import itertools
 import json
 import statistics
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +126,20 @@ def main() -> None:
         help="StatisticsHead(balance=...): each block of the statistics the same L2 say "
         "(the default; --no-balance: one penalty over all numbers, before 2026-12-05)",
     )
+    parser.add_argument(
+        "--envelope",
+        action="store_true",
+        help="add the onset-triggered level envelopes: each frame's level change 3 frames "
+        "before to 32 after, averaged over frames weighted by their onset excess, broadband "
+        "and in 4 band groups (attack, decay and sustain; a screen)",
+    )
+    parser.add_argument(
+        "--classifier",
+        choices=("svm", "trees", "lda"),
+        help="the head's logistic regression replaced by another classifier on the same "
+        "scaled statistics: an RBF SVM (C and gamma by 5-fold log loss, Platt scaling), 500 "
+        "extra trees or LDA with Ledoit-Wolf shrinkage (a screen)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
     from melgenre.statistics import ClipStatistics
@@ -138,10 +156,13 @@ def main() -> None:
         kind = weighted_cepstra_statistics(kind, args.weighted_cepstra)
     if args.weighted_bands:
         kind = weighted_bands_statistics(kind)
+    if args.envelope:
+        kind = envelope_statistics(kind)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
+    head_kind: Any = screened_head(args.classifier) if args.classifier else StatisticsHead
     record = json.loads(args.cv.read_text())
     runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
     if not runs or not all("file_probabilities" in f for f in runs.values()):
@@ -154,7 +175,7 @@ def main() -> None:
             continue
         train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
         start = time.perf_counter()
-        head = StatisticsHead(clip_statistics, balance=args.balance).fit(train)
+        head = head_kind(clip_statistics, balance=args.balance).fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
@@ -215,7 +236,8 @@ def main() -> None:
     results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
     results[f"{args.domain}/{args.candidate}+statistics{args.tag}"] = {
         "network": f"cv.py candidate {args.candidate} ({args.cv.name})",
-        "statistics": repr(StatisticsHead(clip_statistics, balance=args.balance)),
+        "statistics": repr(StatisticsHead(clip_statistics, balance=args.balance))
+        + (f" with a {args.classifier} classifier" if args.classifier else ""),
         "fusion": "melgenre.fusion.fuse: normalised product, equal weights (fused) and, where "
         "validation probabilities were recorded, the weight chosen on the validation files as "
         "Trainer(statistics=True) chose it until 2026-12-05 (fused_weighted), the fixed "
@@ -500,6 +522,109 @@ def onset_spectrum_statistics(base: Any) -> Any:
             return np.concatenate([super().__call__(spectrogram, chroma), curve]).astype(np.float32)
 
     return OnsetSpectrum
+
+
+def envelope_statistics(base: Any) -> Any:
+    """``base`` plus onset-triggered level envelopes: how a sound starts, decays or holds.
+
+    A screened variant, not in the library: for lags of -3 to 32 frames, the level change
+    ``L[t + lag] - L[t]`` (dB, the power mean of the bands) averaged over the frames ``t``
+    weighted by their onset excess (the onset strength above its mean plus one spread,
+    continuous, as ``peakiness`` reads it), broadband and in 4 equal groups of bands: a
+    plucked or struck note falls after its onset, a bowed or blown one holds, a soft
+    attack rises over the frames after it.
+    """
+    import dataclasses
+
+    lags = (-3, -2, -1, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+    groups = 4
+
+    def changes(level: Any, weight: Any) -> list[float]:
+        out = []
+        for lag in lags:
+            if abs(lag) >= len(level):
+                out.append(0.0)
+                continue
+            if lag > 0:
+                change, at = level[lag:] - level[:-lag], weight[:-lag]
+            else:
+                change, at = level[:lag] - level[-lag:], weight[-lag:]
+            total = at.sum()
+            out.append(float((at * change).sum() / total) if total > 0 else 0.0)
+        return out
+
+    @dataclasses.dataclass(frozen=True)
+    class Envelope(base):
+        @property
+        def dim(self) -> int:
+            return super().dim + len(lags) * (groups + 1)
+
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
+            weight = np.maximum(onset - onset.mean() - onset.std(), 0.0)
+            power = 10 ** ((spec - spec.max()) / 10)
+            parts = [power, *np.array_split(power, groups, axis=0)]
+            numbers = [x for p in parts for x in changes(10 * np.log10(p.mean(0) + 1e-10), weight)]
+            return np.concatenate([super().__call__(spectrogram, chroma), numbers]).astype(
+                np.float32
+            )
+
+    return Envelope
+
+
+def screened_head(kind: str) -> Any:
+    """A ``StatisticsHead`` whose logistic regression gives way to another classifier.
+
+    A screen: the head scales the statistics as the library's does (its block balance
+    included), then fits ``kind`` on them: ``"svm"`` an RBF SVM (C in 1, 3, 10, 30 and gamma
+    a third, one and three times ``1 / (dim * variance)``, by 5-fold log loss; Platt's
+    probabilities), ``"trees"`` 500 extra trees, ``"lda"`` linear discriminants with
+    Ledoit-Wolf shrinkage.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.svm import SVC
+
+    from melgenre.fusion import StatisticsHead
+
+    class ScreenedHead(StatisticsHead):
+        def fit_statistics(self, x: Any, labels: Any, *, n_classes: int) -> Any:
+            super().fit_statistics(x, labels, n_classes=n_classes)
+            scaled = self._scaled(x)
+            if kind == "svm":
+                gamma = 1.0 / (scaled.var() * scaled.shape[1])
+                search = GridSearchCV(
+                    SVC(kernel="rbf", probability=True, random_state=0),
+                    {"C": [1, 3, 10, 30], "gamma": [gamma / 3, gamma, gamma * 3]},
+                    scoring="neg_log_loss",
+                    cv=StratifiedKFold(5, shuffle=True, random_state=0),
+                )
+                with warnings.catch_warnings():  # SVC(probability=True), deprecated in 1.9
+                    warnings.simplefilter("ignore", FutureWarning)
+                    self.other_ = search.fit(scaled, labels).best_estimator_
+            elif kind == "trees":
+                self.other_ = ExtraTreesClassifier(500, random_state=0, n_jobs=2)
+                self.other_.fit(scaled, labels)
+            else:
+                self.other_ = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+                self.other_.fit(scaled, labels)
+            self.n_classes_ = n_classes
+            return self
+
+        def _scaled(self, x: Any) -> Any:
+            assert self.weights_ is not None
+            return (np.asarray(x, np.float64) - self.weights_["mean"]) / self.weights_["scale"]
+
+        def predict_proba(self, x: Any) -> Any:
+            out = np.zeros((len(x), self.n_classes_), np.float32)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                out[:, self.other_.classes_] = self.other_.predict_proba(self._scaled(x))
+            return out
+
+    return ScreenedHead
 
 
 def recorded(run: dict[str, Any], key: str, part: Any, files: Any) -> Any:
