@@ -235,6 +235,13 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the validation files decide nothing by default (no early stopping, a fixed fusion
     # weight): does training on them too pay? (the same folds; nothing held out inside)
     "full-stats-all": {"windows": "for_clips", "trainer": {"statistics": True}, "all": True},
+    # a probe: the window network reads each window's bands centred over time (how the
+    # spectrum moves, not its colour; _probes.BandCentredCNN), the head reads the colour
+    "full-stats-centred": {
+        "windows": "for_clips",
+        "trainer": {"statistics": True},
+        "model_class": "band_centred",
+    },
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)
     "full-aug-6k": {
@@ -445,9 +452,14 @@ def run_fold(
     trainer_class = (
         decaying_trainer(settings["weight_decay"]) if "weight_decay" in settings else None
     )
+    model_class = melgenre.GenreCNN
+    if "model_class" in settings:
+        import _probes
+
+        model_class = _probes.MODELS[settings["model_class"]]
     members, start = [], time.perf_counter()
     for seed in range(42, 42 + settings.get("ensemble", 1)):
-        model = melgenre.GenreCNN(
+        model = model_class(
             num_classes=len(train.classes),
             input_shape=preprocessing.output_shape,
             seed=seed,
