@@ -91,7 +91,9 @@ def main() -> None:
     args = parser.parse_args()
     steps = {} if args.groups else step_seconds(args.steps)
     ratios = {name: steps[name] / steps["default"] for name in steps}
-    grouping = ["--groups", str(args.groups), "--group-column", args.group_column]
+    grouping = (
+        ["--groups", str(args.groups), "--group-column", args.group_column] if args.groups else []
+    )
     print("one training step, batch 32:" if steps else "(steps not timed)")
     for name, seconds in steps.items():
         print(f"  {name:18s} {seconds * 1000:7.1f} ms  ({ratios[name]:.2f}x the default)")
@@ -109,7 +111,8 @@ def main() -> None:
         command = [
             sys.executable, "-m", "melgenre", "train", str(args.data),
             "--out", str(Path(tmp) / "model"), "--cache-dir", str(Path(tmp) / "cache"), "--json",
-        ] + (grouping if args.groups else [])  # fmt: skip
+            *grouping,
+        ]  # fmt: skip
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
         done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=7200)
@@ -125,7 +128,7 @@ def main() -> None:
         {
             "data": str(args.data),
             "command": "melgenre train DATA --out MODEL --cache-dir EMPTY --json"
-            + (" " + " ".join(grouping) if args.groups else ""),
+            + "".join(f" {word}" for word in grouping),
             "wall_seconds": seconds,
             "goal_seconds": 600,
             # anything else running shares the 2 cores: a load above ~2 inflates the time
