@@ -1,4 +1,7 @@
-"""Window networks for ``cv.py`` probes that the library does not offer (``model_class``).
+"""Window networks and featurizers for ``cv.py`` probes that the library does not offer.
+
+Candidates name them by ``model_class`` (:data:`MODELS`) and ``featurizer_class``
+(:data:`FEATURIZERS`; ``constant_q``: :class:`ConstantQFeaturizer`).
 
 ``band_centred``: :class:`melgenre.GenreCNN` with each window's mel bands centred over
 time first (each band's mean over the window's frames taken away), so that the network
@@ -32,3 +35,49 @@ class BandCentredCNN(melgenre.GenreCNN):
 
 
 MODELS: dict[str, Any] = {"band_centred": BandCentredCNN}
+
+
+class ConstantQFeaturizer(melgenre.MelFeaturizer):
+    """``MelFeaturizer`` whose bands are a constant-Q transform's: 128 rows, C1 to B7 (a probe).
+
+    The library's constant-Q filters (``melgenre._pitch.octave_filters``, three centres a
+    semitone over seven octaves, each octave read after halving the rate) correlate with the
+    samples every ``hop_length`` samples; the 252 centres' power is read at 128 rows evenly
+    spaced in log frequency (about two thirds of a semitone a row), so a transposition moves a
+    note's partials along the rows without changing their pattern, down to the bass (the mel
+    bands are one to two semitones wide below 1 kHz). Everything after the power (decibels,
+    windows) is ``MelFeaturizer``'s; ``n_mels`` must stay 128 and the rate must allow seven
+    octaves (22,050 Hz does).
+    """
+
+    def mel_power(self, samples: Any) -> Any:
+        import numpy as np
+
+        from melgenre import _pitch
+
+        rate = self.sample_rate
+        octaves = _pitch.chroma_octaves(rate)
+        hop = self.hop_length
+        if hop % 2 ** (octaves - 1):
+            raise ValueError(f"hop_length {hop} must be a multiple of {2 ** (octaves - 1)}")
+        bins = 12 * _pitch.SUBDIVISIONS
+        y = np.asarray(samples, np.float32)
+        frames = 1 + len(y) // hop
+        parts = []
+        for octave, kernel in enumerate(_pitch.octave_filters(float(rate), octaves)):
+            width, step = len(kernel), hop // 2**octave
+            padded = np.pad(y, (width // 2, width // 2 + step))
+            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
+            out = cut @ kernel
+            parts.append(out[:, :bins] ** 2 + out[:, bins:] ** 2)
+            if octave < octaves - 1:
+                y = _pitch.halve(y)
+        fine = np.concatenate(parts[::-1], axis=1)  # (frames, 36 * octaves), ascending from C1
+        position = np.linspace(0, fine.shape[1] - 1, self.n_mels)
+        low = np.minimum(np.floor(position).astype(int), fine.shape[1] - 2)
+        fraction = (position - low).astype(np.float32)
+        rows = (1 - fraction) * fine[:, low] + fraction * fine[:, low + 1]
+        return np.ascontiguousarray(rows.T, dtype=np.float32)
+
+
+FEATURIZERS: dict[str, Any] = {"constant_q": ConstantQFeaturizer}

@@ -242,6 +242,15 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "trainer": {"statistics": True},
         "model_class": "band_centred",
     },
+    # a probe: the window network alone (no head) on a constant-Q transform's 128 rows from
+    # C1 to B7 instead of the mel bands (_probes.ConstantQFeaturizer): pitch to a third of a
+    # semitone down to the bass, for a network that reads lines and chords; its probabilities
+    # are replayed beside full-stats' head with fusion.py --network
+    "full-cqt": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "featurizer_class": "constant_q",
+    },
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)
     "full-aug-6k": {
@@ -382,10 +391,15 @@ def fold_features(name: str, parts: tuple[Any, Any, Any], cache_dir: Path) -> tu
             parts[2],
         )
     options = settings.get("featurizer", {})
+    kind = melgenre.MelFeaturizer
+    if "featurizer_class" in settings:
+        import _probes
+
+        kind = _probes.FEATURIZERS[settings["featurizer_class"]]
     if settings.get("windows") == "for_clips":
-        featurizer = melgenre.MelFeaturizer.for_clips(clip_seconds(parts[0].paths), **options)
+        featurizer = kind.for_clips(clip_seconds(parts[0].paths), **options)
     else:
-        featurizer = melgenre.MelFeaturizer(**options)
+        featurizer = kind(**options)
     preprocessing = melgenre.Preprocessing(featurizer)
     training = preprocessing
     divisor = settings.get("train_hop_divisor")

@@ -37,8 +37,13 @@ each frame's level, ``10 ** (level / DB)``: the screen of what
 with the library's cepstra weighted alike, which it replaces), ``--weighted-bands`` (the
 similarity across bands over frames weighted by their power; not taken), ``--envelope``
 (onset-triggered level envelopes: attack, decay, sustain; not taken) and ``--classifier``
-(another classifier in the head's place: an RBF SVM, extra trees or shrunk LDA; not taken);
-the flags combine.
+(another classifier in the head's place: an RBF SVM, extra trees or shrunk LDA; not taken),
+``--progressions`` (how the chroma moves: its correlation with itself 4 and 8 frames later,
+rolled by 0-11 pitch classes; not taken) and ``--texture`` (voicing, motion and note lengths
+from a semitone spectrogram of the audio; not taken); the flags combine. ``--network`` takes
+the network's probabilities from another candidate of ``--cv`` (a probe's network beside the
+library's head), ``--also JSON:CANDIDATE`` multiplies in another recorded network's (an
+ensemble of two networks and the head).
 """
 
 from __future__ import annotations
@@ -65,6 +70,20 @@ def main() -> None:
     parser.add_argument("--domain", default="genres", choices=list(cv.DOMAINS))
     parser.add_argument("--cv", type=Path, required=True, help="cv.py JSON with probabilities")
     parser.add_argument("--candidate", default="library-full")
+    parser.add_argument(
+        "--network",
+        default=None,
+        help="the candidate of --cv whose recorded probabilities are the network's (default: "
+        "--candidate, whose windows the head reads either way)",
+    )
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="JSON:CANDIDATE",
+        help="another recorded network's probabilities multiplied in, as a third expert "
+        "(repeatable; a screen of an ensemble)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     parser.add_argument(
         "--statistics",
@@ -140,6 +159,18 @@ def main() -> None:
         "scaled statistics: an RBF SVM (C and gamma by 5-fold log loss, Platt scaling), 500 "
         "extra trees or LDA with Ledoit-Wolf shrinkage (a screen)",
     )
+    parser.add_argument(
+        "--progressions",
+        action="store_true",
+        help="add the chroma's correlation with itself 4 and 8 frames later, rolled by 0-11 "
+        "pitch classes (how the harmony moves; a screen)",
+    )
+    parser.add_argument(
+        "--texture",
+        action="store_true",
+        help="add the texture of a semitone spectrogram of the audio: how many pitches sound, "
+        "start and stop together, how far they move, how long they hold (a screen)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
     from melgenre.statistics import ClipStatistics
@@ -158,20 +189,30 @@ def main() -> None:
         kind = weighted_bands_statistics(kind)
     if args.envelope:
         kind = envelope_statistics(kind)
+    if args.progressions:
+        kind = progression_statistics(kind)
+    if args.texture:
+        kind = texture_statistics(kind)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
     head_kind: Any = screened_head(args.classifier) if args.classifier else StatisticsHead
     record = json.loads(args.cv.read_text())
-    runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
+    network_name = args.network or args.candidate
+    runs = {f["fold"]: f for f in record["candidates"][network_name]["folds"]}
+    others = []
+    for spec in args.also:
+        path, _, name = spec.rpartition(":")
+        other = json.loads(Path(path).read_text())["candidates"][name]["folds"]
+        others.append({f["fold"]: f for f in other})
     if not runs or not all("file_probabilities" in f for f in runs.values()):
         raise SystemExit(f"{args.cv}: run cv.py with --keep-probabilities first")
     dataset, groups = cv.load_dataset(args.domain)
     classes = list(dataset.classes)
     rows: list[dict[str, Any]] = []
     for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
-        if number not in runs:
+        if number not in runs or any(number not in o for o in others):
             continue
         train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
         start = time.perf_counter()
@@ -180,11 +221,13 @@ def main() -> None:
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
         network = recorded(runs[number], "file_probabilities", test, files)
+        for other in others:  # a product of the recorded networks, as one expert
+            network = fuse(network, recorded(other[number], "file_probabilities", test, files))
         fused = fuse(network, descriptor)
         _, truth = test.file_labels()
         truth = np.array([classes.index(test.classes[t]) for t in truth])
         weighted = None
-        if "validation_probabilities" in runs[number]:  # the Trainer's rule until 2026-12-05
+        if "validation_probabilities" in runs[number] and not others:  # the rule until 12-05
             held, held_stats = head.statistics.transform(validation)
             _, held_truth = validation.file_labels()
             held_truth = np.array([classes.index(validation.classes[t]) for t in held_truth])
@@ -208,7 +251,10 @@ def main() -> None:
             row["weight"] = head.weight
             row["fused_weighted"] = right(weighted)
         # what each weight of the grid would have scored; the Trainer's is FUSION_WEIGHT
-        row["fused_by_weight"] = {str(w): right(fuse(network, descriptor, w)) for w in WEIGHT_GRID}
+        # and the head trusted more than the network (1.5 to 4: not on the Trainer's grid)
+        row["fused_by_weight"] = {
+            str(w): right(fuse(network, descriptor, w)) for w in (*WEIGHT_GRID, 1.5, 2.0, 4.0)
+        }
         row["fused_default"] = row["fused_by_weight"][str(FUSION_WEIGHT)]
         confusion = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(confusion, (truth, fused.argmax(1)), 1)
@@ -235,7 +281,8 @@ def main() -> None:
     earlier = json.loads(out.read_text()) if out.exists() else {}
     results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
     results[f"{args.domain}/{args.candidate}+statistics{args.tag}"] = {
-        "network": f"cv.py candidate {args.candidate} ({args.cv.name})",
+        "network": f"cv.py candidate {network_name} ({args.cv.name})"
+        + "".join(f" x {spec}" for spec in args.also),
         "statistics": repr(StatisticsHead(clip_statistics, balance=args.balance))
         + (f" with a {args.classifier} classifier" if args.classifier else ""),
         "fusion": "melgenre.fusion.fuse: normalised product, equal weights (fused) and, where "
@@ -571,6 +618,170 @@ def envelope_statistics(base: Any) -> Any:
             )
 
     return Envelope
+
+
+def texture_statistics(base: Any) -> Any:
+    """``base`` plus the texture read from a semitone spectrogram: voices, motion, note lengths.
+
+    A screened variant, not in the library. The library's constant-Q filters
+    (``melgenre._pitch.octave_filters``) read each file's audio every 1,024 samples (46 ms)
+    without folding the octaves: a ``(frames, 12 x octaves)`` spectrogram, one bin a semitone
+    from C1, at the recording's tuning (``_pitch.tuning``). From it, 44 numbers in three
+    blocks, all unchanged by transposition and level:
+
+    * *voicing* (9): how many semitones sound in a frame (the participation ratio of its
+      distribution, as a log: mean and spread over frames weighted by their energy), the
+      spread of pitch in a frame and over the clip, and how many semitones *start* and *stop*
+      together (the participation ratio of the frame's rises and of its falls of the
+      magnitude's square root, weighted by their totals; mean and spread): a chorale's
+      chords move together, a mass's voices one at a time;
+    * *motion* (25): how far pitch moves between frames, -12 to +12 semitones: the falls of
+      frame ``t`` correlated with its rises ``k`` semitones higher (in constant Q, a note's
+      partials all shift by ``k``), as shares of their sum: stepwise lines against leaps;
+    * *persistence* (10): each semitone's log magnitude correlated with itself 1 to 32
+      frames later (centred over time, bins weighted by their energy): how long notes hold.
+    """
+    import dataclasses
+
+    import melgenre
+    from melgenre import _pitch
+
+    loader = melgenre.AudioLoader(sample_rate=22050)
+    hop_seconds = 1024 / 22050
+    lags = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+    shifts = np.arange(-12, 13)
+    sizes = {"voicing": 9, "motion": len(shifts), "persistence": len(lags)}
+    eps = 1e-12
+
+    def semitones(y: Any, rate: int) -> Any:
+        octaves = _pitch.chroma_octaves(rate)
+        hop = int(64 * max(1, round(rate * hop_seconds / 64)))
+        bins = 12 * _pitch.SUBDIVISIONS
+        frames = 1 + len(y) // hop
+        parts = []
+        for octave, kernel in enumerate(_pitch.octave_filters(float(rate), octaves)):
+            width, step = len(kernel), hop // 2**octave
+            padded = np.pad(y, (width // 2, width // 2 + step))
+            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
+            out = cut @ kernel
+            parts.append(np.sqrt(out[:, :bins] ** 2 + out[:, bins:] ** 2))
+            if octave < octaves - 1:
+                y = _pitch.halve(y)
+        fine = np.concatenate(parts[::-1], axis=1).astype(np.float64)  # ascending from C1
+        folded = fine.reshape(len(fine), -1, bins).sum(1)
+        position = _pitch.SUBDIVISIONS * (np.arange(fine.shape[1] // 3) + _pitch.tuning(folded))
+        low = np.clip(np.floor(position).astype(int), 0, fine.shape[1] - 1)
+        high = np.clip(low + 1, 0, fine.shape[1] - 1)
+        frac = position - np.floor(position)
+        return (1 - frac) * fine[:, low] + frac * fine[:, high]
+
+    def moments(values: Any, weights: Any) -> list[float]:
+        total = weights.sum()
+        if total <= eps:
+            return [0.0, 0.0]
+        mean = float(values @ weights / total)
+        return [mean, float(np.sqrt(max((values - mean) ** 2 @ weights / total, 0.0)))]
+
+    def numbers(p: Any) -> Any:
+        energy = p.sum(1)
+        share = p / np.maximum(energy, eps)[:, None]
+        count = np.log(1 / np.maximum((share**2).sum(1), eps))
+        pitch = np.arange(p.shape[1])
+        centre = share @ pitch
+        spread = np.sqrt(np.maximum(share @ pitch**2 - centre**2, 0))
+        whole = energy @ share / max(energy.sum(), eps)
+        whole_spread = np.sqrt(max(whole @ pitch**2 - (whole @ pitch) ** 2, 0))
+        root = np.sqrt(p)
+        change = np.diff(root, axis=0)
+        rises, falls = np.maximum(change, 0), np.maximum(-change, 0)
+        voicing = [*moments(count, energy), *moments(spread, energy), whole_spread]
+        for moves in (rises, falls):
+            total = moves.sum(1)
+            ratio = np.log(total**2 / np.maximum((moves**2).sum(1), eps) + eps * (total <= eps))
+            voicing += moments(np.where(total > eps, ratio, 0.0), total)
+        n = p.shape[1]
+
+        def moved(k: int) -> float:  # falls at a pitch, rises k semitones above it
+            return float(
+                np.sum(falls[:, max(0, -k) : n - max(0, k)] * rises[:, max(0, k) : n + min(0, k)])
+            )
+
+        motion = np.array([moved(int(k)) for k in shifts])
+        motion = motion / max(motion.sum(), eps)
+        level = np.log(p + 1e-3 * max(p.max(), eps))
+        level = level - level.mean(0)
+        bin_weight = p.mean(0) / max(p.mean(0).sum(), eps)
+        power = max(float((level**2).sum(0) @ bin_weight), eps)
+        persistence = [
+            float((level[:-d] * level[d:]).sum(0) @ bin_weight) / power if d < len(level) else 0.0
+            for d in lags
+        ]
+        return np.concatenate([voicing, motion, persistence])
+
+    @functools.cache
+    def texture(path: str) -> Any:
+        audio = loader.load(path)
+        return numbers(semitones(np.asarray(audio.samples, np.float32), audio.sample_rate))
+
+    @dataclasses.dataclass(frozen=True)
+    class Texture(base):
+        @property
+        def blocks(self) -> dict[str, int]:
+            return {**super().blocks, **sizes}
+
+        def transform(self, features: Any) -> Any:
+            plain = base(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+            files, rows = plain.transform(features)
+            extra = np.array([texture(str(features.paths[f])) for f in files])
+            return files, np.concatenate([rows, extra], 1).astype(np.float32)
+
+    return Texture
+
+
+def progression_statistics(base: Any) -> Any:
+    """``base`` plus how the chroma moves: its correlation with itself later, transposed.
+
+    A screened variant, not in the library: each chroma frame (the file's, as the harmony
+    blocks read it; 93 ms) centred over its pitch classes and scaled to a unit norm, then
+    correlated with the frame ``d`` later rolled down ``k`` pitch classes, for ``k`` 0 to 11
+    and ``d`` 4 and 8 frames (0.37 and 0.74 s), averaged over frames weighted by the pair's
+    energy: 24 numbers, unchanged by transposition. A chord that moves to the one a fourth
+    above (a dominant to its tonic) raises ``k = 5``; modal music's steps and thirds raise
+    others; ``k = 0`` is how long the harmony holds.
+    """
+    import dataclasses
+
+    lags = (4, 8)
+
+    def numbers(chroma: Any) -> list[float]:
+        frames = np.asarray(chroma, np.float64)
+        energy = frames.sum(1)
+        centred = frames - frames.mean(1, keepdims=True)
+        centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-4)
+        out: list[float] = []
+        for d in lags:
+            if d >= len(frames):
+                out += [0.0] * 12
+                continue
+            weight = np.sqrt(energy[:-d] * energy[d:])
+            weight = weight / max(weight.sum(), 1e-12)
+            later = centred[d:]
+            for k in range(12):
+                product = (centred[:-d] * np.roll(later, -k, axis=1)).sum(1)
+                out.append(float(product @ weight))
+        return out
+
+    @dataclasses.dataclass(frozen=True)
+    class Progression(base):
+        @property
+        def blocks(self) -> dict[str, int]:
+            return {**super().blocks, "progressions": 12 * len(lags)}
+
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            out = super().__call__(spectrogram, chroma)
+            return np.concatenate([out, numbers(chroma)]).astype(np.float32)
+
+    return Progression
 
 
 def screened_head(kind: str) -> Any:
