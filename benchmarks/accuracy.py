@@ -5,13 +5,14 @@ Run (after building the data set as ../shared/bench/README.md says):
     .venv/bin/python benchmarks/accuracy.py --data-dir data/genres-dev
 
 Split: grouped by piece (manifest.csv's group_id) and stratified; 20 % test, seed 42; 10 % of the
-files form a validation split, used to choose the number of epochs (early stopping) and never
-the test split. Each model trains in its own process, so peak memory is its own:
+files form a validation split (watched; by default it decides nothing, as in ``melgenre train``),
+never the test split. Each model trains in its own process, so peak memory is its own:
 
-* default: ``MelFeaturizer`` (22.05 kHz, 128x128 windows) + ``GenreCNN`` trained with the
-  recipe chosen on the validation split by recipe_search.py (``_recipes.CHOSEN``: augmentation,
-  featurizer and model settings, learning-rate schedule), batch 32, up to --epochs epochs, early
-  stopping on validation loss (patience 12, best weights kept);
+* default: what ``melgenre train`` builds with no options (since 2026-12-06; until then the
+  first recipe, ``_recipes.CHOSEN``, which recipe_search.py chose on the validation split):
+  ``MelFeaturizer.for_clips`` of the files' durations, ``GenreCNN`` and ``Trainer`` at their
+  defaults (the plan by updates, warm-up and cosine decay, the clip statistics head fused with
+  the windows), seed 42;
 * classic: ``MelFeaturizer.classic()`` (44.1 kHz, 4 s chunks resized to 128x128) +
   ``GenreCNN.classic()`` with Adam 1e-4, batch 32, --classic-epochs epochs (the notebook recipe).
 
@@ -33,24 +34,40 @@ from pathlib import Path
 from typing import Any
 
 from _common import write_result
-from _recipes import CHOSEN, RECIPES, featurizer, split, trainer
+from _recipes import split
 
 
-def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) -> None:
+def run_one(kind: str, data_dir: Path, epochs: int | None, cache_dir: Path, out: Path) -> None:
     import melgenre
+    from melgenre.plan import clip_seconds
 
     train, val, test = split(data_dir)
-    feat = featurizer(CHOSEN) if kind == "default" else melgenre.MelFeaturizer.classic()
+    if kind == "default":  # as melgenre train builds it
+        paths = [*train.paths, *val.paths, *test.paths]
+        feat = melgenre.MelFeaturizer.for_clips(clip_seconds(paths))
+    else:
+        feat = melgenre.MelFeaturizer.classic()
+    preprocessing = melgenre.Preprocessing(feat)
     start = time.perf_counter()
-    sets = [p.features(feat, cache_dir=cache_dir, progress=False) for p in (train, val, test)]
+    sets = [
+        p.features(preprocessing, cache_dir=cache_dir, progress=False) for p in (train, val, test)
+    ]
     extract_s = time.perf_counter() - start
     n_classes = len(train.classes)
     if kind == "default":
-        # the recipe recipe_search.py chose on the validation split (results/recipe_search.json)
-        fit = trainer(CHOSEN, n_classes, sets[0], epochs=epochs, patience=12, verbose=2)
+        model = melgenre.GenreCNN(n_classes, preprocessing.output_shape, seed=42)
+        fit = melgenre.Trainer(model, epochs=epochs, seed=42, verbose=2)
     else:
         model = melgenre.GenreCNN.classic(n_classes, feat.output_shape, seed=0)
-        fit = melgenre.Trainer(model, epochs=epochs, learning_rate=1e-4, seed=0, verbose=2)
+        fit = melgenre.Trainer(  # the notebook's: a constant rate, the windows alone
+            model,
+            epochs=epochs,
+            learning_rate=1e-4,
+            schedule="constant",
+            statistics=False,
+            seed=0,
+            verbose=2,
+        )
     model = fit.model
     history = fit.fit(sets[0], validation=sets[1])
     report = fit.evaluate(sets[2])
@@ -58,7 +75,7 @@ def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) 
     seconds = history.params["epoch_seconds"]
     result = {
         "model": model.name,
-        "recipe": {"name": CHOSEN, **RECIPES[CHOSEN]} if kind == "default" else "classic",
+        "recipe": "melgenre train's defaults" if kind == "default" else "classic",
         "params": int(model.count_params()),
         "featurizer": feat.get_config(),
         "files": {"train": len(train), "validation": len(val), "test": len(test)},
@@ -84,7 +101,7 @@ def run_one(kind: str, data_dir: Path, epochs: int, cache_dir: Path, out: Path) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data/genres-dev"))
-    parser.add_argument("--epochs", type=int, default=80)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the Trainer's plan")
     parser.add_argument("--classic-epochs", type=int, default=12)
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     parser.add_argument("--only", choices=["default", "classic"])
@@ -103,8 +120,8 @@ def main() -> None:
             out = Path(tmp) / f"{kind}.json"
             epochs = args.classic_epochs if kind == "classic" else args.epochs
             command = [sys.executable, __file__, "--_run", kind, "--_out", str(out),
-                       "--data-dir", str(args.data_dir), "--epochs", str(epochs),
-                       "--cache-dir", str(args.cache_dir)]  # fmt: skip
+                       "--data-dir", str(args.data_dir), "--cache-dir", str(args.cache_dir),
+                       *(["--epochs", str(epochs)] if epochs is not None else [])]  # fmt: skip
             subprocess.run(command, check=True)
             results[kind] = json.loads(out.read_text())
     summary: dict[str, Any] = {}
