@@ -9,6 +9,7 @@ regression's place.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import warnings
@@ -26,8 +27,6 @@ def weighted_cepstra_statistics(base: Any, decibels: float) -> Any:
     reverberant tails between notes or words count for little. The vector keeps its
     blocks and their lengths; only the first two blocks' values change.
     """
-    import dataclasses
-
     from scipy.fft import dct
 
     from melgenre._clip_blocks import cepstra_moments
@@ -57,8 +56,6 @@ def weighted_bands_statistics(base: Any) -> Any:
     moments do with ``power_weighted``, so the partials' intervals are read where the
     sound is. The block keeps its length.
     """
-    import dataclasses
-
     from scipy.ndimage import uniform_filter1d
 
     from melgenre._clip_blocks import BAND_SMOOTHING, frame_weights
@@ -103,8 +100,6 @@ def harmony_statistics(base: Any, source: str) -> Any:
     2,048-point STFT (``"stft"``, hop 512), at A = 440 Hz (no tuning estimate). Chromas
     are computed once per file and kept for the run.
     """
-    import dataclasses
-
     import librosa
 
     import melgenre
@@ -126,14 +121,22 @@ def harmony_statistics(base: Any, source: str) -> Any:
         power = np.abs(librosa.stft(y, n_fft=2048, hop_length=512)) ** 2
         return librosa.feature.chroma_stft(S=power, sr=rate, tuning=0.0, norm=None)
 
-    sizes = _pitch.HARMONY_BLOCKS
+    def summaries(path: str) -> Any:
+        return _pitch.pitch_class_summaries(chroma(path).T)
+
+    return file_blocks(base, "Harmony", _pitch.HARMONY_BLOCKS, summaries)
+
+
+def file_blocks(base: Any, name: str, sizes: dict[str, int], per_file: Any) -> Any:
+    """``base`` whose vector gains the blocks ``sizes``, ``per_file(path)`` of each file.
+
+    For screens computed from a file's audio rather than its spectrogram: the statistics
+    of ``base`` come first, as its ``transform`` gives them, then ``per_file``'s numbers
+    (as many as ``sizes`` adds up to); the class is named ``name``.
+    """
 
     @dataclasses.dataclass(frozen=True)
-    class Harmony(base):
-        @property
-        def dim(self) -> int:
-            return super().dim + sum(sizes.values())
-
+    class FileBlocks(base):
         @property
         def blocks(self) -> dict[str, int]:
             return {**super().blocks, **sizes}
@@ -141,12 +144,11 @@ def harmony_statistics(base: Any, source: str) -> Any:
         def transform(self, features: Any) -> Any:
             plain = base(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
             files, rows = plain.transform(features)
-            harmony = np.array(
-                [_pitch.pitch_class_summaries(chroma(str(features.paths[f])).T) for f in files]
-            )
-            return files, np.concatenate([rows, harmony], 1).astype(np.float32)
+            extra = np.array([per_file(str(features.paths[f])) for f in files])
+            return files, np.concatenate([rows, extra], 1).astype(np.float32)
 
-    return Harmony
+    FileBlocks.__name__ = FileBlocks.__qualname__ = name
+    return FileBlocks
 
 
 def delta_cepstra_statistics(base: Any) -> Any:
@@ -154,8 +156,6 @@ def delta_cepstra_statistics(base: Any) -> Any:
 
     A screened variant (how fast timbre changes: attacks, articulation), not in the library.
     """
-    import dataclasses
-
     from scipy.fft import dct
 
     @dataclasses.dataclass(frozen=True)
@@ -186,8 +186,6 @@ def modulation_statistics(base: Any) -> Any:
     tone and tremolo or vibrato (4-8 Hz) from none; and the 5, 25, 50, 75 and 95 % quantiles
     of the whole spectrum's frame-to-frame level change (dB): how it rises and falls.
     """
-    import dataclasses
-
     groups, width, hop = 8, 128, 32
     edges = [1, 2, 3, 5, 9, 17, 33]  # rfft bins of 128 frames: octaves from ~0.34 Hz
 
@@ -231,8 +229,6 @@ def scale_transform_statistics(base: Any) -> Any:
     So the pattern of beats and their subdivisions (a jig's three against a reel's two or
     four) reaches the classifier whatever the tempo.
     """
-    import dataclasses
-
     points, keep = 64, 24
 
     @dataclasses.dataclass(frozen=True)
@@ -264,8 +260,6 @@ def onset_spectrum_statistics(base: Any) -> Any:
     steps reads the rate of the notes (a reel's 7 Hz, a jig's 6, a hornpipe's 5) finely,
     and in the log domain a rate is a position, not a sum of cosines.
     """
-    import dataclasses
-
     rates = 0.5 * 2.0 ** (np.arange(61) / 12)
 
     @dataclasses.dataclass(frozen=True)
@@ -302,8 +296,6 @@ def envelope_statistics(base: Any) -> Any:
     plucked or struck note falls after its onset, a bowed or blown one holds, a soft
     attack rises over the frames after it.
     """
-    import dataclasses
-
     lags = (-3, -2, -1, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
     groups = 4
 
@@ -362,8 +354,6 @@ def texture_statistics(base: Any) -> Any:
     * *persistence* (10): each semitone's log magnitude correlated with itself 1 to 32
       frames later (centred over time, bins weighted by their energy): how long notes hold.
     """
-    import dataclasses
-
     import melgenre
     from melgenre import _pitch
 
@@ -375,20 +365,10 @@ def texture_statistics(base: Any) -> Any:
     eps = 1e-12
 
     def semitones(y: Any, rate: int) -> Any:
-        octaves = _pitch.chroma_octaves(rate)
         hop = int(64 * max(1, round(rate * hop_seconds / 64)))
         bins = 12 * _pitch.SUBDIVISIONS
-        frames = 1 + len(y) // hop
-        parts = []
-        for octave, kernel in enumerate(_pitch.octave_filters(float(rate), octaves)):
-            width, step = len(kernel), hop // 2**octave
-            padded = np.pad(y, (width // 2, width // 2 + step))
-            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
-            out = cut @ kernel
-            parts.append(np.sqrt(out[:, :bins] ** 2 + out[:, bins:] ** 2))
-            if octave < octaves - 1:
-                y = _pitch.halve(y)
-        fine = np.concatenate(parts[::-1], axis=1).astype(np.float64)  # ascending from C1
+        fine = np.concatenate(_pitch.octave_magnitudes(y, rate, hop)[::-1], axis=1)
+        fine = fine.astype(np.float64)  # ascending from C1
         folded = fine.reshape(len(fine), -1, bins).sum(1)
         position = _pitch.SUBDIVISIONS * (np.arange(fine.shape[1] // 3) + _pitch.tuning(folded))
         low = np.clip(np.floor(position).astype(int), 0, fine.shape[1] - 1)
@@ -444,19 +424,7 @@ def texture_statistics(base: Any) -> Any:
         audio = loader.load(path)
         return numbers(semitones(np.asarray(audio.samples, np.float32), audio.sample_rate))
 
-    @dataclasses.dataclass(frozen=True)
-    class Texture(base):
-        @property
-        def blocks(self) -> dict[str, int]:
-            return {**super().blocks, **sizes}
-
-        def transform(self, features: Any) -> Any:
-            plain = base(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-            files, rows = plain.transform(features)
-            extra = np.array([texture(str(features.paths[f])) for f in files])
-            return files, np.concatenate([rows, extra], 1).astype(np.float32)
-
-    return Texture
+    return file_blocks(base, "Texture", sizes, texture)
 
 
 def progression_statistics(base: Any) -> Any:
@@ -470,8 +438,6 @@ def progression_statistics(base: Any) -> Any:
     above (a dominant to its tonic) raises ``k = 5``; modal music's steps and thirds raise
     others; ``k = 0`` is how long the harmony holds.
     """
-    import dataclasses
-
     lags = (4, 8)
 
     def numbers(chroma: Any) -> list[float]:

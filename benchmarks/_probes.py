@@ -55,24 +55,8 @@ class ConstantQFeaturizer(melgenre.MelFeaturizer):
 
         from melgenre import _pitch
 
-        rate = self.sample_rate
-        octaves = _pitch.chroma_octaves(rate)
-        hop = self.hop_length
-        if hop % 2 ** (octaves - 1):
-            raise ValueError(f"hop_length {hop} must be a multiple of {2 ** (octaves - 1)}")
-        bins = 12 * _pitch.SUBDIVISIONS
-        y = np.asarray(samples, np.float32)
-        frames = 1 + len(y) // hop
-        parts = []
-        for octave, kernel in enumerate(_pitch.octave_filters(float(rate), octaves)):
-            width, step = len(kernel), hop // 2**octave
-            padded = np.pad(y, (width // 2, width // 2 + step))
-            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
-            out = cut @ kernel
-            parts.append(out[:, :bins] ** 2 + out[:, bins:] ** 2)
-            if octave < octaves - 1:
-                y = _pitch.halve(y)
-        fine = np.concatenate(parts[::-1], axis=1)  # (frames, 36 * octaves), ascending from C1
+        magnitudes = _pitch.octave_magnitudes(samples, self.sample_rate, self.hop_length)
+        fine = np.concatenate(magnitudes[::-1], axis=1) ** 2  # (frames, 36 * octaves), from C1
         position = np.linspace(0, fine.shape[1] - 1, self.n_mels)
         low = np.minimum(np.floor(position).astype(int), fine.shape[1] - 2)
         fraction = (position - low).astype(np.float32)

@@ -122,6 +122,23 @@ def test_octaves_follow_the_rate() -> None:
         _pitch.chroma_octaves(100)
 
 
+def test_octave_magnitudes_place_a_tone_in_its_octave_and_sum_to_the_profile() -> None:
+    rate = 22050
+    t = np.arange(rate * 2) / rate
+    tone = np.sin(2 * np.pi * 440.0 * t).astype(np.float32)  # A4: octave 4 above C1's
+    octaves = _pitch.octave_magnitudes(tone, rate, 1024)  # another hop than the chroma's
+    assert len(octaves) == _pitch.chroma_octaves(rate) == 7
+    assert all(m.shape == (1 + len(t) // 1024, 36) for m in octaves)
+    loudest = int(np.argmax([m[4:-4].mean() for m in octaves]))
+    assert loudest == 7 - 1 - 3  # top octave first: C4..B4 is the fourth from the top
+    assert int(octaves[loudest][4:-4].mean(0).argmax()) == 9 * _pitch.SUBDIVISIONS  # A
+    hop = _pitch.chroma_hop(rate)
+    total = np.sum(_pitch.octave_magnitudes(tone, rate, hop), axis=0)
+    np.testing.assert_allclose(_pitch.fine_chroma(tone, rate), total, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ConfigError, match="multiple of 64"):
+        _pitch.octave_magnitudes(tone, rate, 1000)
+
+
 def test_halving_keeps_the_octaves_level() -> None:
     """The halvings' droop is divided out: the same tone in every octave reads alike."""
     rate = 22050

@@ -74,3 +74,31 @@ def test_a_forked_child_is_not_blocked_by_a_lock_its_parent_held() -> None:
         child[0].terminate()
     assert child[0].exitcode == 0
     assert queue.get(timeout=5)[1] == 36
+
+
+def test_a_blas_loaded_after_the_first_use_is_limited_too() -> None:
+    """scipy.linalg loads a second OpenBLAS; the next block limits it as well as NumPy's."""
+    import json
+    import subprocess
+    import sys
+
+    code = """
+import json
+import numpy
+from threadpoolctl import threadpool_info
+from melgenre._threads import single_blas_thread
+
+def blas():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+with single_blas_thread():
+    first = blas()
+import scipy.linalg
+with single_blas_thread():
+    later = blas()
+print(json.dumps([first, later]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, later = json.loads(out.stdout)
+    assert len(later) > len(first)  # scipy's own BLAS came in between
+    assert all(n == 1 for n in later)

@@ -50,6 +50,7 @@ __all__ = [
     "chroma_octaves",
     "constant_q_chroma",
     "fine_chroma",
+    "octave_magnitudes",
     "pitch_class_summaries",
     "tuned_chroma",
     "tuning",
@@ -166,27 +167,43 @@ def halve(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return out
 
 
+def octave_magnitudes(samples: FloatArray, rate: int, hop: int) -> list[FloatArray]:
+    """Each octave's ``(frames, 36)`` constant-Q magnitudes, top octave first.
+
+    Column ``j`` of octave ``k`` (counted down from the top one, :func:`octave_filters`)
+    is the semitone-wide filter ``j / 3`` semitones above that octave's C (A = 440 Hz);
+    frame ``t`` is centred on sample ``t * hop``, which must be a multiple of
+    ``2 ** (octaves - 1)`` (the lowest octave's step after its halvings).
+    """
+    octaves = chroma_octaves(rate)
+    if hop < 2 ** (octaves - 1) or hop % 2 ** (octaves - 1):
+        raise ConfigError(f"The hop must be a multiple of {2 ** (octaves - 1)}; got {hop}.")
+    bins = 12 * SUBDIVISIONS
+    y = np.asarray(samples, np.float32)
+    frames = 1 + len(y) // hop
+    out: list[FloatArray] = []
+    with single_blas_thread():  # BLAS threads left spinning would slow the model's call
+        for octave, kernel in enumerate(octave_filters(float(rate), octaves)):
+            width, step = len(kernel), hop // 2**octave
+            padded = np.pad(y, (width // 2, width // 2 + step))
+            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
+            product = cut @ kernel
+            out.append(np.sqrt(product[:, :bins] ** 2 + product[:, bins:] ** 2))
+            if octave < octaves - 1:
+                y = halve(y)
+    return out
+
+
 def fine_chroma(samples: FloatArray, rate: int) -> FloatArray:
     """The ``(frames, 36)`` constant-Q profile, three centres a semitone (summed magnitudes).
 
     Column ``j`` sums the octaves' semitone-wide filters ``j / 3`` semitones above C (A =
     440 Hz); frame ``t`` is centred on sample ``t * chroma_hop(rate)``.
     """
-    octaves = chroma_octaves(rate)
     hop = chroma_hop(rate)
-    bins = 12 * SUBDIVISIONS
-    y = np.asarray(samples, np.float32)
-    frames = 1 + len(y) // hop
-    fine = np.zeros((frames, bins), np.float32)
-    with single_blas_thread():  # BLAS threads left spinning would slow the model's call
-        for octave, kernel in enumerate(octave_filters(float(rate), octaves)):
-            width, step = len(kernel), hop // 2**octave
-            padded = np.pad(y, (width // 2, width // 2 + step))
-            cut = np.lib.stride_tricks.sliding_window_view(padded, width)[::step][:frames]
-            out = cut @ kernel
-            fine += np.sqrt(out[:, :bins] ** 2 + out[:, bins:] ** 2)
-            if octave < octaves - 1:
-                y = halve(y)
+    fine = np.zeros((1 + len(samples) // hop, 12 * SUBDIVISIONS), np.float32)
+    for magnitudes in octave_magnitudes(samples, rate, hop):
+        fine += magnitudes
     return fine
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,10 @@ from typing import Any
 __all__ = ["single_blas_thread"]
 
 _LOCK = threading.RLock()
-_CONTROLLER: list[Any] = []  # the process's ThreadpoolController, made on first use
+#: The ThreadpoolController and how many modules were imported when it was made: it knows
+#: the BLAS libraries loaded then, so one loaded since (scipy's, with scipy.linalg) makes
+#: it anew (about 4 ms, once per such import; len(sys.modules) costs nothing to read).
+_CONTROLLER: list[Any] = []
 
 
 def _new_lock() -> None:
@@ -39,9 +43,9 @@ if hasattr(os, "register_at_fork"):  # POSIX
 def single_blas_thread() -> Iterator[None]:
     """Run the block with one BLAS thread, then restore the BLAS libraries' own counts."""
     with _LOCK:
-        if not _CONTROLLER:
+        if not _CONTROLLER or _CONTROLLER[1] != len(sys.modules):
             from threadpoolctl import ThreadpoolController
 
-            _CONTROLLER.append(ThreadpoolController())
+            _CONTROLLER[:] = [ThreadpoolController(), len(sys.modules)]
         with _CONTROLLER[0].limit(limits=1, user_api="blas"):
             yield
