@@ -38,16 +38,16 @@ MODELS: dict[str, Any] = {"band_centred": BandCentredCNN}
 
 
 class ConstantQFeaturizer(melgenre.MelFeaturizer):
-    """``MelFeaturizer`` whose bands are a constant-Q transform's: 128 rows, C1 to B7 (a probe).
+    """``MelFeaturizer`` whose bands are a constant-Q transform's: C1 to B7 (a probe).
 
-    The library's constant-Q filters (``melgenre._pitch.octave_filters``, three centres a
-    semitone over seven octaves, each octave read after halving the rate) correlate with the
-    samples every ``hop_length`` samples; the 252 centres' power is read at 128 rows evenly
-    spaced in log frequency (about two thirds of a semitone a row), so a transposition moves a
-    note's partials along the rows without changing their pattern, down to the bass (the mel
-    bands are one to two semitones wide below 1 kHz). Everything after the power (decibels,
-    windows) is ``MelFeaturizer``'s; ``n_mels`` must stay 128 and the rate must allow seven
-    octaves (22,050 Hz does).
+    The library's constant-Q filters (``melgenre._pitch.octave_magnitudes``, three centres a
+    semitone over seven octaves at 22,050 Hz, each octave read after halving the rate)
+    correlate with the samples every ``hop_length`` samples; the 252 centres' power is read
+    at ``n_mels`` rows evenly spaced in log frequency (128: about two thirds of a semitone a
+    row), so a transposition moves a note's partials along the rows without changing their
+    pattern, down to the bass (the mel bands are one to two semitones wide below 1 kHz).
+    Everything after the power (decibels, windows) is ``MelFeaturizer``'s; ``fmin``, ``fmax``
+    and ``n_fft`` are not read.
     """
 
     def mel_power(self, samples: Any) -> Any:
