@@ -438,13 +438,14 @@ def progression_statistics(base: Any) -> Any:
     above (a dominant to its tonic) raises ``k = 5``; modal music's steps and thirds raise
     others; ``k = 0`` is how long the harmony holds.
     """
+    from melgenre import _pitch
+
     lags = (4, 8)
 
     def numbers(chroma: Any) -> list[float]:
         frames = np.asarray(chroma, np.float64)
         energy = frames.sum(1)
-        centred = frames - frames.mean(1, keepdims=True)
-        centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-4)
+        centred = _pitch._centred(frames, axis=1)  # as the chord templates are correlated
         out: list[float] = []
         for d in lags:
             if d >= len(frames):

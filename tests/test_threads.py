@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -78,10 +81,6 @@ def test_a_forked_child_is_not_blocked_by_a_lock_its_parent_held() -> None:
 
 def test_a_blas_loaded_after_the_first_use_is_limited_too() -> None:
     """scipy.linalg loads a second OpenBLAS; the next block limits it as well as NumPy's."""
-    import json
-    import subprocess
-    import sys
-
     code = """
 import json
 import numpy
