@@ -40,7 +40,9 @@ similarity across bands over frames weighted by their power; not taken), ``--env
 (another classifier in the head's place: an RBF SVM, extra trees or shrunk LDA; not taken),
 ``--progressions`` (how the chroma moves: its correlation with itself 4 and 8 frames later,
 rolled by 0-11 pitch classes; not taken) and ``--texture`` (voicing, motion and note lengths
-from a semitone spectrogram of the audio; not taken); the flags combine. ``--network`` takes
+from a semitone spectrogram of the audio; not taken) and ``--chroma-network`` (a third
+expert, a transposition-invariant network on each file's chroma sequence, ``_chroma_net.py``;
+not taken); the flags combine. ``--network`` takes
 the network's probabilities from another candidate of ``--cv`` (a probe's network beside the
 library's head), ``--also JSON:CANDIDATE`` multiplies in another recorded network's (an
 ensemble of two networks and the head). The screened variants' code is in ``_head_screens.py``.
@@ -169,6 +171,18 @@ def main() -> None:
         help="add the texture of a semitone spectrogram of the audio: how many pitches sound, "
         "start and stop together, how far they move, how long they hold (a screen)",
     )
+    parser.add_argument(
+        "--chroma-network",
+        type=json.loads,
+        nargs="?",
+        const={},
+        default=None,
+        metavar="JSON",
+        help="train a third expert on each fold, a transposition-invariant network on the "
+        "files' chroma sequences (_chroma_net.fit_predict, its settings as JSON, e.g. "
+        '\'{"epochs": 80, "crop": 96}\'; default: its defaults), and record it alone and '
+        "multiplied in (a screen)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
     from melgenre.statistics import ClipStatistics
@@ -222,6 +236,11 @@ def main() -> None:
         for other in others:  # a product of the recorded networks, as one expert
             network = fuse(network, recorded(other[number], "file_probabilities", test, files))
         fused = fuse(network, descriptor)
+        chroma = None
+        if args.chroma_network is not None:
+            import _chroma_net
+
+            chroma = _chroma_net.fit_predict(train, test, classes, **args.chroma_network)
         _, truth = test.file_labels()
         truth = np.array([classes.index(test.classes[t]) for t in truth])
         weighted = None
@@ -245,6 +264,10 @@ def main() -> None:
             "C": head.C_,
             "fit_seconds": fit_seconds,
         }
+        if chroma is not None:  # the third expert alone, and multiplied in at 1 and 1/2
+            row["chroma_network"] = right(chroma)
+            row["fused_chroma"] = right(fuse(fused, chroma))
+            row["fused_chroma_half"] = right(fuse(fused, chroma, 0.5))
         if weighted is not None:
             row["weight"] = head.weight
             row["fused_weighted"] = right(weighted)
@@ -271,6 +294,11 @@ def main() -> None:
     summary = {
         key: statistics_mean([r[key] for r in rows if key in r])
         for key in ("network", "statistics", "fused", "fused_weighted", "fused_default")
+        + (
+            ("chroma_network", "fused_chroma", "fused_chroma_half")
+            if args.chroma_network is not None
+            else ()
+        )
     }
     print(
         ", ".join(f"{k} {v:.1%}" for k, v in summary.items() if v == v), f"over {len(rows)} folds"
@@ -287,6 +315,11 @@ def main() -> None:
         "validation probabilities were recorded, the weight chosen on the validation files as "
         "Trainer(statistics=True) chose it until 2026-12-05 (fused_weighted), the fixed "
         "FUSION_WEIGHT (fused_default)",
+        **(
+            {"chroma_network": f"_chroma_net.fit_predict({args.chroma_network})"}
+            if args.chroma_network is not None
+            else {}
+        ),
         "classes": classes,
         "folds": rows,
         "mean": summary,
