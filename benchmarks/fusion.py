@@ -39,13 +39,14 @@ similarity across bands over frames weighted by their power; not taken), ``--env
 (onset-triggered level envelopes: attack, decay, sustain; not taken) and ``--classifier``
 (another classifier in the head's place: an RBF SVM, extra trees or shrunk LDA; not taken),
 ``--progressions`` (how the chroma moves: its correlation with itself 4 and 8 frames later,
-rolled by 0-11 pitch classes; not taken) and ``--texture`` (voicing, motion and note lengths
-from a semitone spectrogram of the audio; not taken) and ``--chroma-network`` (a third
+rolled by 0-11 pitch classes; not taken), ``--texture`` (voicing, motion and note lengths
+from a semitone spectrogram of the audio; not taken), ``--partials`` (the harmonic partials'
+levels relative to each frame's fundamental; not taken) and ``--chroma-network`` (a third
 expert, a transposition-invariant network on each file's chroma sequence, ``_chroma_net.py``;
-not taken); the flags combine. ``--network`` takes
-the network's probabilities from another candidate of ``--cv`` (a probe's network beside the
-library's head), ``--also JSON:CANDIDATE`` multiplies in another recorded network's (an
-ensemble of two networks and the head). The screened variants' code is in ``_head_screens.py``.
+not taken); the flags combine. ``--network`` takes the network's probabilities from another
+candidate of ``--cv`` (a probe's network beside the library's head), ``--also
+JSON:CANDIDATE`` multiplies in another recorded network's (an ensemble of two networks and
+the head). The screened variants' code is in ``_head_screens.py``.
 """
 
 from __future__ import annotations
@@ -172,6 +173,12 @@ def main() -> None:
         "start and stop together, how far they move, how long they hold (a screen)",
     )
     parser.add_argument(
+        "--partials",
+        action="store_true",
+        help="add the levels of the harmonic partials 2-10 relative to the fundamental, read "
+        "in a constant-Q spectrogram of the audio (a screen)",
+    )
+    parser.add_argument(
         "--chroma-network",
         type=json.loads,
         nargs="?",
@@ -205,6 +212,8 @@ def main() -> None:
         kind = screens.progression_statistics(kind)
     if args.texture:
         kind = screens.texture_statistics(kind)
+    if args.partials:
+        kind = screens.partials_statistics(kind)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = screens.harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
