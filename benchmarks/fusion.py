@@ -325,7 +325,7 @@ def main() -> None:
         "Trainer(statistics=True) chose it until 2026-12-05 (fused_weighted), the fixed "
         "FUSION_WEIGHT (fused_default)",
         **(
-            {"chroma_network": f"_chroma_net.fit_predict({args.chroma_network})"}
+            {"chroma_network": f"_chroma_net.fit_predict({chroma_settings(args.chroma_network)})"}
             if args.chroma_network is not None
             else {}
         ),
@@ -340,6 +340,17 @@ def recorded(run: dict[str, Any], key: str, part: Any, files: Any) -> Any:
     """The network's recorded probabilities of ``part``'s ``files``, as an array."""
     table = {str(Path(k).resolve()): np.asarray(v) for k, v in run[key].items()}
     return np.stack([table[str(Path(part.paths[i]).resolve())] for i in files])
+
+
+def chroma_settings(given: dict[str, Any]) -> dict[str, Any]:
+    """``_chroma_net.fit_predict``'s settings as run: its keyword defaults, updated by ``given``."""
+    import inspect
+
+    import _chroma_net
+
+    parameters = inspect.signature(_chroma_net.fit_predict).parameters.values()
+    defaults = {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+    return {**defaults, **given}
 
 
 def statistics_mean(values: list[float]) -> float:
