@@ -158,6 +158,7 @@ def replay_fold(
     cache_dir: Path,
     kept: Path,
     statistics: dict[str, Any],
+    partials: bool = False,
 ) -> dict[str, Any]:
     """Today's statistics head refitted on a fold's training files, fused with kept networks.
 
@@ -166,13 +167,18 @@ def replay_fold(
     head (``StatisticsHead``'s defaults, ``ClipStatistics(**statistics)``) is fitted on the
     fold's training files and scores each rendering's statistics, computed from its features
     today. No network is trained: a change of the head is checked on another soundfont in
-    minutes.
+    minutes. ``partials`` adds ``fusion.py --partials``' screened block.
     """
     from melgenre.fusion import StatisticsHead
     from melgenre.statistics import ClipStatistics
 
+    kind: Any = ClipStatistics
+    if partials:
+        import _head_screens
+
+        kind = _head_screens.partials_statistics(ClipStatistics)
     train, _, _, renderings = fold_renderings(parts, others, cache_dir)
-    head = StatisticsHead(ClipStatistics(**statistics)).fit(train)
+    head = StatisticsHead(kind(**statistics)).fit(train)
     out: dict[str, Any] = {"statistics": repr(head.statistics), "renderings": {}}
     for name, features in renderings.items():
         recorded = np.load(kept / f"{name}.npz")
@@ -214,6 +220,11 @@ def main() -> None:
         default={},
         help="with --replay: ClipStatistics settings as JSON (e.g. '{\"harmony\": false}')",
     )
+    parser.add_argument(
+        "--partials",
+        action="store_true",
+        help="with --replay: the head with fusion.py --partials' screened block",
+    )
     args = parser.parse_args()
     dataset, groups = cv.load_dataset(args.domain)
     out = RESULTS / "generalization.json"
@@ -225,7 +236,9 @@ def main() -> None:
             kept = args.replay / args.domain / f"fold-{number}"
             row = {
                 "fold": number,
-                **replay_fold(parts, args.other, args.cache_dir, kept, args.statistics),
+                **replay_fold(
+                    parts, args.other, args.cache_dir, kept, args.statistics, args.partials
+                ),
             }
         else:
             row = {"fold": number, **run_fold(parts, args.other, args.cache_dir, keep)}
