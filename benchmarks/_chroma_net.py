@@ -26,10 +26,9 @@ def _frames(chroma: Any) -> Any:
     return 12 * c / np.maximum(c.sum(axis=1, keepdims=True), 1e-6)
 
 
-def file_chromas(features: Any) -> tuple[Any, list[Any]]:
-    """``(file indices, [(frames, 12) arrays])`` of a FeatureSet, files sorted."""
-    files = np.unique(np.asarray(features.groups))
-    return files, [_frames(features.file_chroma(int(f))) for f in files]
+def file_chromas(features: Any) -> list[Any]:
+    """Each file's ``(frames, 12)`` chroma, scaled by :func:`_frames`, files sorted."""
+    return [_frames(features.file_chroma(int(f))) for f in np.unique(features.groups)]
 
 
 def build(n_classes: int, width: int = 32, dropout: float = 0.3) -> Any:
@@ -71,24 +70,17 @@ def fit_predict(
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    _, chromas = file_chromas(train)
+    chromas = file_chromas(train)
     _, labels = train.file_labels()
     y = np.array([classes.index(train.classes[t]) for t in labels])
     crop = min(crop, *(len(c) for c in chromas))
     model = build(len(classes))
     steps = max(1, len(chromas) // batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        learning_rate, epochs * steps, warmup_target=None
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
     for _ in range(epochs):
         order = rng.permutation(len(chromas))[: steps * batch_size]
         starts = [rng.integers(0, len(chromas[i]) - crop + 1) for i in order]
         x = np.stack([chromas[i][s : s + crop] for i, s in zip(order, starts, strict=True)])
         model.fit(x, y[order], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-    _, tests = file_chromas(test)
-    return np.concatenate([model.predict(c[None], verbose=0) for c in tests])
+    return np.concatenate([model.predict_on_batch(c[None]) for c in file_chromas(test)])

@@ -58,6 +58,17 @@ def environment() -> dict[str, Any]:
     }
 
 
+def earlier_results(name: str) -> dict[str, Any]:
+    """The entries ``write_result(name, ...)`` wrote before, less its run's environment.
+
+    For results merged key by key over runs: the entries this run does not touch are kept,
+    and ``write_result`` records this run's environment.
+    """
+    path = RESULTS / f"{name}.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    return {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

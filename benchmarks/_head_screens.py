@@ -151,6 +151,33 @@ def file_blocks(base: Any, name: str, sizes: dict[str, int], per_file: Any) -> A
     return FileBlocks
 
 
+def audio_numbers(numbers: Any) -> Any:
+    """``path -> numbers(samples, rate)`` of each file's audio (22,050 Hz mono), once per file."""
+    import melgenre
+
+    loader = melgenre.AudioLoader(sample_rate=22050)
+
+    @functools.cache
+    def per_file(path: str) -> Any:
+        audio = loader.load(path)
+        return numbers(np.asarray(audio.samples, np.float32), audio.sample_rate)
+
+    return per_file
+
+
+def thirds_of_semitones(y: Any, rate: int) -> Any:
+    """The library's constant-Q magnitudes every 1,024 samples (46 ms) at 22,050 Hz.
+
+    ``(frames, 36 x octaves)`` float64, three bins a semitone ascending from C1 (A = 440
+    Hz): ``melgenre._pitch.octave_magnitudes``' octaves side by side, at a hop rounded
+    to a multiple of 64 samples as the chroma's is.
+    """
+    from melgenre import _pitch
+
+    hop = int(64 * max(1, round(rate * 1024 / 22050 / 64)))
+    return np.concatenate(_pitch.octave_magnitudes(y, rate, hop)[::-1], axis=1).astype(np.float64)
+
+
 def delta_cepstra_statistics(base: Any) -> Any:
     """``base`` (a ``ClipStatistics``) plus the spread of the cepstra's frame-to-frame changes.
 
@@ -354,21 +381,16 @@ def texture_statistics(base: Any) -> Any:
     * *persistence* (10): each semitone's log magnitude correlated with itself 1 to 32
       frames later (centred over time, bins weighted by their energy): how long notes hold.
     """
-    import melgenre
     from melgenre import _pitch
 
-    loader = melgenre.AudioLoader(sample_rate=22050)
-    hop_seconds = 1024 / 22050
     lags = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
     shifts = np.arange(-12, 13)
     sizes = {"voicing": 9, "motion": len(shifts), "persistence": len(lags)}
     eps = 1e-12
 
     def semitones(y: Any, rate: int) -> Any:
-        hop = int(64 * max(1, round(rate * hop_seconds / 64)))
         bins = 12 * _pitch.SUBDIVISIONS
-        fine = np.concatenate(_pitch.octave_magnitudes(y, rate, hop)[::-1], axis=1)
-        fine = fine.astype(np.float64)  # ascending from C1
+        fine = thirds_of_semitones(y, rate)
         folded = fine.reshape(len(fine), -1, bins).sum(1)
         position = _pitch.SUBDIVISIONS * (np.arange(fine.shape[1] // 3) + _pitch.tuning(folded))
         low = np.clip(np.floor(position).astype(int), 0, fine.shape[1] - 1)
@@ -419,11 +441,7 @@ def texture_statistics(base: Any) -> Any:
         ]
         return np.concatenate([voicing, motion, persistence])
 
-    @functools.cache
-    def texture(path: str) -> Any:
-        audio = loader.load(path)
-        return numbers(semitones(np.asarray(audio.samples, np.float32), audio.sample_rate))
-
+    texture = audio_numbers(lambda y, rate: numbers(semitones(y, rate)))
     return file_blocks(base, "Texture", sizes, texture)
 
 
@@ -487,20 +505,15 @@ def partials_statistics(base: Any) -> Any:
     lie below B7 (weighted by the frame's magnitude), and the share of each frame's
     magnitude that lies on its harmonic series (mean and spread): how harmonic the sound is.
     """
-    import melgenre
     from melgenre import _pitch
 
-    loader = melgenre.AudioLoader(sample_rate=22050)
-    hop_seconds = 1024 / 22050
     steps = _pitch.SUBDIVISIONS * 12
     offsets = np.round(steps * np.log2(np.arange(1, 11))).astype(int)  # partials 1-10
     salience_weights = 0.8 ** np.arange(8)
     eps = 1e-9
 
     def numbers(y: Any, rate: int) -> Any:
-        hop = int(64 * max(1, round(rate * hop_seconds / 64)))
-        fine = np.concatenate(_pitch.octave_magnitudes(y, rate, hop)[::-1], axis=1)
-        fine = fine.astype(np.float64)  # (frames, bins) ascending from C1
+        fine = thirds_of_semitones(y, rate)
         frames, bins = fine.shape
         padded = np.pad(fine, ((0, 0), (0, offsets[-1] + 1)))
         salience = sum(
@@ -514,9 +527,7 @@ def partials_statistics(base: Any) -> Any:
         for o in offsets[1:]:
             where = f0 + o
             valid = where < bins
-            level = 20 * np.log10(
-                (padded[rows, np.minimum(where, bins + offsets[-1])] + eps) / (base_level + eps)
-            )
+            level = 20 * np.log10((padded[rows, where] + eps) / (base_level + eps))
             level = np.clip(level, -60.0, 20.0)  # an absent partial reads -60 dB, not eps
             weight = energy * valid
             total = weight.sum()
@@ -532,12 +543,7 @@ def partials_statistics(base: Any) -> Any:
         out += [mean, float(np.sqrt(max((on_series - mean) ** 2 @ energy / total, 0.0)))]
         return np.array(out)
 
-    @functools.cache
-    def partials(path: str) -> Any:
-        audio = loader.load(path)
-        return numbers(np.asarray(audio.samples, np.float32), audio.sample_rate)
-
-    return file_blocks(base, "Partials", {"partials": 20}, partials)
+    return file_blocks(base, "Partials", {"partials": 20}, audio_numbers(numbers))
 
 
 def screened_head(kind: str) -> Any:

@@ -29,14 +29,13 @@ Writes benchmarks/results/cv/baselines.json (key ``<domain>`` for MFCCs,
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 from typing import Any
 
 import cv
 import numpy as np
-from _common import RESULTS, write_result
+from _common import earlier_results, write_result
 
 
 def mfcc_statistics(path: Path) -> Any:
@@ -112,10 +111,7 @@ def main() -> None:
         "--features", nargs="+", default=["mfcc"], choices=["mfcc", "rhythm", "mfcc+rhythm"]
     )
     args = parser.parse_args()
-    out = RESULTS / "cv" / "baselines.json"
-    earlier = json.loads(out.read_text()) if out.exists() else {}
-    # other domains' figures are kept; write_result records this run's environment
-    results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
+    results = earlier_results("cv/baselines")  # other domains' figures are kept
     for domain in args.domain:
         dataset, groups = cv.load_dataset(domain)
         paths = list(dataset.paths)

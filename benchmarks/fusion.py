@@ -61,7 +61,7 @@ from typing import Any
 import _head_screens as screens
 import cv
 import numpy as np
-from _common import RESULTS, write_result
+from _common import earlier_results, write_result
 
 
 def main() -> None:
@@ -312,9 +312,7 @@ def main() -> None:
     print(
         ", ".join(f"{k} {v:.1%}" for k, v in summary.items() if v == v), f"over {len(rows)} folds"
     )
-    out = RESULTS / "cv" / "fusion.json"
-    earlier = json.loads(out.read_text()) if out.exists() else {}
-    results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
+    results = earlier_results("cv/fusion")
     results[f"{args.domain}/{args.candidate}+statistics{args.tag}"] = {
         "network": f"cv.py candidate {network_name} ({args.cv.name})"
         + "".join(f" x {spec}" for spec in args.also),

@@ -45,7 +45,7 @@ from typing import Any
 
 import cv
 import numpy as np
-from _common import RESULTS, cpu, write_result
+from _common import cpu, earlier_results, write_result
 
 NAME = "full-stats"  # cv.py's candidate: melgenre train's defaults
 
@@ -227,7 +227,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     dataset, groups = cv.load_dataset(args.domain)
-    out = RESULTS / "generalization.json"
     for number, parts in enumerate(cv.folds(dataset, groups, args.folds)):
         if args.fold_ids is not None and number not in args.fold_ids:
             continue
@@ -248,8 +247,7 @@ def main() -> None:
                 + ", ".join(f"{k} {score[k]:.1%}" for k in ("network", "statistics", "fused")),
                 flush=True,
             )
-        earlier = json.loads(out.read_text()) if out.exists() else {}
-        results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
+        results = earlier_results("generalization")
         key = f"{args.domain}/replay{args.tag}" if args.replay is not None else args.domain
         entry = results.setdefault(key, {"candidate": NAME, "folds": []})
         entry["folds"] = sorted(

@@ -33,7 +33,7 @@ from typing import Any
 
 import cv
 import numpy as np
-from _common import write_result
+from _common import earlier_results, write_result
 from fusion import recorded
 
 
@@ -86,7 +86,7 @@ def main() -> None:
             return float(np.mean(np.asarray(p).argmax(1) == truth))
 
         a, b = fit_exponents(net, head, truth)
-        mix = np.vstack([a * np.eye(len(classes)), b * np.eye(len(classes))])
+        logs = np.split(features(t["network"], t["head"]), 2, axis=1)
         logistic = fit_logistic(net, head, truth)
         row = {
             "fold": number,
@@ -95,7 +95,7 @@ def main() -> None:
             "network": right(t["network"]),
             "head": right(t["head"]),
             "product": right(fuse(t["network"], t["head"])),
-            "weights": right(features(t["network"], t["head"]) @ mix),
+            "weights": right(a * logs[0] + b * logs[1]),
             "exponents": [a, b],
             "logistic": right(logistic.predict_proba(features(t["network"], t["head"]))),
         }
@@ -111,9 +111,7 @@ def main() -> None:
         for k in ("network", "head", "product", "weights", "logistic")
     }
     print(", ".join(f"{k} {v:.1%}" for k, v in mean.items()))
-    out = Path(__file__).parent / "results" / "cv" / "stacking.json"
-    earlier = json.loads(out.read_text()) if out.exists() else {}
-    results = {k: v for k, v in earlier.items() if k not in ("benchmark", "environment")}
+    results = earlier_results("cv/stacking")
     results[f"{args.domain}/{args.candidate}"] = {"classes": classes, "folds": rows, "mean": mean}
     write_result("cv/stacking", results)
 
@@ -131,6 +129,7 @@ def experts(head: Any, run: dict[str, Any], key: str, part: Any, classes: list[s
 
 
 def features(network: Any, head: Any) -> Any:
+    """Both experts' log-probabilities side by side, ``(files, 2 x classes)``."""
     return np.concatenate(
         [np.log(np.clip(network, 1e-7, 1.0)), np.log(np.clip(head, 1e-7, 1.0))], axis=1
     )
@@ -140,7 +139,7 @@ def fit_exponents(network: Any, head: Any, truth: Any) -> tuple[float, float]:
     """``a, b >= 0`` maximising the log-likelihood of ``softmax(a log p + b log q)``."""
     from scipy.optimize import minimize
 
-    logs = np.log(np.clip(network, 1e-7, 1.0)), np.log(np.clip(head, 1e-7, 1.0))
+    logs = np.split(features(network, head), 2, axis=1)
 
     def loss(w: Any) -> float:
         z = w[0] * logs[0] + w[1] * logs[1]
