@@ -21,6 +21,14 @@ Two arbiters, fixed beforehand: ``weights`` (the product with one exponent per e
 ``p_net ** a * p_head ** b``, fitted by the log-likelihood of the true labels) and
 ``logistic`` (a multinomial logistic regression on both experts' log-probabilities, its
 L2 strength by 5-fold log loss). Writes benchmarks/results/cv/stacking.json.
+
+``--pool test`` learns instead from the other folds' *test* files (their own network and
+head, both fitted without them): about 510 genre files, what a cross-fitted arbiter inside
+one training run (out-of-fold network probabilities on every training file) would learn
+from, and more than three times the validation pool. The test folds are disjoint, so no
+file of fold ``i`` is in its pool; fold ``j``'s network and head did train on fold ``i``'s
+files, which the arbiter's few parameters see only through how fold ``j``'s experts err on
+other files. Records go under ``DOMAIN/CANDIDATE-test-pool``.
 """
 
 from __future__ import annotations
@@ -46,6 +54,12 @@ def main() -> None:
     parser.add_argument("--cv", type=Path, required=True, help="cv.py JSON with probabilities")
     parser.add_argument("--candidate", default="full-stats")
     parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    parser.add_argument(
+        "--pool",
+        default="validation",
+        choices=["validation", "test"],
+        help="whose files the arbiter learns from: the other folds' validation or test files",
+    )
     args = parser.parse_args()
     record = json.loads(args.cv.read_text())
     runs = {f["fold"]: f for f in record["candidates"][args.candidate]["folds"]}
@@ -71,10 +85,10 @@ def main() -> None:
             for other, data in parts.items()
             if other != number
             for p, q, y, path in zip(
-                data["validation"]["network"],
-                data["validation"]["head"],
-                data["validation"]["truth"],
-                data["validation"]["paths"],
+                data[args.pool]["network"],
+                data[args.pool]["head"],
+                data[args.pool]["truth"],
+                data[args.pool]["paths"],
                 strict=True,
             )
             if path not in test_paths
@@ -112,7 +126,12 @@ def main() -> None:
     }
     print(", ".join(f"{k} {v:.1%}" for k, v in mean.items()))
     results = earlier_results("cv/stacking")
-    results[f"{args.domain}/{args.candidate}"] = {"classes": classes, "folds": rows, "mean": mean}
+    suffix = "" if args.pool == "validation" else "-test-pool"
+    results[f"{args.domain}/{args.candidate}{suffix}"] = {
+        "classes": classes,
+        "folds": rows,
+        "mean": mean,
+    }
     write_result("cv/stacking", results)
 
 
