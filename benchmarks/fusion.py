@@ -41,12 +41,15 @@ similarity across bands over frames weighted by their power; not taken), ``--env
 ``--progressions`` (how the chroma moves: its correlation with itself 4 and 8 frames later,
 rolled by 0-11 pitch classes; not taken), ``--texture`` (voicing, motion and note lengths
 from a semitone spectrogram of the audio; not taken), ``--partials`` (the harmonic partials'
-levels relative to each frame's fundamental; not taken) and ``--chroma-network`` (a third
-expert, a transposition-invariant network on each file's chroma sequence, ``_chroma_net.py``;
-not taken); the flags combine. ``--network`` takes the network's probabilities from another
-candidate of ``--cv`` (a probe's network beside the library's head), ``--also
-JSON:CANDIDATE`` multiplies in another recorded network's (an ensemble of two networks and
-the head). The screened variants' code is in ``_head_screens.py``.
+levels relative to each frame's fundamental; not taken), ``--codebook K`` (a Fisher vector of
+the frames on a mixture fitted to the training frames, ``_codebook.py``; not taken) and
+``--chroma-network`` (a third expert, a transposition-invariant network on each file's
+chroma sequence, ``_chroma_net.py``; not taken); the flags combine. ``--network`` takes the
+network's probabilities from another candidate of ``--cv`` (a probe's network beside the
+library's head), ``--also JSON:CANDIDATE`` multiplies in another recorded network's (an
+ensemble of two networks and the head). The screened variants' code is in
+``_head_screens.py`` (from the cached spectrogram and chroma) and ``_audio_screens.py``
+(from the audio).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _audio_screens as audio_screens
+import _codebook
 import _head_screens as screens
 import cv
 import numpy as np
@@ -179,6 +184,13 @@ def main() -> None:
         "in a constant-Q spectrogram of the audio (a screen)",
     )
     parser.add_argument(
+        "--codebook",
+        type=int,
+        metavar="K",
+        help="add the Fisher vector of the clip's frames (cepstra and level) on a K-component "
+        "Gaussian mixture fitted to the training frames (_codebook.py; a screen)",
+    )
+    parser.add_argument(
         "--chroma-network",
         type=json.loads,
         nargs="?",
@@ -211,14 +223,18 @@ def main() -> None:
     if args.progressions:
         kind = screens.progression_statistics(kind)
     if args.texture:
-        kind = screens.texture_statistics(kind)
+        kind = audio_screens.texture_statistics(kind)
     if args.partials:
-        kind = screens.partials_statistics(kind)
+        kind = audio_screens.partials_statistics(kind)
+    if args.codebook:
+        kind = _codebook.codebook_statistics(kind, args.codebook)
     if args.harmony:  # the screen's harmony in place of the library's
-        kind = screens.harmony_statistics(kind, args.harmony)
+        kind = audio_screens.harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
     head_kind: Any = screens.screened_head(args.classifier) if args.classifier else StatisticsHead
+    if args.codebook:
+        head_kind = _codebook.codebook_head(head_kind)
     record = json.loads(args.cv.read_text())
     network_name = args.network or args.candidate
     runs = {f["fold"]: f for f in record["candidates"][network_name]["folds"]}

@@ -159,6 +159,7 @@ def replay_fold(
     kept: Path,
     statistics: dict[str, Any],
     partials: bool = False,
+    codebook: int = 0,
 ) -> dict[str, Any]:
     """Today's statistics head refitted on a fold's training files, fused with kept networks.
 
@@ -167,18 +168,25 @@ def replay_fold(
     head (``StatisticsHead``'s defaults, ``ClipStatistics(**statistics)``) is fitted on the
     fold's training files and scores each rendering's statistics, computed from its features
     today. No network is trained: a change of the head is checked on another soundfont in
-    minutes. ``partials`` adds ``fusion.py --partials``' screened block.
+    minutes. ``partials`` adds ``fusion.py --partials``' screened block, ``codebook``
+    ``fusion.py --codebook``'s (its mixture fitted on the fold's training frames).
     """
     from melgenre.fusion import StatisticsHead
     from melgenre.statistics import ClipStatistics
 
     kind: Any = ClipStatistics
     if partials:
-        import _head_screens
+        import _audio_screens
 
-        kind = _head_screens.partials_statistics(ClipStatistics)
+        kind = _audio_screens.partials_statistics(ClipStatistics)
+    head_kind: Any = StatisticsHead
+    if codebook:
+        import _codebook
+
+        kind = _codebook.codebook_statistics(kind, codebook)
+        head_kind = _codebook.codebook_head(StatisticsHead)
     train, _, _, renderings = fold_renderings(parts, others, cache_dir)
-    head = StatisticsHead(kind(**statistics)).fit(train)
+    head = head_kind(kind(**statistics)).fit(train)
     out: dict[str, Any] = {"statistics": repr(head.statistics), "renderings": {}}
     for name, features in renderings.items():
         recorded = np.load(kept / f"{name}.npz")
@@ -225,6 +233,13 @@ def main() -> None:
         action="store_true",
         help="with --replay: the head with fusion.py --partials' screened block",
     )
+    parser.add_argument(
+        "--codebook",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --replay: the head with fusion.py --codebook K's screened blocks",
+    )
     args = parser.parse_args()
     dataset, groups = cv.load_dataset(args.domain)
     for number, parts in enumerate(cv.folds(dataset, groups, args.folds)):
@@ -236,7 +251,13 @@ def main() -> None:
             row = {
                 "fold": number,
                 **replay_fold(
-                    parts, args.other, args.cache_dir, kept, args.statistics, args.partials
+                    parts,
+                    args.other,
+                    args.cache_dir,
+                    kept,
+                    args.statistics,
+                    args.partials,
+                    args.codebook,
                 ),
             }
         else:
