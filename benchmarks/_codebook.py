@@ -119,3 +119,8 @@ def codebook_head(base: Any) -> Any:
             return super().fit(features)
 
     return CodebookHead
+
+
+def screened(kind: Any, head_kind: Any, k: int) -> tuple[Any, Any]:
+    """The statistics and head classes with the ``k``-component codebook screen added."""
+    return codebook_statistics(kind, k), codebook_head(head_kind)

@@ -226,15 +226,13 @@ def main() -> None:
         kind = audio_screens.texture_statistics(kind)
     if args.partials:
         kind = audio_screens.partials_statistics(kind)
+    head_kind: Any = screens.screened_head(args.classifier) if args.classifier else StatisticsHead
     if args.codebook:
-        kind = _codebook.codebook_statistics(kind, args.codebook)
+        kind, head_kind = _codebook.screened(kind, head_kind, args.codebook)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = audio_screens.harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
-    head_kind: Any = screens.screened_head(args.classifier) if args.classifier else StatisticsHead
-    if args.codebook:
-        head_kind = _codebook.codebook_head(head_kind)
     record = json.loads(args.cv.read_text())
     network_name = args.network or args.candidate
     runs = {f["fold"]: f for f in record["candidates"][network_name]["folds"]}

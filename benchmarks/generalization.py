@@ -183,8 +183,7 @@ def replay_fold(
     if codebook:
         import _codebook
 
-        kind = _codebook.codebook_statistics(kind, codebook)
-        head_kind = _codebook.codebook_head(StatisticsHead)
+        kind, head_kind = _codebook.screened(kind, head_kind, codebook)
     train, _, _, renderings = fold_renderings(parts, others, cache_dir)
     head = head_kind(kind(**statistics)).fit(train)
     out: dict[str, Any] = {"statistics": repr(head.statistics), "renderings": {}}
