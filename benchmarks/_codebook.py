@@ -16,7 +16,8 @@ posterior of each component (``K`` numbers, ``codebook_occupancy``) and the Fish
 first and second order (``2 K D`` numbers, ``codebook_fisher``: the posterior-weighted mean
 of ``(x - mu) / sigma`` and of ``((x - mu) / sigma) ** 2 - 1`` per component), each signed
 square-rooted, the usual power normalisation. The head's balance gives each block the same
-say as its other blocks.
+say as its other blocks. ``orders`` (``fusion.py --codebook-orders``) keeps the Fisher
+vector's first order only (1) or none of it (0: the occupancy alone, a soft histogram).
 
 Not in the library: the codebook is fitted on the training frames, which a
 ``ClipStatistics`` (a function of one file) cannot do, so :func:`codebook_head` fits it
@@ -50,7 +51,7 @@ def frame_descriptors(spectrogram: Any, max_frames: int) -> Any:
     return np.concatenate([cepstra[1:DIMS], relative[None]], axis=0)[:, keep].T
 
 
-def codebook_statistics(base: Any, k: int) -> Any:
+def codebook_statistics(base: Any, k: int, orders: int = 2) -> Any:
     """``base`` (a ``ClipStatistics``) plus the Fisher vector of its frames on ``k`` components.
 
     The instance holds the fitted codebook in ``fitted`` (set by :func:`codebook_head`'s
@@ -60,6 +61,7 @@ def codebook_statistics(base: Any, k: int) -> Any:
     @dataclasses.dataclass(frozen=True)
     class Codebook(base):
         codebook_size: int = k
+        codebook_orders: int = orders
         fitted: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
         @property
@@ -67,7 +69,7 @@ def codebook_statistics(base: Any, k: int) -> Any:
             return {
                 **super().blocks,
                 "codebook_occupancy": self.codebook_size,
-                "codebook_fisher": 2 * self.codebook_size * DIMS,
+                "codebook_fisher": self.codebook_orders * self.codebook_size * DIMS,
             }
 
         def fit_codebook(self, features: Any) -> None:
@@ -101,7 +103,8 @@ def codebook_statistics(base: Any, k: int) -> Any:
             z = (x[:, None, :] - mixture.means_[None]) / np.sqrt(mixture.covariances_)[None]
             first = np.einsum("tk,tkd->kd", posteriors, z) / weight[:, None]
             second = np.einsum("tk,tkd->kd", posteriors, z**2 - 1) / weight[:, None]
-            numbers = np.concatenate([posteriors.mean(0), first.ravel(), second.ravel()])
+            parts = [posteriors.mean(0), first.ravel(), second.ravel()]
+            numbers = np.concatenate(parts[: 1 + self.codebook_orders])
             numbers = np.sign(numbers) * np.sqrt(np.abs(numbers))
             return np.concatenate([super().__call__(spectrogram, chroma), numbers]).astype(
                 np.float32
@@ -121,6 +124,6 @@ def codebook_head(base: Any) -> Any:
     return CodebookHead
 
 
-def screened(kind: Any, head_kind: Any, k: int) -> tuple[Any, Any]:
+def screened(kind: Any, head_kind: Any, k: int, orders: int = 2) -> tuple[Any, Any]:
     """The statistics and head classes with the ``k``-component codebook screen added."""
-    return codebook_statistics(kind, k), codebook_head(head_kind)
+    return codebook_statistics(kind, k, orders), codebook_head(head_kind)

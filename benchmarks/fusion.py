@@ -191,6 +191,13 @@ def main() -> None:
         "Gaussian mixture fitted to the training frames (_codebook.py; a screen)",
     )
     parser.add_argument(
+        "--codebook-orders",
+        type=int,
+        default=2,
+        choices=(0, 1, 2),
+        help="with --codebook: the Fisher vector's orders kept (0: the occupancy alone)",
+    )
+    parser.add_argument(
         "--chroma-network",
         type=json.loads,
         nargs="?",
@@ -228,7 +235,7 @@ def main() -> None:
         kind = audio_screens.partials_statistics(kind)
     head_kind: Any = screens.screened_head(args.classifier) if args.classifier else StatisticsHead
     if args.codebook:
-        kind, head_kind = _codebook.screened(kind, head_kind, args.codebook)
+        kind, head_kind = _codebook.screened(kind, head_kind, args.codebook, args.codebook_orders)
     if args.harmony:  # the screen's harmony in place of the library's
         kind = audio_screens.harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
