@@ -209,6 +209,12 @@ def main() -> None:
         '\'{"epochs": 80, "crop": 96}\'; default: its defaults), and record it alone and '
         "multiplied in (a screen)",
     )
+    parser.add_argument(
+        "--grouped-c",
+        action="store_true",
+        help="the head's L2 strength chosen by folds grouped by the domain's group column "
+        "(program, voice, piece) rather than by file (a screen)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     args = parser.parse_args()
     from melgenre.statistics import ClipStatistics
@@ -241,6 +247,11 @@ def main() -> None:
         args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
     record = json.loads(args.cv.read_text())
+    dataset, groups = cv.load_dataset(args.domain)
+    if args.grouped_c:
+        if groups is None:
+            raise SystemExit(f"--grouped-c: {args.domain} has no group column")
+        head_kind = screens.grouped_c_head(head_kind, groups)
     network_name = args.network or args.candidate
     runs = {f["fold"]: f for f in record["candidates"][network_name]["folds"]}
     others = []
@@ -250,7 +261,6 @@ def main() -> None:
         others.append({f["fold"]: f for f in other})
     if not runs or not all("file_probabilities" in f for f in runs.values()):
         raise SystemExit(f"{args.cv}: run cv.py with --keep-probabilities first")
-    dataset, groups = cv.load_dataset(args.domain)
     classes = list(dataset.classes)
     rows: list[dict[str, Any]] = []
     for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
