@@ -42,14 +42,15 @@ similarity across bands over frames weighted by their power; not taken), ``--env
 rolled by 0-11 pitch classes; not taken), ``--texture`` (voicing, motion and note lengths
 from a semitone spectrogram of the audio; not taken), ``--partials`` (the harmonic partials'
 levels relative to each frame's fundamental; not taken), ``--codebook K`` (a Fisher vector of
-the frames on a mixture fitted to the training frames, ``_codebook.py``; not taken) and
+the frames on a mixture fitted to the training frames, ``_codebook.py``; not taken),
 ``--chroma-network`` (a third expert, a transposition-invariant network on each file's
-chroma sequence, ``_chroma_net.py``; not taken); the flags combine. ``--network`` takes the
-network's probabilities from another candidate of ``--cv`` (a probe's network beside the
-library's head), ``--also JSON:CANDIDATE`` multiplies in another recorded network's (an
-ensemble of two networks and the head). The screened variants' code is in
-``_head_screens.py`` (from the cached spectrogram and chroma) and ``_audio_screens.py``
-(from the audio).
+chroma sequence, ``_chroma_net.py``; not taken) and ``--grouped-c`` (the head's L2 strength
+chosen by folds grouped by the domain's groups, not by file; not taken); the flags
+combine. ``--network`` takes the network's probabilities from another candidate of ``--cv``
+(a probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in
+another recorded network's (an ensemble of two networks and the head). The screened
+variants' code is in ``_head_screens.py`` (from the cached spectrogram and chroma) and
+``_audio_screens.py`` (from the audio).
 """
 
 from __future__ import annotations
