@@ -387,7 +387,7 @@ def grouped_c_head(base: Any, group_of: Any) -> Any:
             self.groups_ = [group_of(features.paths[f]) for f in files]
             return super().fit(features)
 
-        def _choose_c(self, x: Any, labels: Any, grid: Any = ()) -> float:
+        def _choose_c(self, x: Any, labels: Any, grid: Any) -> float:
             groups = np.asarray(self.groups_)
             per_class = [len(set(groups[labels == c])) for c in np.unique(labels)]
             folds = min(5, min(per_class))
