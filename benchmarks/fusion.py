@@ -44,18 +44,19 @@ from a semitone spectrogram of the audio; not taken), ``--partials`` (the harmon
 levels relative to each frame's fundamental; not taken), ``--codebook K`` (a Fisher vector of
 the frames on a mixture fitted to the training frames, ``_codebook.py``; not taken),
 ``--chroma-network`` (a third expert, a transposition-invariant network on each file's
-chroma sequence, ``_chroma_net.py``; not taken) and ``--grouped-c`` (the head's L2 strength
-chosen by folds grouped by the domain's groups, not by file; not taken); the flags
-combine. ``--network`` takes the network's probabilities from another candidate of ``--cv``
-(a probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in
-another recorded network's (an ensemble of two networks and the head). The screened
+chroma sequence, ``_chroma_net.py``; not taken), ``--grouped-c`` (the head's L2 strength
+chosen by folds grouped by the domain's groups, not by file; not taken) and ``--varispeed S
+...`` (the head trained on copies of its files played S semitones higher and faster too,
+``_varispeed.py``); the flags combine. ``--network`` takes the network's probabilities from
+another candidate of ``--cv`` (a probe's network beside the library's head), ``--also
+JSON:CANDIDATE`` multiplies in another recorded network's (an ensemble of two networks and the
+head). The screened
 variants' code is in ``_head_screens.py`` (from the cached spectrogram and chroma) and
 ``_audio_screens.py`` (from the audio).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
@@ -64,7 +65,9 @@ from typing import Any
 
 import _audio_screens as audio_screens
 import _codebook
+import _fusion_args
 import _head_screens as screens
+import _varispeed
 import cv
 import numpy as np
 from _common import earlier_results, write_result
@@ -73,151 +76,7 @@ from _common import earlier_results, write_result
 def main() -> None:
     from melgenre.fusion import FUSION_WEIGHT, WEIGHT_GRID, StatisticsHead, fuse
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domain", default="genres", choices=list(cv.DOMAINS))
-    parser.add_argument("--cv", type=Path, required=True, help="cv.py JSON with probabilities")
-    parser.add_argument("--candidate", default="library-full")
-    parser.add_argument(
-        "--network",
-        default=None,
-        help="the candidate of --cv whose recorded probabilities are the network's (default: "
-        "--candidate, whose windows the head reads either way)",
-    )
-    parser.add_argument(
-        "--also",
-        action="append",
-        default=[],
-        metavar="JSON:CANDIDATE",
-        help="another recorded network's probabilities multiplied in, as a third expert "
-        "(repeatable; a screen of an ensemble)",
-    )
-    parser.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
-    parser.add_argument(
-        "--statistics",
-        type=json.loads,
-        default={},
-        help="ClipStatistics settings as JSON, e.g. '{\"n_mfcc\": 40}' (default: its defaults)",
-    )
-    parser.add_argument(
-        "--delta-cepstra",
-        action="store_true",
-        help="add the spread of the cepstra's frame-to-frame differences (a screen)",
-    )
-    parser.add_argument(
-        "--modulation",
-        action="store_true",
-        help="add band-group modulation spectra and level-change quantiles (a screen)",
-    )
-    parser.add_argument(
-        "--scale-transform",
-        action="store_true",
-        help="add the tempogram's magnitude spectrum over log lag (tempo-invariant; a screen)",
-    )
-    parser.add_argument(
-        "--onset-spectrum",
-        action="store_true",
-        help="add the onsets' power spectrum on a log-frequency axis, 0.5-16 Hz: the screen "
-        "that became ClipStatistics' own onset spectrum (kept to rerun its fusion.json "
-        "records; pair it with --statistics "
-        '\'{"onset_rates_per_octave": 0, "rate_ratios": []}\', else the vector holds both)',
-    )
-    parser.add_argument(
-        "--weighted-cepstra",
-        type=float,
-        metavar="DB",
-        help="the cepstra's mean and spread over time weighted by each frame's level, "
-        "10 ** (level / DB) (20: by amplitude, 10: by power), so that a sound's timbre is "
-        "read where it sounds, not in its silences and reverberant tails (a screen)",
-    )
-    parser.add_argument(
-        "--weighted-bands",
-        action="store_true",
-        help="the similarity across bands summed over frames weighted by their share of the "
-        "power, as the cepstra are (a screen)",
-    )
-    parser.add_argument(
-        "--harmony",
-        choices=("cqt", "cqt12", "lean", "stft"),
-        help="add two blocks of key-invariant pitch-class statistics from each file's audio: "
-        "a constant-Q chroma (librosa, from C1: 'cqt' 36 bins an octave, hop 512; 'cqt12' 12 "
-        "bins, hop 2048; 'lean' the library's melgenre._pitch.constant_q_chroma, the same "
-        "design, its rate halved by a binomial filter, formerly by resample_poly) or an STFT "
-        "chroma "
-        "(2,048 points, hop 512), all at A = 440 Hz (a screen; reads the audio files)",
-    )
-    parser.add_argument(
-        "--balance",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="StatisticsHead(balance=...): each block of the statistics the same L2 say "
-        "(the default; --no-balance: one penalty over all numbers, before 2026-12-05)",
-    )
-    parser.add_argument(
-        "--envelope",
-        action="store_true",
-        help="add the onset-triggered level envelopes: each frame's level change 3 frames "
-        "before to 32 after, averaged over frames weighted by their onset excess, broadband "
-        "and in 4 band groups (attack, decay and sustain; a screen)",
-    )
-    parser.add_argument(
-        "--classifier",
-        choices=("svm", "trees", "lda"),
-        help="the head's logistic regression replaced by another classifier on the same "
-        "scaled statistics: an RBF SVM (C and gamma by 5-fold log loss, Platt scaling), 500 "
-        "extra trees or LDA with Ledoit-Wolf shrinkage (a screen)",
-    )
-    parser.add_argument(
-        "--progressions",
-        action="store_true",
-        help="add the chroma's correlation with itself 4 and 8 frames later, rolled by 0-11 "
-        "pitch classes (how the harmony moves; a screen)",
-    )
-    parser.add_argument(
-        "--texture",
-        action="store_true",
-        help="add the texture of a semitone spectrogram of the audio: how many pitches sound, "
-        "start and stop together, how far they move, how long they hold (a screen)",
-    )
-    parser.add_argument(
-        "--partials",
-        action="store_true",
-        help="add the levels of the harmonic partials 2-10 relative to the fundamental, read "
-        "in a constant-Q spectrogram of the audio (a screen)",
-    )
-    parser.add_argument(
-        "--codebook",
-        type=int,
-        metavar="K",
-        help="add the Fisher vector of the clip's frames (cepstra and level) on a K-component "
-        "Gaussian mixture fitted to the training frames (_codebook.py; a screen)",
-    )
-    parser.add_argument(
-        "--codebook-orders",
-        type=int,
-        default=2,
-        choices=(0, 1, 2),
-        help="with --codebook: the Fisher vector's orders kept (0: the occupancy alone)",
-    )
-    parser.add_argument(
-        "--chroma-network",
-        type=json.loads,
-        nargs="?",
-        const={},
-        default=None,
-        metavar="JSON",
-        help="train a third expert on each fold, a transposition-invariant network on the "
-        "files' chroma sequences (_chroma_net.fit_predict, its settings as JSON, e.g. "
-        '\'{"epochs": 80, "crop": 96}\'; default: its defaults), and record it alone and '
-        "multiplied in (a screen)",
-    )
-    parser.add_argument(
-        "--grouped-c",
-        action="store_true",
-        help="the head's L2 strength chosen by folds grouped by the domain's group column "
-        "(program, voice, piece) rather than by file (a screen)",
-    )
-    parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
-    args = parser.parse_args()
+    args = _fusion_args.parser(__doc__.splitlines()[0]).parse_args()
     from melgenre.statistics import ClipStatistics
 
     kind: Any = ClipStatistics  # the screened variants add to it, in this order
@@ -267,9 +126,12 @@ def main() -> None:
     for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
         if number not in runs or any(number not in o for o in others):
             continue
-        train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
+        train, validation, test, prep = cv.fold_features(args.candidate, parts, args.cache_dir)
+        fold_head = head_kind
+        if args.varispeed is not None:
+            fold_head = _varispeed.varispeed_head(head_kind, prep, tuple(args.varispeed))
         start = time.perf_counter()
-        head = head_kind(clip_statistics, balance=args.balance).fit(train)
+        head = fold_head(clip_statistics, balance=args.balance).fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
@@ -318,6 +180,14 @@ def main() -> None:
             str(w): right(fuse(network, descriptor, w)) for w in (*WEIGHT_GRID, 1.5, 2.0, 4.0)
         }
         row["fused_default"] = row["fused_by_weight"][str(FUSION_WEIGHT)]
+        if args.keep_answers:  # path: "true network head fused" class indices
+            answers = zip(
+                truth, network.argmax(1), descriptor.argmax(1), fused.argmax(1), strict=True
+            )
+            row["answers"] = {
+                str(test.paths[f]): " ".join(str(int(a)) for a in answer)
+                for f, answer in zip(files, answers, strict=True)
+            }
         confusion = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(confusion, (truth, fused.argmax(1)), 1)
         row["fused_confusion_matrix"] = confusion.tolist()
