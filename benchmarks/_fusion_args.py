@@ -155,6 +155,11 @@ def parser(description: str) -> argparse.ArgumentParser:
         "(program, voice, piece) rather than by file (a screen)",
     )
     parser.add_argument(
+        "--head-c",
+        type=float,
+        help="the head's L2 strength fixed at this C instead of chosen by cross-validation",
+    )
+    parser.add_argument(
         "--varispeed",
         type=float,
         nargs="*",

@@ -47,11 +47,11 @@ the frames on a mixture fitted to the training frames, ``_codebook.py``; not tak
 chroma sequence, ``_chroma_net.py``; not taken), ``--grouped-c`` (the head's L2 strength
 chosen by folds grouped by the domain's groups, not by file; not taken) and ``--varispeed S
 ...`` (the head trained on copies of its files played S semitones higher and faster too,
-``_varispeed.py``); the flags combine. ``--network`` takes the network's probabilities from
-another candidate of ``--cv`` (a probe's network beside the library's head), ``--also
-JSON:CANDIDATE`` multiplies in another recorded network's (an ensemble of two networks and the
-head). The screened
-variants' code is in ``_head_screens.py`` (from the cached spectrogram and chroma) and
+``_varispeed.py``; ``--head-c C`` fixes the head's C, its control); the flags combine.
+``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
+probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in another
+recorded network's (an ensemble of two networks and the head). The screened variants' code
+is in ``_head_screens.py`` (from the cached spectrogram and chroma) and
 ``_audio_screens.py`` (from the audio).
 """
 
@@ -131,7 +131,8 @@ def main() -> None:
         if args.varispeed is not None:
             fold_head = _varispeed.varispeed_head(head_kind, prep, tuple(args.varispeed))
         start = time.perf_counter()
-        head = fold_head(clip_statistics, balance=args.balance).fit(train)
+        head = fold_head(clip_statistics, C=args.head_c or "auto", balance=args.balance)
+        head = head.fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
