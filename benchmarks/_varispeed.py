@@ -92,6 +92,8 @@ def varispeed_head(base: Any, preprocessing: Any, semitones: tuple[float, ...]) 
                         ]
                     )
                 )
+                if rows[-1].shape[1] != x.shape[1]:  # a FileBlocks screen reads the audio
+                    raise SystemExit("--varispeed: blocks read from the audio have no copies")
                 row_labels.append(labels)
                 groups.append(np.arange(len(files)))
             self.groups_ = np.concatenate(groups)
