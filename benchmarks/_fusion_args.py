@@ -164,8 +164,8 @@ def parser(description: str) -> argparse.ArgumentParser:
         type=float,
         nargs="*",
         metavar="SEMITONES",
-        help="fit the head on copies of its training files played SEMITONES higher and faster "
-        "too (_varispeed.py; none: the originals, C chosen by the same file-grouped folds)",
+        help="the varispeed copies the head also learns each training file from "
+        "(StatisticsHead(varispeed=...); default: the library's VARISPEED; none: no copies)",
     )
     parser.add_argument(
         "--keep-answers",

@@ -385,29 +385,10 @@ def grouped_c_head(base: Any, group_of: Any) -> Any:
             self.groups_ = [group_of(features.paths[f]) for f in files]
             return super().fit(features)
 
-        def _choose_c(self, x: Any, labels: Any, grid: Any) -> float:
-            return choose_c_by_groups(x, labels, grid, self.groups_)
+        def _choose_c(self, x: Any, labels: Any, grid: Any, groups: Any = None) -> float:
+            from melgenre._regression import choose_c
+
+            by_file = np.asarray(self.groups_)  # rows of varispeed copies: their file's group
+            return choose_c(x, labels, grid, by_file if groups is None else by_file[groups])
 
     return GroupedCHead
-
-
-def choose_c_by_groups(x: Any, labels: Any, grid: Any, groups: Any) -> float:
-    """The grid's C with the best log loss by ``StratifiedGroupKFold`` over ``groups``.
-
-    As many folds (shuffled, seed 0) as the class with the fewest groups allows, at most 5:
-    the library's ``StatisticsHead._choose_c`` with folds that keep a group on one side.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
-
-    groups = np.asarray(groups)
-    per_class = [len(set(groups[labels == c])) for c in np.unique(labels)]
-    search = GridSearchCV(
-        LogisticRegression(max_iter=5000),
-        {"C": list(grid)},
-        scoring="neg_log_loss",
-        cv=StratifiedGroupKFold(min(5, min(per_class)), shuffle=True, random_state=0),
-        refit=False,
-    )
-    search.fit(x, labels, groups=groups)
-    return float(search.best_params_["C"])

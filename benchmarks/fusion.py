@@ -45,9 +45,11 @@ levels relative to each frame's fundamental; not taken), ``--codebook K`` (a Fis
 the frames on a mixture fitted to the training frames, ``_codebook.py``; not taken),
 ``--chroma-network`` (a third expert, a transposition-invariant network on each file's
 chroma sequence, ``_chroma_net.py``; not taken), ``--grouped-c`` (the head's L2 strength
-chosen by folds grouped by the domain's groups, not by file; not taken) and ``--varispeed S
-...`` (the head trained on copies of its files played S semitones higher and faster too,
-``_varispeed.py``; ``--head-c C`` fixes the head's C, its control); the flags combine.
+chosen by folds grouped by the domain's groups, not by file; not taken), ``--varispeed S
+...`` (the copies ``StatisticsHead(varispeed=...)`` learns from, in semitones; the
+library's default since 2026-12-06, screened first by a wrapper of the head, whose records
+the library's reproduce; none: the files alone) and ``--head-c C`` (the head's C fixed);
+the flags combine.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
 probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in another
 recorded network's (an ensemble of two networks and the head). The screened variants' code
@@ -67,7 +69,6 @@ import _audio_screens as audio_screens
 import _codebook
 import _fusion_args
 import _head_screens as screens
-import _varispeed
 import cv
 import numpy as np
 from _common import earlier_results, write_result
@@ -106,6 +107,7 @@ def main() -> None:
         kind = audio_screens.harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
     clip_statistics = kind(**args.statistics)
+    copies = {} if args.varispeed is None else {"varispeed": tuple(args.varispeed)}
     record = json.loads(args.cv.read_text())
     dataset, groups = cv.load_dataset(args.domain)
     if args.grouped_c:
@@ -126,12 +128,9 @@ def main() -> None:
     for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
         if number not in runs or any(number not in o for o in others):
             continue
-        train, validation, test, prep = cv.fold_features(args.candidate, parts, args.cache_dir)
-        fold_head = head_kind
-        if args.varispeed is not None:
-            fold_head = _varispeed.varispeed_head(head_kind, prep, tuple(args.varispeed))
+        train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
         start = time.perf_counter()
-        head = fold_head(clip_statistics, C=args.head_c or "auto", balance=args.balance)
+        head = head_kind(clip_statistics, C=args.head_c or "auto", balance=args.balance, **copies)
         head = head.fit(train)
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)

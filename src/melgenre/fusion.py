@@ -11,14 +11,16 @@ files, its weight :data:`FUSION_WEIGHT`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from melgenre._regression import choose_c, logistic_weights
 from melgenre._typing import FloatArray, IntArray
 from melgenre._validation import check_bool, check_real
+from melgenre._varispeed import with_copies
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
 from melgenre.statistics import ClipStatistics
@@ -27,6 +29,7 @@ __all__ = [
     "BALANCED_C_GRID",
     "C_GRID",
     "FUSION_WEIGHT",
+    "VARISPEED",
     "WEIGHT_GRID",
     "StatisticsHead",
     "check_statistics_head",
@@ -48,6 +51,10 @@ WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0)
 #: cross-validation: 1/2 (the default until 2026-12-06) scored below it on the suite's mean,
 #: and a weight chosen on each fold's validation files below the fixed one.
 FUSION_WEIGHT = 1.0
+#: The varispeed copies (in semitones) a :class:`StatisticsHead` also learns each training
+#: file from: a whole tone and a semitone higher and lower, pitch and tempo moving together.
+#: Chosen by the development suite: every domain's fused accuracy rose with them.
+VARISPEED = (-2.0, -1.0, 1.0, 2.0)
 
 
 def fuse(
@@ -86,7 +93,8 @@ class StatisticsHead:
         from :data:`C_GRID` (:data:`BALANCED_C_GRID` with ``balance``) by
         5-fold stratified cross-validation of the log loss on the training
         files (fewer folds when a class has fewer than five files; 1.0 when one
-        has a single file). The choice is ``C_``.
+        has a single file; with varispeed copies, folds that keep a file and
+        its copies on one side). The choice is ``C_``.
     balance : bool, default=True
         Divide each block of the standardised statistics
         (:attr:`ClipStatistics.blocks`: the cepstra's means, their spreads, the
@@ -99,11 +107,21 @@ class StatisticsHead:
         :data:`BALANCED_C_GRID`. Chosen by the development suite: the head
         alone is better balanced on all three of its domains (see
         ``docs/training.rst``).
+    varispeed : sequence of float, default=VARISPEED
+        Semitones (each in [-12, 12], not 0) by which :meth:`fit` also plays every
+        training file faster (higher) or slower (lower), resampled so that pitch
+        and tempo move together (speed perturbation), and learns each copy's
+        statistics with the file's label. The files are read again with the
+        preprocessing that made ``features`` (:attr:`FeatureSet.preprocessing`);
+        a set without it is fitted on its files alone. Prediction reads files as
+        they are: only the fit changes. ``()`` fits the files alone.
 
     Attributes
     ----------
     C_ : float or None
         The inverse L2 strength used by the last fit.
+    n_copies_ : int
+        Varispeed copies the last :meth:`fit` learned from (0 without them).
     weight : float, default=FUSION_WEIGHT (1)
         The exponent of this head's probabilities in :func:`fuse`; a
         :meth:`choose_weight` on held-out files sets another.
@@ -126,6 +144,7 @@ class StatisticsHead:
         *,
         C: float | Literal["auto"] = "auto",  # noqa: N803
         balance: bool = True,
+        varispeed: Sequence[float] = VARISPEED,
     ) -> None:
         if C != "auto":
             check_real(type(self).__name__, "C", C, low=0.0, closed_low=False)
@@ -133,23 +152,49 @@ class StatisticsHead:
         self.C: float | Literal["auto"] = C if C == "auto" else float(C)
         check_bool(type(self).__name__, "balance", balance)
         self.balance = balance
+        for value in varispeed:
+            check_real(type(self).__name__, "varispeed", value, low=-12.0, high=12.0)
+        self.varispeed = tuple(float(v) for v in varispeed)
+        if 0.0 in self.varispeed:
+            raise ConfigError(f"{type(self).__name__}: varispeed holds 0, the file itself.")
+        self.n_copies_ = 0
         self.C_: float | None = None
         self.weight = FUSION_WEIGHT
         self.weights_: dict[str, npt.NDArray[np.float64]] | None = None
 
     def __repr__(self) -> str:
-        return f"StatisticsHead(statistics={self.statistics!r}, C={self.C}, balance={self.balance})"
+        return (
+            f"StatisticsHead(statistics={self.statistics!r}, C={self.C}, balance={self.balance}, "
+            f"varispeed={self.varispeed})"
+        )
 
     def fit(self, features: FeatureSet) -> StatisticsHead:
-        """Fit on the files of ``features`` (their windows' statistics and labels)."""
-        _, x = self.statistics.transform(features)
+        """Fit on the files of ``features`` (their windows' statistics and labels).
+
+        With :attr:`varispeed` and a set that carries its preprocessing, the files'
+        varispeed copies too (the files are decoded again: seconds a hundred files).
+        """
+        files, x = self.statistics.transform(features)
         _, labels = features.file_labels()
-        return self.fit_statistics(x, labels, n_classes=len(features.classes))
+        x, labels, groups = with_copies(self.statistics, self.varispeed, features, files, x, labels)
+        self.fit_statistics(x, labels, n_classes=len(features.classes), groups=groups)
+        self.n_copies_ = len(x) - len(files)
+        return self
 
-    def fit_statistics(self, x: FloatArray, labels: IntArray, *, n_classes: int) -> StatisticsHead:
-        """Fit on precomputed statistics ``(n_files, dim)`` and label indices."""
-        from sklearn.linear_model import LogisticRegression
+    def fit_statistics(
+        self,
+        x: FloatArray,
+        labels: IntArray,
+        *,
+        n_classes: int,
+        groups: npt.ArrayLike | None = None,
+    ) -> StatisticsHead:
+        """Fit on precomputed statistics ``(n_rows, dim)`` and label indices.
 
+        ``groups`` (one per row) keeps rows that share a group on one side of the
+        folds that choose ``C`` (a file and its copies); by default every row is its
+        own.
+        """
         x = np.asarray(x, dtype=np.float64)
         labels = np.asarray(labels, dtype=np.int64)
         mean, scale = x.mean(axis=0), x.std(axis=0)
@@ -158,17 +203,9 @@ class StatisticsHead:
             scale = scale * self._block_factors(x.shape[1])
         x = (x - mean) / scale
         grid = BALANCED_C_GRID if self.balance else C_GRID
-        self.C_ = self._choose_c(x, labels, grid) if self.C == "auto" else float(self.C)
-        model = LogisticRegression(C=self.C_, max_iter=5000)
-        model.fit(x, labels)
-        coef = np.zeros((n_classes, x.shape[1]))
-        intercept = np.full(n_classes, -1e4)  # a class without training files never wins
-        present = model.classes_.astype(np.int64)
-        if len(present) == 2:  # scikit-learn's binary case: one row for class 1
-            coef[present] = [-model.coef_[0] / 2, model.coef_[0] / 2]
-            intercept[present] = [-model.intercept_[0] / 2, model.intercept_[0] / 2]
-        else:
-            coef[present], intercept[present] = model.coef_, model.intercept_
+        auto = self.C == "auto"
+        self.C_ = self._choose_c(x, labels, grid, groups) if auto else float(self.C)
+        coef, intercept = logistic_weights(x, labels, self.C_, n_classes)
         self.weights_ = {"mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
         return self
 
@@ -181,27 +218,13 @@ class StatisticsHead:
 
     @staticmethod
     def _choose_c(
-        x: npt.NDArray[np.floating[Any]], labels: IntArray, grid: tuple[float, ...] = C_GRID
+        x: npt.NDArray[np.floating[Any]],
+        labels: IntArray,
+        grid: tuple[float, ...] = C_GRID,
+        groups: npt.ArrayLike | None = None,
     ) -> float:
         """The grid's C with the best cross-validated log loss on ``(x, labels)``."""
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
-        folds = min(5, int(np.bincount(labels)[np.unique(labels)].min()))
-        if folds < 2:
-            logger.info("A class has one training file: StatisticsHead uses C=1.0.")
-            return 1.0
-        search = GridSearchCV(
-            LogisticRegression(max_iter=5000),
-            {"C": list(grid)},
-            scoring="neg_log_loss",
-            cv=StratifiedKFold(folds, shuffle=True, random_state=0),
-            refit=False,
-        )
-        search.fit(x, labels)
-        chosen = float(search.best_params_["C"])
-        logger.info("StatisticsHead: C=%g chosen by %d-fold cross-validation.", chosen, folds)
-        return chosen
+        return choose_c(x, labels, grid, groups)
 
     def predict_proba(self, x: FloatArray) -> FloatArray:
         """Class probabilities ``(n_files, n_classes)`` from statistics ``(n_files, dim)``."""
@@ -277,13 +300,16 @@ class StatisticsHead:
 
     def get_config(self) -> dict[str, Any]:
         """``{"statistics": {...}, "C": ...}`` (weights apart: :meth:`get_weights`)."""
-        return {"statistics": self.statistics.get_config(), "C": self.C, "balance": self.balance}
+        config = {"statistics": self.statistics.get_config(), "C": self.C, "balance": self.balance}
+        return {**config, "varispeed": list(self.varispeed)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StatisticsHead:
         """Rebuild an unfitted head from :meth:`get_config`."""
         statistics = ClipStatistics.from_config(config["statistics"])
-        return cls(statistics, C=config["C"], balance=config.get("balance", False))
+        balance = config.get("balance", False)
+        varispeed = config.get("varispeed", ())  # heads saved before copies: fitted without
+        return cls(statistics, C=config["C"], balance=balance, varispeed=varispeed)
 
     def get_weights(self) -> dict[str, Any]:
         """The fitted arrays as JSON-safe lists."""
@@ -355,7 +381,7 @@ def fit_statistics_head(
             "statistics head goes without the harmony."
         )
     head = StatisticsHead(ClipStatistics(harmony=harmony)).fit(train)
-    summary: dict[str, Any] = {**head.get_config(), "C_": head.C_}
+    summary: dict[str, Any] = {**head.get_config(), "C_": head.C_, "copies": head.n_copies_}
     if validation is not None and file_probabilities is not None:
         _, labels = validation.file_labels()
         labels = np.array([train.classes.index(validation.classes[k]) for k in labels])
@@ -368,8 +394,9 @@ def fit_statistics_head(
     summary["weight_rule"] = "validation" if chosen else "fixed"
     summary["weight"] = head.weight
     logger.info(
-        "Statistics head fitted on %d files (C=%g, fusion weight %g).",
+        "Statistics head fitted on %d files and %d varispeed copies (C=%g, fusion weight %g).",
         train.n_files,
+        head.n_copies_,
         head.C_,
         head.weight,
     )

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from melgenre.augment import Augmentation
+    from melgenre.preprocessing import Preprocessing
 
 __all__ = ["FailedFile", "FeatureSet"]
 
@@ -62,6 +63,10 @@ class FeatureSet:
         without it.
     chroma_groups : np.ndarray [shape=(n_chroma_frames,), dtype=int64] or None
         Index into :attr:`paths` of the file each chroma frame came from.
+    preprocessing : Preprocessing or None
+        The preprocessing that made the windows, so that the files can be read again
+        as they were (a :class:`~melgenre.StatisticsHead` reads its varispeed copies
+        so); feature extraction fills it. ``None`` for a set built without it.
     """
 
     x: FloatArray
@@ -73,6 +78,7 @@ class FeatureSet:
     report_path: str | None = None
     chroma: FloatArray | None = None
     chroma_groups: IntArray | None = None
+    preprocessing: Preprocessing | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])

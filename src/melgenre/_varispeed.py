@@ -1,0 +1,120 @@
+"""Varispeed copies of training files: what :class:`~melgenre.StatisticsHead` also learns from.
+
+A copy plays a file a few semitones higher and as much faster, as a turntable or a tape
+does: the samples are resampled by the speed ratio and kept at the file's rate, so pitch
+and tempo move together and nothing is synthesised (no phase vocoder, no artefacts). Speech
+recognition calls it speed perturbation. The copy's statistics are computed as a file's are
+in training: its windows by the set's own preprocessing, its own chroma.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from melgenre._typing import FloatArray, IntArray
+from melgenre.audio import Audio
+from melgenre.errors import MelgenreError
+
+if TYPE_CHECKING:
+    from melgenre.data import FeatureSet
+    from melgenre.statistics import ClipStatistics
+
+logger = logging.getLogger(__name__)
+
+
+def speed_ratio(semitones: float) -> Fraction:
+    """``2 ** (semitones / 12)`` as the nearest fraction whose denominator is at most 100.
+
+    Whole semitones within 2 cents of the interval (a pure fourth and fifth for 5 and 7),
+    any shift within 9; a ratio of small integers keeps the polyphase resampling cheap.
+    """
+    return Fraction(2 ** (semitones / 12)).limit_denominator(100)
+
+
+def varispeed(audio: Audio, semitones: float) -> Audio:
+    """``audio`` played ``semitones`` higher and ``2 ** (semitones / 12)`` times as fast.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from melgenre import Audio
+    >>> tone = Audio(np.sin(2 * np.pi * 440 * np.arange(8000) / 8000), 8000)
+    >>> varispeed(tone, 12).samples.shape  # an octave up: half as long
+    (4000,)
+    """
+    from scipy.signal import resample_poly
+
+    ratio = speed_ratio(semitones)
+    samples = resample_poly(
+        np.asarray(audio.samples, np.float64), ratio.denominator, ratio.numerator, axis=-1
+    )
+    source = f"{audio.source} at x{float(ratio):.4f}"
+    return Audio(samples.astype(np.float32), audio.sample_rate, source=source)
+
+
+def copy_statistics(
+    statistics: ClipStatistics,
+    features: FeatureSet,
+    files: IntArray,
+    semitones: Sequence[float],
+) -> tuple[FloatArray, IntArray]:
+    """The statistics of each file's varispeed copies, read by ``features.preprocessing``.
+
+    Returns ``(rows, owners)``: one row per copy, shift after shift in the order of
+    ``semitones`` and file after file in the order of ``files`` within a shift, and each
+    row's position in ``files``. A file that cannot be read again (moved, changed into
+    something undecodable) is logged and has no copies.
+    """
+    preprocessing = features.preprocessing
+    if preprocessing is None:
+        raise ValueError("copy_statistics needs a FeatureSet that carries its preprocessing")
+    by_shift: list[list[tuple[int, FloatArray]]] = [[] for _ in semitones]
+    for position, file in enumerate(np.asarray(files).tolist()):
+        path = features.paths[file]
+        try:
+            audio = preprocessing.load(path)
+            for shift, rows in zip(semitones, by_shift, strict=True):
+                copy = varispeed(audio, shift)
+                chroma = preprocessing.chroma(copy) if statistics.harmony else None
+                windows = preprocessing.transform(copy)
+                rows.append((position, statistics.from_windows(windows, chroma=chroma)))
+        except (MelgenreError, OSError) as exc:
+            logger.warning("No varispeed copies of %s: it could not be read again (%s).", path, exc)
+            for rows in by_shift:
+                if rows and rows[-1][0] == position:
+                    rows.pop()
+    flat = [row for rows in by_shift for row in rows]
+    if not flat:
+        return np.zeros((0, statistics.dim), np.float32), np.zeros(0, np.int64)
+    owners = np.array([position for position, _ in flat], dtype=np.int64)
+    return np.stack([row for _, row in flat]).astype(np.float32), owners
+
+
+def with_copies(
+    statistics: ClipStatistics,
+    semitones: Sequence[float],
+    features: FeatureSet,
+    files: IntArray,
+    x: FloatArray,
+    labels: IntArray,
+) -> tuple[FloatArray, IntArray, IntArray | None]:
+    """``(rows, labels, groups)``: the files' statistics ``x`` and their copies' after them.
+
+    ``groups`` gives each row its file's position in ``files`` (``None`` without copies:
+    no ``semitones``, or a set that does not carry its preprocessing).
+    """
+    if not semitones:
+        return x, labels, None
+    if features.preprocessing is None:
+        logger.info("The FeatureSet carries no preprocessing: no varispeed copies.")
+        return x, labels, None
+    n = len(semitones) * len(files)
+    logger.info("Reading %d varispeed copies of %d training files.", n, len(files))
+    rows, owners = copy_statistics(statistics, features, files, semitones)
+    groups = np.concatenate([np.arange(len(files)), owners])
+    return np.concatenate([x, rows]), np.concatenate([labels, labels[owners]]), groups

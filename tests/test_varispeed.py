@@ -1,0 +1,146 @@
+"""Varispeed copies: the resampling, the statistics head learning from them, and what a set
+without its preprocessing or a file gone since extraction does to the fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from melgenre import Audio, FeatureSet, FolderDataset, MelFeaturizer, Preprocessing, StatisticsHead
+from melgenre._varispeed import speed_ratio, varispeed
+from melgenre.errors import ConfigError
+from melgenre.fusion import VARISPEED, fit_statistics_head
+from melgenre.statistics import ClipStatistics
+
+SR = 8000
+FEAT = MelFeaturizer(sample_rate=SR, n_fft=512, hop_length=128, n_mels=32, frames=32)
+SMALL = ClipStatistics(
+    harmony=False, n_mfcc=8, tempo_window=128, tempo_lags=64, similarity_lags=64, band_from=8
+)
+
+
+def tone(hz: float, seconds: float = 1.0) -> Audio:
+    return Audio(np.sin(2 * np.pi * hz * np.arange(int(seconds * SR)) / SR), SR)
+
+
+def peak_hz(audio: Audio) -> float:
+    spectrum = np.abs(np.fft.rfft(audio.samples * np.hanning(len(audio.samples))))
+    return float(np.argmax(spectrum) * audio.sample_rate / len(audio.samples))
+
+
+def test_a_copy_moves_pitch_and_length_together() -> None:
+    up, down = varispeed(tone(440), 12), varispeed(tone(440), -12)
+    assert up.sample_rate == down.sample_rate == SR
+    assert len(up.samples) == SR // 2
+    assert len(down.samples) == 2 * SR
+    assert peak_hz(up) == pytest.approx(880, abs=3)
+    assert peak_hz(down) == pytest.approx(220, abs=2)
+    assert peak_hz(varispeed(tone(440), 2)) == pytest.approx(440 * 2 ** (2 / 12), abs=3)
+    assert speed_ratio(1) == Fraction(89, 84)
+    for semitones in np.arange(-12, 12.01, 0.25):  # cents off the interval
+        cents = 1200 * np.log2(float(speed_ratio(semitones))) - 100 * semitones
+        assert abs(cents) < (2 if semitones == round(semitones) else 9)
+    stereo = Audio(np.stack([tone(440).samples, tone(660).samples]), SR)
+    assert varispeed(stereo, 12).samples.shape == (2, SR // 2)
+
+
+def write_classes(root: Path, per_class: int = 6) -> Path:
+    """Two classes of noisy tones: low (200-300 Hz) and high (900-1200 Hz)."""
+    rng = np.random.default_rng(0)
+    for label, (low, high) in (("low", (200, 300)), ("high", (900, 1200))):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            y = tone(rng.uniform(low, high), 2.0).samples + 0.05 * rng.standard_normal(2 * SR)
+            sf.write(root / label / f"{i}.wav", (0.5 * y).astype(np.float32), SR)
+    return root
+
+
+@pytest.fixture
+def features(tmp_path: Path) -> FeatureSet:
+    dataset = FolderDataset(write_classes(tmp_path / "data"))
+    return dataset.features(FEAT, workers=1, progress=False)
+
+
+def test_the_head_learns_from_copies_of_every_file(features: FeatureSet) -> None:
+    assert features.preprocessing == Preprocessing(FEAT)
+    head = StatisticsHead(SMALL).fit(features)
+    assert head.varispeed == VARISPEED == (-2.0, -1.0, 1.0, 2.0)
+    assert head.n_copies_ == len(VARISPEED) * features.n_files
+    again = StatisticsHead(SMALL).fit(features)  # deterministic
+    assert head.weights_ is not None
+    assert again.weights_ is not None
+    for key, value in head.weights_.items():
+        np.testing.assert_array_equal(value, again.weights_[key])
+    _, x = head.statistics.transform(features)
+    _, labels = features.file_labels()
+    assert np.mean(head.predict_proba(x).argmax(axis=1) == labels) == 1.0
+    plain = StatisticsHead(SMALL, varispeed=()).fit(features)
+    assert plain.n_copies_ == 0
+    assert plain.weights_ is not None
+    assert not np.array_equal(plain.weights_["mean"], head.weights_["mean"])
+
+
+def test_copies_stay_with_their_file_when_c_is_chosen(features: FeatureSet) -> None:
+    seen: dict[str, Any] = {}
+
+    class Spy(StatisticsHead):
+        @staticmethod
+        def _choose_c(x: Any, labels: Any, grid: Any = (), groups: Any = None) -> float:
+            seen.update(rows=len(x), labels=np.asarray(labels), groups=np.asarray(groups))
+            return StatisticsHead._choose_c(x, labels, grid, groups)
+
+    head = Spy(SMALL, varispeed=(-1, 1)).fit(features)
+    n = features.n_files
+    assert seen["rows"] == 3 * n
+    np.testing.assert_array_equal(seen["groups"], np.tile(np.arange(n), 3))
+    np.testing.assert_array_equal(seen["labels"], np.tile(seen["labels"][:n], 3))
+    assert head.C_ is not None
+    Spy(SMALL, varispeed=()).fit(features)
+    assert seen["groups"].shape == ()  # None: every row its own, as before copies
+
+
+def test_a_set_without_its_preprocessing_fits_its_files_alone(
+    features: FeatureSet, caplog: pytest.LogCaptureFixture
+) -> None:
+    bare = dataclasses.replace(features, preprocessing=None)
+    with caplog.at_level(logging.INFO, logger="melgenre"):
+        head = StatisticsHead(SMALL).fit(bare)
+    assert head.n_copies_ == 0
+    assert "carries no preprocessing" in caplog.text
+
+
+def test_a_file_gone_since_extraction_is_reported_and_has_no_copies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = write_classes(tmp_path / "data")
+    features = FolderDataset(root).features(FEAT, workers=1, progress=False)
+    gone = root / "low" / "3.wav"
+    shutil.move(gone, tmp_path / "elsewhere.wav")
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
+        head, summary = fit_statistics_head(features)
+    assert "3.wav" in caplog.text
+    assert "could not be read again" in caplog.text
+    assert head.n_copies_ == summary["copies"] == len(VARISPEED) * (features.n_files - 1)
+    assert summary["varispeed"] == list(VARISPEED)
+
+
+def test_the_setting_round_trips_and_is_checked() -> None:
+    head = StatisticsHead(SMALL, varispeed=[-3, 0.5])
+    assert head.varispeed == (-3.0, 0.5)
+    assert "varispeed=(-3.0, 0.5)" in repr(head)
+    clone = StatisticsHead.from_config(json.loads(json.dumps(head.get_config())))
+    assert clone.varispeed == (-3.0, 0.5)
+    older = {"statistics": SMALL.get_config(), "C": "auto", "balance": True}
+    assert StatisticsHead.from_config(older).varispeed == ()  # fitted before copies
+    for bad in ((0,), (13,), (float("nan"),), ("1",)):
+        with pytest.raises(ConfigError, match="varispeed"):
+            StatisticsHead(SMALL, varispeed=bad)  # type: ignore[arg-type]
