@@ -18,7 +18,7 @@ import soundfile as sf
 from melgenre import Audio, FeatureSet, FolderDataset, MelFeaturizer, Preprocessing, StatisticsHead
 from melgenre._varispeed import speed_ratio, varispeed
 from melgenre.errors import ConfigError
-from melgenre.fusion import VARISPEED, fit_statistics_head
+from melgenre.fusion import VARISPEED, VARISPEED_FILES, fit_statistics_head
 from melgenre.statistics import ClipStatistics
 
 SR = 8000
@@ -108,6 +108,30 @@ def test_copies_stay_with_their_file_when_c_is_chosen(features: FeatureSet) -> N
     assert seen["groups"].shape == ()  # None: every row its own, as before copies
 
 
+def test_past_the_cap_a_sample_of_the_files_gets_copies(features: FeatureSet) -> None:
+    seen: dict[str, Any] = {}
+
+    class Spy(StatisticsHead):
+        @staticmethod
+        def _choose_c(x: Any, labels: Any, grid: Any = (), groups: Any = None) -> float:
+            seen.update(groups=np.asarray(groups))
+            return 1.0
+
+    n = features.n_files
+    head = Spy(SMALL, varispeed=(1,), varispeed_files=5).fit(features)
+    assert head.n_copies_ == 5
+    copied = seen["groups"][n:]  # the copies' files: five distinct ones, in order
+    assert len(set(copied.tolist())) == 5
+    assert np.all(np.diff(copied) > 0)
+    again = Spy(SMALL, varispeed=(1,), varispeed_files=5).fit(features)
+    np.testing.assert_array_equal(seen["groups"][n:], copied)  # the same sample each time
+    assert again.n_copies_ == 5
+    assert StatisticsHead(SMALL).varispeed_files == VARISPEED_FILES == 2000
+    assert Spy(SMALL, varispeed=(1,), varispeed_files=None).fit(features).n_copies_ == n
+    with pytest.raises(ConfigError, match="varispeed_files"):
+        StatisticsHead(SMALL, varispeed_files=0)
+
+
 def test_a_set_without_its_preprocessing_fits_its_files_alone(
     features: FeatureSet, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -139,6 +163,7 @@ def test_the_setting_round_trips_and_is_checked() -> None:
     assert "varispeed=(-3.0, 0.5)" in repr(head)
     clone = StatisticsHead.from_config(json.loads(json.dumps(head.get_config())))
     assert clone.varispeed == (-3.0, 0.5)
+    assert clone.varispeed_files == VARISPEED_FILES
     older = {"statistics": SMALL.get_config(), "C": "auto", "balance": True}
     assert StatisticsHead.from_config(older).varispeed == ()  # fitted before copies
     for bad in ((0,), (13,), (float("nan"),), ("1",)):

@@ -102,19 +102,25 @@ def with_copies(
     files: IntArray,
     x: FloatArray,
     labels: IntArray,
+    max_files: int | None = None,
 ) -> tuple[FloatArray, IntArray, IntArray | None]:
     """``(rows, labels, groups)``: the files' statistics ``x`` and their copies' after them.
 
     ``groups`` gives each row its file's position in ``files`` (``None`` without copies:
-    no ``semitones``, or a set that does not carry its preprocessing).
+    no ``semitones``, or a set that does not carry its preprocessing). Past ``max_files``
+    files, copies are made of a random sample of that many (seed 0).
     """
     if not semitones:
         return x, labels, None
     if features.preprocessing is None:
         logger.info("The FeatureSet carries no preprocessing: no varispeed copies.")
         return x, labels, None
-    n = len(semitones) * len(files)
-    logger.info("Reading %d varispeed copies of %d training files.", n, len(files))
-    rows, owners = copy_statistics(statistics, features, files, semitones)
+    copied = np.arange(len(files))
+    if max_files is not None and len(files) > max_files:
+        copied = np.sort(np.random.default_rng(0).choice(len(files), max_files, replace=False))
+    n = len(semitones) * len(copied)
+    logger.info("Reading %d varispeed copies of %d training files.", n, len(copied))
+    rows, owners = copy_statistics(statistics, features, np.asarray(files)[copied], semitones)
+    owners = copied[owners]
     groups = np.concatenate([np.arange(len(files)), owners])
     return np.concatenate([x, rows]), np.concatenate([labels, labels[owners]]), groups

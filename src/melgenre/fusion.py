@@ -11,15 +11,16 @@ files, its weight :data:`FUSION_WEIGHT`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from melgenre._regression import choose_c, logistic_weights
+from melgenre._statistics_fit import fit_statistics_head
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_bool, check_real
+from melgenre._validation import check_bool, check_int, check_real
 from melgenre._varispeed import with_copies
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError
@@ -30,6 +31,7 @@ __all__ = [
     "C_GRID",
     "FUSION_WEIGHT",
     "VARISPEED",
+    "VARISPEED_FILES",
     "WEIGHT_GRID",
     "StatisticsHead",
     "check_statistics_head",
@@ -55,6 +57,9 @@ FUSION_WEIGHT = 1.0
 #: file from: a whole tone and a semitone higher and lower, pitch and tempo moving together.
 #: Chosen by the development suite: every domain's fused accuracy rose with them.
 VARISPEED = (-2.0, -1.0, 1.0, 2.0)
+#: At most this many training files get varispeed copies (a random sample past it), so
+#: the copies' cost stays bounded on large sets, where the regression needs them least.
+VARISPEED_FILES = 2000
 
 
 def fuse(
@@ -115,6 +120,10 @@ class StatisticsHead:
         preprocessing that made ``features`` (:attr:`FeatureSet.preprocessing`);
         a set without it is fitted on its files alone. Prediction reads files as
         they are: only the fit changes. ``()`` fits the files alone.
+    varispeed_files : int > 0 or None, default=VARISPEED_FILES (2000)
+        At most this many training files get copies: past it, a random sample of
+        them (seed 0), so that a set of tens of thousands of files is not decoded
+        four more times. ``None``: every file.
 
     Attributes
     ----------
@@ -145,6 +154,7 @@ class StatisticsHead:
         C: float | Literal["auto"] = "auto",  # noqa: N803
         balance: bool = True,
         varispeed: Sequence[float] = VARISPEED,
+        varispeed_files: int | None = VARISPEED_FILES,
     ) -> None:
         if C != "auto":
             check_real(type(self).__name__, "C", C, low=0.0, closed_low=False)
@@ -157,6 +167,8 @@ class StatisticsHead:
         self.varispeed = tuple(float(v) for v in varispeed)
         if 0.0 in self.varispeed:
             raise ConfigError(f"{type(self).__name__}: varispeed holds 0, the file itself.")
+        check_int(type(self).__name__, "varispeed_files", varispeed_files, low=1, allow_none=True)
+        self.varispeed_files = varispeed_files
         self.n_copies_ = 0
         self.C_: float | None = None
         self.weight = FUSION_WEIGHT
@@ -176,7 +188,9 @@ class StatisticsHead:
         """
         files, x = self.statistics.transform(features)
         _, labels = features.file_labels()
-        x, labels, groups = with_copies(self.statistics, self.varispeed, features, files, x, labels)
+        x, labels, groups = with_copies(
+            self.statistics, self.varispeed, features, files, x, labels, self.varispeed_files
+        )
         self.fit_statistics(x, labels, n_classes=len(features.classes), groups=groups)
         self.n_copies_ = len(x) - len(files)
         return self
@@ -301,7 +315,11 @@ class StatisticsHead:
     def get_config(self) -> dict[str, Any]:
         """``{"statistics": {...}, "C": ...}`` (weights apart: :meth:`get_weights`)."""
         config = {"statistics": self.statistics.get_config(), "C": self.C, "balance": self.balance}
-        return {**config, "varispeed": list(self.varispeed)}
+        return {
+            **config,
+            "varispeed": list(self.varispeed),
+            "varispeed_files": self.varispeed_files,
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StatisticsHead:
@@ -309,7 +327,10 @@ class StatisticsHead:
         statistics = ClipStatistics.from_config(config["statistics"])
         balance = config.get("balance", False)
         varispeed = config.get("varispeed", ())  # heads saved before copies: fitted without
-        return cls(statistics, C=config["C"], balance=balance, varispeed=varispeed)
+        files = config.get("varispeed_files", VARISPEED_FILES)
+        return cls(
+            statistics, C=config["C"], balance=balance, varispeed=varispeed, varispeed_files=files
+        )
 
     def get_weights(self) -> dict[str, Any]:
         """The fitted arrays as JSON-safe lists."""
@@ -352,52 +373,3 @@ def check_statistics_head(head: Any, labels: list[str]) -> None:
             f"The statistics head is {state}, but there are {len(labels)} labels.",
             parameter="statistics_head",
         )
-
-
-def fit_statistics_head(
-    train: FeatureSet,
-    validation: FeatureSet | None = None,
-    file_probabilities: Callable[[FeatureSet], FloatArray] | None = None,
-    *,
-    choose_weight: bool = False,
-) -> tuple[StatisticsHead, dict[str, Any]]:
-    """Fit a :class:`StatisticsHead` on ``train``; with ``validation``, score its weights there.
-
-    Its statistics are :class:`ClipStatistics`' defaults, without the harmony when
-    ``train`` carries no chroma (:attr:`FeatureSet.chroma`).
-
-    ``file_probabilities`` gives the window model's file probabilities of a
-    feature set (in the order of its sorted file indices and ``train``'s
-    classes); with it and ``validation``, the summary records
-    :meth:`StatisticsHead.weight_scores` on the validation files, and with
-    ``choose_weight`` :meth:`StatisticsHead.choose_weight` sets the weight
-    there (else it is :data:`FUSION_WEIGHT`). Returns the head and a JSON-safe
-    summary (``C``, ``C_``, ``weight``, the validation scores).
-    """
-    harmony = train.chroma is not None
-    if not harmony:
-        logger.info(
-            "The training features carry no chroma (a FeatureSet built by hand): the "
-            "statistics head goes without the harmony."
-        )
-    head = StatisticsHead(ClipStatistics(harmony=harmony)).fit(train)
-    summary: dict[str, Any] = {**head.get_config(), "C_": head.C_, "copies": head.n_copies_}
-    if validation is not None and file_probabilities is not None:
-        _, labels = validation.file_labels()
-        labels = np.array([train.classes.index(validation.classes[k]) for k in labels])
-        _, statistics = head.statistics.transform(validation)
-        score = head.choose_weight if choose_weight else head.weight_scores
-        summary["validation_log_likelihood"] = score(
-            file_probabilities(validation), statistics, labels
-        )
-    chosen = choose_weight and "validation_log_likelihood" in summary
-    summary["weight_rule"] = "validation" if chosen else "fixed"
-    summary["weight"] = head.weight
-    logger.info(
-        "Statistics head fitted on %d files and %d varispeed copies (C=%g, fusion weight %g).",
-        train.n_files,
-        head.n_copies_,
-        head.C_,
-        head.weight,
-    )
-    return head, summary
