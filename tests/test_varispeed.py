@@ -89,6 +89,15 @@ def test_the_head_learns_from_copies_of_every_file(features: FeatureSet) -> None
     assert not np.array_equal(plain.weights_["mean"], head.weights_["mean"])
 
 
+def test_a_bar_shows_the_copies_being_read_when_asked(
+    features: FeatureSet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    StatisticsHead(SMALL, varispeed=(1,), C=1.0).fit(features)
+    assert "Varispeed copies" not in capsys.readouterr().err
+    StatisticsHead(SMALL, varispeed=(1,), C=1.0).fit(features, progress=True)
+    assert "Varispeed copies" in capsys.readouterr().err
+
+
 def test_copies_stay_with_their_file_when_c_is_chosen(features: FeatureSet) -> None:
     seen: dict[str, Any] = {}
 

@@ -27,6 +27,7 @@ def fit_statistics_head(
     file_probabilities: Callable[[FeatureSet], FloatArray] | None = None,
     *,
     choose_weight: bool = False,
+    progress: bool = False,
 ) -> tuple[StatisticsHead, dict[str, Any]]:
     """Fit a :class:`~melgenre.StatisticsHead` on ``train``; score its weights on ``validation``.
 
@@ -39,7 +40,8 @@ def fit_statistics_head(
     :meth:`~melgenre.StatisticsHead.weight_scores` on the validation files, and with
     ``choose_weight`` :meth:`~melgenre.StatisticsHead.choose_weight` sets the weight
     there (else it is :data:`~melgenre.fusion.FUSION_WEIGHT`). Returns the head and a JSON-safe
-    summary (``C``, ``C_``, ``weight``, the validation scores).
+    summary (``C``, ``C_``, ``weight``, the validation scores). ``progress`` shows a bar
+    while the varispeed copies are read (:meth:`~melgenre.StatisticsHead.fit`).
     """
     from melgenre.fusion import StatisticsHead
 
@@ -49,7 +51,7 @@ def fit_statistics_head(
             "The training features carry no chroma (a FeatureSet built by hand): the "
             "statistics head goes without the harmony."
         )
-    head = StatisticsHead(ClipStatistics(harmony=harmony)).fit(train)
+    head = StatisticsHead(ClipStatistics(harmony=harmony)).fit(train, progress=progress)
     summary: dict[str, Any] = {**head.get_config(), "C_": head.C_, "copies": head.n_copies_}
     if validation is not None and file_probabilities is not None:
         _, labels = validation.file_labels()

@@ -62,19 +62,24 @@ def copy_statistics(
     features: FeatureSet,
     files: IntArray,
     semitones: Sequence[float],
+    progress: bool = False,
 ) -> tuple[FloatArray, IntArray]:
     """The statistics of each file's varispeed copies, read by ``features.preprocessing``.
 
     Returns ``(rows, owners)``: one row per copy, shift after shift in the order of
     ``semitones`` and file after file in the order of ``files`` within a shift, and each
     row's position in ``files``. A file that cannot be read again (moved, changed into
-    something undecodable) is logged and has no copies.
+    something undecodable) is logged and has no copies. ``progress`` shows a bar (tqdm).
     """
+    from tqdm.auto import tqdm
+
     preprocessing = features.preprocessing
     if preprocessing is None:
         raise ValueError("copy_statistics needs a FeatureSet that carries its preprocessing")
     by_shift: list[list[tuple[int, FloatArray]]] = [[] for _ in semitones]
-    for position, file in enumerate(np.asarray(files).tolist()):
+    listed = np.asarray(files).tolist()
+    bar = tqdm(listed, unit="file", desc="Varispeed copies", disable=not progress)
+    for position, file in enumerate(bar):
         path = features.paths[file]
         try:
             audio = preprocessing.load(path)
@@ -103,6 +108,7 @@ def with_copies(
     x: FloatArray,
     labels: IntArray,
     max_files: int | None = None,
+    progress: bool = False,
 ) -> tuple[FloatArray, IntArray, IntArray | None]:
     """``(rows, labels, groups)``: the files' statistics ``x`` and their copies' after them.
 
@@ -120,7 +126,8 @@ def with_copies(
         copied = np.sort(np.random.default_rng(0).choice(len(files), max_files, replace=False))
     n = len(semitones) * len(copied)
     logger.info("Reading %d varispeed copies of %d training files.", n, len(copied))
-    rows, owners = copy_statistics(statistics, features, np.asarray(files)[copied], semitones)
+    chosen = np.asarray(files)[copied]
+    rows, owners = copy_statistics(statistics, features, chosen, semitones, progress)
     owners = copied[owners]
     groups = np.concatenate([np.arange(len(files)), owners])
     return np.concatenate([x, rows]), np.concatenate([labels, labels[owners]]), groups

@@ -180,16 +180,24 @@ class StatisticsHead:
             f"varispeed={self.varispeed})"
         )
 
-    def fit(self, features: FeatureSet) -> StatisticsHead:
+    def fit(self, features: FeatureSet, *, progress: bool = False) -> StatisticsHead:
         """Fit on the files of ``features`` (their windows' statistics and labels).
 
         With :attr:`varispeed` and a set that carries its preprocessing, the files'
-        varispeed copies too (the files are decoded again: seconds a hundred files).
+        varispeed copies too (the files are decoded again: about 8 s a hundred 15 s
+        files, four copies each); ``progress`` shows a bar while they are read.
         """
         files, x = self.statistics.transform(features)
         _, labels = features.file_labels()
         x, labels, groups = with_copies(
-            self.statistics, self.varispeed, features, files, x, labels, self.varispeed_files
+            self.statistics,
+            self.varispeed,
+            features,
+            files,
+            x,
+            labels,
+            self.varispeed_files,
+            progress,
         )
         self.fit_statistics(x, labels, n_classes=len(features.classes), groups=groups)
         self.n_copies_ = len(x) - len(files)

@@ -391,7 +391,7 @@ class Trainer(TrainedModel):
             log.run_params["clip_head"] = summary
         if self.statistics:
             self.statistics_head_, summary = fit_statistics_head(
-                train, validation, self._file_probabilities
+                train, validation, self._file_probabilities, progress=self.verbose != 0
             )
             log.run_params["statistics_head"] = summary
 
