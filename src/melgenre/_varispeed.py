@@ -83,16 +83,16 @@ def copy_statistics(
         path = features.paths[file]
         try:
             audio = preprocessing.load(path)
-            for shift, rows in zip(semitones, by_shift, strict=True):
+            made = []
+            for shift in semitones:
                 copy = varispeed(audio, shift)
                 chroma = preprocessing.chroma(copy) if statistics.harmony else None
-                windows = preprocessing.transform(copy)
-                rows.append((position, statistics.from_windows(windows, chroma=chroma)))
+                made.append(statistics.from_windows(preprocessing.transform(copy), chroma=chroma))
         except (MelgenreError, OSError) as exc:
             logger.warning("No varispeed copies of %s: it could not be read again (%s).", path, exc)
-            for rows in by_shift:
-                if rows and rows[-1][0] == position:
-                    rows.pop()
+            continue
+        for rows, row in zip(by_shift, made, strict=True):
+            rows.append((position, row))
     flat = [row for rows in by_shift for row in rows]
     if not flat:
         return np.zeros((0, statistics.dim), np.float32), np.zeros(0, np.int64)
