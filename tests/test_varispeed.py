@@ -70,6 +70,20 @@ def features(tmp_path: Path) -> FeatureSet:
     return dataset.features(FEAT, workers=1, progress=False)
 
 
+def test_every_extraction_path_carries_its_preprocessing(tmp_path: Path) -> None:
+    """extract_features itself (public), with and without a cache, and a reused cached set."""
+    from melgenre.extraction import extract_features
+
+    dataset = FolderDataset(write_classes(tmp_path / "data", per_class=2))
+    prep = Preprocessing(FEAT)
+    bare = extract_features(dataset, prep, workers=1)
+    stored = extract_features(dataset, prep, cache_dir=tmp_path / "cache", workers=1)
+    reused = extract_features(dataset, prep, cache_dir=tmp_path / "cache", workers=1)
+    for made in (bare, stored, reused):
+        assert made.preprocessing is prep
+    assert StatisticsHead(SMALL).fit(reused).n_copies_ == len(VARISPEED) * 4
+
+
 def test_the_head_learns_from_copies_of_every_file(features: FeatureSet) -> None:
     assert features.preprocessing == Preprocessing(FEAT)
     head = StatisticsHead(SMALL).fit(features)

@@ -197,9 +197,8 @@ def extract_features(
         extracted = [o for o in ok if isinstance(o, Extracted)]
         x = np.concatenate([o.windows for o in extracted], axis=0)
         chroma = np.concatenate([o.chroma for o in extracted], axis=0)
-        return _featureset(
-            dataset, x, files_ok, counts, paths, failures, None, (chroma, chroma_counts)
-        )
+        both = (chroma, chroma_counts)
+        return _featureset(dataset, x, files_ok, counts, paths, failures, None, both, preprocessing)
     digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
     if (reused := cached_set()) is not None:  # the same contents, reached by other paths
         return reused
@@ -227,9 +226,8 @@ def extract_features(
         failures=[f.to_dict() for f in failures],
         chroma_counts=chroma_counts,
     )
-    return _featureset(
-        dataset, x, files_ok, counts, paths, failures, report, (chroma, chroma_counts)
-    )
+    both = (chroma, chroma_counts)
+    return _featureset(dataset, x, files_ok, counts, paths, failures, report, both, preprocessing)
 
 
 def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:
@@ -285,8 +283,10 @@ def _reuse(
             chroma_counts=chroma_counts,
         )
     files, counts = stored.files.tolist(), stored.counts.tolist()
-    chroma = (stored.chroma, chroma_counts)
-    return _featureset(dataset, stored.x, files, counts, paths, failures, report, chroma)
+    both = (stored.chroma, chroma_counts)
+    return _featureset(
+        dataset, stored.x, files, counts, paths, failures, report, both, preprocessing
+    )
 
 
 def _recompute(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path: str) -> Extracted:
@@ -314,6 +314,7 @@ def _featureset(
     failures: tuple[FailedFile, ...],
     report: str | None,
     chroma: tuple[FloatArray, list[int]],
+    preprocessing: Preprocessing,
 ) -> FeatureSet:
     groups: IntArray = np.repeat(np.array(files, dtype=np.int64), counts)
     frames, frame_counts = chroma
@@ -327,6 +328,7 @@ def _featureset(
         report_path=report,
         chroma=frames,
         chroma_groups=np.repeat(np.array(files, dtype=np.int64), frame_counts),
+        preprocessing=preprocessing,
     )
 
 

@@ -347,7 +347,7 @@ class FolderDataset(PublishedSplits):
 
         if not isinstance(preprocessing, Preprocessing):
             preprocessing = Preprocessing(preprocessing, loader=self.loader)
-        features = extract_features(
+        return extract_features(
             self,
             preprocessing,
             cache_dir=cache_dir,
@@ -356,4 +356,3 @@ class FolderDataset(PublishedSplits):
             progress=progress,
             on_error=self.on_error if on_error is None else on_error,
         )
-        return dataclasses.replace(features, preprocessing=preprocessing)
