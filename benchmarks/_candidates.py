@@ -207,6 +207,15 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "trainer": {"statistics": True},
         "model_class": "band_centred",
     },
+    # the window network alone (no head) trained on each training file's varispeed copies
+    # too (+-1 and +-2 semitones, pitch and tempo together: the head's default copies), for
+    # as many updates as full-stats; replayed beside the library's head with fusion.py
+    # --network full-varispeed
+    "full-varispeed": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "varispeed_windows": [-2, -1, 1, 2],
+    },
     # a probe: the window network alone (no head) on a constant-Q transform's 128 rows from
     # C1 to B7 instead of the mel bands (_probes.ConstantQFeaturizer): pitch to a third of a
     # semitone down to the bass, for a network that reads lines and chords; its probabilities

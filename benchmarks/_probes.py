@@ -8,6 +8,10 @@ time first (each band's mean over the window's frames taken away), so that the n
 reads how the spectrum moves, not its colour: the timbre of the instruments, the room
 and the recording, which on ``genres-dev`` come from one pool for every class and are
 the statistics head's to read (its cepstra's mean) where they do matter.
+
+:func:`with_varispeed_windows`: a training set with the windows of each file's varispeed
+copies (``melgenre._varispeed.varispeed``, what the statistics head learns from) after its
+own, labelled and grouped as their file, so the window network learns from them too.
 """
 
 from __future__ import annotations
@@ -65,3 +69,30 @@ class ConstantQFeaturizer(melgenre.MelFeaturizer):
 
 
 FEATURIZERS: dict[str, Any] = {"constant_q": ConstantQFeaturizer}
+
+
+def with_varispeed_windows(features: Any, semitones: list[float]) -> Any:
+    """``features`` with each file's copies' windows after its own (in memory), as its file.
+
+    The copies are read by the set's own preprocessing (``features.preprocessing``); a file
+    read again is decoded once and played at each shift in ``semitones``.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from melgenre._varispeed import varispeed
+
+    prep = features.preprocessing
+    files, labels = features.file_labels()
+    xs, ys, gs = [np.asarray(features.x)], [features.labels], [features.groups]
+    for file, label in zip(files.tolist(), labels.tolist(), strict=True):
+        audio = prep.load(features.paths[file])
+        for shift in semitones:
+            windows = prep.transform(varispeed(audio, shift))
+            xs.append(windows)
+            ys.append(np.full(len(windows), label, np.int64))
+            gs.append(np.full(len(windows), file, np.int64))
+    return dataclasses.replace(
+        features, x=np.concatenate(xs), labels=np.concatenate(ys), groups=np.concatenate(gs)
+    )

@@ -181,6 +181,10 @@ def fold_features(name: str, parts: tuple[Any, Any, Any], cache_dir: Path) -> tu
         p.features(prep, cache_dir=cache_dir, progress=False)
         for p, prep in zip(parts, (training, preprocessing, preprocessing), strict=True)
     )
+    if settings.get("varispeed_windows"):  # the copies' windows join the training windows
+        import _probes
+
+        train = _probes.with_varispeed_windows(train, settings["varispeed_windows"])
     return train, validation, test, preprocessing
 
 
@@ -230,6 +234,13 @@ def run_fold(
     if augmentation == "scaled":
         augmentation = scaled_augmentation(featurizer.frames, featurizer.n_mels)
     trainer_options = dict(settings.get("trainer", {}))
+    if settings.get("varispeed_windows") and "epochs" not in trainer_options:
+        # as many updates as the files alone get (the plan's floor of 10 epochs would double
+        # them on genres): the copies add variety, not training length
+        from melgenre.plan import TARGET_UPDATES
+
+        steps = -(-len(train) // trainer_options.get("batch_size", 32))
+        trainer_options["epochs"] = max(1, round(TARGET_UPDATES / steps))
     if "label_smoothing" in settings:
         trainer_options["loss"] = keras.losses.CategoricalCrossentropy(
             label_smoothing=settings["label_smoothing"]

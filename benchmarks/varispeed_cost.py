@@ -8,8 +8,9 @@ On one fold's training files of the development suite (features from the cache, 
 ``fusion.py`` reads them): the files' statistics, the varispeed copies' statistics (decoding,
 resampling, windows, chroma and statistics of ``len(VARISPEED)`` copies of each file, as
 ``StatisticsHead.fit`` makes them), the regression's fit on the files and their copies (C
-chosen by folds grouped by file), and the fit on the files alone, as before the copies. One
-pass each, in this order, on an otherwise idle machine. Writes
+chosen by folds grouped by file), and the fit on the files alone, as before the copies. The
+copies are read twice, side by side: on one thread, then by the default threads (one per CPU),
+and the rows must agree. One pass each, in this order, on an otherwise idle machine. Writes
 benchmarks/results/varispeed_cost.json.
 """
 
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import cv
+import numpy as np
 from _common import write_result
 
 
@@ -47,8 +49,13 @@ def main() -> None:
     _, labels = train.file_labels()
     seconds["statistics"] = time.perf_counter() - start
     start = time.perf_counter()
+    serial = with_copies(head.statistics, VARISPEED, train, files, x, labels, workers=1)
+    seconds["copies_one_thread"] = time.perf_counter() - start
+    start = time.perf_counter()
     rows, row_labels, by_file = with_copies(head.statistics, VARISPEED, train, files, x, labels)
     seconds["copies"] = time.perf_counter() - start
+    if not np.array_equal(rows, serial[0]):
+        raise SystemExit("the copies read by threads differ from the copies read on one thread")
     start = time.perf_counter()
     head.fit_statistics(rows, row_labels, n_classes=len(train.classes), groups=by_file)
     seconds["fit_with_copies"] = time.perf_counter() - start
@@ -64,13 +71,16 @@ def main() -> None:
         "copies": copies,
         "seconds": seconds,
         "ms_per_copy": 1000 * seconds["copies"] / copies,
+        "threads": os.cpu_count(),
+        "threads_over_one": seconds["copies"] / seconds["copies_one_thread"],
         "C": {"with_copies": head.C_, "alone": alone.C_},
         "extra_seconds": seconds["copies"] + seconds["fit_with_copies"] - seconds["fit_alone"],
         "load_average_1min": os.getloadavg()[0],
     }
     print(
         f"{args.domain} fold {args.fold}: {len(files)} files, {copies} copies in "
-        f"{seconds['copies']:.1f} s ({result['ms_per_copy']:.0f} ms each); the fit "
+        f"{seconds['copies']:.1f} s ({result['ms_per_copy']:.0f} ms each; one thread "
+        f"{seconds['copies_one_thread']:.1f} s, x{result['threads_over_one']:.2f}); the fit "
         f"{seconds['fit_with_copies']:.1f} s with them (C={head.C_:g}) against "
         f"{seconds['fit_alone']:.1f} s without (C={alone.C_:g}); "
         f"{result['extra_seconds']:.0f} s more in all"

@@ -89,7 +89,7 @@ def test_the_head_learns_from_copies_of_every_file(features: FeatureSet) -> None
     head = StatisticsHead(SMALL).fit(features)
     assert head.varispeed == VARISPEED == (-2.0, -1.0, 1.0, 2.0)
     assert head.n_copies_ == len(VARISPEED) * features.n_files
-    again = StatisticsHead(SMALL).fit(features)  # deterministic
+    again = StatisticsHead(SMALL).fit(features, workers=1)  # deterministic, whatever the threads
     assert head.weights_ is not None
     assert again.weights_ is not None
     for key, value in head.weights_.items():
@@ -101,6 +101,26 @@ def test_the_head_learns_from_copies_of_every_file(features: FeatureSet) -> None
     assert plain.n_copies_ == 0
     assert plain.weights_ is not None
     assert not np.array_equal(plain.weights_["mean"], head.weights_["mean"])
+
+
+def test_copies_come_back_in_order_whatever_the_threads(features: FeatureSet) -> None:
+    from melgenre._varispeed import copy_statistics
+
+    files = np.unique(features.groups)[::-1]  # any order of files
+    serial = copy_statistics(SMALL, features, files, (-1, 2), workers=1)
+    for workers in (2, 5):
+        rows, owners = copy_statistics(SMALL, features, files, (-1, 2), workers=workers)
+        np.testing.assert_array_equal(rows, serial[0])
+        np.testing.assert_array_equal(owners, serial[1])
+    n = len(files)
+    np.testing.assert_array_equal(serial[1], np.tile(np.arange(n), 2))  # shift after shift
+    for position in (0, n - 1):  # each row is its own file's copy at its own shift
+        prep = features.preprocessing
+        assert prep is not None
+        copy = varispeed(prep.load(features.paths[files[position]]), 2)
+        np.testing.assert_allclose(
+            serial[0][n + position], SMALL.from_windows(prep.transform(copy)), rtol=1e-5
+        )
 
 
 def test_a_bar_shows_the_copies_being_read_when_asked(

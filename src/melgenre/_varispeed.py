@@ -10,6 +10,7 @@ in training: its windows by the set's own preprocessing, its own chroma.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -63,6 +64,7 @@ def copy_statistics(
     files: IntArray,
     semitones: Sequence[float],
     progress: bool = False,
+    workers: int | None = None,
 ) -> tuple[FloatArray, IntArray]:
     """The statistics of each file's varispeed copies, read by ``features.preprocessing``.
 
@@ -70,17 +72,20 @@ def copy_statistics(
     ``semitones`` and file after file in the order of ``files`` within a shift, and each
     row's position in ``files``. A file that cannot be read again (moved, changed into
     something undecodable) is logged and has no copies. ``progress`` shows a bar (tqdm).
+    ``workers`` threads read the files (default: one per CPU); the rows do not depend on
+    how many.
     """
+    import concurrent.futures as cf
+
     from tqdm.auto import tqdm
 
     preprocessing = features.preprocessing
     if preprocessing is None:
         raise ValueError("copy_statistics needs a FeatureSet that carries its preprocessing")
-    by_shift: list[list[tuple[int, FloatArray]]] = [[] for _ in semitones]
-    listed = np.asarray(files).tolist()
-    bar = tqdm(listed, unit="file", desc="Varispeed copies", disable=not progress)
-    for position, file in enumerate(bar):
-        path = features.paths[file]
+    listed = [features.paths[file] for file in np.asarray(files).tolist()]
+
+    def copies(path: str) -> list[FloatArray] | None:
+        assert preprocessing is not None
         try:
             audio = preprocessing.load(path)
             made = []
@@ -90,14 +95,24 @@ def copy_statistics(
                 made.append(statistics.from_windows(preprocessing.transform(copy), chroma=chroma))
         except (MelgenreError, OSError) as exc:
             logger.warning("No varispeed copies of %s: it could not be read again (%s).", path, exc)
-            continue
-        for rows, row in zip(by_shift, made, strict=True):
-            rows.append((position, row))
-    flat = [row for rows in by_shift for row in rows]
-    if not flat:
+            return None
+        return made
+
+    n_threads = max(1, min(workers or os.cpu_count() or 1, len(listed)))
+    with (
+        cf.ThreadPoolExecutor(n_threads, thread_name_prefix="melgenre-varispeed") as pool,
+        tqdm(total=len(listed), unit="file", desc="Varispeed copies", disable=not progress) as bar,
+    ):
+        futures = [pool.submit(copies, path) for path in listed]
+        for _ in cf.as_completed(futures):
+            bar.update()
+        made = [future.result() for future in futures]
+    kept = [(position, rows) for position, rows in enumerate(made) if rows is not None]
+    if not kept:
         return np.zeros((0, statistics.dim), np.float32), np.zeros(0, np.int64)
-    owners = np.array([position for position, _ in flat], dtype=np.int64)
-    return np.stack([row for _, row in flat]).astype(np.float32), owners
+    owners = np.array([position for position, _ in kept] * len(semitones), dtype=np.int64)
+    by_shift = [rows[shift] for shift in range(len(semitones)) for _, rows in kept]
+    return np.stack(by_shift).astype(np.float32), owners
 
 
 def with_copies(
@@ -109,6 +124,7 @@ def with_copies(
     labels: IntArray,
     max_files: int | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> tuple[FloatArray, IntArray, IntArray | None]:
     """``(rows, labels, groups)``: the files' statistics ``x`` and their copies' after them.
 
@@ -127,7 +143,7 @@ def with_copies(
     n = len(semitones) * len(copied)
     logger.info("Reading %d varispeed copies of %d training files.", n, len(copied))
     chosen = np.asarray(files)[copied]
-    rows, owners = copy_statistics(statistics, features, chosen, semitones, progress)
+    rows, owners = copy_statistics(statistics, features, chosen, semitones, progress, workers)
     owners = copied[owners]
     groups = np.concatenate([np.arange(len(files)), owners])
     return np.concatenate([x, rows]), np.concatenate([labels, labels[owners]]), groups

@@ -180,12 +180,15 @@ class StatisticsHead:
             f"varispeed={self.varispeed})"
         )
 
-    def fit(self, features: FeatureSet, *, progress: bool = False) -> StatisticsHead:
+    def fit(
+        self, features: FeatureSet, *, progress: bool = False, workers: int | None = None
+    ) -> StatisticsHead:
         """Fit on the files of ``features`` (their windows' statistics and labels).
 
         With :attr:`varispeed` and a set that carries its preprocessing, the files'
         varispeed copies too (the files are decoded again: about 8 s a hundred 15 s
-        files, four copies each); ``progress`` shows a bar while they are read.
+        files, four copies each, on one thread); ``progress`` shows a bar while they are
+        read, by ``workers`` threads (default: one per CPU; the fit does not depend on it).
         """
         files, x = self.statistics.transform(features)
         _, labels = features.file_labels()
@@ -198,6 +201,7 @@ class StatisticsHead:
             labels,
             self.varispeed_files,
             progress,
+            workers,
         )
         self.fit_statistics(x, labels, n_classes=len(features.classes), groups=groups)
         self.n_copies_ = len(x) - len(files)
