@@ -123,6 +123,11 @@ def test_copies_come_back_in_order_whatever_the_threads(features: FeatureSet) ->
         )
 
 
+def test_a_thread_count_below_one_is_refused(features: FeatureSet) -> None:
+    with pytest.raises(ConfigError, match="workers"):
+        StatisticsHead(SMALL).fit(features, workers=0)
+
+
 def test_a_bar_shows_the_copies_being_read_when_asked(
     features: FeatureSet, capsys: pytest.CaptureFixture[str]
 ) -> None:

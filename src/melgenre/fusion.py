@@ -190,6 +190,7 @@ class StatisticsHead:
         files, four copies each, on one thread); ``progress`` shows a bar while they are
         read, by ``workers`` threads (default: one per CPU; the fit does not depend on it).
         """
+        check_int(f"{type(self).__name__}.fit", "workers", workers, low=1, allow_none=True)
         files, x = self.statistics.transform(features)
         _, labels = features.file_labels()
         x, labels, groups = with_copies(
