@@ -168,6 +168,14 @@ def parser(description: str) -> argparse.ArgumentParser:
         "(StatisticsHead(varispeed=...); default: the library's VARISPEED; none: no copies)",
     )
     parser.add_argument(
+        "--noise-copies",
+        type=float,
+        default=None,
+        metavar="SNR",
+        help="the head also learns from each training file with white and with pink noise at "
+        "SNR dB (_noise_copies.py; a screen)",
+    )
+    parser.add_argument(
         "--keep-answers",
         action="store_true",
         help="record each test file's class index: true, network's, head's and fused (for "

@@ -48,8 +48,8 @@ chroma sequence, ``_chroma_net.py``; not taken), ``--grouped-c`` (the head's L2 
 chosen by folds grouped by the domain's groups, not by file; not taken), ``--varispeed S
 ...`` (the copies ``StatisticsHead(varispeed=...)`` learns from, in semitones; the
 library's default since 2026-12-06, screened first by a wrapper of the head, whose records
-the library's reproduce; none: the files alone) and ``--head-c C`` (the head's C fixed);
-the flags combine.
+the library's reproduce; none: the files alone), ``--noise-copies SNR`` (noisy copies too,
+``_noise_copies.py``) and ``--head-c C`` (the head's C fixed); the flags combine.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
 probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in another
 recorded network's (an ensemble of two networks and the head). The screened variants' code
@@ -114,6 +114,10 @@ def main() -> None:
         if groups is None:
             raise SystemExit(f"--grouped-c: {args.domain} has no group column")
         head_kind = screens.grouped_c_head(head_kind, groups)
+    if args.noise_copies is not None:
+        import _noise_copies
+
+        head_kind = _noise_copies.noisy_head(head_kind, args.noise_copies)
     network_name = args.network or args.candidate
     runs = {f["fold"]: f for f in record["candidates"][network_name]["folds"]}
     others = []
