@@ -123,6 +123,34 @@ def test_copies_come_back_in_order_whatever_the_threads(features: FeatureSet) ->
         )
 
 
+def test_an_interrupt_leaves_the_files_not_started_yet(
+    features: FeatureSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import tqdm.auto
+
+    from melgenre import _varispeed
+
+    started: list[float] = []
+
+    def slow(audio: Audio, semitones: float) -> Audio:
+        started.append(semitones)
+        time.sleep(0.05)
+        return varispeed(audio, semitones)
+
+    class Interrupted(tqdm.auto.tqdm):  # type: ignore[misc]
+        def update(self, n: float | None = 1) -> bool | None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_varispeed, "varispeed", slow)
+    monkeypatch.setattr(tqdm.auto, "tqdm", Interrupted)
+    files = np.unique(features.groups)
+    with pytest.raises(KeyboardInterrupt):
+        _varispeed.copy_statistics(SMALL, features, files, (1,), workers=1)
+    assert 1 <= len(started) < len(files) / 2
+
+
 def test_a_thread_count_below_one_is_refused(features: FeatureSet) -> None:
     with pytest.raises(ConfigError, match="workers"):
         StatisticsHead(SMALL).fit(features, workers=0)

@@ -104,8 +104,13 @@ def copy_statistics(
         tqdm(total=len(listed), unit="file", desc="Varispeed copies", disable=not progress) as bar,
     ):
         futures = [pool.submit(copies, path) for path in listed]
-        for _ in cf.as_completed(futures):
-            bar.update()
+        try:
+            for _ in cf.as_completed(futures):
+                bar.update()
+        except BaseException:  # an interrupt: leave the files not started yet
+            for future in futures:
+                future.cancel()
+            raise
         made = [future.result() for future in futures]
     kept = [(position, rows) for position, rows in enumerate(made) if rows is not None]
     if not kept:
