@@ -9,8 +9,6 @@ their file). Test files are read as they are. Not in the library.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import os
 from typing import Any
 
 import numpy as np
@@ -29,55 +27,46 @@ def noise(n: int, colour: str, rng: np.random.Generator) -> Any:
     return white / np.sqrt(np.mean(white**2) + 1e-20)
 
 
-def noisy_rows(statistics: Any, features: Any, files: Any, snr_db: float) -> tuple[Any, Any]:
-    """``(rows, owners)``: each file's noisy copies' statistics, colour after colour."""
+def noisy_copies(snr_db: float) -> Any:
+    """``make(audio, position)`` for ``melgenre._varispeed.read_copies``: one copy a colour."""
     from melgenre import Audio
 
-    prep = features.preprocessing
-
-    def copies(position: int, file: int) -> list[Any]:
-        audio = prep.load(features.paths[file])
+    def make(audio: Any, position: int) -> list[Any]:
         samples = np.asarray(audio.samples, np.float64)
         level = np.sqrt(np.mean(samples**2) / 10 ** (snr_db / 10))
-        out = []
+        copies = []
         for number, colour in enumerate(COLOURS):
             rng = np.random.default_rng([position, number])
             noisy = samples + level * noise(samples.shape[-1], colour, rng)
-            copy = Audio(noisy.astype(np.float32), audio.sample_rate)
-            chroma = prep.chroma(copy) if statistics.harmony else None
-            out.append(statistics.from_windows(prep.transform(copy), chroma=chroma))
-        return out
+            copies.append(Audio(noisy.astype(np.float32), audio.sample_rate))
+        return copies
 
-    listed = np.asarray(files).tolist()
-    with cf.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        made = list(pool.map(copies, range(len(listed)), listed))
-    rows = [made[p][c] for c in range(len(COLOURS)) for p in range(len(listed))]
-    owners = np.tile(np.arange(len(listed)), len(COLOURS))
-    return np.stack(rows).astype(np.float32), owners
+    return make
 
 
 def noisy_head(base: Any, snr_db: float) -> Any:
-    """``base`` (a StatisticsHead class) fitted on noisy copies too (see the module notes)."""
-    from melgenre._varispeed import with_copies
+    """``base`` (a StatisticsHead class) fitted on noisy copies too (see the module notes).
+
+    The library's ``fit`` makes the rows of the files and their varispeed copies; before its
+    regression is fitted, the noisy copies' rows join them, grouped with their file's.
+    """
+    from melgenre._varispeed import read_copies
 
     class NoisyCopies(base):  # type: ignore[misc,valid-type]
-        def fit(self, features: Any, *, progress: bool = False, workers: Any = None) -> Any:
-            files, x = self.statistics.transform(features)
-            _, labels = features.file_labels()
-            rows, row_labels, groups = with_copies(
-                self.statistics, self.varispeed, features, files, x, labels,
-                self.varispeed_files, progress, workers,
-            )  # fmt: skip
-            if groups is None:
-                groups = np.arange(len(files))
-            extra, owners = noisy_rows(self.statistics, features, files, snr_db)
-            self.fit_statistics(
-                np.concatenate([rows, extra]),
-                np.concatenate([row_labels, labels[owners]]),
-                n_classes=len(features.classes),
+        def fit(self, features: Any, **options: Any) -> Any:
+            self._features = features
+            return super().fit(features, **options)
+
+        def fit_statistics(self, x: Any, labels: Any, *, n_classes: int, groups: Any = None) -> Any:
+            files, file_labels = self._features.file_labels()  # the first rows are the files'
+            make = noisy_copies(snr_db)
+            extra, owners = read_copies(self.statistics, self._features, files, make)
+            groups = np.arange(len(files)) if groups is None else np.asarray(groups)
+            return super().fit_statistics(
+                np.concatenate([x, extra]),
+                np.concatenate([labels, file_labels[owners]]),
+                n_classes=n_classes,
                 groups=np.concatenate([groups, owners]),
             )
-            self.n_copies_ = len(rows) + len(extra) - len(files)
-            return self
 
     return NoisyCopies

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -70,10 +70,35 @@ def copy_statistics(
 
     Returns ``(rows, owners)``: one row per copy, shift after shift in the order of
     ``semitones`` and file after file in the order of ``files`` within a shift, and each
-    row's position in ``files``. A file that cannot be read again (moved, changed into
-    something undecodable) is logged and has no copies. ``progress`` shows a bar (tqdm).
-    ``workers`` threads read the files (default: one per CPU); the rows do not depend on
-    how many.
+    row's position in ``files`` (:func:`read_copies`, which says the rest).
+    """
+    return read_copies(
+        statistics,
+        features,
+        files,
+        lambda audio, _: [varispeed(audio, shift) for shift in semitones],
+        progress,
+        workers,
+    )
+
+
+def read_copies(
+    statistics: ClipStatistics,
+    features: FeatureSet,
+    files: IntArray,
+    make: Callable[[Audio, int], Sequence[Audio]],
+    progress: bool = False,
+    workers: int | None = None,
+) -> tuple[FloatArray, IntArray]:
+    """The statistics of the copies ``make(audio, position)`` returns for each file.
+
+    Each file of ``files`` is decoded again by ``features.preprocessing``, and each copy's
+    statistics are computed as a file's are in training (its windows, its own chroma).
+    Returns ``(rows, owners)``: copy after copy in the order ``make`` returns them and file
+    after file within a copy, and each row's position in ``files``. A file that cannot be
+    read again (moved, changed into something undecodable) is logged and has no copies.
+    ``progress`` shows a bar (tqdm). ``workers`` threads read the files (default: one per
+    CPU); the rows do not depend on how many. An interrupt leaves the files not started.
     """
     import concurrent.futures as cf
 
@@ -81,16 +106,14 @@ def copy_statistics(
 
     preprocessing = features.preprocessing
     if preprocessing is None:
-        raise ValueError("copy_statistics needs a FeatureSet that carries its preprocessing")
+        raise ValueError("read_copies needs a FeatureSet that carries its preprocessing")
     listed = [features.paths[file] for file in np.asarray(files).tolist()]
 
-    def copies(path: str) -> list[FloatArray] | None:
+    def copies(position: int, path: str) -> list[FloatArray] | None:
         assert preprocessing is not None
         try:
-            audio = preprocessing.load(path)
             made = []
-            for shift in semitones:
-                copy = varispeed(audio, shift)
+            for copy in make(preprocessing.load(path), position):
                 chroma = preprocessing.chroma(copy) if statistics.harmony else None
                 made.append(statistics.from_windows(preprocessing.transform(copy), chroma=chroma))
         except (MelgenreError, OSError) as exc:
@@ -100,10 +123,10 @@ def copy_statistics(
 
     n_threads = max(1, min(workers or os.cpu_count() or 1, len(listed)))
     with (
-        cf.ThreadPoolExecutor(n_threads, thread_name_prefix="melgenre-varispeed") as pool,
+        cf.ThreadPoolExecutor(n_threads, thread_name_prefix="melgenre-copies") as pool,
         tqdm(total=len(listed), unit="file", desc="Varispeed copies", disable=not progress) as bar,
     ):
-        futures = [pool.submit(copies, path) for path in listed]
+        futures = [pool.submit(copies, *item) for item in enumerate(listed)]
         try:
             for _ in cf.as_completed(futures):
                 bar.update()
@@ -115,9 +138,10 @@ def copy_statistics(
     kept = [(position, rows) for position, rows in enumerate(made) if rows is not None]
     if not kept:
         return np.zeros((0, statistics.dim), np.float32), np.zeros(0, np.int64)
-    owners = np.array([position for position, _ in kept] * len(semitones), dtype=np.int64)
-    by_shift = [rows[shift] for shift in range(len(semitones)) for _, rows in kept]
-    return np.stack(by_shift).astype(np.float32), owners
+    n_copies = len(kept[0][1])
+    owners = np.array([position for position, _ in kept] * n_copies, dtype=np.int64)
+    by_copy = [rows[copy] for copy in range(n_copies) for _, rows in kept]
+    return np.stack(by_copy).astype(np.float32), owners
 
 
 def with_copies(

@@ -327,9 +327,10 @@ class StatisticsHead:
 
     def get_config(self) -> dict[str, Any]:
         """``{"statistics": {...}, "C": ...}`` (weights apart: :meth:`get_weights`)."""
-        config = {"statistics": self.statistics.get_config(), "C": self.C, "balance": self.balance}
         return {
-            **config,
+            "statistics": self.statistics.get_config(),
+            "C": self.C,
+            "balance": self.balance,
             "varispeed": list(self.varispeed),
             "varispeed_files": self.varispeed_files,
         }
