@@ -225,6 +225,15 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "trainer": {"statistics": False},
         "featurizer_class": "constant_q",
     },
+    # a probe: the window network alone (no head) on windows whose time axis is counted in
+    # notes (_probes.NotePeriodFeaturizer: each file's spectrogram resampled so that its note
+    # period lasts 8 frames, 16 notes a window): metre patterns at one scale whatever the
+    # tempo; replayed beside full-stats' head with fusion.py --network full-period
+    "full-period": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "featurizer_class": "note_period",
+    },
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)
     "full-aug-6k": {

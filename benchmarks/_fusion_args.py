@@ -168,6 +168,16 @@ def parser(description: str) -> argparse.ArgumentParser:
         "(StatisticsHead(varispeed=...); default: the library's VARISPEED; none: no copies)",
     )
     parser.add_argument(
+        "--test-copies",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="SEMITONES",
+        help="the head's answer for a test file is the mean of its probabilities for the file "
+        "and its varispeed copies at SEMITONES (test-time augmentation; a screen: the fold's "
+        "plain answers are kept as statistics_plain and fused_plain)",
+    )
+    parser.add_argument(
         "--noise-copies",
         type=float,
         default=None,

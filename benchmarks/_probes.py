@@ -1,7 +1,8 @@
 """Window networks and featurizers for ``cv.py`` probes that the library does not offer.
 
 Candidates name them by ``model_class`` (:data:`MODELS`) and ``featurizer_class``
-(:data:`FEATURIZERS`; ``constant_q``: :class:`ConstantQFeaturizer`).
+(:data:`FEATURIZERS`; ``constant_q``: :class:`ConstantQFeaturizer`; ``note_period``:
+:class:`NotePeriodFeaturizer`, time counted in notes).
 
 ``band_centred``: :class:`melgenre.GenreCNN` with each window's mel bands centred over
 time first (each band's mean over the window's frames taken away), so that the network
@@ -16,6 +17,7 @@ own, labelled and grouped as their file, so the window network learns from them 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import keras
@@ -68,7 +70,63 @@ class ConstantQFeaturizer(melgenre.MelFeaturizer):
         return np.ascontiguousarray(rows.T, dtype=np.float32)
 
 
-FEATURIZERS: dict[str, Any] = {"constant_q": ConstantQFeaturizer}
+def note_period(spec: Any) -> float:
+    """The clip's note period in frames: the strongest of ``ClipStatistics``' note periods.
+
+    The period whose rate holds the largest share of the onset windows' power (the rate the
+    statistics head's blocks by note period weigh most), read from a dB spectrogram
+    ``(n_bins, t)`` as :class:`melgenre.ClipStatistics` reads it (its defaults).
+    """
+    import numpy as np
+
+    from melgenre._clip_blocks import rhythm
+
+    statistics = melgenre.ClipStatistics()
+    spec = np.asarray(spec, dtype=np.float64)
+    onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
+    grid = statistics.note_period_grid
+    _, _, log_power = rhythm(
+        onset,
+        window=statistics.tempo_window,
+        hop=statistics.tempo_hop,
+        lags=1,
+        rates=grid[:0],
+        periods=grid,
+    )
+    return float(grid[int(np.argmax(log_power))])
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotePeriodFeaturizer(melgenre.MelFeaturizer):
+    """``MelFeaturizer`` whose spectrogram's time axis is counted in notes (a probe).
+
+    Before the windows are cut, each file's dB spectrogram is resampled over time (linearly)
+    so that its note period (:func:`note_period`) lasts ``note_frames`` frames: a window then
+    holds ``frames / note_frames`` notes whatever the tempo, and a network reads a jig's
+    threes and a reel's fours at the same scale (the tempo itself is the head's to read: its
+    tempogram and onset spectrum). Window times no longer match the audio's (a probe).
+    """
+
+    note_frames: float = 8.0
+
+    def windows(self, spec: Any) -> Any:
+        import numpy as np
+
+        spec = np.asarray(spec, dtype=np.float32)
+        n = spec.shape[1]
+        if n >= 2 * self.note_frames:
+            size = max(2, round(n * self.note_frames / note_period(spec)))
+            position = np.linspace(0.0, n - 1.0, size)
+            below = np.minimum(np.floor(position).astype(int), n - 2)
+            fraction = (position - below).astype(np.float32)
+            spec = (1 - fraction) * spec[:, below] + fraction * spec[:, below + 1]
+        return super().windows(spec)
+
+
+FEATURIZERS: dict[str, Any] = {
+    "constant_q": ConstantQFeaturizer,
+    "note_period": NotePeriodFeaturizer,
+}
 
 
 def with_varispeed_windows(features: Any, semitones: list[float]) -> Any:
@@ -77,7 +135,6 @@ def with_varispeed_windows(features: Any, semitones: list[float]) -> Any:
     The copies are read by the set's own preprocessing (``features.preprocessing``); a file
     read again is decoded once and played at each shift in ``semitones``.
     """
-    import dataclasses
 
     import numpy as np
 

@@ -49,7 +49,9 @@ chosen by folds grouped by the domain's groups, not by file; not taken), ``--var
 ...`` (the copies ``StatisticsHead(varispeed=...)`` learns from, in semitones; the
 library's default since 2026-12-06, screened first by a wrapper of the head, whose records
 the library's reproduce; none: the files alone), ``--noise-copies SNR`` (noisy copies too,
-``_noise_copies.py``) and ``--head-c C`` (the head's C fixed); the flags combine.
+``_noise_copies.py``), ``--test-copies S ...`` (the head's test answers averaged over each
+file and its varispeed copies; not taken) and ``--head-c C`` (the head's C fixed); the flags
+combine.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
 probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in another
 recorded network's (an ensemble of two networks and the head). The screened variants' code
@@ -139,6 +141,15 @@ def main() -> None:
         fit_seconds = time.perf_counter() - start
         files, stats = head.statistics.transform(test)
         descriptor = head.predict_proba(stats)
+        plain = None
+        if args.test_copies:  # the head's answer averaged over the file and its copies
+            from melgenre._varispeed import copy_statistics
+
+            plain = descriptor
+            rows_, owners = copy_statistics(head.statistics, test, files, args.test_copies)
+            total = descriptor.copy()
+            np.add.at(total, owners, head.predict_proba(rows_))
+            descriptor = total / (1 + np.bincount(owners, minlength=len(files)))[:, np.newaxis]
         network = recorded(runs[number], "file_probabilities", test, files)
         for other in others:  # a product of the recorded networks, as one expert
             network = fuse(network, recorded(other[number], "file_probabilities", test, files))
@@ -175,6 +186,9 @@ def main() -> None:
             row["chroma_network"] = right(chroma)
             row["fused_chroma"] = right(fuse(fused, chroma))
             row["fused_chroma_half"] = right(fuse(fused, chroma, 0.5))
+        if plain is not None:
+            row["statistics_plain"] = right(plain)
+            row["fused_plain"] = right(fuse(network, plain))
         if weighted is not None:
             row["weight"] = head.weight
             row["fused_weighted"] = right(weighted)
@@ -209,6 +223,7 @@ def main() -> None:
     summary = {
         key: statistics_mean([r[key] for r in rows if key in r])
         for key in ("network", "statistics", "fused", "fused_weighted", "fused_default")
+        + (("statistics_plain", "fused_plain") if args.test_copies else ())
         + (
             ("chroma_network", "fused_chroma", "fused_chroma_half")
             if args.chroma_network is not None
