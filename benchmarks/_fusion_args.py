@@ -168,6 +168,11 @@ def parser(description: str) -> argparse.ArgumentParser:
         "(StatisticsHead(varispeed=...); default: the library's VARISPEED; none: no copies)",
     )
     parser.add_argument(
+        "--attack",
+        action="store_true",
+        help="add the cepstra of the attacks: each band's rise and level at the onsets (a screen)",
+    )
+    parser.add_argument(
         "--test-copies",
         type=float,
         nargs="+",

@@ -269,6 +269,48 @@ def envelope_statistics(base: Any) -> Any:
     return Envelope
 
 
+def attack_statistics(base: Any) -> Any:
+    """``base`` plus the timbre of the attacks: which bands rise when a note starts.
+
+    The screen of what ``ClipStatistics(attack=True)`` computes since 2026-12-06 (its blocks
+    before the harmony, this one's after it; pair it with ``attack=False``, as ``fusion.py
+    --attack`` does): the frames weighted by their onset excess (the
+    onset strength above its mean plus one spread, as the envelope screen and ``peakiness``
+    read it; every frame alike when none passes), then ``n_mfcc`` cepstra (DCT, as the
+    head's) of two spectra over those frames: each band's mean rise in dB (the attack's
+    spectrum: a brass note brightens as it starts, a bow's scrape and a hammer's thump rise
+    in their own bands) and the bands' mean level there less their power-weighted mean over
+    the clip (how the spectrum at the attacks differs from the sound held): two blocks.
+    """
+    from scipy.fft import dct
+
+    from melgenre._clip_blocks import frame_weights
+
+    @dataclasses.dataclass(frozen=True)
+    class Attack(base):
+        @property
+        def blocks(self) -> dict[str, int]:
+            return {**super().blocks, "attack_rise": self.n_mfcc, "attack_level": self.n_mfcc}
+
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            rise = np.maximum(np.diff(spec, axis=1), 0.0)
+            onset = rise.mean(axis=0)
+            weight = np.maximum(onset - onset.mean() - onset.std(), 0.0)
+            weight = (
+                weight / weight.sum() if weight.sum() > 0 else np.full_like(onset, 1 / len(onset))
+            )
+            held = spec @ frame_weights(spec)
+            profiles = np.stack([rise @ weight, spec[:, 1:] @ weight - held])
+            cepstra = dct(profiles, type=2, axis=1, norm="ortho")[:, : self.n_mfcc]
+            cepstra = np.pad(cepstra, ((0, 0), (0, self.n_mfcc - cepstra.shape[1])))
+            return np.concatenate([super().__call__(spectrogram, chroma), cepstra.ravel()]).astype(
+                np.float32
+            )
+
+    return Attack
+
+
 def progression_statistics(base: Any) -> Any:
     """``base`` plus how the chroma moves: its correlation with itself later, transposed.
 

@@ -185,7 +185,7 @@ def test_the_onset_spectrum_peaks_at_the_beat_rate() -> None:
         ClipStatistics(harmony=False, tempo_lags=1)
     assert (
         ClipStatistics(harmony=False, tempo_lags=1, onset_rates_per_octave=0, rate_ratios=()).dim
-        == 419
+        == 459
     )
     # a config from before the onset spectrum (no such keys) is rebuilt without one
     newer = ("onset_rates_per_octave", "rate_ratios")
@@ -208,7 +208,7 @@ def test_the_similarity_by_period_counts_the_notes_of_a_figure_at_any_tempo() ->
     statistics = ClipStatistics(harmony=False)
     assert statistics.blocks["similarity_by_period"] == len(statistics.period_multiples) == 11
     # appended: the earlier blocks' indices are unchanged
-    assert list(statistics.blocks)[-4:-2] == ["similarity_by_period", "onset_by_note_rate"]
+    assert list(statistics.blocks)[-6:-4] == ["similarity_by_period", "onset_by_note_rate"]
     grid = statistics.note_period_grid
     np.testing.assert_allclose(np.log2(grid) * 12, np.round(np.log2(grid) * 12))
     assert grid[0] >= 4.3
@@ -288,7 +288,7 @@ def test_the_onset_spectrum_by_note_rate_hears_twos_and_threes_at_any_tempo() ->
 
 def test_the_similarity_by_phrase_hears_four_and_eight_bars_of_threes_or_fours() -> None:
     statistics = ClipStatistics(harmony=False)
-    assert list(statistics.blocks)[-1] == "similarity_by_phrase"
+    assert list(statistics.blocks)[-3] == "similarity_by_phrase"
     assert statistics.blocks["similarity_by_phrase"] == len(statistics.phrase_multiples) == 4
     assert statistics.similarity_reach == statistics.phrase_lags == 1024
     at = {m: i for i, m in enumerate(statistics.phrase_multiples)}
@@ -347,7 +347,7 @@ def partials(f0: float, numbers: range, *, seconds: float = 2.0, seed: int = 0) 
 
 def test_the_similarity_across_bands_hears_partials_whatever_the_pitch() -> None:
     statistics = ClipStatistics(harmony=False)
-    assert list(statistics.blocks)[-2] == "band_similarity"
+    assert list(statistics.blocks)[-4] == "band_similarity"
     assert statistics.blocks["band_similarity"] == statistics.band_shifts == 40
     featurizer = MelFeaturizer()  # 128 mel bands at 22.05 kHz: band 38 is 1 kHz
     series = {"full": range(1, 30), "odd": range(1, 30, 2)}  # a harmonic series, odd partials
@@ -419,6 +419,52 @@ def test_power_weighted_cepstra_read_the_timbre_where_it_sounds() -> None:
     assert ClipStatistics.from_config(earlier) == alike
     with pytest.raises(ConfigError, match="power_weighted"):
         ClipStatistics(harmony=False, power_weighted=1)  # type: ignore[arg-type]
+
+
+def notes_with_attacks(burst: float, *, seed: int = 0) -> np.ndarray:
+    """32 dB bands: a note every 20 frames held in bands 0-9, its first 2 frames ``burst`` dB
+    louder in bands 20-31 (a bright attack), over a quiet floor."""
+    rng = np.random.default_rng(seed)
+    spec = rng.normal(size=(32, 400)) - 70.0
+    for start in range(5, 400, 20):
+        spec[:10, start : start + 14] += 40.0
+        spec[20:, start : start + 2] += burst
+    return spec
+
+
+def test_the_attack_blocks_hear_how_notes_start() -> None:
+    """Notes that hold alike but start with a bright burst differ in the attack blocks, in
+    the bands of the burst; the rest of the vector barely moves."""
+    from scipy.fft import idct
+
+    statistics = ClipStatistics(n_mfcc=32, harmony=False)  # all 32 cepstra: invertible
+    assert list(statistics.blocks)[-2:] == ["attack_rise", "attack_level"]
+    assert statistics.dim - dataclasses.replace(statistics, attack=False).dim == 64
+    bright, plain = notes_with_attacks(25.0), notes_with_attacks(0.0)
+
+    def profile(spec: np.ndarray, name: str) -> np.ndarray:  # back from cepstra to bands
+        return np.asarray(idct(block(statistics, statistics(spec), name), norm="ortho"))
+
+    for name in ("attack_rise", "attack_level"):
+        gap = profile(bright, name) - profile(plain, name)
+        assert gap[20:].min() > 10.0, name  # the burst's bands rise and stand out at onsets
+        assert np.abs(gap[:10]).max() < 3.0, name  # the held bands do not
+    # the rise is read at the onsets: held notes rise by their 40 dB in bands 0-9 only
+    rise = profile(plain, "attack_rise")
+    assert rise[:10].min() > 30.0
+    assert np.abs(rise[10:]).max() < 5.0
+    # a spectrogram without onsets weighs its frames alike: finite, near zero
+    flat = np.tile(np.random.default_rng(1).normal(size=(32, 1)), (1, 50)) - 40.0
+    assert np.abs(block(statistics, statistics(flat), "attack_level")).max() < 1e-6
+    # switched off, the blocks are gone and the rest is unchanged
+    off = dataclasses.replace(statistics, attack=False)
+    np.testing.assert_array_equal(
+        without(statistics, statistics(bright), "attack_rise", "attack_level"), off(bright)
+    )
+    earlier = {k: v for k, v in statistics.get_config().items() if k != "attack"}
+    assert ClipStatistics.from_config(earlier) == off
+    with pytest.raises(ConfigError, match="attack"):
+        ClipStatistics(harmony=False, attack=1)  # type: ignore[arg-type]
 
 
 def test_the_head_tells_tempi_apart_where_windows_are_alike(tempi: Any) -> None:

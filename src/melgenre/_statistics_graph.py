@@ -32,6 +32,8 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
   repeated, as ``scipy.ndimage.uniform_filter1d(mode="nearest")`` does), multiplies the
   bands by themselves and the next ``band_shifts`` (zeros past the last) in one matrix
   product and sums its diagonals, folded as the similarity by lag's are;
+* the attacks (``attack=True``) weigh the rises and the frames by the onset excess and
+  take the DCT row by row, as the cepstra's mean;
 * the harmony (``harmony=True``) is :mod:`melgenre._pitch_graph`'s, from the samples.
 
 Constants enter through element-wise products and sums, never a matrix product with
@@ -206,6 +208,7 @@ def clip_statistics(
             by_rate,
             _band_similarity(statistics, spec),
             by_phrase,
+            _attack(spec, centred, rises, constants) if statistics.attack else tf.zeros([0]),
             harmony(samples, rate) if statistics.harmony and rate is not None else tf.zeros([0]),
         ],
         0,
@@ -248,6 +251,28 @@ def _cepstra_moments(
         ]
     )
     return cepstra_mean, cepstra_std
+
+
+def _attack(spec: Any, centred: Any, rises: Any, constants: dict[str, Constant]) -> Any:
+    """The attacks' cepstra (``melgenre._clip_blocks.attack_cepstra``) from ``(t, n_bins)``.
+
+    The levels are read from ``centred`` (``spec`` less its plain mean): both weightings
+    sum to 1, so the difference is the same, without float32's rounding of large levels.
+    """
+    onset = tf.reduce_mean(rises, axis=1)
+    mean = tf.reduce_mean(onset)
+    weight = tf.maximum(onset - mean - tf.sqrt(tf.reduce_mean(tf.square(onset - mean))), 0.0)
+    total = tf.reduce_sum(weight)
+    alike = tf.ones_like(weight) / tf.cast(tf.size(weight), tf.float32)
+    weight = tf.where(total > 0.0, weight / _nonzero(total), alike)[:, None]
+    power = tf.reduce_mean(tf.pow(10.0, (spec - tf.reduce_max(spec)) / 10.0), axis=1)
+    held = tf.reduce_sum(centred * (power / tf.reduce_sum(power))[:, None], axis=0)
+    profiles = (  # (n_bins,) each; the DCT row by row, as the cepstra's mean
+        tf.reduce_sum(rises * weight, axis=0),
+        tf.reduce_sum(centred[1:] * weight, axis=0) - held,
+    )
+    dct = tf.constant(constants["dct"])
+    return tf.concat([tf.reduce_sum(dct * profile, axis=1) for profile in profiles], 0)
 
 
 def _power(frames: Any, width: int) -> Any:

@@ -48,6 +48,9 @@ spectrogram in one vector, the descriptors of music information retrieval:
   overlap their repetition (0 at the others, so a short clip reads zeros rather than
   the few frame pairs near its end): whether the music comes back after four or
   eight bars of threes or of fours;
+* with ``attack=True``, the attacks: the cepstra of each band's mean rise at the onsets
+  and of the bands' level there less their level over the clip (how a sound starts: a
+  brass note brightens, a hammer or a bow's scrape rises in its own bands);
 * with ``harmony=True``, the harmony: key-invariant summaries of the file's
   constant-Q chroma (:meth:`Preprocessing.chroma <melgenre.Preprocessing.chroma>`,
   computed from the audio: the mel bands are too coarse below 1 kHz to tell pitch
@@ -79,6 +82,7 @@ import numpy as np
 from melgenre import _periods, _pitch
 from melgenre._clip_blocks import (
     BAND_SMOOTHING,
+    attack_cepstra,
     band_similarity,
     cepstra_moments,
     frame_weights,
@@ -168,6 +172,10 @@ class ClipStatistics:
         written before 2026-12-05, so their heads still fit). Chosen by the development
         suite: spoken words' head +3.3 points, ten other words' answers +1.7, the rest
         unchanged within a few files (``docs/training.rst``).
+    attack : bool, default=True
+        Append the attacks' ``2 * n_mfcc`` numbers (blocks ``attack_rise`` and
+        ``attack_level``; ``False`` for configs written before 2026-12-06, so their
+        heads still fit). Chosen by the development suite (``docs/training.rst``).
 
     Examples
     --------
@@ -210,6 +218,7 @@ class ClipStatistics:
     max_frames: int = 25_840
     harmony: bool = True
     power_weighted: bool = True
+    attack: bool = True
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -230,6 +239,7 @@ class ClipStatistics:
         check_int(owner, "max_frames", self.max_frames, low=1)
         check_bool(owner, "harmony", self.harmony)
         check_bool(owner, "power_weighted", self.power_weighted)
+        check_bool(owner, "attack", self.attack)
         sequences = ("period_multiples", "rate_ratios", "note_periods", "phrase_multiples")
         for name in sequences:  # JSON's lists: tuples
             object.__setattr__(self, name, _periods.checked(self, name))
@@ -253,6 +263,8 @@ class ClipStatistics:
             "onset_by_note_rate": len(self.rate_ratios),
             "band_similarity": self.band_shifts,
             "similarity_by_phrase": len(self.phrase_multiples),
+            "attack_rise": self.n_mfcc if self.attack else 0,
+            "attack_level": self.n_mfcc if self.attack else 0,
             **(_pitch.HARMONY_BLOCKS if self.harmony else {}),
         }
 
@@ -324,6 +336,7 @@ class ClipStatistics:
                 by_rate,
                 band_similarity(spec, band_from=self.band_from, shifts=self.band_shifts),
                 by_phrase,
+                attack_cepstra(spec, self.n_mfcc) if self.attack else [],
                 _pitch.pitch_class_summaries(chroma) if self.harmony and chroma is not None else [],
             ]
         ).astype(np.float32)
@@ -370,8 +383,8 @@ class ClipStatistics:
         ``band_shifts`` before the similarity across bands, one without
         ``phrase_multiples`` before the similarity by phrase, one without ``harmony``
         before the harmony, one without ``power_weighted`` before the cepstra were
-        weighted by power: they are rebuilt without them, so their head's weights
-        still fit.
+        weighted by power, one without ``attack`` before the attacks: they are rebuilt
+        without them, so their head's weights still fit.
         """
         earlier = {
             "onset_rates_per_octave": 0,
@@ -381,5 +394,6 @@ class ClipStatistics:
             "phrase_multiples": (),
             "harmony": False,
             "power_weighted": False,
+            "attack": False,
         }
         return cls(**{**earlier, **config})
