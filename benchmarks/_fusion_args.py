@@ -173,6 +173,11 @@ def parser(description: str) -> argparse.ArgumentParser:
         help="add the cepstra of the attacks: each band's rise and level at the onsets (a screen)",
     )
     parser.add_argument(
+        "--decay",
+        action="store_true",
+        help="add the cepstra of the bands' change 3 and 8 frames after the onsets (a screen)",
+    )
+    parser.add_argument(
         "--test-copies",
         type=float,
         nargs="+",

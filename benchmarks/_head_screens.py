@@ -311,6 +311,45 @@ def attack_statistics(base: Any) -> Any:
     return Attack
 
 
+def decay_statistics(base: Any, lags: tuple[int, ...] = (3, 8)) -> Any:
+    """``base`` plus how the spectrum changes after the attacks, band by band.
+
+    A screened variant, not in the library: the frames weighted by their onset excess, as
+    ``ClipStatistics(attack=True)`` weighs them, and for each of ``lags`` frames the bands'
+    mean change in dB from the onset frame to ``lag`` frames later, into ``n_mfcc`` cepstra
+    (a piano's upper partials die before its lower ones, a bowed or blown note holds its
+    spectrum, a brass note keeps brightening): one block per lag.
+    """
+    from scipy.fft import dct
+
+    @dataclasses.dataclass(frozen=True)
+    class Decay(base):
+        @property
+        def blocks(self) -> dict[str, int]:
+            return {**super().blocks, **{f"decay_{lag}": self.n_mfcc for lag in lags}}
+
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
+            onset = np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)  # frames 1..t-1
+            weight = np.maximum(onset - onset.mean() - onset.std(), 0.0)
+            out = []
+            for lag in lags:
+                count = spec.shape[1] - 1 - lag  # onset frames with a frame ``lag`` later
+                if count < 1:
+                    out.append(np.zeros(self.n_mfcc))
+                    continue
+                w = weight[:count]
+                w = w / w.sum() if w.sum() > 0 else np.full(count, 1.0 / count)
+                change = np.einsum(
+                    "ij,j->i", spec[:, 1 + lag : 1 + lag + count] - spec[:, 1 : 1 + count], w
+                )
+                cepstra = dct(change, type=2, norm="ortho")[: self.n_mfcc]
+                out.append(np.pad(cepstra, (0, self.n_mfcc - len(cepstra))))
+            return np.concatenate([super().__call__(spectrogram, chroma), *out]).astype(np.float32)
+
+    return Decay
+
+
 def progression_statistics(base: Any) -> Any:
     """``base`` plus how the chroma moves: its correlation with itself later, transposed.
 

@@ -50,7 +50,8 @@ chosen by folds grouped by the domain's groups, not by file; not taken), ``--var
 library's default since 2026-12-06, screened first by a wrapper of the head, whose records
 the library's reproduce; none: the files alone), ``--noise-copies SNR`` (noisy copies too,
 ``_noise_copies.py``), ``--attack`` (the cepstra of the attacks: the screen of what
-``ClipStatistics(attack=True)`` computes since 2026-12-06), ``--test-copies S ...`` (the
+``ClipStatistics(attack=True)`` computes since 2026-12-06), ``--decay`` (the bands' change
+3 and 8 frames after the onsets; not taken), ``--test-copies S ...`` (the
 head's test answers averaged over each file and its varispeed copies; not taken) and
 ``--head-c C`` (the head's C fixed); the flags combine.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
@@ -97,6 +98,8 @@ def main() -> None:
         kind = screens.weighted_bands_statistics(kind)
     if args.envelope:
         kind = screens.envelope_statistics(kind)
+    if args.decay:
+        kind = screens.decay_statistics(kind)
     if args.attack:  # the screen's attacks (after the harmony) in place of the library's
         kind = screens.attack_statistics(kind)
         args.statistics = {"attack": False, **args.statistics}
