@@ -23,8 +23,9 @@ MelFeaturizer.classic() chunks (the classic way). Both are trained one step on r
 * warm latency of variants of the default, interleaved with it in the same loop (so the ratios
   hold on a busy machine): the first convolution at stride 2 (the default before 0.2), the
   default with a clip head (``aggregation="attention"``), the default with its batch
-  normalisations run as layers rather than folded into the convolutions (as before 0.3), and
-  the default without its statistics head (``Trainer(statistics=False)``);
+  normalisations run as layers rather than folded into the convolutions (as before 0.3),
+  the default without its statistics head (``Trainer(statistics=False)``) and with the head
+  before its attack blocks (``ClipStatistics(attack=False)``, the default until 2026-12-06);
 * where the warm time goes: decoding, features, the compiled forward pass, the chroma of the
   statistics' harmony (``Preprocessing.chroma``) and the statistics head (the clip statistics
   and its answer), medians.
@@ -131,6 +132,15 @@ def main() -> None:
         )
         variants["no statistics head"] = melgenre.Predictor(
             preprocessing=melgenre.Preprocessing(feat), model=model, labels=labels
+        )
+        before = melgenre.StatisticsHead(melgenre.ClipStatistics(attack=False), C=1.0)
+        x = np.random.default_rng(0).normal(size=(32, before.statistics.dim))
+        before.fit_statistics(x, np.arange(32) % 8, n_classes=8)
+        variants["head before the attacks"] = melgenre.Predictor(
+            preprocessing=melgenre.Preprocessing(feat),
+            model=model,
+            labels=labels,
+            statistics_head=before,
         )
         for variant in variants.values():
             variant.predict(paths[0])
