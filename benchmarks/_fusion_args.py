@@ -178,6 +178,13 @@ def parser(description: str) -> argparse.ArgumentParser:
         help="add the cepstra of the bands' change 3 and 8 frames after the onsets (a screen)",
     )
     parser.add_argument(
+        "--drop-blocks",
+        nargs="+",
+        default=[],
+        metavar="BLOCK",
+        help="leave these blocks of ClipStatistics.blocks out of the head (an ablation)",
+    )
+    parser.add_argument(
         "--test-copies",
         type=float,
         nargs="+",

@@ -350,6 +350,34 @@ def decay_statistics(base: Any, lags: tuple[int, ...] = (3, 8)) -> Any:
     return Decay
 
 
+def without_blocks(base: Any, names: tuple[str, ...]) -> Any:
+    """``base`` less the blocks ``names`` (an ablation: which block carries a gain).
+
+    The vector is computed whole and the named blocks' numbers are left out; their lengths in
+    ``blocks`` become 0, so the head's block balance weighs the rest as before.
+    """
+    unknown = set(names) - set(base().blocks)
+
+    @dataclasses.dataclass(frozen=True)
+    class Without(base):
+        @property
+        def blocks(self) -> dict[str, int]:
+            return {name: 0 if name in names else n for name, n in super().blocks.items()}
+
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            whole = super().__call__(spectrogram, chroma)
+            kept, at = [], 0
+            for name, n in super().blocks.items():
+                if name not in names:
+                    kept.append(whole[at : at + n])
+                at += n
+            return np.concatenate(kept)
+
+    if unknown:
+        raise SystemExit(f"--drop-blocks: no block named {sorted(unknown)}")
+    return Without
+
+
 def progression_statistics(base: Any) -> Any:
     """``base`` plus how the chroma moves: its correlation with itself later, transposed.
 

@@ -51,7 +51,8 @@ library's default since 2026-12-06, screened first by a wrapper of the head, who
 the library's reproduce; none: the files alone), ``--noise-copies SNR`` (noisy copies too,
 ``_noise_copies.py``), ``--attack`` (the cepstra of the attacks: the screen of what
 ``ClipStatistics(attack=True)`` computes since 2026-12-06), ``--decay`` (the bands' change
-3 and 8 frames after the onsets; not taken), ``--test-copies S ...`` (the
+3 and 8 frames after the onsets; not taken), ``--drop-blocks B ...`` (the head without
+these blocks: an ablation), ``--test-copies S ...`` (the
 head's test answers averaged over each file and its varispeed copies; not taken) and
 ``--head-c C`` (the head's C fixed); the flags combine.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
@@ -115,6 +116,8 @@ def main() -> None:
     if args.harmony:  # the screen's harmony in place of the library's
         kind = audio_screens.harmony_statistics(kind, args.harmony)
         args.statistics = {"harmony": False, **args.statistics}
+    if args.drop_blocks:
+        kind = screens.without_blocks(kind, tuple(args.drop_blocks))
     clip_statistics = kind(**args.statistics)
     copies = {} if args.varispeed is None else {"varispeed": tuple(args.varispeed)}
     record = json.loads(args.cv.read_text())

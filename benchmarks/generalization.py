@@ -160,6 +160,7 @@ def replay_fold(
     statistics: dict[str, Any],
     partials: bool = False,
     codebook: int = 0,
+    drop_blocks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Today's statistics head refitted on a fold's training files, fused with kept networks.
 
@@ -169,7 +170,8 @@ def replay_fold(
     fold's training files and scores each rendering's statistics, computed from its features
     today. No network is trained: a change of the head is checked on another soundfont in
     minutes. ``partials`` adds ``fusion.py --partials``' screened block, ``codebook``
-    ``fusion.py --codebook``'s (its mixture fitted on the fold's training frames).
+    ``fusion.py --codebook``'s (its mixture fitted on the fold's training frames);
+    ``drop_blocks`` leaves those blocks out (``fusion.py --drop-blocks``).
     """
     from melgenre.fusion import StatisticsHead
     from melgenre.statistics import ClipStatistics
@@ -184,6 +186,10 @@ def replay_fold(
         import _codebook
 
         kind, head_kind = _codebook.screened(kind, head_kind, codebook)
+    if drop_blocks:
+        import _head_screens
+
+        kind = _head_screens.without_blocks(kind, drop_blocks)
     train, _, _, renderings = fold_renderings(parts, others, cache_dir)
     head = head_kind(kind(**statistics)).fit(train)
     out: dict[str, Any] = {"statistics": repr(head.statistics), "renderings": {}}
@@ -239,6 +245,13 @@ def main() -> None:
         metavar="K",
         help="with --replay: the head with fusion.py --codebook K's screened blocks",
     )
+    parser.add_argument(
+        "--drop-blocks",
+        nargs="+",
+        default=[],
+        metavar="BLOCK",
+        help="with --replay: the head without these blocks (fusion.py --drop-blocks)",
+    )
     args = parser.parse_args()
     dataset, groups = cv.load_dataset(args.domain)
     for number, parts in enumerate(cv.folds(dataset, groups, args.folds)):
@@ -257,6 +270,7 @@ def main() -> None:
                     args.statistics,
                     args.partials,
                     args.codebook,
+                    tuple(args.drop_blocks),
                 ),
             }
         else:
