@@ -230,8 +230,7 @@ def _cepstra_moments(
     centred, where float32 weights summing to about 1 would leave a spread of rounding).
     """
     if statistics.power_weighted:
-        power = tf.reduce_mean(tf.pow(10.0, (spec - tf.reduce_max(spec)) / 10.0), axis=1)
-        weights = (power / tf.reduce_sum(power))[:, None]  # (t, 1)
+        weights = _frame_weights(spec)
         shift = tf.reduce_sum(centred * weights, axis=0)
         mean, centred = mean + shift, centred - shift
 
@@ -253,6 +252,12 @@ def _cepstra_moments(
     return cepstra_mean, cepstra_std
 
 
+def _frame_weights(spec: Any) -> Any:
+    """Each frame's share of the power, ``(t, 1)`` (``melgenre._clip_blocks.frame_weights``)."""
+    power = tf.reduce_mean(tf.pow(10.0, (spec - tf.reduce_max(spec)) / 10.0), axis=1)
+    return (power / tf.reduce_sum(power))[:, None]
+
+
 def _attack(spec: Any, centred: Any, rises: Any, constants: dict[str, Constant]) -> Any:
     """The attacks' cepstra (``melgenre._clip_blocks.attack_cepstra``) from ``(t, n_bins)``.
 
@@ -265,8 +270,7 @@ def _attack(spec: Any, centred: Any, rises: Any, constants: dict[str, Constant])
     total = tf.reduce_sum(weight)
     alike = tf.ones_like(weight) / tf.cast(tf.size(weight), tf.float32)
     weight = tf.where(total > 0.0, weight / _nonzero(total), alike)[:, None]
-    power = tf.reduce_mean(tf.pow(10.0, (spec - tf.reduce_max(spec)) / 10.0), axis=1)
-    held = tf.reduce_sum(centred * (power / tf.reduce_sum(power))[:, None], axis=0)
+    held = tf.reduce_sum(centred * _frame_weights(spec), axis=0)
     profiles = (  # (n_bins,) each; the DCT row by row, as the cepstra's mean
         tf.reduce_sum(rises * weight, axis=0),
         tf.reduce_sum(centred[1:] * weight, axis=0) - held,

@@ -308,8 +308,10 @@ class ClipStatistics:
             )
         cepstra = dct(spec, type=2, axis=0, norm="ortho")[: self.n_mfcc]
         cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
-        moments = cepstra_moments(cepstra, frame_weights(spec) if self.power_weighted else None)
-        onset = np.concatenate([[0.0], np.maximum(np.diff(spec, axis=1), 0.0).mean(axis=0)])
+        weights = frame_weights(spec)
+        moments = cepstra_moments(cepstra, weights if self.power_weighted else None)
+        rises = np.maximum(np.diff(spec, axis=1), 0.0)
+        onset = np.concatenate([[0.0], rises.mean(axis=0)])
         spread = float(onset.std())
         relative = self.period_multiples or self.rate_ratios
         tempogram, onset_spectrum, period_log_power = rhythm(
@@ -336,7 +338,7 @@ class ClipStatistics:
                 by_rate,
                 band_similarity(spec, band_from=self.band_from, shifts=self.band_shifts),
                 by_phrase,
-                attack_cepstra(spec, self.n_mfcc) if self.attack else [],
+                attack_cepstra(spec, rises, weights, self.n_mfcc) if self.attack else [],
                 _pitch.pitch_class_summaries(chroma) if self.harmony and chroma is not None else [],
             ]
         ).astype(np.float32)
