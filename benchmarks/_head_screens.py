@@ -282,9 +282,7 @@ def attack_statistics(base: Any) -> Any:
     in their own bands) and the bands' mean level there less their power-weighted mean over
     the clip (how the spectrum at the attacks differs from the sound held): two blocks.
     """
-    from scipy.fft import dct
-
-    from melgenre._clip_blocks import frame_weights
+    from melgenre._clip_blocks import attack_cepstra, frame_weights
 
     @dataclasses.dataclass(frozen=True)
     class Attack(base):
@@ -295,16 +293,8 @@ def attack_statistics(base: Any) -> Any:
         def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
             spec = np.asarray(spectrogram, np.float64)[:, : self.max_frames]
             rise = np.maximum(np.diff(spec, axis=1), 0.0)
-            onset = rise.mean(axis=0)
-            weight = np.maximum(onset - onset.mean() - onset.std(), 0.0)
-            weight = (
-                weight / weight.sum() if weight.sum() > 0 else np.full_like(onset, 1 / len(onset))
-            )
-            held = spec @ frame_weights(spec)
-            profiles = np.stack([rise @ weight, spec[:, 1:] @ weight - held])
-            cepstra = dct(profiles, type=2, axis=1, norm="ortho")[:, : self.n_mfcc]
-            cepstra = np.pad(cepstra, ((0, 0), (0, self.n_mfcc - cepstra.shape[1])))
-            return np.concatenate([super().__call__(spectrogram, chroma), cepstra.ravel()]).astype(
+            attacks = attack_cepstra(spec, rise, frame_weights(spec), self.n_mfcc)
+            return np.concatenate([super().__call__(spectrogram, chroma), attacks]).astype(
                 np.float32
             )
 
