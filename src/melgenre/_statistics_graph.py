@@ -19,7 +19,8 @@ windows' probabilities (:func:`melgenre.fusion.fuse`), as the Predictor does:
   with constant weights, as ``np.interp`` does;
 * the similarity by lag is computed block by block of frames (one matrix product of the
   block's frames with the same and the next ``similarity_reach`` frames, its diagonals
-  summed), in a ``tf.while_loop``; its block keeps the first ``similarity_lags``;
+  summed), in a ``tf.while_loop``; its block keeps the first ``similarity_lags``
+  (:mod:`melgenre._similarity_graph`, as the similarity across bands);
 * the similarity by note period and the onset spectrum by note rate read the same mean
   power spectrum at the note periods' rates (as the onset spectrum does), weigh them by a
   softmax and read the similarity and the onset spectrum with the constant indices and
@@ -49,9 +50,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from melgenre._clip_blocks import BAND_SMOOTHING, POWER_FLOOR, SPREAD_FLOOR
+from melgenre._clip_blocks import POWER_FLOOR, SPREAD_FLOOR
 from melgenre._periods import SHARPNESS, Reads, period_reads, rate_reads
 from melgenre._pitch_graph import harmony
+from melgenre._similarity_graph import band_similarity, nonzero, similarity_by_lag
 from melgenre._tf import tf
 from melgenre.errors import ExportError
 from melgenre.statistics import PHRASE_OVERLAP
@@ -145,16 +147,6 @@ def _constants(statistics: ClipStatistics, n_bins: int) -> dict[str, Constant]:
     return constants
 
 
-def _nonzero(energy: Any) -> Any:
-    """``energy`` with 0 replaced by 1: the divisor of a normalisation whose numerator is 0 then.
-
-    NumPy divides by ``max(energy, floor)`` (a floor of 1e-10 or 1e-9); the two differ
-    only below it, and a float16-quantized TFLite file, whose constants are float16,
-    would store such a floor as 0.
-    """
-    return tf.where(energy > 0.0, energy, tf.ones_like(energy))
-
-
 def clip_statistics(
     statistics: ClipStatistics, spec: Any, samples: Any = None, rate: int | None = None
 ) -> Any:
@@ -178,7 +170,7 @@ def clip_statistics(
     excess = tf.reduce_mean(tf.maximum(onset - onset_mean - spread, 0.0))
     peakiness = excess / tf.maximum(spread, SPREAD_FLOOR)
     tempogram, onset_spectrum, period_log_power = _rhythm(statistics, onset, constants)
-    reach = _similarity(statistics, centred)
+    reach = similarity_by_lag(statistics, centred)
     similarity = reach[: statistics.similarity_lags]
     by_period, by_rate, by_phrase = tf.zeros([0]), tf.zeros([0]), tf.zeros([0])
     if statistics.period_multiples or statistics.rate_ratios or statistics.phrase_multiples:
@@ -206,7 +198,7 @@ def clip_statistics(
             tf.stack([onset_mean, spread, peakiness]),
             by_period,
             by_rate,
-            _band_similarity(statistics, spec),
+            band_similarity(statistics, spec),
             by_phrase,
             _attack(spec, centred, rises, constants) if statistics.attack else tf.zeros([0]),
             harmony(samples, rate) if statistics.harmony and rate is not None else tf.zeros([0]),
@@ -269,7 +261,7 @@ def _attack(spec: Any, centred: Any, rises: Any, constants: dict[str, Constant])
     weight = tf.maximum(onset - mean - tf.sqrt(tf.reduce_mean(tf.square(onset - mean))), 0.0)
     total = tf.reduce_sum(weight)
     alike = tf.ones_like(weight) / tf.cast(tf.size(weight), tf.float32)
-    weight = tf.where(total > 0.0, weight / _nonzero(total), alike)[:, None]
+    weight = tf.where(total > 0.0, weight / nonzero(total), alike)[:, None]
     held = tf.reduce_sum(centred * _frame_weights(spec), axis=0)
     profiles = (  # (n_bins,) each; the DCT row by row, as the cepstra's mean
         tf.reduce_sum(rises * weight, axis=0),
@@ -304,7 +296,7 @@ def _rhythm(
         return tempogram, tf.zeros([0]), tf.zeros([0])
     centred = frames - tf.reduce_mean(frames, axis=1, keepdims=True)
     power = _power(centred * hann, width)
-    power = tf.reduce_mean(power / _nonzero(tf.reduce_sum(power, axis=1, keepdims=True)), axis=0)
+    power = tf.reduce_mean(power / nonzero(tf.reduce_sum(power, axis=1, keepdims=True)), axis=0)
 
     def log_power_at(name: str) -> Any:
         below = tf.gather(power, constants[f"{name}_below"])
@@ -318,74 +310,12 @@ def _rhythm(
 def _tempogram(statistics: ClipStatistics, power: Any, constants: dict[str, Constant]) -> Any:
     width = statistics.tempo_window
     zero_lag = tf.reduce_sum(power * tf.constant(constants["zero_lag"]), axis=1, keepdims=True)
-    scaled = tf.reduce_mean(power / _nonzero(zero_lag), axis=0)  # (width + 1,)
+    scaled = tf.reduce_mean(power / nonzero(zero_lag), axis=0)  # (width + 1,)
     # irfft of a real spectrum without an IRFFT op (TFLite has none): the DFT of its even
     # extension is real and is the inverse's sum, times the length
     even = tf.concat([scaled, tf.reverse(scaled[1:-1], [0])], 0)[None]  # (1, 2 * width)
     lags = tf.math.real(tf.signal.rfft(even, fft_length=[2 * width]))[0] / (2 * width)
     return lags[1 : statistics.tempo_lags + 1]
-
-
-#: Frames per block of the similarity's products (one matrix product per block).
-_SIMILARITY_BLOCK = 128
-
-
-def _similarity(statistics: ClipStatistics, centred: Any) -> Any:
-    """The similarity by lag (lags 1 to ``similarity_reach``), block by block of frames.
-
-    Each block's frames against the same and the next ``count`` frames: one matrix
-    product, its diagonals 1 to ``count`` summed. The frames are padded
-    with zeros, which add nothing, so lags past the clip are 0 (and no slice is ever
-    empty: TFLite's sum of one is not reliably 0).
-    """
-    count, block = statistics.similarity_reach, _SIMILARITY_BLOCK
-    n_frames = tf.shape(centred)[0]
-    padded = tf.pad(centred, [[0, block + count], [0, 0]])
-
-    def body(start: Any, sums: Any) -> tuple[Any, Any]:
-        rows = padded[start : start + block]
-        products = tf.matmul(rows, padded[start : start + block + count], transpose_b=True)
-        return start + block, sums + _lag_sums(products, block, count)[1:]
-
-    _, sums = tf.while_loop(
-        lambda start, _: start < n_frames, body, [tf.constant(0), tf.zeros([count])]
-    )
-    return sums / _nonzero(tf.reduce_sum(tf.square(centred)))
-
-
-def _band_similarity(statistics: ClipStatistics, spec: Any) -> Any:
-    """The similarity across bands of a time-major ``(t, n_bins)`` spectrogram.
-
-    Band-major inside: the neighbourhood's slices and the product's operands are rows
-    (slices along a time-major tensor's inner axis looked slower in TFLite's float
-    kernels, by about 2 ms a 15 s file, measured on a busy machine).
-    """
-    count = statistics.band_shifts
-    n_bands = int(spec.shape[1]) - statistics.band_from
-    if not count or n_bands <= 0:
-        return tf.zeros([count])
-    bands = tf.transpose(spec[:, statistics.band_from :])  # (n_bands, t)
-    reach = BAND_SMOOTHING // 2
-    extended = tf.concat([bands[:1]] * reach + [bands] + [bands[-1:]] * reach, 0)
-    mean = tf.add_n([extended[k : k + n_bands] for k in range(BAND_SMOOTHING)])
-    detail = bands - mean / BAND_SMOOTHING
-    products = tf.matmul(detail, tf.pad(detail, [[0, count], [0, 0]]), transpose_b=True)
-    sums = _lag_sums(products, n_bands, count)
-    return sums[1:] / _nonzero(sums[0])
-
-
-def _lag_sums(products: Any, rows: int, count: int) -> Any:
-    """The sums of a ``(rows, rows + count)`` product's diagonals 0 to ``count``.
-
-    ``products[i, j]`` pairs row ``i`` of a sequence with row ``j`` of the same sequence
-    padded with ``count`` zero rows: lag ``j - i``. Lag ``l`` of row ``i`` sits at
-    ``i * (rows + count + 1) + l`` of the flattened product: padded by one more row's
-    worth and folded that wide, the lags are columns (the pairs with ``j < i`` land past
-    column ``count``), with no index constant, which TFLite would store in every artifact.
-    """
-    flat = tf.pad(tf.reshape(products, [-1]), [[0, rows]])
-    skewed = tf.reshape(flat, [rows, rows + count + 1])
-    return tf.reduce_sum(skewed[:, : count + 1], axis=0)
 
 
 def _read(extended: Any, name: str, constants: dict[str, Constant]) -> Any:
