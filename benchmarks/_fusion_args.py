@@ -155,6 +155,15 @@ def parser(description: str) -> argparse.ArgumentParser:
         "(program, voice, piece) rather than by file (a screen)",
     )
     parser.add_argument(
+        "--block-relevance",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N times, scale each block of the statistics by the root of the norm of the "
+        "regression's coefficients on it and refit: the reweighted ridge whose fixed point "
+        "is the group lasso (_head_screens.relevance_head; a screen)",
+    )
+    parser.add_argument(
         "--head-c",
         type=float,
         help="the head's L2 strength fixed at this C instead of chosen by cross-validation",
@@ -201,6 +210,14 @@ def parser(description: str) -> argparse.ArgumentParser:
         metavar="SNR",
         help="the head also learns from each training file with white and with pink noise at "
         "SNR dB (_noise_copies.py; a screen)",
+    )
+    parser.add_argument(
+        "--crop-copies",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="the head also learns from two excerpts of FRACTION of each training file, one "
+        "from its start and one to its end (_crop_copies.py; a screen)",
     )
     parser.add_argument(
         "--keep-answers",

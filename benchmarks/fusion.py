@@ -49,17 +49,20 @@ chosen by folds grouped by the domain's groups, not by file; not taken), ``--var
 ...`` (the copies ``StatisticsHead(varispeed=...)`` learns from, in semitones; the
 library's default since 2026-12-06, screened first by a wrapper of the head, whose records
 the library's reproduce; none: the files alone), ``--noise-copies SNR`` (noisy copies too,
-``_noise_copies.py``), ``--attack`` (the cepstra of the attacks: the screen of what
+``_noise_copies.py``), ``--crop-copies F`` (two excerpts of the fraction F of each training
+file too, ``_crop_copies.py``), ``--attack`` (the cepstra of the attacks: the screen of what
 ``ClipStatistics(attack=True)`` computes since 2026-12-06), ``--decay`` (the bands' change
 3 and 8 frames after the onsets; not taken), ``--drop-blocks B ...`` (the head without
 these blocks: an ablation), ``--test-copies S ...`` (the
-head's test answers averaged over each file and its varispeed copies; not taken) and
-``--head-c C`` (the head's C fixed); the flags combine.
+head's test answers averaged over each file and its varispeed copies; not taken),
+``--block-relevance N`` (each block scaled by the root of its coefficients' norm, N
+reweighted refits: toward the group lasso) and ``--head-c C`` (the head's C fixed); the
+flags combine.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
 probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in another
 recorded network's (an ensemble of two networks and the head). The screened variants' code
-is in ``_head_screens.py`` (from the cached spectrogram and chroma) and
-``_audio_screens.py`` (from the audio).
+is in ``_head_screens.py`` and ``_onset_screens.py`` (from the cached spectrogram and
+chroma) and ``_audio_screens.py`` (from the audio).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ import _audio_screens as audio_screens
 import _codebook
 import _fusion_args
 import _head_screens as screens
+import _onset_screens as onset_screens
 import cv
 import numpy as np
 from _common import earlier_results, write_result
@@ -89,8 +93,8 @@ def main() -> None:
     for flag, variant in (
         (args.delta_cepstra, screens.delta_cepstra_statistics),
         (args.modulation, screens.modulation_statistics),
-        (args.scale_transform, screens.scale_transform_statistics),
-        (args.onset_spectrum, screens.onset_spectrum_statistics),
+        (args.scale_transform, onset_screens.scale_transform_statistics),
+        (args.onset_spectrum, onset_screens.onset_spectrum_statistics),
     ):
         kind = variant(kind) if flag else kind
     if args.weighted_cepstra:
@@ -98,11 +102,11 @@ def main() -> None:
     if args.weighted_bands:
         kind = screens.weighted_bands_statistics(kind)
     if args.envelope:
-        kind = screens.envelope_statistics(kind)
+        kind = onset_screens.envelope_statistics(kind)
     if args.decay:
-        kind = screens.decay_statistics(kind)
+        kind = onset_screens.decay_statistics(kind)
     if args.attack:  # the screen's attacks (after the harmony) in place of the library's
-        kind = screens.attack_statistics(kind)
+        kind = onset_screens.attack_statistics(kind)
         args.statistics = {"attack": False, **args.statistics}
     if args.progressions:
         kind = screens.progression_statistics(kind)
@@ -126,10 +130,16 @@ def main() -> None:
         if groups is None:
             raise SystemExit(f"--grouped-c: {args.domain} has no group column")
         head_kind = screens.grouped_c_head(head_kind, groups)
+    if args.block_relevance:
+        head_kind = screens.relevance_head(head_kind, args.block_relevance)
     if args.noise_copies is not None:
         import _noise_copies
 
         head_kind = _noise_copies.noisy_head(head_kind, args.noise_copies)
+    if args.crop_copies is not None:
+        import _crop_copies
+
+        head_kind = _crop_copies.cropped_head(head_kind, args.crop_copies)
     network_name = args.network or args.candidate
     runs = {f["fold"]: f for f in record["candidates"][network_name]["folds"]}
     others = []
@@ -192,6 +202,8 @@ def main() -> None:
             "C": head.C_,
             "fit_seconds": fit_seconds,
         }
+        if hasattr(head, "relevance_"):  # --block-relevance: each block's scale
+            row["relevance"] = head.relevance_
         if chroma is not None:  # the third expert alone, and multiplied in at 1 and 1/2
             row["chroma_network"] = right(chroma)
             row["fused_chroma"] = right(fuse(fused, chroma))
