@@ -44,21 +44,8 @@ def crop_rows(statistics: Any, features: Any, files: Any, fraction: float) -> tu
 
 def cropped_head(base: Any, fraction: float) -> Any:
     """``base`` (a StatisticsHead class) fitted on its files' excerpts too (the module notes)."""
+    from _head_screens import with_extra_rows
 
-    class CropCopies(base):  # type: ignore[misc,valid-type]
-        def fit(self, features: Any, **options: Any) -> Any:
-            self._features = features
-            return super().fit(features, **options)
-
-        def fit_statistics(self, x: Any, labels: Any, *, n_classes: int, groups: Any = None) -> Any:
-            files, file_labels = self._features.file_labels()  # the first rows are the files'
-            extra, owners = crop_rows(self.statistics, self._features, files, fraction)
-            groups = np.arange(len(files)) if groups is None else np.asarray(groups)
-            return super().fit_statistics(
-                np.concatenate([x, extra]),
-                np.concatenate([labels, file_labels[owners]]),
-                n_classes=n_classes,
-                groups=np.concatenate([groups, owners]),
-            )
-
-    return CropCopies
+    return with_extra_rows(
+        base, lambda statistics, features, files: crop_rows(statistics, features, files, fraction)
+    )

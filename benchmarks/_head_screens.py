@@ -364,3 +364,32 @@ def relevance_head(base: Any, iterations: int) -> Any:
             return self
 
     return RelevanceHead
+
+
+def with_extra_rows(base: Any, extra_rows: Any) -> Any:
+    """``base`` (a ``StatisticsHead`` class) whose regression also learns from extra rows.
+
+    ``extra_rows(statistics, features, files)`` gives ``(rows, owners)``: more training rows
+    and, for each, its file's position in ``files`` (the training files, sorted). The rows
+    join the library's (each file and its varispeed copies) with their file's label and
+    group, so the folds that choose ``C`` keep them with their file. The noisy copies'
+    (``_noise_copies.py``) and the excerpts' (``_crop_copies.py``) screens.
+    """
+
+    class ExtraRows(base):  # type: ignore[misc, valid-type]
+        def fit(self, features: Any, **options: Any) -> Any:
+            self._features = features
+            return super().fit(features, **options)
+
+        def fit_statistics(self, x: Any, labels: Any, *, n_classes: int, groups: Any = None) -> Any:
+            files, file_labels = self._features.file_labels()  # the first rows are the files'
+            extra, owners = extra_rows(self.statistics, self._features, files)
+            groups = np.arange(len(files)) if groups is None else np.asarray(groups)
+            return super().fit_statistics(
+                np.concatenate([x, extra]),
+                np.concatenate([labels, file_labels[owners]]),
+                n_classes=n_classes,
+                groups=np.concatenate([groups, owners]),
+            )
+
+    return ExtraRows

@@ -50,23 +50,11 @@ def noisy_head(base: Any, snr_db: float) -> Any:
     The library's ``fit`` makes the rows of the files and their varispeed copies; before its
     regression is fitted, the noisy copies' rows join them, grouped with their file's.
     """
+    from _head_screens import with_extra_rows
+
     from melgenre._varispeed import read_copies
 
-    class NoisyCopies(base):  # type: ignore[misc,valid-type]
-        def fit(self, features: Any, **options: Any) -> Any:
-            self._features = features
-            return super().fit(features, **options)
-
-        def fit_statistics(self, x: Any, labels: Any, *, n_classes: int, groups: Any = None) -> Any:
-            files, file_labels = self._features.file_labels()  # the first rows are the files'
-            make = noisy_copies(snr_db)
-            extra, owners = read_copies(self.statistics, self._features, files, make)
-            groups = np.arange(len(files)) if groups is None else np.asarray(groups)
-            return super().fit_statistics(
-                np.concatenate([x, extra]),
-                np.concatenate([labels, file_labels[owners]]),
-                n_classes=n_classes,
-                groups=np.concatenate([groups, owners]),
-            )
-
-    return NoisyCopies
+    make = noisy_copies(snr_db)
+    return with_extra_rows(
+        base, lambda statistics, features, files: read_copies(statistics, features, files, make)
+    )
