@@ -10,36 +10,44 @@ clip's bars and phrases happen to fall. Test files are read whole. Not in the li
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 
-def crop_rows(statistics: Any, features: Any, files: Any, fraction: float) -> tuple[Any, Any]:
-    """``(rows, owners)``: two excerpts' statistics per file of ``files`` (positions in it)."""
-    from melgenre.statistics import spectrogram_from_windows
+def excerpt_statistics(statistics: Any, begin: float, fraction: float) -> Any:
+    """``statistics`` (a ``ClipStatistics``) read from the excerpt ``[begin, begin + fraction)``.
 
-    groups = np.asarray(features.groups)
-    _, first = np.unique(groups, return_index=True)
-    bounds = np.append(np.sort(first), len(groups))
-    position = {int(f): k for k, f in enumerate(files)}
-    rows, owners = [], []
-    for start, stop in itertools.pairwise(bounds):
-        file = int(groups[start])
-        if file not in position:
-            continue
-        spec = spectrogram_from_windows(features.x[start:stop])
-        chroma = features.file_chroma(file) if statistics.harmony else None
-        for begin in (0.0, 1.0 - fraction):
-            a, b = int(begin * spec.shape[1]), int((begin + fraction) * spec.shape[1])
-            cut = None
-            if chroma is not None:
-                c = len(chroma)
-                cut = chroma[int(begin * c) : int((begin + fraction) * c)]
-            rows.append(statistics(spec[:, a:b], cut))
-            owners.append(position[file])
-    return np.asarray(rows, np.float32), np.asarray(owners, np.int64)
+    The spectrogram and the chroma are cut at the same fractions of their lengths.
+    """
+
+    @dataclasses.dataclass(frozen=True)
+    class Excerpt(type(statistics)):  # type: ignore[misc]
+        def __call__(self, spectrogram: Any, chroma: Any = None) -> Any:
+            def cut(array: Any, axis: int) -> Any:
+                n = array.shape[axis]
+                keep = slice(int(begin * n), int((begin + fraction) * n))
+                return array[:, keep] if axis else array[keep]
+
+            return super().__call__(cut(spectrogram, 1), None if chroma is None else cut(chroma, 0))
+
+    fields = {f.name: getattr(statistics, f.name) for f in dataclasses.fields(statistics)}
+    return Excerpt(**fields)
+
+
+def crop_rows(statistics: Any, features: Any, files: Any, fraction: float) -> tuple[Any, Any]:
+    """``(rows, owners)``: two excerpts' statistics per file of ``files`` (positions in it).
+
+    Each excerpt's rows come from ``ClipStatistics.transform``, one file's windows at a time.
+    """
+    rows = []
+    for begin in (0.0, 1.0 - fraction):
+        done, x = excerpt_statistics(statistics, begin, fraction).transform(features)
+        if not np.array_equal(done, files):
+            raise SystemExit("--crop-copies: the head's files are not the feature set's")
+        rows.append(x)
+    return np.concatenate(rows), np.tile(np.arange(len(files)), len(rows))
 
 
 def cropped_head(base: Any, fraction: float) -> Any:

@@ -335,9 +335,8 @@ def relevance_head(base: Any, iterations: int) -> Any:
             labels = np.asarray(labels, np.int64)
             mean, scale = self.weights_["mean"], self.weights_["scale"]
             z = (x - mean) / scale
-            sizes = [n for n in self.statistics.blocks.values() if n]
-            if z.shape[1] > sum(sizes):
-                sizes.append(z.shape[1] - sum(sizes))
+            named = self._block_sizes(z.shape[1])
+            sizes = list(named.values())
             block = np.repeat(np.arange(len(sizes)), sizes)[: z.shape[1]]
             factor = np.ones(len(sizes))
             coef = self.weights_["coef"]
@@ -352,9 +351,7 @@ def relevance_head(base: Any, iterations: int) -> Any:
             if self.C == "auto":
                 self.C_ = self._choose_c(scaled, labels, grid, groups)
             coef, intercept = logistic_weights(scaled, labels, self.C_, n_classes)
-            self.relevance_ = dict(
-                zip([*self.statistics.blocks, "rest"], np.round(factor, 3).tolist(), strict=False)
-            )
+            self.relevance_ = dict(zip(named, np.round(factor, 3).tolist(), strict=True))
             self.weights_ = {
                 "mean": mean,
                 "scale": scale / factor[block],

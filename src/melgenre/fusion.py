@@ -236,11 +236,19 @@ class StatisticsHead:
         self.weights_ = {"mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
         return self
 
+    def _block_sizes(self, dim: int) -> dict[str, int]:
+        """The non-empty blocks' lengths in order (:attr:`ClipStatistics.blocks`).
+
+        Numbers past the blocks (a subclass's own) count as one more block, ``"rest"``.
+        """
+        sizes = {name: n for name, n in self.statistics.blocks.items() if n}
+        if dim > sum(sizes.values()):
+            sizes["rest"] = dim - sum(sizes.values())
+        return sizes
+
     def _block_factors(self, dim: int) -> npt.NDArray[np.float64]:
-        """Each dimension's block length's square root (:attr:`ClipStatistics.blocks`)."""
-        sizes = [n for n in self.statistics.blocks.values() if n]
-        if dim > sum(sizes):
-            sizes.append(dim - sum(sizes))
+        """Each dimension's block length's square root (:meth:`_block_sizes`)."""
+        sizes = self._block_sizes(dim).values()
         return np.concatenate([np.full(n, np.sqrt(n)) for n in sizes])[:dim]
 
     @staticmethod
