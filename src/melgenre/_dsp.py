@@ -29,6 +29,7 @@ __all__ = [
     "resize_time",
     "stft_power",
     "stream_mel_power",
+    "window_seconds",
     "window_starts",
     "windows_from_blocks",
 ]
@@ -283,6 +284,24 @@ def window_starts(n_frames: int, frames: int, hop: int) -> IntArray:
     if starts[-1] + frames < n_frames:
         starts = np.append(starts, n_frames - frames)
     return starts
+
+
+def window_seconds(
+    starts: IntArray, frames: int, hop_length: int, sample_rate: int, n_samples: int
+) -> FloatArray:
+    """``(len(starts), 2)`` float32 start and end of each window, in seconds.
+
+    The ends are clipped to the duration of ``n_samples`` samples.
+
+    Examples
+    --------
+    >>> window_seconds(np.array([0, 64]), 128, 512, 22050, 44100).round(2).tolist()
+    [[0.0, 2.0], [1.49..., 2.0]]
+    """
+    per_frame = hop_length / sample_rate
+    begin = starts.astype(np.float64) * per_frame
+    end = np.minimum((starts + frames) * per_frame, n_samples / sample_rate)
+    return np.stack([begin, end], axis=1).astype(np.float32)
 
 
 def frame_windows(

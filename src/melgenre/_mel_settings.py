@@ -1,8 +1,8 @@
-"""The checks of :class:`~melgenre.MelFeaturizer`'s settings, run when one is made."""
+"""The checks of :class:`~melgenre.MelFeaturizer`'s settings, run when one is made; its presets."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from melgenre._filters import FREQUENCY_SCALES, LOG_FMIN
 from melgenre._validation import check_bool, check_choice, check_int, check_real
@@ -11,7 +11,19 @@ from melgenre.errors import ConfigError
 if TYPE_CHECKING:
     from melgenre.features import MelFeaturizer
 
-__all__ = ["check_settings"]
+__all__ = ["CLASSIC_SETTINGS", "check_settings", "clip_frames"]
+
+#: :meth:`MelFeaturizer.classic`'s settings: the classic notebook's 4 s chunks every 2 s
+#: at 44.1 kHz (345 and 172 frames), each resized to 128 x 128.
+CLASSIC_SETTINGS: dict[str, Any] = {
+    "sample_rate": 44100,
+    "n_fft": 2048,
+    "hop_length": 512,
+    "n_mels": 128,
+    "frames": 345,
+    "window_hop": 172,
+    "resize_frames": 128,
+}
 
 
 def check_settings(featurizer: MelFeaturizer) -> None:
@@ -65,3 +77,12 @@ def check_settings(featurizer: MelFeaturizer) -> None:
                 parameter="chroma",
                 value=featurizer.chroma,
             ) from exc
+
+
+def clip_frames(median_seconds: float, sample_rate: int, hop_length: int) -> int:
+    """:meth:`MelFeaturizer.for_clips`'s window: the median clip's frames, in 32..128.
+
+    Rounded up to a multiple of 16, so a 1 s word gets 48 frames and songs keep 128.
+    """
+    frames = 1 + int(median_seconds * sample_rate) // hop_length
+    return min(128, max(32, -(-frames // 16) * 16))

@@ -23,11 +23,12 @@ from melgenre._dsp import (
     mel_power,
     resize_time,
     window_deltas,
+    window_seconds,
     window_starts,
 )
 from melgenre._filters import filter_bank
 from melgenre._harmony import chroma_operator, window_chroma
-from melgenre._mel_settings import check_settings
+from melgenre._mel_settings import CLASSIC_SETTINGS, check_settings, clip_frames
 from melgenre._registry import register_component
 from melgenre._rhythm import window_tempogram
 from melgenre._twins import MelGraphTwins
@@ -182,17 +183,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         >>> MelFeaturizer.classic().output_shape
         (128, 128, 1)
         """
-        params: dict[str, Any] = {
-            "sample_rate": 44100,
-            "n_fft": 2048,
-            "hop_length": 512,
-            "n_mels": 128,
-            "frames": 345,
-            "window_hop": 172,
-            "resize_frames": 128,
-        }
-        params.update(overrides)
-        return cls(**params)
+        return cls(**{**CLASSIC_SETTINGS, **overrides})
 
     @classmethod
     def for_clips(cls, seconds: Iterable[float], **overrides: Any) -> MelFeaturizer:
@@ -220,10 +211,8 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         durations = sorted(float(s) for s in seconds)
         params: dict[str, Any] = dict(overrides)
         if durations:
-            probe = cls(**params)
-            median = durations[len(durations) // 2]
-            frames = 1 + int(median * probe.sample_rate) // probe.hop_length
-            params.setdefault("frames", min(128, max(32, -(-frames // 16) * 16)))
+            probe, median = cls(**params), durations[len(durations) // 2]
+            params.setdefault("frames", clip_frames(median, probe.sample_rate, probe.hop_length))
         return cls(**params)
 
     # ---------------------------------------------------------------- shape
@@ -357,11 +346,8 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         return self._window_times(audio.n_samples)
 
     def _window_times(self, n_samples: int) -> FloatArray:
-        starts = self.window_starts(1 + n_samples // self.hop_length).astype(np.float64)
-        seconds_per_frame = self.hop_length / self.sample_rate
-        begin = starts * seconds_per_frame
-        end = np.minimum((starts + self.frames) * seconds_per_frame, n_samples / self.sample_rate)
-        return np.stack([begin, end], axis=1).astype(np.float32)
+        starts = self.window_starts(1 + n_samples // self.hop_length)
+        return window_seconds(starts, self.frames, self.hop_length, self.sample_rate, n_samples)
 
     # ------------------------------------------------------------- streaming
 
@@ -402,11 +388,9 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         return all(getattr(type(self), step) is getattr(MelFeaturizer, step) for step in steps)
 
     def __getstate__(self) -> dict[str, Any]:
-        # Leave the cached matrices out of pickles (sent to worker processes).
-        state = dict(self.__dict__)
-        for cached in ("mel_basis", "_mel_operator", "_window", "_chroma_operator"):
-            state.pop(cached, None)
-        return state
+        # Leave the cached matrices (every cached property) out of pickles sent to workers.
+        return {k: v for k, v in self.__dict__.items() if not _cached(type(self), k)}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+
+def _cached(cls: type, name: str) -> bool:
+    return isinstance(getattr(cls, name, None), functools.cached_property)
