@@ -68,7 +68,7 @@ def train_predictor(data_dir: Path, featurizer: MelFeaturizer = FEAT) -> tuple[P
         first_stride=1,  # 32x32 test windows are small enough already
         seed=3,
     )
-    trainer = Trainer(  # the window path alone: tests/test_statistics.py covers the head
+    trainer = Trainer(  # the window path alone: tests/test_fusion.py covers the head
         model,
         epochs=8,
         batch_size=16,
