@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from melgenre import Audio
+
 FloatArray = npt.NDArray[np.float32]
 
 #: (format, subtype, extension) for every container/codec the loader must read.
@@ -62,6 +64,17 @@ def noise(*, duration: float, sample_rate: int, seed: int, amplitude: float = 0.
     rng = np.random.default_rng(seed)
     n = round(duration * sample_rate)
     return (amplitude * rng.standard_normal(n)).astype(np.float32).clip(-1, 1)
+
+
+def noise_audio(seconds: float, *, sample_rate: int = 22050, seed: int = 0) -> Audio:
+    """:func:`noise` as melgenre's :class:`~melgenre.Audio`, named "noise"."""
+    return Audio(noise(duration=seconds, sample_rate=sample_rate, seed=seed), sample_rate, "noise")
+
+
+def peak_frequency(samples: npt.NDArray[np.floating[Any]], sample_rate: int) -> float:
+    """The frequency of the strongest bin of ``samples``' Hann-windowed spectrum, in Hz."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / sample_rate)[np.argmax(spectrum)])
 
 
 def write_audio(
