@@ -52,19 +52,20 @@ def frame_weights(spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 def attack_cepstra(
     spec: npt.NDArray[np.float64],
     rise: npt.NDArray[np.float64],
-    weights: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64] | None,
     n_mfcc: int,
 ) -> npt.NDArray[np.float64]:
     """The attacks' two blocks: ``n_mfcc`` cepstra of the bands' rise and of their level there.
 
     ``rise`` is ``spec``'s positive frame-to-frame differences, ``(n_bins, t - 1)``, and
-    ``weights`` its frames' :func:`frame_weights` (both computed once by the caller, which
-    reads them for other blocks too). The frames are weighted by their onset excess (the
-    bands' mean rise from the frame before, above its mean plus one spread; alike when none
-    passes): the cepstra (the DCT, as the head's) of each band's mean rise in dB (the
-    attack's spectrum) and of the bands' mean level at the attacks less their mean weighted
-    by power (as the head's cepstra's mean): how the spectrum differs where notes start from
-    where they sound. Products by ``einsum``, not BLAS (see :func:`band_similarity`).
+    ``weights`` its frames' :func:`frame_weights` (computed once by the caller, which reads
+    them for other blocks too; ``None`` computes them here). The frames are weighted by
+    their onset excess (the bands' mean rise from the frame before, above its mean plus one
+    spread; alike when none passes): the cepstra (the DCT, as the head's) of each band's
+    mean rise in dB (the attack's spectrum) and of the bands' mean level at the attacks less
+    their mean weighted by power (as the head's cepstra's mean): how the spectrum differs
+    where notes start from where they sound. Products by ``einsum``, not BLAS (see
+    :func:`band_similarity`).
     """
     from scipy.fft import dct
 
@@ -72,7 +73,7 @@ def attack_cepstra(
     weight = np.maximum(onset - onset.mean() - onset.std(), 0.0)
     total = float(weight.sum())
     weight = weight / total if total > 0 else np.full_like(onset, 1.0 / len(onset))
-    held = np.einsum("ij,j->i", spec, weights)
+    held = np.einsum("ij,j->i", spec, frame_weights(spec) if weights is None else weights)
     at_attacks = np.einsum("ij,j->i", spec[:, 1:], weight) - held
     profiles = np.stack([np.einsum("ij,j->i", rise, weight), at_attacks])
     cepstra = dct(profiles, type=2, axis=1, norm="ortho")[:, :n_mfcc]

@@ -308,8 +308,8 @@ class ClipStatistics:
             )
         cepstra = dct(spec, type=2, axis=0, norm="ortho")[: self.n_mfcc]
         cepstra = np.pad(cepstra, ((0, self.n_mfcc - len(cepstra)), (0, 0)))
-        weights = frame_weights(spec)
-        moments = cepstra_moments(cepstra, weights if self.power_weighted else None)
+        weights = frame_weights(spec) if self.power_weighted else None  # the attacks' too
+        moments = cepstra_moments(cepstra, weights)
         rises = np.maximum(np.diff(spec, axis=1), 0.0)
         onset = np.concatenate([[0.0], rises.mean(axis=0)])
         spread = float(onset.std())
