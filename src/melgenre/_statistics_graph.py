@@ -162,7 +162,8 @@ def clip_statistics(
     constants = _constants(statistics, n_bins)
     mean = tf.reduce_mean(spec, axis=0)
     centred = spec - mean
-    cepstra_mean, cepstra_std = _cepstra_moments(statistics, spec, centred, mean, constants)
+    power = _frame_weights(spec) if statistics.power_weighted or statistics.attack else None
+    cepstra_mean, cepstra_std = _cepstra_moments(statistics, power, centred, mean, constants)
     rises = tf.maximum(spec[1:] - spec[:-1], 0.0)
     onset = tf.concat([tf.zeros([1]), tf.reduce_mean(rises, axis=1)], 0)
     onset_mean = tf.reduce_mean(onset)
@@ -200,7 +201,7 @@ def clip_statistics(
             by_rate,
             band_similarity(statistics, spec),
             by_phrase,
-            _attack(spec, centred, rises, constants) if statistics.attack else tf.zeros([0]),
+            _attack(power, centred, rises, constants) if statistics.attack else tf.zeros([0]),
             harmony(samples, rate) if statistics.harmony and rate is not None else tf.zeros([0]),
         ],
         0,
@@ -209,20 +210,20 @@ def clip_statistics(
 
 def _cepstra_moments(
     statistics: ClipStatistics,
-    spec: Any,
+    weights: Any,
     centred: Any,
     mean: Any,
     constants: dict[str, Constant],
 ) -> tuple[Any, Any]:
     """The cepstra's mean and spread over time (``melgenre._clip_blocks.cepstra_moments``).
 
-    ``centred`` is the ``(t, n_bins)`` ``spec`` less its plain ``mean`` over frames. Alike
-    over frames, or by each frame's share of the power (``power_weighted``): the plain
-    mean moved by the weighted mean of ``centred`` (a clip of equal frames stays exactly
-    centred, where float32 weights summing to about 1 would leave a spread of rounding).
+    ``centred`` is the ``(t, n_bins)`` spectrogram less its plain ``mean`` over frames.
+    Alike over frames, or by each frame's share of the power (``power_weighted``; the
+    ``(t, 1)`` ``weights`` of :func:`_frame_weights`): the plain mean moved by the weighted
+    mean of ``centred`` (a clip of equal frames stays exactly centred, where float32
+    weights summing to about 1 would leave a spread of rounding).
     """
     if statistics.power_weighted:
-        weights = _frame_weights(spec)
         shift = tf.reduce_sum(centred * weights, axis=0)
         mean, centred = mean + shift, centred - shift
 
@@ -250,10 +251,11 @@ def _frame_weights(spec: Any) -> Any:
     return (power / tf.reduce_sum(power))[:, None]
 
 
-def _attack(spec: Any, centred: Any, rises: Any, constants: dict[str, Constant]) -> Any:
+def _attack(power: Any, centred: Any, rises: Any, constants: dict[str, Constant]) -> Any:
     """The attacks' cepstra (``melgenre._clip_blocks.attack_cepstra``) from ``(t, n_bins)``.
 
-    The levels are read from ``centred`` (``spec`` less its plain mean): both weightings
+    ``power`` is the frames' :func:`_frame_weights`, shared with the cepstra's moments. The
+    levels are read from ``centred`` (the spectrogram less its plain mean): both weightings
     sum to 1, so the difference is the same, without float32's rounding of large levels.
     """
     onset = tf.reduce_mean(rises, axis=1)
@@ -262,7 +264,7 @@ def _attack(spec: Any, centred: Any, rises: Any, constants: dict[str, Constant])
     total = tf.reduce_sum(weight)
     alike = tf.ones_like(weight) / tf.cast(tf.size(weight), tf.float32)
     weight = tf.where(total > 0.0, weight / nonzero(total), alike)[:, None]
-    held = tf.reduce_sum(centred * _frame_weights(spec), axis=0)
+    held = tf.reduce_sum(centred * power, axis=0)
     profiles = (  # (n_bins,) each; the DCT row by row, as the cepstra's mean
         tf.reduce_sum(rises * weight, axis=0),
         tf.reduce_sum(centred[1:] * weight, axis=0) - held,
