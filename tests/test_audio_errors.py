@@ -193,6 +193,7 @@ def test_audioread_without_a_backend_names_both_failures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import audioread
+    from audioread.rawread import RawAudioFile
 
     def no_backend(path: str) -> None:
         raise audioread.exceptions.NoBackendError()
@@ -200,11 +201,25 @@ def test_audioread_without_a_backend_names_both_failures(
     monkeypatch.setattr(audioread, "audio_open", no_backend)
     path = tmp_path / "song.m4a"
     path.write_bytes(bytes(300))
+    # audioread raises NoBackendError when no decoder is installed (its reader of plain
+    # WAV/AIFF is always there) ...
+    monkeypatch.setattr(audioread, "available_backends", lambda: [RawAudioFile])
     with pytest.raises(
         AudioDecodeError,
-        match=r"song\.m4a.*libsndfile: Format not recognised; no audioread backend",
+        match=r"song\.m4a.*libsndfile: Format not recognised; no audioread backend.*FFmpeg",
     ):
         AudioLoader().load(path)
+
+    # ... and when every installed decoder failed: then installing FFmpeg is no advice
+    class FFmpegAudioFile:
+        pass
+
+    monkeypatch.setattr(audioread, "available_backends", lambda: [RawAudioFile, FFmpegAudioFile])
+    with pytest.raises(AudioDecodeError) as failed:
+        AudioLoader().load(path)
+    message = str(failed.value)
+    assert "audioread's FFmpegAudioFile could not decode it either" in message
+    assert "install FFmpeg" not in message
 
 
 def test_missing_audioread_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -292,7 +292,7 @@ def decode_with_audioread(
         raise
     except Exception as exc:
         other = (
-            "no audioread backend is available (install FFmpeg for formats such as AAC/M4A)"
+            _no_backend_reason(audioread)
             if type(exc).__name__ == "NoBackendError"
             else f"audioread: {exc}"
             if isinstance(exc, _NoAudioStreamError)
@@ -316,6 +316,22 @@ def decode_with_audioread(
             source=name,
         )
     return pcm_to_float(interleaved.reshape(-1, channels).T), rate
+
+
+def _no_backend_reason(audioread: Any) -> str:
+    """Why audioread gave up: no decoder for compressed audio, or every one failed.
+
+    audioread raises ``NoBackendError`` in both cases; its always-present reader of plain
+    WAV/AIFF (``RawAudioFile``) does not count as a decoder here.
+    """
+    decoders = [
+        backend.__name__
+        for backend in audioread.available_backends()
+        if backend.__name__ != "RawAudioFile"
+    ]
+    if not decoders:
+        return "no audioread backend is available (install FFmpeg for formats such as AAC/M4A)"
+    return f"audioread's {', '.join(decoders)} could not decode it either"
 
 
 def libsndfile_reason(exc: Exception) -> str:
