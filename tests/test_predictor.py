@@ -201,6 +201,24 @@ def test_evaluate_on_a_folder_dataset(trained: tuple[Predictor, Path, Any]) -> N
     assert predictor.evaluate(reordered, workers=1).classes == LABELS
 
 
+def test_a_class_the_model_does_not_know_is_named_before_extraction(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predictor = trained[0]
+    for label in ("tone", "cat"):
+        (tmp_path / label).mkdir()
+        sf.write(
+            tmp_path / label / "a.wav", tone(frequency=440.0, duration=1.0, sample_rate=SR), SR
+        )
+
+    def extract(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("extracted before the classes were checked")
+
+    monkeypatch.setattr(FolderDataset, "features", extract)
+    with pytest.raises(ConfigError, match=r"classes \['cat'\] that the model does not know"):
+        predictor.evaluate(FolderDataset(tmp_path), workers=1)
+
+
 def test_threads_sharing_one_predictor_agree_with_one_thread(
     trained: tuple[Predictor, Path, Any],
 ) -> None:

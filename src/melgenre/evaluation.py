@@ -219,12 +219,7 @@ def evaluate_features(
         ``features`` has classes the classifier does not know.
     """
     classes = list(classes)
-    unknown = [c for c in features.classes if c not in classes]
-    if unknown:
-        raise ConfigError(
-            f"The data has classes {unknown} that the model does not know (its labels: {classes}).",
-            parameter="classes",
-        )
+    _check_known(features.classes, classes)
     to_ours = np.array([classes.index(c) for c in features.classes], dtype=np.int64)
     parts = [predict_proba(batch) for batch in features.batches(batch_size)]
     outputs = np.concatenate(parts) if parts else np.zeros((0, len(classes)), np.float32)
@@ -245,18 +240,33 @@ def evaluate_features(
     )
 
 
+def _check_known(data_classes: Sequence[str], classes: Sequence[str]) -> None:
+    unknown = [c for c in data_classes if c not in classes]
+    if unknown:
+        raise ConfigError(
+            f"The data has classes {unknown} that the model does not know "
+            f"(its labels: {list(classes)}).",
+            parameter="classes",
+        )
+
+
 def features_to_evaluate(
     data: Any,
     preprocessing: Preprocessing,
     cache_dir: PathLike | None,
     workers: int | None,
     progress: bool,
+    labels: Sequence[str] | None = None,
 ) -> FeatureSet:
     """``data`` as a :class:`FeatureSet` of ``preprocessing``'s windows (Trainer and Predictor).
 
-    A dataset is extracted; a feature set is checked against the window shape.
+    A dataset is extracted, once its classes are known to be among ``labels`` (when
+    given: a class the model does not know is reported before hours of extraction); a
+    feature set is checked against the window shape.
     """
     if isinstance(data, FolderDataset):
+        if labels is not None:
+            _check_known(data.classes, labels)
         return data.features(preprocessing, cache_dir=cache_dir, workers=workers, progress=progress)
     if not isinstance(data, FeatureSet):
         raise MelgenreTypeError(

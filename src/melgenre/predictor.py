@@ -296,7 +296,9 @@ class Predictor(PredictorFiles):
         -------
         EvaluationReport
         """
-        features = features_to_evaluate(data, self.preprocessing, cache_dir, workers, progress)
+        features = features_to_evaluate(
+            data, self.preprocessing, cache_dir, workers, progress, self.labels
+        )
         return evaluate_features(
             self._window_outputs,
             features,
