@@ -82,6 +82,29 @@ def test_train_text_summary_class_weight_attention_pooling_and_clip_statistics(
     assert predictor.predict(next((data / "drums").iterdir())).label in demo.CLASSES
 
 
+def test_train_counts_the_files_it_used_and_names_those_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from melgenre._train_job import summary_lines
+
+    data = demo.make_dataset(tmp_path / "d", clips_per_class=3, duration=2.0)
+    (data / "drums" / "empty.wav").write_bytes(b"")  # one bad file among 16
+    code, out, _ = run(
+        capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+        "--workers", "1", "--validation-size", "0", "--no-clip-statistics", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert "empty.wav: Cannot read audio" in caplog.text  # named as it is skipped
+    summary = json.loads(out)
+    assert sum(summary["skipped_files"].values()) == 1
+    assert summary["files"]["train"] + summary["files"]["test"] == 15  # the files used
+    lines = summary_lines(summary)
+    assert lines[0].startswith(f"Trained on {summary['files']['train']} files")
+    assert "Skipped 1 file that could not be read" in lines[1]
+    failed = json.loads((tmp_path / "m" / "melgenre.json").read_text())["metadata"]["training"]
+    assert [Path(f["path"]).name for f in failed["failed_files"]] == ["empty.wav"]
+
+
 def test_clip_statistics_is_on_unless_turned_off() -> None:
     from melgenre.cli import _parser
 

@@ -19,6 +19,9 @@ __all__ = ["named_split", "summary_lines", "train_job"]
 
 logger = logging.getLogger(__name__)
 
+#: The split's parts, as the summary counts them.
+PARTS = ("train", "validation", "test")
+
 
 def train_job(
     data_dir: Path,
@@ -94,7 +97,7 @@ def train_job(
         name: part.features(
             preprocessing, cache_dir=cache_dir, workers=workers, progress=verbose > 0
         )
-        for name, part in (("train", train), ("validation", validation), ("test", test))
+        for name, part in zip(PARTS, (train, validation, test), strict=True)
         if part is not None and len(part)
     }
     model = melgenre.GenreCNN(
@@ -154,7 +157,12 @@ def train_job(
     return {
         "model_dir": str(out),
         "classes": classes,
-        "files": {"train": len(train), "validation": len(validation or []), "test": len(test)},
+        # files that took part, and those skipped at extraction (reasons: the warnings, and
+        # the bundle's metadata.training.failed_files)
+        "files": {part: features[part].n_files if part in features else 0 for part in PARTS},
+        "skipped_files": {
+            part: len(features[part].failures) if part in features else 0 for part in PARTS
+        },
         "epochs_run": history.epochs,
         "plan": plan.to_dict(),
         "file_accuracy": report.file_accuracy if report is not None else None,
@@ -193,6 +201,12 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"{', '.join(summary['classes'])}) for {summary['epochs_run']} epochs "
         f"in {summary['seconds']} s."
     ]
+    skipped = sum(summary.get("skipped_files", {}).values())
+    if skipped:
+        lines.append(
+            f"Skipped {skipped} file{'s' if skipped > 1 else ''} that could not be read "
+            "(named above; also in the bundle's metadata, training.failed_files)."
+        )
     if summary["file_accuracy"] is not None:
         lines.append(
             f"Test accuracy on {summary['files']['test']} files: file-level "
