@@ -222,6 +222,21 @@ def test_audioread_without_a_backend_names_both_failures(
     assert "install FFmpeg" not in message
 
 
+def test_a_decoder_error_without_a_message_reads_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audioread
+
+    def ends_early(path: str) -> None:
+        raise EOFError  # what the standard library's wave reader raises on a short text file
+
+    monkeypatch.setattr(audioread, "audio_open", ends_early)
+    path = tmp_path / "notes.wav"
+    path.write_text("hello\n")
+    with pytest.raises(AudioDecodeError, match=r"notes\.wav.*; audioread: EOFError\)\."):
+        AudioLoader().load(path)
+
+
 def test_missing_audioread_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "audioread", None)
     path = tmp_path / "song.m4a"

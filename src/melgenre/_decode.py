@@ -296,7 +296,7 @@ def decode_with_audioread(
             if type(exc).__name__ == "NoBackendError"
             else f"audioread: {exc}"
             if isinstance(exc, _NoAudioStreamError)
-            else f"audioread: {type(exc).__name__}: {exc}"
+            else f"audioread: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
         )
         raise AudioDecodeError(
             f"Cannot read audio from {name!r}: it is not an audio file melgenre can decode "
