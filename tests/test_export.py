@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -419,6 +422,24 @@ def test_cli_export_and_check_parity(
 
     assert main(["export", str(bundle), str(tmp_path / "x"), "--quantize", "int8"]) == 1
     assert "applies to format='tflite' only" in capsys.readouterr().err
+
+    # the export runs in a fresh process without TensorFlow's start-up lines or the TFLite
+    # interpreter's notice of its XNNPACK delegate on standard error
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    code = (
+        "import sys, numpy as np; from melgenre import ExportedModel; "
+        "print(ExportedModel.load(sys.argv[1])(np.zeros(4000, np.float32))['probabilities'])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    assert run.stderr == ""
+    assert run.stdout.strip()
 
 
 def test_window_features_of_an_export_match_a_file(

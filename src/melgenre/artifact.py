@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from melgenre._stderr import quietly
 from melgenre._typing import FloatArray, PathLike
 from melgenre.errors import BundleError
 from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
@@ -131,9 +132,15 @@ def _tflite_runner(file: Path, num_threads: int | None) -> Any:
         warnings.simplefilter("ignore")
         interpreter = Interpreter(model_path=str(file), num_threads=threads)
     runner = interpreter.get_signature_runner(SIGNATURE)
+    first = [True]
 
     def run(samples: FloatArray) -> dict[str, FloatArray]:
-        outputs = runner(samples=samples)
+        if first[0]:  # the interpreter announces its XNNPACK delegate on its first run
+            first[0] = False
+            with quietly():
+                outputs = runner(samples=samples)
+        else:
+            outputs = runner(samples=samples)
         return {key: np.array(value) for key, value in outputs.items()}
 
     return run
