@@ -130,6 +130,13 @@ def test_unsupported_source_types(source: Any, tmp_path: Path) -> None:
         AudioLoader().load(source)
 
 
+def test_a_bare_array_and_an_odd_type_are_told_what_to_pass() -> None:
+    with pytest.raises(MelgenreTypeError, match=r"bare NumPy array.*\(samples, sample_rate\)"):
+        AudioLoader().load(np.zeros(22050, np.float32))  # type: ignore[arg-type]
+    with pytest.raises(MelgenreTypeError, match="from an object of type dict: expected a path"):
+        AudioLoader().load({"array": np.zeros(10), "sampling_rate": 8000})  # type: ignore[arg-type]
+
+
 def test_text_mode_file_object(wav_file: Path) -> None:
     with (
         open(wav_file, encoding="latin-1") as handle,

@@ -260,10 +260,15 @@ def encoded_source(source: Any) -> tuple[str | IO[bytes], str]:
     if hasattr(source, "read"):
         name = source_name(source)
         return seekable(source, name), name
+    if isinstance(source, np.ndarray):  # librosa's habit: y alone, its rate elsewhere
+        raise MelgenreTypeError(
+            "Cannot load audio from a bare NumPy array: its sample rate is unknown. Pass "
+            "(samples, sample_rate) or melgenre.Audio(samples, sample_rate)."
+        )
     raise MelgenreTypeError(
-        f"Cannot load audio from a {type(source).__name__}: expected a path (str or "
-        "os.PathLike), a binary file object, bytes, a (samples, sample_rate) tuple or "
-        "melgenre.Audio."
+        f"Cannot load audio from an object of type {type(source).__name__}: expected a path "
+        "(str or os.PathLike), a binary file object, bytes, a (samples, sample_rate) tuple "
+        "or melgenre.Audio."
     )
 
 
