@@ -1,7 +1,11 @@
-"""A tiny featurizer and CNN, and a small trained bundle (tones vs noise vs chirps at 8 kHz)."""
+"""A tiny featurizer and CNN, a small trained bundle (tones vs noise vs chirps at 8 kHz), and a
+fresh Python process to run a model in."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from melgenre import FolderDataset, GenreCNN, MelFeaturizer, Predictor, Preprocessing, Trainer
@@ -45,3 +49,11 @@ def train_bundle(root: Path) -> Path:
     history = trainer.fit(train, validation=validation)
     predictor = Predictor(preprocessing=Preprocessing(FEAT), model=trainer.model, labels=ds.classes)
     return predictor.save(root / "model", history=history, report=predictor.evaluate(test))
+
+
+def run_fresh(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in a fresh process, TensorFlow's log settings unset (as a user's shell)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=300, check=True
+    )

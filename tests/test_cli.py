@@ -13,6 +13,7 @@ import soundfile as sf
 
 from melgenre import Predictor, demo
 from melgenre.cli import main
+from serving import run_fresh
 
 
 @pytest.fixture(scope="module")
@@ -231,20 +232,10 @@ def test_python_dash_m_and_help() -> None:
 
 def test_commands_start_quietly(trained: tuple[Path, Path]) -> None:
     """No TensorFlow, absl or CUDA start-up lines unless --verbose (issue 14)."""
-    import os
-
     data, model = trained
     clip = next((data / demo.CLASSES[0]).iterdir())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     for argv in (["info", str(model)], ["predict", str(model), str(clip)]):
-        out = subprocess.run(
-            [sys.executable, "-m", "melgenre", *argv],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            check=True,
-        )
+        out = run_fresh("-m", "melgenre", *argv)
         assert out.stderr == ""
         assert out.stdout.strip()
 

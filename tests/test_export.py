@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +31,7 @@ from melgenre.cli import main
 from melgenre.errors import BundleError, ConfigError, ExportError
 from melgenre.export import EXPORT_CONFIG, LABELS_FILE, PARITY_FILE, TFLITE_FILE
 from melgenre.parity import check_parity, max_difference, parity_signals
-from serving import FEAT, SR, tiny_model
+from serving import FEAT, SR, run_fresh, tiny_model
 from signals import chirp, tone, write_separable
 
 
@@ -425,19 +422,11 @@ def test_cli_export_and_check_parity(
 
     # the export runs in a fresh process without TensorFlow's start-up lines or the TFLite
     # interpreter's notice of its XNNPACK delegate on standard error
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     code = (
         "import sys, numpy as np; from melgenre import ExportedModel; "
         "print(ExportedModel.load(sys.argv[1])(np.zeros(4000, np.float32))['probabilities'])"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code, str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=True,
-    )
+    run = run_fresh("-c", code, str(out))
     assert run.stderr == ""
     assert run.stdout.strip()
 
