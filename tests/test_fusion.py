@@ -104,6 +104,21 @@ def test_a_balanced_head_gives_every_block_the_same_say(tempi: Any) -> None:
         StatisticsHead(balance=1)  # type: ignore[arg-type]
 
 
+def test_c_is_1_when_a_class_has_one_training_file_with_or_without_its_copies() -> None:
+    """Too few files for two folds in a class: no cross-validation (it used to crash in
+    scikit-learn's splitter, built before the check)."""
+    from melgenre._regression import choose_c
+
+    x = np.random.default_rng(0).normal(size=(9, 4))
+    labels = np.array([0, 1, 1, 1, 1, 1, 1, 1, 1])
+    assert choose_c(x, labels, BALANCED_C_GRID) == 1.0
+    # a file and its varispeed copies are one group: class 0 still has one file
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1])
+    groups = np.array([0, 0, 0, 1, 1, 2, 2, 3, 3])
+    assert choose_c(x, labels, BALANCED_C_GRID, groups) == 1.0
+    assert choose_c(x, np.array([0, 0, 1, 1, 0, 1, 0, 1, 0]), (0.1, 1.0)) in (0.1, 1.0)
+
+
 def test_fuse_is_a_weighted_normalised_product() -> None:
     p = fuse([[0.5, 0.5], [0.9, 0.1]], [[0.2, 0.8], [0.5, 0.5]])
     np.testing.assert_allclose(p, [[0.2, 0.8], [0.9, 0.1]], atol=1e-6)

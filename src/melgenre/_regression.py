@@ -30,14 +30,17 @@ def choose_c(
 
     if groups is None:
         folds = min(5, int(np.bincount(labels)[np.unique(labels)].min()))
-        splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=0)
     else:
         groups = np.asarray(groups)
         folds = min(5, min(len(set(groups[labels == c])) for c in np.unique(labels)))
-        splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=0)
-    if folds < 2:
+    if folds < 2:  # before the splitters, which refuse fewer than 2 folds
         logger.info("A class has one training file: StatisticsHead uses C=1.0.")
         return 1.0
+    splitter: Any = (
+        StratifiedKFold(folds, shuffle=True, random_state=0)
+        if groups is None
+        else StratifiedGroupKFold(folds, shuffle=True, random_state=0)
+    )
     search = GridSearchCV(
         LogisticRegression(max_iter=5000),
         {"C": list(grid)},
