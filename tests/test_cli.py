@@ -106,6 +106,25 @@ def test_train_counts_the_files_it_used_and_names_those_it_skipped(
     assert [Path(f["path"]).name for f in failed["failed_files"]] == ["empty.wav"]
 
 
+def test_train_refuses_an_out_path_it_would_destroy_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import melgenre
+
+    data = demo.make_dataset(tmp_path / "d", clips_per_class=2, duration=1.0)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "thesis.tex").write_text("mine")
+
+    def extract(*args: object, **kwargs: object) -> None:
+        raise AssertionError("extracted before --out was checked")
+
+    monkeypatch.setattr(melgenre.FolderDataset, "features", extract)
+    code, _, err = run(capsys, "train", str(data), "--out", str(tmp_path / "out"))
+    assert code == 1
+    assert "a directory of other files, not a melgenre bundle" in err
+    assert (tmp_path / "out" / "thesis.tex").read_text() == "mine"
+
+
 def test_clip_statistics_is_on_unless_turned_off() -> None:
     from melgenre.cli import _parser
 

@@ -450,6 +450,23 @@ def test_saving_replaces_an_existing_bundle(
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
+def test_saving_never_replaces_what_is_not_a_bundle(
+    trained: tuple[Predictor, Path, Any], tmp_path: Path
+) -> None:
+    predictor = trained[0]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(BundleError, match=r"a directory of other files, not a melgenre bundle"):
+        predictor.save(mine)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(BundleError, match="it is a file"):
+        predictor.save(tmp_path / "file")
+    (tmp_path / "empty").mkdir()
+    assert (predictor.save(tmp_path / "empty") / "melgenre.json").is_file()  # an empty one may
+
+
 # ------------------------------------------------------------------- registry
 
 

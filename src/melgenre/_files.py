@@ -19,6 +19,7 @@ from melgenre._typing import PathLike
 __all__ = [
     "atomic_target",
     "atomic_write",
+    "check_replaceable",
     "content_digest",
     "file_digest",
     "fsync_directory",
@@ -181,6 +182,24 @@ def fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_replaceable(target: Path, marker: str, what: str, error: type[Exception]) -> None:
+    """Raise ``error`` unless a save may put ``what`` at ``target``.
+
+    It may where nothing is there, in an empty directory, or in place of an earlier ``what``
+    (a directory holding ``marker``); never over a file or a directory of other files,
+    which a save would delete.
+    """
+    if not target.exists():
+        return
+    if target.is_dir() and ((target / marker).is_file() or not any(target.iterdir())):
+        return
+    held = "a file" if not target.is_dir() else "a directory of other files"
+    raise error(
+        f"Cannot save {what} to {str(target)!r}: it is {held}, not {what}; "
+        "choose a new path or remove it."
+    )
 
 
 def swap_into_place(staging: Path, target: Path) -> None:

@@ -56,11 +56,15 @@ def train_job(
     """
     import melgenre
     from melgenre import plotting
+    from melgenre._files import check_replaceable
+    from melgenre.bundle import BUNDLE_CONFIG
     from melgenre.data.groups import read_groups
     from melgenre.errors import ConfigError
     from melgenre.plan import clip_seconds
 
     started = time.perf_counter()
+    # a bad --out fails now, not after the training
+    check_replaceable(out, BUNDLE_CONFIG, "a melgenre bundle", melgenre.BundleError)
     if split is not None and groups is not None:
         raise ConfigError(
             f"--split {split!r} names its files' sides already; --groups only groups a random "

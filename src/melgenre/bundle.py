@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from melgenre._files import fsync_directory, hash_file, swap_into_place
+from melgenre._files import check_replaceable, fsync_directory, hash_file, swap_into_place
 from melgenre._typing import PathLike
 from melgenre._version import __version__, _installed_version
 from melgenre.errors import BundleError, ConfigError, MelgenreWarning, NotTrainedError
@@ -121,8 +121,7 @@ def write_bundle(
     target = Path(directory)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and not target.is_dir():
-        raise BundleError(f"Cannot save a bundle to {str(target)!r}: a file is in the way.")
+    check_replaceable(target, BUNDLE_CONFIG, "a melgenre bundle", BundleError)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
     try:
         checksums = {}

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from melgenre._files import swap_into_place
+from melgenre._files import check_replaceable, swap_into_place
 from melgenre._typing import PathLike
 from melgenre._validation import check_choice
 from melgenre._version import __version__
@@ -177,11 +177,7 @@ def export_predictor(
 
         data = labelled_data(data)
     target = Path(path)
-    if target.exists() and not (target / EXPORT_CONFIG).is_file():
-        raise ExportError(
-            f"Cannot export to {str(target)!r}: it exists and is not a melgenre export; "
-            "choose a new path or remove it."
-        )
+    check_replaceable(target, EXPORT_CONFIG, "a melgenre export", ExportError)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
