@@ -41,7 +41,9 @@ class PredictorFiles:
         Parameters
         ----------
         path : str or os.PathLike
-            The bundle directory (replaced if it exists; see :mod:`melgenre.bundle`).
+            The bundle directory: new, empty, or an earlier bundle, which is replaced
+            (see :mod:`melgenre.bundle`); a file or a directory of other files there is a
+            :class:`~melgenre.BundleError`, never deleted.
         history : History, optional
             Written as ``training_hist.json``; its run record (seed, split
             sizes, hash of the training files, epochs, best epoch) is stored
