@@ -183,6 +183,15 @@ def test_predict_reports_a_bad_file_and_goes_on(
     code, out, _ = run(capsys, "predict", str(model), str(notes), "--json")
     assert code == 1
     assert json.loads(out)["error"].startswith("Cannot read audio from")
+    # once in a user's terminal too, where the library's own warning is not captured
+    done = subprocess.run(
+        [sys.executable, "-m", "melgenre", "predict", str(model), str(notes), str(good)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("notes.wav") == 1, done.stderr
 
 
 def test_evaluate_table_and_json(

@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="melgenre: %(levelname)s: %(message)s",
     )
     if not args.verbose:  # the command reports skipped files itself, once
-        logging.getLogger("melgenre.predictor").setLevel(logging.ERROR)
+        logging.getLogger("melgenre.prediction").setLevel(logging.ERROR)  # predict_many's
     from melgenre.errors import MelgenreError
 
     try:
