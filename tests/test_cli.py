@@ -104,6 +104,8 @@ def test_train_counts_the_files_it_used_and_names_those_it_skipped(
     assert "Skipped 1 file that could not be read" in lines[1]
     failed = json.loads((tmp_path / "m" / "melgenre.json").read_text())["metadata"]["training"]
     assert [Path(f["path"]).name for f in failed["failed_files"]] == ["empty.wav"]
+    code, out, _ = run(capsys, "info", str(tmp_path / "m"))
+    assert "skipped as unreadable: 1 file (empty.wav;" in out
 
 
 def test_train_refuses_an_out_path_it_would_destroy_before_any_work(

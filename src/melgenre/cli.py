@@ -258,6 +258,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
         lines.append(
             f"  trained on {training.get('data_dir')} for {training.get('epochs_run')} epochs"
         )
+        failed = [Path(str(f.get("path", "?"))).name for f in training.get("failed_files", [])]
+        if failed:
+            shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
+            lines.append(
+                f"  skipped as unreadable: {len(failed)} file{'s' if len(failed) > 1 else ''} "
+                f"({shown}; reasons in --json, metadata.training.failed_files)"
+            )
     env = manifest.get("environment", {})
     lines.append(
         f"  written by melgenre {manifest['melgenre_version']} "
