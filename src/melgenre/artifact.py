@@ -131,16 +131,12 @@ def _tflite_runner(file: Path, num_threads: int | None) -> Any:
     with warnings.catch_warnings():  # tf.lite.Interpreter's notice about ai-edge-litert
         warnings.simplefilter("ignore")
         interpreter = Interpreter(model_path=str(file), num_threads=threads)
+    with quietly():  # where the interpreter announces its XNNPACK delegate, once
+        interpreter.allocate_tensors()
     runner = interpreter.get_signature_runner(SIGNATURE)
-    first = [True]
 
     def run(samples: FloatArray) -> dict[str, FloatArray]:
-        if first[0]:  # the interpreter announces its XNNPACK delegate on its first run
-            first[0] = False
-            with quietly():
-                outputs = runner(samples=samples)
-        else:
-            outputs = runner(samples=samples)
+        outputs = runner(samples=samples)
         return {key: np.array(value) for key, value in outputs.items()}
 
     return run
