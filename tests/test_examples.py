@@ -64,6 +64,15 @@ def test_custom_featurizer(tmp_path: Path) -> None:
     assert manifest["featurizer"]["class_name"] == "examples>PCENFeaturizer"
 
 
+def test_custom_loader(tmp_path: Path) -> None:
+    out = run("custom_loader.py", str(tmp_path))
+    line = out.strip().splitlines()[-1]
+    assert line.startswith("PreEmphasisLoader -> ")
+    assert float(line.rsplit(" ", 1)[-1]) < 1e-4  # the export applies the loader's twin
+    manifest = json.loads((tmp_path / "model" / "melgenre.json").read_text())
+    assert manifest["loader"]["class_name"] == "examples>PreEmphasisLoader"
+
+
 def test_custom_model(tmp_path: Path) -> None:
     out = run("custom_model.py", str(tmp_path))
     assert "SqueezeExciteCNN ->" in out

@@ -35,10 +35,9 @@ from melgenre._tf import tf
 from melgenre._typing import FloatArray
 
 if TYPE_CHECKING:
-    from melgenre.audio import AudioLoader
     from melgenre.features import MelFeaturizer
 
-__all__ = ["crop", "file_probabilities", "mel_power", "scale", "window_times", "windows"]
+__all__ = ["file_probabilities", "mel_power", "scale", "window_times", "windows"]
 
 _AMIN = 1e-10
 
@@ -61,17 +60,6 @@ def _starts(n_frames: Any, frames: int, step: int) -> Any:
     count = tf.shape(starts)[0]
     tail = tf.cast(starts[-1] + frames < total, tf.int32)
     return tf.concat([starts, tf.reshape(total - frames, [1])], 0)[: count + tail]
-
-
-def crop(loader: AudioLoader, samples: Any) -> Any:
-    """The loader's ``offset`` and ``duration`` applied to samples already at its rate."""
-    rate = loader.sample_rate or 1
-    start = round(loader.offset * rate)
-    if start:
-        samples = samples[start:]
-    if loader.duration is not None:
-        samples = samples[: max(1, round(loader.duration * rate))]
-    return samples
 
 
 def mel_power(featurizer: MelFeaturizer, samples: Any) -> Any:

@@ -35,7 +35,7 @@ from melgenre._loading import (
 from melgenre._registry import register_component
 from melgenre._typing import AudioSource, FloatArray
 from melgenre._validation import check_bool, check_choice, check_int, check_real
-from melgenre.errors import AudioUnusableError
+from melgenre.errors import AudioUnusableError, ExportError
 
 __all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "Audio", "AudioLoader", "source_name"]
 
@@ -248,7 +248,8 @@ class AudioLoader(Component):
         resampler gives the same samples as a one-shot resample), so memory
         does not grow with the file's length. Other sources (bytes, arrays,
         file objects, formats that need audioread, or a subclass that
-        overrides :meth:`decode`) are loaded whole and yielded as one block.
+        overrides :meth:`decode` or :meth:`load`) are loaded whole and yielded
+        as one block.
 
         Parameters
         ----------
@@ -293,6 +294,44 @@ class AudioLoader(Component):
 
     # ------------------------------------------------------------ overridable
 
+    def tf_load(self, samples: Any) -> Any:
+        """:meth:`load`'s in-graph twin: what an exported model does of the loader's work.
+
+        An export's input is what the application decoded: mono float32
+        samples at ``sample_rate``. The graph applies the rest of the loader
+        here, in TensorFlow ops: ``offset`` and ``duration``. A subclass whose
+        :meth:`load` changes the samples (a filter, a gain, trimming) overrides
+        this twin too; one that only adds a decoder overrides :meth:`decode`,
+        which needs none.
+
+        Parameters
+        ----------
+        samples : tf.Tensor [shape=(n,), dtype=float32]
+            Mono samples at ``sample_rate``.
+
+        Returns
+        -------
+        samples : tf.Tensor [shape=(m,), dtype=float32]
+
+        Raises
+        ------
+        ExportError
+            A subclass overrides :meth:`load` but not this twin.
+        """
+        owner = type(self)
+        if owner.load is not AudioLoader.load and owner.tf_load is AudioLoader.tf_load:
+            raise ExportError(
+                f"{owner.__name__} overrides load, which an exported model cannot run: its "
+                f"input is the samples the application decoded. Implement "
+                f"{owner.__name__}.tf_load (the same change in TensorFlow ops; see 'Extending "
+                "melgenre' in the docs), or move a decoder into decode(), to export models "
+                "trained with it."
+            )
+        start, count = self._frame_range(self.sample_rate or 1)
+        if start:
+            samples = samples[start:]
+        return samples if count is None else samples[:count]
+
     def decode(self, file: str | IO[bytes], name: str) -> tuple[FloatArray, int]:
         """Decode an encoded file into ``(channels, n)`` float32 samples and their rate.
 
@@ -333,8 +372,9 @@ class AudioLoader(Component):
 
     def _open_for_streaming(self, source: Any) -> Any:
         """An open ``soundfile.SoundFile`` for a path libsndfile reads, else ``None``."""
-        if type(self).decode is not AudioLoader.decode:
-            return None  # a subclass's decoder reads the file whole
+        owner = type(self)
+        if owner.decode is not AudioLoader.decode or owner.load is not AudioLoader.load:
+            return None  # a subclass's decoder or load reads the file whole, as load does
         return open_soundfile(source)
 
     def _decode_source(self, source: Any) -> tuple[FloatArray, int, str]:

@@ -83,7 +83,7 @@ def serving_function(predictor: Predictor) -> Any:
         The featurizer has no in-graph twin (:meth:`Featurizer.tf_transform`).
     """
     from melgenre._folding import fold_batch_norm
-    from melgenre._graph import crop, file_probabilities
+    from melgenre._graph import file_probabilities
     from melgenre._tf import tf
 
     preprocessing = predictor.preprocessing
@@ -108,11 +108,12 @@ def serving_function(predictor: Predictor) -> Any:
     # run the twins once eagerly: a missing twin raises its own ExportError here, not
     # wrapped in a tf.function tracing error
     probe = tf.zeros([4096], tf.float32)
+    loader.tf_load(probe)
     featurizer.tf_transform(probe)
     featurizer.tf_window_times(tf.shape(probe)[0])
 
     def serve(samples: Any) -> dict[str, Any]:
-        samples = crop(loader, tf.reshape(samples, [-1]))
+        samples = loader.tf_load(tf.reshape(samples, [-1]))
         if statistics_head is not None:  # the spectrogram once, for the windows and statistics
             windows, spec = windows_and_spectrogram(featurizer, samples)
         else:

@@ -29,12 +29,11 @@ import numpy as np
 
 from melgenre._parity_signals import parity_signals
 from melgenre._typing import AudioSource, PathLike
-from melgenre.audio import Audio, source_name
+from melgenre.audio import Audio, AudioLoader, source_name
 from melgenre.errors import AudioUnusableError
 
 if TYPE_CHECKING:
     from melgenre.artifact import ExportedModel
-    from melgenre.audio import AudioLoader
     from melgenre.data import FolderDataset
     from melgenre.predictor import Predictor
 
@@ -177,10 +176,12 @@ def check_parity(
     """
     from melgenre._tf import tf
 
-    featurizer = predictor.preprocessing.featurizer
-    graph_features = tf.function(
-        featurizer.tf_transform, input_signature=[tf.TensorSpec([None], tf.float32)]
-    )
+    featurizer, loader = predictor.preprocessing.featurizer, predictor.preprocessing.loader
+
+    def in_graph(samples: Any) -> Any:
+        return featurizer.tf_transform(loader.tf_load(samples))
+
+    graph_features = tf.function(in_graph, input_signature=[tf.TensorSpec([None], tf.float32)])
     rows: dict[str, dict[str, Any]] = {
         name: {
             "quantize": artifact.config.get("quantize"),
@@ -199,7 +200,7 @@ def check_parity(
     skipped: list[dict[str, str]] = []
     for name, raw, cropped in _inputs(predictor, files, skipped):
         reference = featurizer.transform(cropped)
-        graph = np.asarray(graph_features(tf.constant(cropped.samples)))
+        graph = np.asarray(graph_features(tf.constant(raw.samples)))
         feature_diff = max_difference(graph, reference)
         signals.append(
             {
@@ -321,20 +322,19 @@ def labelled_data(data: FolderDataset | PathLike) -> FolderDataset:
 def _inputs(
     predictor: Predictor, files: Iterable[AudioSource], skipped: list[dict[str, str]]
 ) -> Iterable[tuple[str, Audio, Audio]]:
-    """``(name, raw, cropped)``: at the model's rate, before and after offset/duration.
+    """``(name, raw, cropped)``: at the model's rate, before and after the loader's ``load``.
 
     A signal the Predictor refuses (:class:`~melgenre.errors.AudioUnusableError`) is
     appended to ``skipped`` instead: there is nothing to compare.
     """
     loader = predictor.preprocessing.loader
-    uncropped = _uncropped(predictor)
     sources: list[tuple[str, Any]] = [
         (name, (samples, rate))
         for name, samples, rate in parity_signals(predictor.preprocessing.sample_rate)
     ]
     sources += [(source_name(source), source) for source in files]
     for name, source in sources:
-        raw = uncropped.load(source)  # decoded once; the loader crops the decoded Audio
+        raw = _given(predictor, source)  # decoded once; the loader finishes the Audio
         try:
             cropped = loader.load(raw)
         except AudioUnusableError as exc:  # e.g. shorter than the loader's offset
@@ -343,10 +343,16 @@ def _inputs(
         yield name, raw, cropped
 
 
-def _uncropped(predictor: Predictor) -> AudioLoader:
-    """The predictor's loader without ``offset``/``duration``: what an artifact is given."""
+def _given(predictor: Predictor, source: AudioSource) -> Audio:
+    """What an artifact is given: ``source`` decoded, mixed and resampled, no more.
+
+    The loader's own decoder reads it (a subclass's :meth:`~AudioLoader.decode`), but
+    without ``offset``/``duration`` and without a subclass's :meth:`~AudioLoader.load`:
+    those are the graph's (:meth:`~AudioLoader.tf_load`), as the Predictor applies them.
+    """
     loader = predictor.preprocessing.loader
-    return dataclasses.replace(loader, offset=0.0, duration=None, min_duration=0.0)
+    uncropped = dataclasses.replace(loader, offset=0.0, duration=None, min_duration=0.0)
+    return AudioLoader.load(uncropped, source)
 
 
 def _accuracies(
@@ -357,12 +363,11 @@ def _accuracies(
 ) -> None:
     """File-level accuracy of the predictor and of each artifact on labelled data."""
     dataset = labelled_data(data)
-    uncropped = _uncropped(predictor)
     right = {name: 0 for name in artifacts}
     reference = 0
     for path, label in zip(dataset.paths, dataset.labels, strict=True):
         truth = dataset.classes[int(label)]
-        raw = uncropped.load(path)  # decoded once: the Predictor crops it as the graph does
+        raw = _given(predictor, path)  # decoded once: the Predictor crops it as the graph does
         reference += int(predictor.predict(raw).label == truth)
         for name, artifact in artifacts.items():
             answer = artifact.labels[int(np.argmax(artifact(raw.samples)["probabilities"]))]
