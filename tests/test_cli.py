@@ -196,6 +196,29 @@ def test_predict_reports_a_bad_file_and_goes_on(
     assert done.stderr.count("notes.wav") == 1, done.stderr
 
 
+def test_quiet_train_and_evaluate_show_no_progress(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
+    code, out, err = run(
+        capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "2",
+        "--workers", "1", "--no-clip-statistics", "--quiet",
+    )  # fmt: skip
+    assert code == 0
+    assert "Extracting features" not in err
+    assert "Epoch 1/2" not in out + err
+    assert "Training plan: 2 epochs" in out  # what the run does is still said
+    assert f"Model saved to {tmp_path / 'm'}" in out
+    code, out, err = run(capsys, "train", str(data), "--out", str(tmp_path / "m2"),
+                         "--epochs", "2", "--workers", "1", "--no-clip-statistics")  # fmt: skip
+    assert "Extracting features" in err
+    assert "Epoch 1/2" in out
+    code, out, err = run(capsys, "evaluate", str(trained[1]), str(data), "-q", "--workers", "1")
+    assert code == 0
+    assert "file-level accuracy" in out
+    assert "Extracting features" not in err
+
+
 def test_evaluate_table_and_json(
     trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -158,6 +158,16 @@ def test_stream_of_short_audio_other_sources_and_subclasses(long_files: dict[str
     assert len(blocks) == 1
     np.testing.assert_array_equal(blocks[0][0], louder(long_files["mono"]))
 
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Centred(MelFeaturizer):  # times of its own: the stream gives them too
+        def window_times(self, audio: Audio) -> np.ndarray:
+            times = super().window_times(audio)
+            return (times - audio.duration / 2).astype(np.float32)
+
+    centred = Preprocessing(Centred(**SMALL.get_config()))
+    times = np.concatenate([t for _, t in centred.stream(long_files["mono"], block_seconds=2.0)])
+    np.testing.assert_array_equal(times, centred.window_times(centred.load(long_files["mono"])))
+
 
 def test_loader_stream_matches_load(long_files: dict[str, Path]) -> None:
     for loader in (

@@ -51,7 +51,8 @@ def train_job(
 
     What ``melgenre train`` (and ``melgenre demo``) run. The keyword arguments are
     the command's options; ``say`` receives the lines the command shows before
-    training (the window length and the training plan) when ``verbose``. Returns
+    training (the window length and the training plan); ``verbose`` 0 shows no
+    progress bars or epoch lines (2: one line an epoch). Returns
     the summary the command prints (``--json`` prints it as it is).
     """
     import melgenre
@@ -123,7 +124,7 @@ def train_job(
         statistics=statistics,
     )
     plan = trainer.plan(features["train"])
-    if verbose and say is not None:
+    if say is not None:
         say(f"Windows: {featurizer.window_seconds:.2f} s ({featurizer.frames} frames).")
         say(f"Training plan: {plan.describe(early_stopping=bool(trainer.early_stopping))}.")
     history = trainer.fit(features["train"], validation=features.get("validation"), resume=resume)

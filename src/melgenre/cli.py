@@ -112,12 +112,19 @@ def _parser() -> argparse.ArgumentParser:
         help="continue an interrupted run of the same command from its last finished epoch",
     )
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
+    train.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars or epoch lines: the plan and the summary only",
+    )
 
     evaluate = sub.add_parser("evaluate", help="evaluate MODEL_DIR on DATA_DIR")
     evaluate.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     evaluate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument("--workers", type=int, default=None)
+    evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     predict = sub.add_parser("predict", help="classify audio files with MODEL_DIR")
     predict.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
@@ -170,8 +177,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         pooling=args.pooling,
         statistics=args.clip_statistics,
         resume=args.resume,
-        verbose=0 if args.json else 2,
-        say=_print,
+        verbose=0 if args.json or args.quiet else 2,
+        say=None if args.json else _print,
     )
     if args.json:
         _print(json.dumps(summary))
@@ -186,7 +193,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     predictor = melgenre.Predictor.load(args.model_dir)
     dataset = melgenre.FolderDataset(args.data_dir)
-    report = predictor.evaluate(dataset, workers=args.workers, progress=not args.json)
+    report = predictor.evaluate(
+        dataset, workers=args.workers, progress=not (args.json or args.quiet)
+    )
     _print(json.dumps(report.to_dict()) if args.json else str(report))
     return 0
 

@@ -361,7 +361,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
         the defaults) is read once: the first pass keeps its mel power.
         The windows and times equal :meth:`transform`'s and
         :meth:`window_times`'s. A subclass that overrides a step
-        (``mel_power``, ``scale``, ``windows``, ...) and recordings shorter
+        (``mel_power``, ``scale``, ``windows``, ``window_times``, ...) and recordings shorter
         than one window are transformed in one piece instead.
 
         Parameters
@@ -385,6 +385,7 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
     def _streams_in_blocks(self) -> bool:
         """Whether :meth:`stream` can compute windows block by block (no step overridden)."""
         steps = ("spectrogram", "mel_power", "scale", "windows", "window_starts", "transform")
+        steps += ("window_times",)
         return all(getattr(type(self), step) is getattr(MelFeaturizer, step) for step in steps)
 
     def __getstate__(self) -> dict[str, Any]:
