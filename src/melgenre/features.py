@@ -384,8 +384,8 @@ class MelFeaturizer(MelGraphTwins, Featurizer):
 
     def _streams_in_blocks(self) -> bool:
         """Whether :meth:`stream` can compute windows block by block (no step overridden)."""
-        steps = ("spectrogram", "mel_power", "scale", "windows", "window_starts", "transform")
-        steps += ("window_times",)
+        steps = ("spectrogram", "mel_power", "scale", "windows", "window_starts", "transform",
+                 "window_times")  # fmt: skip
         return all(getattr(type(self), step) is getattr(MelFeaturizer, step) for step in steps)
 
     def __getstate__(self) -> dict[str, Any]:
