@@ -34,6 +34,7 @@ __all__ = [
     "array_source",
     "check_finite",
     "check_min_duration",
+    "checked_samples",
     "encoded_source",
     "guarded_decode",
     "mix_down",
@@ -105,6 +106,41 @@ def take_range(
         )
     stop = total if count is None else min(total, start + count)
     return samples[:, start:stop]
+
+
+def checked_samples(samples: Any, sample_rate: Any, name: str) -> tuple[FloatArray, int]:
+    """:class:`~melgenre.Audio`'s checks: float32 samples as a read-only view, and the rate.
+
+    Raises :class:`AudioUnusableError` for a dtype that is not PCM, a shape that is not
+    ``(n,)`` or ``(channels, n)``, a rate that is not a positive int, or NaN/infinity.
+    """
+    raw = np.asarray(samples)
+    try:
+        converted = pcm_to_float(raw)
+    except TypeError as exc:
+        raise AudioUnusableError(
+            f"Audio from {name!r} has samples of dtype {raw.dtype}; expected float or integer PCM.",
+            source=name,
+        ) from exc
+    if converted.ndim not in (1, 2):
+        raise AudioUnusableError(
+            f"Audio from {name!r} has samples of shape {converted.shape}; expected "
+            "(n,) for mono or (channels, n) for multi-channel audio.",
+            source=name,
+        )
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or sample_rate <= 0
+    ):
+        raise AudioUnusableError(
+            f"Audio from {name!r} has sample_rate={sample_rate!r}; expected a positive int (Hz).",
+            source=name,
+        )
+    check_finite(converted, int(sample_rate), name)
+    view = np.ascontiguousarray(converted).view()
+    view.setflags(write=False)
+    return view, int(sample_rate)
 
 
 def check_finite(samples: FloatArray, rate: int, name: str, *, start: int = 0) -> None:

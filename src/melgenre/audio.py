@@ -19,11 +19,11 @@ from melgenre._decode import (
     libsndfile_reason,
     read_blocks,
 )
-from melgenre._dsp import pcm_to_float, resample
+from melgenre._dsp import resample
 from melgenre._loading import (
     array_source,
-    check_finite,
     check_min_duration,
+    checked_samples,
     encoded_source,
     guarded_decode,
     mix_down,
@@ -80,36 +80,9 @@ class Audio:
     source: str = "<array>"
 
     def __post_init__(self) -> None:
-        raw = np.asarray(self.samples)
-        try:
-            samples = pcm_to_float(raw)
-        except TypeError as exc:
-            raise AudioUnusableError(
-                f"Audio from {self.source!r} has samples of dtype {raw.dtype}; "
-                "expected float or integer PCM.",
-                source=self.source,
-            ) from exc
-        if samples.ndim not in (1, 2):
-            raise AudioUnusableError(
-                f"Audio from {self.source!r} has samples of shape {samples.shape}; expected "
-                "(n,) for mono or (channels, n) for multi-channel audio.",
-                source=self.source,
-            )
-        if (
-            isinstance(self.sample_rate, bool)
-            or not isinstance(self.sample_rate, (int, np.integer))
-            or self.sample_rate <= 0
-        ):
-            raise AudioUnusableError(
-                f"Audio from {self.source!r} has sample_rate={self.sample_rate!r}; "
-                "expected a positive int (Hz).",
-                source=self.source,
-            )
-        check_finite(samples, int(self.sample_rate), self.source)
-        view = np.ascontiguousarray(samples).view()
-        view.setflags(write=False)
-        object.__setattr__(self, "samples", view)
-        object.__setattr__(self, "sample_rate", int(self.sample_rate))
+        samples, rate = checked_samples(self.samples, self.sample_rate, self.source)
+        object.__setattr__(self, "samples", samples)
+        object.__setattr__(self, "sample_rate", rate)
 
     @property
     def n_samples(self) -> int:
