@@ -116,7 +116,8 @@ def get_registered_class(name: str) -> type[Component]:
         raise ConfigError(
             f"Unknown component {name!r}: import the module that defines it (package "
             f"{package!r}, registered with @melgenre.register_component) before "
-            f"Predictor.load(). Known: {sorted(_BY_NAME)}.",
+            "Predictor.load() (on the command line: melgenre --import MODULE ...). "
+            f"Known: {sorted(_BY_NAME)}.",
             parameter="class_name",
             value=name,
         ) from None

@@ -35,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log details and show tracebacks"
     )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (a dotted name, found from the current directory, or a .py "
+        "file): where a model's custom loader, featurizer or layers are registered; repeatable",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a model on DATA_DIR (one folder per class)")
@@ -319,6 +328,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def import_module(name: str) -> None:
+    """Import a module of the user's (``--import``): a dotted name or a ``.py`` file.
+
+    A file's folder, or else the current directory, goes first on ``sys.path``, so that
+    worker processes find the module by name too.
+    """
+    import importlib
+
+    from melgenre.errors import ConfigError
+
+    path = Path(name)
+    if name.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"--import {name!r}: no such file.", parameter="import", value=name)
+        folder, dotted = str(path.resolve().parent), path.stem
+    else:
+        folder, dotted = os.getcwd(), name
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        importlib.import_module(dotted)
+    except Exception as exc:  # the user's module: any error it raises is theirs to read
+        raise ConfigError(
+            f"--import {name!r} failed: {type(exc).__name__}: {exc}",
+            parameter="import",
+            value=name,
+        ) from exc
+
+
 _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
@@ -342,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from melgenre.errors import MelgenreError
 
     try:
+        for module in args.imports:
+            import_module(module)
         handler = getattr(args, "handler", None) or _COMMANDS[args.command]
         return int(handler(args))
     except MelgenreError as exc:
