@@ -181,6 +181,25 @@ def test_multipart_without_a_file_is_400(client: TestClient) -> None:
     assert_still_serving(client)
 
 
+def test_one_recording_a_request(client: TestClient) -> None:
+    two = [
+        ("file", ("a.wav", wav_bytes(TONE), "audio/wav")),
+        ("file", ("b.wav", wav_bytes(CHIRP), "audio/wav")),
+    ]
+    response = client.post("/predict", files=two)  # not one answer for one of them
+    assert_problem(response, 400, "RequestError", "holds 2 files in the field 'file'")
+    unnamed = [(name, part) for name, (_, part) in zip(("x", "y"), two, strict=True)]
+    response = client.post("/predict", files=unnamed)
+    assert_problem(response, 400, "RequestError", "and none in the field 'file'")
+    response = client.post(  # the field 'file' beside another file: the field is the recording
+        "/predict",
+        files=[two[1], ("notes", ("notes.txt", b"hello", "text/plain"))],
+    )
+    assert response.status_code == 200
+    assert response.json()["source"] == "b.wav"
+    assert_still_serving(client)
+
+
 @pytest.mark.parametrize(
     ("query", "word"),
     [("?top_k=0", "top_k"), ("?top_k=two", "top_k"), ("?timeline=maybe", "timeline")],

@@ -167,17 +167,7 @@ async def receive_upload(
     except MultiPartException as exc:
         raise RequestError(f"Cannot read the multipart upload: {exc.message}", status=400) from exc
     try:
-        files = [value for _, value in form.multi_items() if not isinstance(value, str)]
-        field = form.get("file")
-        part = field if field is not None and not isinstance(field, str) else None
-        if part is None and len(files) == 1:
-            part = files[0]
-        if part is None:
-            raise RequestError(
-                "The multipart upload has no audio file: send it as the field 'file' "
-                "(curl -F file=@song.wav ...).",
-                status=400,
-            )
+        part = _the_file(form)
         source = part.file
 
         async def fill(out: IO[bytes]) -> None:
@@ -188,6 +178,28 @@ async def receive_upload(
         return await _spool(part.filename or "<upload>", suffix, directory, fill)
     finally:
         await form.close()
+
+
+def _the_file(form: Any) -> Any:
+    """The one recording of a multipart form: the field ``file``, or the only file sent."""
+    files = [value for _, value in form.multi_items() if not isinstance(value, str)]
+    named = [value for value in form.getlist("file") if not isinstance(value, str)]
+    if len(named) == 1:
+        return named[0]
+    if not named and len(files) == 1:
+        return files[0]
+    if files:
+        where = "in the field 'file'" if named else "and none in the field 'file'"
+        raise RequestError(
+            f"The multipart upload holds {len(files)} files {where}: /predict classifies one "
+            "recording a request; send each in its own, as the field 'file'.",
+            status=400,
+        )
+    raise RequestError(
+        "The multipart upload has no audio file: send it as the field 'file' "
+        "(curl -F file=@song.wav ...).",
+        status=400,
+    )
 
 
 async def _limited(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncGenerator[bytes, None]:
