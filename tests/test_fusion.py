@@ -16,6 +16,7 @@ import soundfile as sf
 from clip_signals import FEAT, SMALL, SR, clicks, write_tempi
 from melgenre import (
     Audio,
+    AudioLoader,
     ClipStatistics,
     FeatureSet,
     FolderDataset,
@@ -27,7 +28,7 @@ from melgenre import (
     Trainer,
 )
 from melgenre.bundle import STATISTICS_HEAD_FILE
-from melgenre.errors import ConfigError, DatasetError, ExportError
+from melgenre.errors import ConfigError, DatasetError, ExportError, MelgenreWarning
 from melgenre.fusion import (
     BALANCED_C_GRID,
     C_GRID,
@@ -200,6 +201,23 @@ def test_the_head_is_on_by_default_and_travels_to_the_predictor(
     assert predictor.labels == list(tempi[0].classes)
     assert predictor.metadata == {"run": 1}
     assert predictor.evaluate(tempi[1]).file_accuracy == trained.evaluate(tempi[1]).file_accuracy
+
+
+def test_to_predictor_carries_the_training_preprocessing(trained: Trainer, tempi: Any) -> None:
+    assert trained.preprocessing_ == tempi[0].preprocessing == Preprocessing(FEAT)
+    assert trained.to_predictor().preprocessing == Preprocessing(FEAT)  # stated once
+    other = dataclasses.replace(FEAT, fmax=2000.0)  # the same shape, other features
+    with pytest.raises(ConfigError, match=r"training windows were made with MelFeaturizer\("):
+        trained.to_predictor(Preprocessing(other))
+    cropped = Preprocessing(FEAT, loader=AudioLoader(sample_rate=FEAT.sample_rate, duration=5.0))
+    with pytest.warns(MelgenreWarning, match="will load audio with AudioLoader"):
+        assert trained.to_predictor(cropped).preprocessing == cropped
+    by_hand = dataclasses.replace(tempi[0], preprocessing=None)
+    trainer = Trainer(tiny_model(), epochs=1, batch_size=16, seed=1, verbose=0, statistics=False)
+    trainer.fit(by_hand)
+    with pytest.raises(ConfigError, match="pass it"):
+        trainer.to_predictor()
+    assert trainer.to_predictor(Preprocessing(other)).preprocessing == Preprocessing(other)
 
 
 def test_trainer_fits_the_head_and_evaluates_with_it(trained: Trainer, tempi: Any) -> None:

@@ -6,6 +6,7 @@ use the model (and the heads) :meth:`Trainer.fit` trained.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from melgenre._fitting import check_features, predict_in_batches
 from melgenre._typing import FloatArray, PathLike
 from melgenre.data import FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated
-from melgenre.errors import ConfigError
+from melgenre.errors import ConfigError, MelgenreWarning
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ class TrainedModel:
     clip_head_: Any
     statistics_head_: StatisticsHead | None
     classes_: tuple[str, ...] | None
+    #: The preprocessing that made the training windows (:attr:`FeatureSet.preprocessing`),
+    #: recorded by :meth:`Trainer.fit`; ``None`` before it or for windows made by hand.
+    preprocessing_: Preprocessing | None = None
 
     def predict_proba(
         self, features: FeatureSet | FloatArray, *, batch_size: int | None = None
@@ -125,7 +129,7 @@ class TrainedModel:
 
     def to_predictor(
         self,
-        preprocessing: Preprocessing,
+        preprocessing: Preprocessing | None = None,
         *,
         labels: Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -138,8 +142,10 @@ class TrainedModel:
 
         Parameters
         ----------
-        preprocessing : Preprocessing
-            The preprocessing the training windows were made with.
+        preprocessing : Preprocessing, optional
+            The preprocessing the training windows were made with; default: the one
+            :meth:`fit` recorded from them (:attr:`FeatureSet.preprocessing`). Another
+            featurizer than that one is refused; another loader is used with a warning.
         labels : sequence of str, optional
             Class names by output index; default: the training set's classes.
         metadata : dict, optional
@@ -152,22 +158,51 @@ class TrainedModel:
         Raises
         ------
         ConfigError
-            Before :meth:`fit`.
+            Before :meth:`fit`; a featurizer other than the training windows'; no
+            ``preprocessing`` for windows that do not record theirs.
 
         Examples
         --------
         >>> trainer.fit(train_fs, validation=val_fs)  # doctest: +SKIP
-        >>> trainer.to_predictor(prep).save("genre-model")  # doctest: +SKIP
+        >>> trainer.to_predictor().save("genre-model")  # doctest: +SKIP
         """
         from melgenre.predictor import Predictor
 
         if self.classes_ is None:
             raise ConfigError("Trainer.to_predictor needs a trained model: call fit first.")
         return Predictor(
-            preprocessing=preprocessing,
+            preprocessing=self._predictor_preprocessing(preprocessing),
             model=self.model,
             labels=list(labels if labels is not None else self.classes_),
             metadata=metadata,
             clip_head=self.clip_head_,
             statistics_head=self.statistics_head_,
         )
+
+    def _predictor_preprocessing(self, given: Preprocessing | None) -> Preprocessing:
+        """``given``, checked against the training windows' preprocessing, or that one."""
+        trained = self.preprocessing_
+        if given is None:
+            if trained is None:
+                raise ConfigError(
+                    "Trainer.to_predictor: the training windows do not record the "
+                    "preprocessing that made them (a FeatureSet built by hand): pass it, "
+                    "to_predictor(preprocessing)."
+                )
+            return trained
+        if trained is None or given == trained:
+            return given
+        if given.featurizer != trained.featurizer:
+            raise ConfigError(
+                f"Trainer.to_predictor got {given.featurizer!r}, but the training windows "
+                f"were made with {trained.featurizer!r}: the Predictor would read features "
+                "the model never saw. Pass the training preprocessing, or nothing (it is "
+                "the default)."
+            )
+        warnings.warn(
+            f"Trainer.to_predictor: the Predictor will load audio with {given.loader!r}, "
+            f"the training windows were made with {trained.loader!r}.",
+            MelgenreWarning,
+            stacklevel=3,
+        )
+        return given

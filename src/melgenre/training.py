@@ -383,7 +383,7 @@ class Trainer(TrainedModel):
     def _fit_heads(self, train: FeatureSet, validation: FeatureSet | None, log: EpochLog) -> None:
         """The clip head (``pooling="attention"``) and the statistics head (``statistics``)."""
         self.clip_head_ = self.statistics_head_ = None
-        self.classes_ = tuple(train.classes)
+        self.classes_, self.preprocessing_ = tuple(train.classes), train.preprocessing
         if self.pooling == "attention":
             from melgenre.pooling import fit_clip_head
 
