@@ -74,7 +74,7 @@ def test_missing_files_raise_or_are_skipped(
         for path in (gtzan / "genres" / genre).iterdir():
             if path.name != "jazz.00054.au":
                 (copy / genre / path.name).symlink_to(path)
-    with pytest.raises(DatasetError, match=r"1 listed files are not under .*train: jazz\.00054"):
+    with pytest.raises(DatasetError, match=r"1 listed file is not under .*train: jazz\.00054"):
         FolderDataset.from_split_preset(copy, "gtzan-fault-filtered")
     with caplog.at_level(logging.WARNING, logger="melgenre"):
         split = FolderDataset.from_split_preset(copy, "gtzan-fault-filtered", on_missing="skip")

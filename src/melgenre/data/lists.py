@@ -138,7 +138,8 @@ def match_entries(
             found[part].append(i)
     if missing:
         message = (
-            f"{len(missing)} listed files are not under {str(root)!r} "
+            f"{len(missing)} listed {'file is' if len(missing) == 1 else 'files are'} not "
+            f"under {str(root)!r} "
             f"(first: {', '.join(missing[:5])})"
         )
         if on_missing == "raise":
