@@ -35,7 +35,7 @@ def main(work: Path, clips: int, epochs: int) -> None:
         f"window-level {report.window_accuracy:.0%}"
     )
 
-    predictor = trainer.to_predictor(prep)  # the model with the heads fit made
+    predictor = trainer.to_predictor()  # the model, its heads and its windows' preprocessing
     predictor.save(work / "model", history=history, report=report)
 
     prediction = Predictor.load(work / "model").predict(test.paths[0])
