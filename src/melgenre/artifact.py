@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from melgenre._loading import checked_samples
 from melgenre._stderr import quietly
 from melgenre._typing import FloatArray, PathLike
-from melgenre.errors import BundleError
+from melgenre.audio import Audio
+from melgenre.errors import AudioUnusableError, BundleError, MelgenreTypeError
 from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
 
 if TYPE_CHECKING:
@@ -98,18 +100,64 @@ class ExportedModel:
             f"quantize={self.config.get('quantize')!r}, labels={self.labels})"
         )
 
-    def __call__(self, samples: FloatArray) -> dict[str, FloatArray]:
-        """Run the serving signature on mono float32 ``samples`` at :attr:`sample_rate`.
+    def __call__(self, samples: FloatArray | Audio) -> dict[str, FloatArray]:
+        """Run the serving signature on mono ``samples`` at :attr:`sample_rate`.
+
+        Parameters
+        ----------
+        samples : np.ndarray [shape=(n,)] or Audio
+            Mono samples at :attr:`sample_rate`, float or integer PCM (scaled as
+            :class:`~melgenre.Audio` scales it), or an :class:`~melgenre.Audio` at that
+            rate. Decoding and resampling come first, as in an application:
+            ``AudioLoader(sample_rate=model.sample_rate).load(path)``.
 
         Returns
         -------
         outputs : dict
             ``probabilities``, ``window_probabilities`` and ``window_times``.
+
+        Raises
+        ------
+        MelgenreTypeError
+            A path, bytes or another object that is not samples.
+        AudioUnusableError
+            No samples, several channels, NaN or infinite samples, or an
+            :class:`~melgenre.Audio` at another rate.
         """
-        x = np.ascontiguousarray(np.reshape(samples, -1), dtype=np.float32)
+        x = self._mono(samples)
         with self._lock:  # a TFLite interpreter is not thread-safe
             outputs: dict[str, FloatArray] = self._run(x)
         return outputs
+
+    def _mono(self, samples: Any) -> FloatArray:
+        """``samples`` checked as the Predictor checks audio: mono float32, finite, not empty."""
+        rate, name = self.sample_rate, "<samples>"
+        if isinstance(samples, (str, bytes, os.PathLike)):
+            raise MelgenreTypeError(
+                f"ExportedModel takes samples, not {type(samples).__name__} {samples!r:.80}: "
+                f"decode it first, e.g. AudioLoader(sample_rate={rate}).load(path) (an "
+                "application decodes with its platform's own decoder)."
+            )
+        if isinstance(samples, Audio):
+            if samples.sample_rate != rate:
+                raise AudioUnusableError(
+                    f"Audio from {samples.source!r} is at {samples.sample_rate} Hz; this export "
+                    f"takes {rate} Hz: load it with AudioLoader(sample_rate={rate}).",
+                    source=samples.source,
+                )
+            samples, name = samples.samples, samples.source
+        x, _ = checked_samples(samples, rate, name)
+        if x.ndim == 2 and x.shape[0] == 1:
+            x = x[0]
+        if x.ndim != 1:
+            raise AudioUnusableError(
+                f"Audio from {name!r} has samples of shape {x.shape}; this export takes mono "
+                "samples (n,): mix the channels down first (AudioLoader(mono=True) does).",
+                source=name,
+            )
+        if not x.size:
+            raise AudioUnusableError(f"Audio from {name!r} has no samples.", source=name)
+        return np.ascontiguousarray(x, dtype=np.float32)
 
     def parity(self) -> ParityReport | None:
         """The figures the export's parity check recorded (``parity.json``), if any."""

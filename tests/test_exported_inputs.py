@@ -1,0 +1,64 @@
+"""ExportedModel checks its input as the Predictor checks audio: clear errors, not NumPy's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from melgenre import Audio, ExportedModel, Predictor, Preprocessing
+from melgenre.errors import AudioUnusableError, MelgenreTypeError
+from serving import FEAT, SR, tiny_model
+from signals import tone
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[ExportedModel, Predictor]:
+    predictor = Predictor(
+        preprocessing=Preprocessing(FEAT), model=tiny_model(), labels=["a", "b", "c"]
+    )
+    out = predictor.export(tmp_path_factory.mktemp("export") / "model")
+    return ExportedModel.load(out), predictor
+
+
+def test_mono_samples_pcm_and_audio_are_read_as_the_predictor_reads_them(
+    exported: tuple[ExportedModel, Predictor],
+) -> None:
+    model, predictor = exported
+    x = tone(frequency=440.0, duration=2.0, sample_rate=SR)
+    expected = list(predictor.predict((x, SR)).probabilities.values())
+    pcm = np.round(x * 32767).astype(np.int16)  # scaled to [-1, 1], as Audio scales it
+    for given in (x, x[None, :], Audio(x, SR), pcm, x.astype(np.float64).tolist()):
+        np.testing.assert_allclose(model(given)["probabilities"], expected, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("given", "error", "words"),
+    [
+        ("song.wav", MelgenreTypeError, "takes samples, not str 'song.wav': decode it first"),
+        (Path("song.wav"), MelgenreTypeError, "AudioLoader(sample_rate=8000).load(path)"),
+        (b"RIFF....", MelgenreTypeError, "takes samples, not bytes"),
+        (np.zeros(0, np.float32), AudioUnusableError, "has no samples"),
+        (
+            np.zeros((2, SR), np.float32),
+            AudioUnusableError,
+            "shape (2, 8000); this export takes mono",
+        ),
+        (np.zeros((SR, 2), np.float32), AudioUnusableError, "shape (8000, 2)"),
+        (np.full(SR, np.nan, np.float32), AudioUnusableError, "NaN"),
+        (
+            Audio(np.zeros(SR, np.float32), 16000),
+            AudioUnusableError,
+            "16000 Hz; this export takes 8000",
+        ),
+        (np.array(["a", "b"]), AudioUnusableError, "dtype <U1"),
+    ],
+)
+def test_what_is_not_mono_samples_is_a_clear_error(
+    exported: tuple[ExportedModel, Predictor], given: object, error: type, words: str
+) -> None:
+    model, _ = exported
+    with pytest.raises(error, match=None) as caught:
+        model(given)  # type: ignore[arg-type]
+    assert words in str(caught.value)
