@@ -15,6 +15,10 @@ class nobody registered fails with a message saying which module to import.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,6 +31,7 @@ __all__ = [
     "get_registered_name",
     "register_component",
     "serialize_component",
+    "source_hash",
 ]
 
 _T = TypeVar("_T", bound=type[Component])
@@ -137,3 +142,35 @@ def deserialize_component(spec: Any) -> Component:
         )
     cls = get_registered_class(str(spec["class_name"]))
     return cls.from_config(spec["config"])
+
+
+_SOURCE_HASHES: dict[type, str] = {}
+_SOURCE_LOCK = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def source_hash(cls: type) -> str:
+    """A hash of the source of ``cls``'s classes defined outside melgenre ("" for none).
+
+    What the feature cache adds to its key for a class of yours, so that editing its
+    code misses the cache. A class whose source cannot be read (defined in an
+    interactive session) counts by its name alone. Computed once per class object.
+    """
+    with _SOURCE_LOCK:
+        known = _SOURCE_HASHES.get(cls)
+    if known is not None:
+        return known
+    sources = []
+    for klass in cls.__mro__:
+        module = klass.__module__
+        if module in ("builtins", "melgenre") or module.startswith("melgenre."):
+            continue
+        try:
+            sources.append(inspect.getsource(klass))
+        except (OSError, TypeError):
+            logger.debug("No source for %s: cached features are keyed by its name", klass)
+    digest = hashlib.blake2b("\n".join(sources).encode(), digest_size=8).hexdigest()
+    digest = digest if sources else ""
+    with _SOURCE_LOCK:
+        _SOURCE_HASHES[cls] = digest
+    return digest

@@ -2,8 +2,9 @@
 
 An entry is keyed by *what the audio is* (a hash of the file's bytes) and *how
 it was turned into features* (the loader's and featurizer's classes and
-configs, plus :data:`CACHE_VERSION`). Renaming or moving a file keeps its
-entry; changing a byte of it, or any preprocessing parameter, misses.
+configs, the source code of a class of yours, plus :data:`CACHE_VERSION`).
+Renaming or moving a file keeps its entry; changing a byte of it, any
+preprocessing parameter or a custom loader's or featurizer's code, misses.
 
 Every on-disk format of the cache lives here. Layout::
 
@@ -48,6 +49,7 @@ import numpy as np
 from melgenre._config import Component
 from melgenre._files import atomic_write, content_digest, file_digest, remembered_digest
 from melgenre._npy_join import join_members
+from melgenre._registry import source_hash
 from melgenre._typing import FloatArray, IntArray, PathLike
 
 __all__ = ["CACHE_VERSION", "FeatureCache", "StoredSet", "file_digest", "preprocessing_key"]
@@ -60,11 +62,20 @@ CACHE_VERSION = 3
 
 
 def preprocessing_key(*components: Component) -> str:
-    """A short hash naming the preprocessing done by ``components`` (class + config)."""
-    spec = [
-        {"class": f"{type(c).__module__}.{type(c).__qualname__}", "config": c.get_config()}
-        for c in components
-    ]
+    """A short hash naming the preprocessing done by ``components``.
+
+    Each component's class and config; for a class defined outside melgenre (a
+    subclass of yours), also the source code of its classes, as ``joblib.Memory``
+    hashes a function's code: editing a custom loader's or featurizer's code computes
+    its features anew rather than reusing the old ones.
+    """
+    spec = []
+    for c in components:
+        entry = {"class": f"{type(c).__module__}.{type(c).__qualname__}", "config": c.get_config()}
+        code = source_hash(type(c))
+        if code:
+            entry["code"] = code
+        spec.append(entry)
     text = json.dumps({"cache_version": CACHE_VERSION, "components": spec}, sort_keys=True)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
