@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -60,3 +61,43 @@ def test_melgenres_own_classes_are_keyed_by_their_config() -> None:
     a = preprocessing_key(AudioLoader(sample_rate=SR), FEAT)
     assert a == preprocessing_key(AudioLoader(sample_rate=SR), MelFeaturizer(**FEAT.get_config()))
     assert a != preprocessing_key(AudioLoader(sample_rate=SR, duration=1.0), FEAT)
+
+
+SCRIPT = """
+import dataclasses
+import sys
+
+import numpy as np
+
+import melgenre
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RootFeaturizer(melgenre.MelFeaturizer):
+    def scale(self, power):
+        return np.cbrt(power).astype(np.float32)
+
+
+if __name__ == "__main__":
+    featurizer = RootFeaturizer(sample_rate=8000, n_fft=512, hop_length=128, n_mels=32, frames=32)
+    for _ in range(2):
+        melgenre.FolderDataset(sys.argv[1]).features(
+            featurizer, cache_dir=sys.argv[2], workers=2, progress=False
+        )
+"""
+
+
+def test_workers_store_under_the_key_the_caller_reads(tmp_path: Path) -> None:
+    # a script's own class: its workers re-import __main__ and cannot always read its source
+    script = tmp_path / "extract.py"
+    script.write_text(SCRIPT)
+    tree, cache = class_tree(tmp_path / "data"), tmp_path / "cache"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tree), str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "vanished or were damaged" not in done.stderr
+    assert len(list((cache / "features").iterdir())) == 1  # one preprocessing, one key

@@ -40,10 +40,11 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class ExtractionTask:
-    """What every worker needs to know: how to preprocess, and where the cache is."""
+    """How to preprocess, where the cache is, and its key (computed by the caller)."""
 
     preprocessing: Preprocessing
     cache_root: str | None = None
+    cache_key: str = ""  # a worker cannot always read a custom class's source (``__main__``)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +97,7 @@ def extract_files(
     with contextlib.suppress(TypeError):  # an unhashable user subclass is used as it is
         prep = _WARM.setdefault(prep, prep)
     cache = FeatureCache(task.cache_root) if task.cache_root is not None else None
-    key = prep.cache_key if cache is not None else ""
+    key = (task.cache_key or prep.cache_key) if cache is not None else ""
     outcomes: list[Outcome] = []
     for index, path, digest in files:
         try:
@@ -161,7 +162,11 @@ def extract_features(
         digests = [_remembered_or_none(cache, path) for path in paths]
         if (reused := cached_set()) is not None:
             return reused
-    task = ExtractionTask(preprocessing, str(cache.root) if cache is not None else None)
+    task = ExtractionTask(
+        preprocessing,
+        str(cache.root) if cache is not None else None,
+        preprocessing.cache_key if cache is not None else "",
+    )
     with extraction_pool(executor, workers, len(paths)) as pool:
         # files without a remembered digest are hashed by the workers, in parallel
         files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
@@ -301,7 +306,7 @@ def _recompute(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path:
         raise DatasetError(
             f"Cached features of {path!r} vanished and could not be recomputed: {reason}"
         )
-    cache.put(task.preprocessing.cache_key, outcome.digest, redo[0].windows, redo[0].chroma)
+    cache.put(task.cache_key, outcome.digest, redo[0].windows, redo[0].chroma)
     return redo[0]
 
 
