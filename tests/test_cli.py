@@ -218,6 +218,24 @@ def test_quiet_train_and_evaluate_show_no_progress(
     assert "Extracting features" not in err
 
 
+def test_predict_reads_every_audio_file_under_a_folder(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, model = trained
+    code, out, _ = run(capsys, "predict", str(model), str(data / "drums"), "--json")
+    assert code == 0
+    names = [Path(json.loads(line)["file"]).name for line in out.splitlines()]
+    assert names == sorted(p.name for p in (data / "drums").glob("*.wav"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not audio")
+    one = data / "drums" / names[0]
+    code, out, err = run(capsys, "predict", str(model), str(empty), str(one))
+    assert code == 1  # the folder without audio is reported; the file is still predicted
+    assert f"melgenre: {str(empty)!r} holds no audio files." in err
+    assert out.startswith(str(one))
+
+
 def test_evaluate_table_and_json(
     trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,8 +18,11 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from melgenre._config import Component
@@ -29,6 +32,7 @@ __all__ = [
     "deserialize_component",
     "get_registered_class",
     "get_registered_name",
+    "import_components",
     "register_component",
     "serialize_component",
     "source_hash",
@@ -174,3 +178,36 @@ def source_hash(cls: type) -> str:
     with _SOURCE_LOCK:
         _SOURCE_HASHES[cls] = digest
     return digest
+
+
+def import_components(name: str) -> None:
+    """Import a module of the user's that registers components (``melgenre --import``).
+
+    ``name`` is a dotted name or a ``.py`` file. The file's folder, or else the current
+    directory, goes first on ``sys.path``, so that worker processes find the module by
+    name too.
+
+    Raises
+    ------
+    ConfigError
+        No such file, or the import failed (the module's own error is in the message).
+    """
+    import importlib
+
+    path = Path(name)
+    if name.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"--import {name!r}: no such file.", parameter="import", value=name)
+        folder, dotted = str(path.resolve().parent), path.stem
+    else:
+        folder, dotted = os.getcwd(), name
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        importlib.import_module(dotted)
+    except Exception as exc:  # the user's module: any error it raises is theirs to read
+        raise ConfigError(
+            f"--import {name!r} failed: {type(exc).__name__}: {exc}",
+            parameter="import",
+            value=name,
+        ) from exc

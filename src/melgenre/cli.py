@@ -137,7 +137,13 @@ def _parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="classify audio files with MODEL_DIR")
     predict.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
-    predict.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    predict.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="audio files, or folders: every audio file under them",
+    )
     predict.add_argument("--json", action="store_true", help="print results as JSON lines")
     predict.add_argument("--top-k", type=int, default=1, help="show the K most probable labels")
     predict.add_argument("--timeline", action="store_true", help="show every window's label")
@@ -213,9 +219,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import melgenre
 
     predictor = melgenre.Predictor.load(args.model_dir)
-    results = predictor.predict_many([str(f) for f in args.files])
-    failed = 0
-    width = max(len(str(f)) for f in args.files)
+    files, failed = _audio_files(args.files)
+    results = predictor.predict_many(files)
+    width = max((len(f) for f in files), default=0)
     for result in results:
         if isinstance(result, melgenre.FailedFile):
             failed += 1
@@ -244,6 +250,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             for w in result.windows:
                 _print(f"  {w.start:7.2f}-{w.end:7.2f} s  {w.label:<12} {w.confidence:6.1%}")
     return 1 if failed else 0
+
+
+def _audio_files(given: Sequence[Path]) -> tuple[list[str], int]:
+    """Each file as given, each folder's audio files; a folder without any counts as failed."""
+    from melgenre.data.scan import audio_files
+
+    files, failed = [], 0
+    for path in given:
+        found = [str(p) for p in audio_files(path)] if path.is_dir() else [str(path)]
+        if not found:
+            failed += 1
+            sys.stderr.write(f"melgenre: {str(path)!r} holds no audio files.\n")
+        files.extend(found)
+    return files, failed
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -328,35 +348,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def import_module(name: str) -> None:
-    """Import a module of the user's (``--import``): a dotted name or a ``.py`` file.
-
-    A file's folder, or else the current directory, goes first on ``sys.path``, so that
-    worker processes find the module by name too.
-    """
-    import importlib
-
-    from melgenre.errors import ConfigError
-
-    path = Path(name)
-    if name.endswith(".py") or path.is_file():
-        if not path.is_file():
-            raise ConfigError(f"--import {name!r}: no such file.", parameter="import", value=name)
-        folder, dotted = str(path.resolve().parent), path.stem
-    else:
-        folder, dotted = os.getcwd(), name
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    try:
-        importlib.import_module(dotted)
-    except Exception as exc:  # the user's module: any error it raises is theirs to read
-        raise ConfigError(
-            f"--import {name!r} failed: {type(exc).__name__}: {exc}",
-            parameter="import",
-            value=name,
-        ) from exc
-
-
 _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
@@ -377,11 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:  # the command reports skipped files itself, once
         logging.getLogger("melgenre.prediction").setLevel(logging.ERROR)  # predict_many's
+    from melgenre._registry import import_components
     from melgenre.errors import MelgenreError
 
     try:
         for module in args.imports:
-            import_module(module)
+            import_components(module)
         handler = getattr(args, "handler", None) or _COMMANDS[args.command]
         return int(handler(args))
     except MelgenreError as exc:

@@ -9,7 +9,7 @@ from typing import Literal, NamedTuple
 
 from melgenre.errors import DatasetError
 
-__all__ = ["AUDIO_EXTENSIONS", "Example", "OnError", "scan", "split_classes"]
+__all__ = ["AUDIO_EXTENSIONS", "Example", "OnError", "audio_files", "scan", "split_classes"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,20 @@ class Example(NamedTuple):
 
 def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
+
+
+def audio_files(folder: Path, extensions: frozenset[str] = AUDIO_EXTENSIONS) -> list[Path]:
+    """The audio files under ``folder``, at any depth, hidden ones left out, in a stable order."""
+    return sorted(
+        (
+            p
+            for p in folder.rglob("*")
+            if p.suffix.lower() in extensions
+            and not _is_hidden(p.relative_to(folder))
+            and p.is_file()
+        ),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
 
 
 def scan(
@@ -83,16 +97,7 @@ def scan(
     items: list[Example] = []
     for index, label in enumerate(classes):
         folder = root / label
-        found = sorted(
-            (
-                p
-                for p in folder.rglob("*")
-                if p.suffix.lower() in extensions
-                and not _is_hidden(p.relative_to(folder))
-                and p.is_file()
-            ),
-            key=lambda p: p.relative_to(folder).as_posix(),
-        )
+        found = audio_files(folder, extensions)
         if not found:
             raise DatasetError(
                 f"Class folder {str(folder)!r} contains no audio files (looked for "
