@@ -20,7 +20,6 @@ import inspect
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -149,7 +148,6 @@ def deserialize_component(spec: Any) -> Component:
 
 
 _SOURCE_HASHES: dict[type, str] = {}
-_SOURCE_LOCK = threading.Lock()
 logger = logging.getLogger(__name__)
 
 
@@ -160,8 +158,7 @@ def source_hash(cls: type) -> str:
     code misses the cache. A class whose source cannot be read (defined in an
     interactive session) counts by its name alone. Computed once per class object.
     """
-    with _SOURCE_LOCK:
-        known = _SOURCE_HASHES.get(cls)
+    known = _SOURCE_HASHES.get(cls)  # two threads at once at worst compute it twice
     if known is not None:
         return known
     sources = []
@@ -174,10 +171,8 @@ def source_hash(cls: type) -> str:
         except (OSError, TypeError):
             logger.debug("No source for %s: cached features are keyed by its name", klass)
     digest = hashlib.blake2b("\n".join(sources).encode(), digest_size=8).hexdigest()
-    digest = digest if sources else ""
-    with _SOURCE_LOCK:
-        _SOURCE_HASHES[cls] = digest
-    return digest
+    _SOURCE_HASHES[cls] = digest if sources else ""
+    return _SOURCE_HASHES[cls]
 
 
 def import_components(name: str) -> None:

@@ -157,7 +157,7 @@ class ExportedModel:
             )
         if not x.size:
             raise AudioUnusableError(f"Audio from {name!r} has no samples.", source=name)
-        return np.ascontiguousarray(x, dtype=np.float32)
+        return x  # float32, contiguous: checked_samples' view
 
     def parity(self) -> ParityReport | None:
         """The figures the export's parity check recorded (``parity.json``), if any."""

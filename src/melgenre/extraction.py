@@ -97,7 +97,7 @@ def extract_files(
     with contextlib.suppress(TypeError):  # an unhashable user subclass is used as it is
         prep = _WARM.setdefault(prep, prep)
     cache = FeatureCache(task.cache_root) if task.cache_root is not None else None
-    key = (task.cache_key or prep.cache_key) if cache is not None else ""
+    key = task.cache_key
     outcomes: list[Outcome] = []
     for index, path, digest in files:
         try:
@@ -162,11 +162,8 @@ def extract_features(
         digests = [_remembered_or_none(cache, path) for path in paths]
         if (reused := cached_set()) is not None:
             return reused
-    task = ExtractionTask(
-        preprocessing,
-        str(cache.root) if cache is not None else None,
-        preprocessing.cache_key if cache is not None else "",
-    )
+    root = str(cache.root) if cache is not None else None
+    task = ExtractionTask(preprocessing, root, preprocessing.cache_key)
     with extraction_pool(executor, workers, len(paths)) as pool:
         # files without a remembered digest are hashed by the workers, in parallel
         files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
