@@ -1,6 +1,6 @@
 """Pieces of :class:`Trainer`, as functions and small classes.
 
-Set checks, the epoch log, class weights, early stopping's set-up, the run's record,
+The epoch log, class weights, early stopping's set-up, the run's record,
 placement and sharding under a distribution strategy, batched prediction.
 
 Importing this module imports Keras (and TensorFlow).
@@ -21,10 +21,8 @@ import numpy as np
 from melgenre._checkpoint import ResumableEarlyStopping
 from melgenre._tf import keras
 from melgenre._typing import FloatArray
-from melgenre._validation import check_choice, check_int, check_real
-from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet
-from melgenre.errors import ConfigError, MelgenreTypeError
+from melgenre.errors import ConfigError
 from melgenre.history import History, lower_is_better
 
 if TYPE_CHECKING:
@@ -34,9 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "EpochLog",
     "SmoothedMetric",
-    "check_features",
-    "check_fit",
-    "check_settings",
     "class_weights",
     "early_stopper",
     "files_hash",
@@ -150,57 +145,6 @@ def class_weights(
     return weights
 
 
-def check_features(model: keras.Model, features: FeatureSet, role: str) -> None:
-    """Raise unless ``features`` is a :class:`FeatureSet` whose windows and classes fit."""
-    if not isinstance(features, FeatureSet):
-        raise MelgenreTypeError(
-            f"Trainer expects {role} as a melgenre FeatureSet (from "
-            f"FolderDataset.features(...)), got {type(features).__name__}."
-        )
-    expected = tuple(model.input_shape[1:])
-    if tuple(features.x.shape[1:]) != expected:
-        raise ConfigError(
-            f"The {role} windows have shape {tuple(features.x.shape[1:])} but the model "
-            f"expects {expected}. Build the model with input_shape=featurizer.output_shape.",
-            parameter="input_shape",
-            value=tuple(features.x.shape[1:]),
-        )
-    outputs = int(model.output_shape[-1])
-    if len(features.classes) != outputs:
-        raise ConfigError(
-            f"The {role} set has {len(features.classes)} classes but the model has "
-            f"{outputs} outputs. Build the model with num_classes=len(dataset.classes).",
-            parameter="num_classes",
-            value=outputs,
-        )
-
-
-def check_fit(
-    model: keras.Model,
-    train: FeatureSet,
-    validation: FeatureSet | None,
-    *,
-    resume: bool,
-    run_dir: Path | None,
-) -> None:
-    """Raise a ConfigError unless ``Trainer.fit``'s sets fit the model and each other."""
-    check_features(model, train, "training")
-    if validation is not None:
-        check_features(model, validation, "validation")
-        if tuple(validation.classes) != tuple(train.classes):
-            raise ConfigError(
-                "The validation set's classes differ from the training set's: "
-                f"{list(validation.classes)} vs {list(train.classes)}.",
-                parameter="validation",
-            )
-    if resume and run_dir is None:
-        raise ConfigError(
-            "fit(resume=True) needs the run directory the checkpoints are in: "
-            "Trainer(run_dir=...).",
-            parameter="resume",
-        )
-
-
 def place_in_scope(model: keras.Model, strategy: Any) -> keras.Model:
     """``model``, or its copy rebuilt inside ``strategy``'s scope when built outside it."""
     if strategy is None or model.distribute_strategy is strategy:
@@ -238,58 +182,6 @@ def predict_in_batches(model: keras.Model, x: Any, step: int, strategy: Any) -> 
     ]
     n_classes = int(model.output_shape[-1])
     return np.concatenate(outputs) if outputs else np.zeros((0, n_classes), np.float32)
-
-
-def check_settings(
-    *,
-    model: Any,
-    epochs: Any,
-    batch_size: Any,
-    learning_rate: Any,
-    patience: Any,
-    class_weight: Any,
-    verbose: Any,
-    augmentation: Any,
-    strategy: Any,
-    schedule: Any,
-    smoothing: Any,
-    target_updates: Any,
-) -> None:
-    """Raise a melgenre error naming the first of :class:`Trainer`'s settings that is wrong."""
-    if not isinstance(model, keras.Model):
-        raise MelgenreTypeError(f"Trainer expects a keras.Model, got {type(model).__name__}.")
-    check_int("Trainer", "epochs", epochs, low=1, allow_none=True)
-    check_int("Trainer", "batch_size", batch_size, low=1)
-    check_real("Trainer", "learning_rate", learning_rate, low=0.0, closed_low=False)
-    check_int("Trainer", "patience", patience, low=0, allow_none=True)
-    check_choice("Trainer", "schedule", schedule, ("cosine", "constant"))
-    check_int("Trainer", "target_updates", target_updates, low=1)
-    check_real("Trainer", "smoothing", smoothing, low=0.0, high=0.99)
-    if (
-        class_weight is not None
-        and class_weight != "balanced"
-        and not isinstance(class_weight, Mapping)
-    ):
-        raise ConfigError(
-            "The 'class_weight' parameter of Trainer must be 'balanced', a dict of class "
-            f"(name or index) to weight, or None. Got {class_weight!r} instead.",
-            parameter="class_weight",
-            value=class_weight,
-        )
-    check_choice("Trainer", "verbose", verbose, ("auto", 0, 1, 2))
-    if augmentation is not None and not isinstance(augmentation, Augmentation):
-        raise MelgenreTypeError(
-            "The 'augmentation' parameter of Trainer must be a melgenre.Augmentation or "
-            f"None, got {type(augmentation).__name__}."
-        )
-    if strategy is not None:
-        from melgenre._tf import tf
-
-        if not isinstance(strategy, tf.distribute.Strategy):
-            raise MelgenreTypeError(
-                "The 'strategy' parameter of Trainer must be a tf.distribute.Strategy or "
-                f"None, got {type(strategy).__name__}."
-            )
 
 
 def early_stopper(

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from melgenre._fitting import check_features, predict_in_batches
+from melgenre._fit_checks import check_features, checked_windows
+from melgenre._fitting import predict_in_batches
 from melgenre._typing import FloatArray, PathLike
 from melgenre.data import FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated
-from melgenre.errors import ConfigError, MelgenreWarning
+from melgenre.errors import ConfigError, MelgenreWarning, _NotTrainedConfigError
 from melgenre.evaluation import EvaluationReport, evaluate_features, features_to_evaluate
 
 if TYPE_CHECKING:
@@ -54,8 +55,15 @@ class TrainedModel:
         Returns
         -------
         probabilities : np.ndarray [shape=(n, n_classes), dtype=float32]
+
+        Raises
+        ------
+        ConfigError
+            The windows' shape is not the model's input, or one holds NaN or an infinity.
+        MelgenreTypeError
+            ``features`` is not numeric.
         """
-        x = features.x if isinstance(features, FeatureSet) else features
+        x = checked_windows("Trainer.predict_proba", self.model, features)
         return predict_in_batches(
             self.model, x, batch_size or max(self.batch_size, 64), self.strategy
         )
@@ -157,9 +165,11 @@ class TrainedModel:
 
         Raises
         ------
+        NotTrainedError
+            Before :meth:`fit` (also a ``ConfigError`` until 0.3, as it was).
         ConfigError
-            Before :meth:`fit`; a featurizer other than the training windows'; no
-            ``preprocessing`` for windows that do not record theirs.
+            A featurizer other than the training windows'; no ``preprocessing`` for
+            windows that do not record theirs.
 
         Examples
         --------
@@ -169,7 +179,9 @@ class TrainedModel:
         from melgenre.predictor import Predictor
 
         if self.classes_ is None:
-            raise ConfigError("Trainer.to_predictor needs a trained model: call fit first.")
+            raise _NotTrainedConfigError(
+                "Trainer.to_predictor needs a trained model: call fit first."
+            )
         return Predictor(
             preprocessing=self._predictor_preprocessing(preprocessing),
             model=self.model,

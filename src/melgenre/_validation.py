@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from melgenre.errors import ConfigError
+import numpy as np
 
-__all__ = ["check_bool", "check_choice", "check_int", "check_real", "check_reals"]
+from melgenre.errors import ConfigError, MelgenreTypeError
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_int",
+    "check_real",
+    "check_reals",
+    "checked_rows",
+]
+
+#: Rows scanned at a time for non-finite values (a memory map is read a chunk at a time).
+SCAN_ROWS = 256
 
 
 def _fail(owner: str, name: str, expected: str, value: Any) -> ConfigError:
@@ -99,3 +111,61 @@ def check_choice(owner: str, name: str, value: Any, choices: Collection[Any]) ->
     """Raise :class:`ConfigError` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise _fail(owner, name, "one of " + ", ".join(repr(c) for c in choices), value)
+
+
+def checked_rows(
+    owner: str,
+    name: str,
+    value: Any,
+    shape: Sequence[int | None],
+    *,
+    source: Callable[[int], str] | None = None,
+) -> Any:
+    """``value`` as a numeric array of ``(n, *shape)`` finite rows, or a melgenre error.
+
+    An array comes back as it is (a memory map stays on disk and is scanned
+    :data:`SCAN_ROWS` rows at a time); anything else goes through ``np.asarray``.
+    ``source(i)`` names where row ``i`` came from (" (from 'a.wav')") in the
+    message about a non-finite row; a ``None`` in ``shape`` takes any length.
+
+    Raises
+    ------
+    MelgenreTypeError
+        ``value`` is not numeric.
+    ConfigError
+        Its shape is not ``(n, *shape)``, or a row holds NaN or an infinity.
+    """
+    expected = "(n, " + ", ".join("any" if n is None else str(int(n)) for n in shape) + ")"
+    x = value if isinstance(value, np.ndarray) else None
+    if x is None:
+        try:
+            x = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            x = None
+    if x is None or x.dtype.kind not in "fiu":
+        kind = type(value).__name__ if x is None else f"an array of {x.dtype}"
+        raise MelgenreTypeError(
+            f"{owner} expects {name} as numbers of shape {expected}; got {kind}."
+        )
+    fits = x.ndim == len(shape) + 1 and all(
+        n in (None, m) for n, m in zip(shape, x.shape[1:], strict=True)
+    )
+    if not fits:
+        raise ConfigError(
+            f"{owner} expects {name} of shape {expected}; got {tuple(x.shape)}.",
+            parameter=name,
+            value=tuple(x.shape),
+        )
+    if x.dtype.kind == "f":
+        for start in range(0, len(x), SCAN_ROWS):
+            chunk = np.asarray(x[start : start + SCAN_ROWS])
+            bad = ~np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+            if bad.any():
+                row = start + int(np.argmax(bad))
+                where = source(row) if source is not None else ""
+                raise ConfigError(
+                    f"{owner}: {name}[{row}]{where} holds NaN or infinite values; "
+                    "the answer to it would be NaN.",
+                    parameter=name,
+                )
+    return x

@@ -155,7 +155,16 @@ class ExportError(MelgenreError):
 
 
 class NotTrainedError(MelgenreError, RuntimeError):
-    """A model or predictor was used before it was trained."""
+    """A model, head or predictor was used before it was trained."""
+
+
+class _NotTrainedConfigError(NotTrainedError, ConfigError):
+    """A :class:`NotTrainedError` that is still a :class:`ConfigError`, as it was until 0.2.
+
+    ``Trainer.to_predictor`` and :class:`~melgenre.StatisticsHead` used before ``fit``
+    raised a ``ConfigError``; code that catches it keeps working until 0.3, when this
+    becomes a plain :class:`NotTrainedError`.
+    """
 
 
 class MelgenreWarning(UserWarning):

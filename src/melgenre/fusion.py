@@ -1,11 +1,10 @@
 """Fusing a file's clip statistics with its windows: :class:`StatisticsHead` and :func:`fuse`.
 
-A :class:`StatisticsHead` classifies a file's :class:`~melgenre.ClipStatistics`
-with a standardised multinomial logistic regression; :func:`fuse` multiplies its
-probabilities, raised to the head's ``weight``, with the window model's (a
-product of experts). :func:`fit_statistics_head` is what
-``Trainer(statistics=True)`` runs after the window model: fit on the training
-files, its weight :data:`FUSION_WEIGHT`.
+A :class:`StatisticsHead` classifies a file's :class:`~melgenre.ClipStatistics` with a
+standardised multinomial logistic regression; :func:`fuse` multiplies its probabilities,
+raised to the head's ``weight``, with the window model's (a product of experts).
+:func:`fit_statistics_head` is what ``Trainer(statistics=True)`` runs after the window
+model: fit on the training files, its weight :data:`FUSION_WEIGHT`.
 """
 
 from __future__ import annotations
@@ -20,10 +19,10 @@ import numpy.typing as npt
 from melgenre._regression import choose_c, logistic_weights
 from melgenre._statistics_fit import fit_statistics_head
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_bool, check_int, check_real
+from melgenre._validation import check_bool, check_int, check_real, checked_rows
 from melgenre._varispeed import with_copies
 from melgenre.data import FeatureSet
-from melgenre.errors import ConfigError
+from melgenre.errors import ConfigError, _NotTrainedConfigError
 from melgenre.statistics import ClipStatistics
 
 __all__ = [
@@ -262,10 +261,14 @@ class StatisticsHead:
         return choose_c(x, labels, grid, groups)
 
     def predict_proba(self, x: FloatArray) -> FloatArray:
-        """Class probabilities ``(n_files, n_classes)`` from statistics ``(n_files, dim)``."""
+        """Class probabilities ``(n_files, n_classes)`` from statistics ``(n_files, dim)``.
+
+        Raises NotTrainedError before :meth:`fit`, ConfigError for rows not finite or not dim long.
+        """
         if self.weights_ is None:
-            raise ConfigError("This StatisticsHead is not fitted yet: call fit first.")
+            raise _NotTrainedConfigError("This StatisticsHead is not fitted yet: call fit first.")
         w = self.weights_
+        x = checked_rows("StatisticsHead.predict_proba", "statistics", x, w["mean"].shape)
         z = (np.asarray(x, np.float64) - w["mean"]) / w["scale"] @ w["coef"].T + w["intercept"]
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
@@ -357,7 +360,7 @@ class StatisticsHead:
     def get_weights(self) -> dict[str, Any]:
         """The fitted arrays as JSON-safe lists."""
         if self.weights_ is None:
-            raise ConfigError("This StatisticsHead is not fitted yet: call fit first.")
+            raise _NotTrainedConfigError("This StatisticsHead is not fitted yet: call fit first.")
         arrays = {k: v.tolist() for k, v in self.weights_.items()}
         return {"C_": self.C_, "weight": self.weight, **arrays}
 

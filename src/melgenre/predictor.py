@@ -19,7 +19,7 @@ import numpy as np
 from melgenre import _pitch
 from melgenre._predictor_files import PredictorFiles
 from melgenre._typing import AudioSource, FloatArray, PathLike
-from melgenre._validation import check_choice, check_int
+from melgenre._validation import check_choice, check_int, checked_rows
 from melgenre.audio import Audio, AudioLoader
 from melgenre.data import FailedFile, FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated, warn_deprecated
@@ -164,13 +164,17 @@ class Predictor(PredictorFiles):
         Returns
         -------
         probabilities : np.ndarray [shape=(n, n_labels), dtype=float32]
+
+        Raises
+        ------
+        ConfigError
+            The windows are not the featurizer's shape, or one holds NaN or an infinity.
+        MelgenreTypeError
+            ``windows`` is not numeric.
         """
-        x = np.asarray(windows, dtype=np.float32)
-        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.preprocessing.output_shape):
-            raise ConfigError(
-                f"Expected windows of shape (n, *{tuple(self.preprocessing.output_shape)}); "
-                f"got {x.shape}."
-            )
+        shape = tuple(self.preprocessing.output_shape)
+        checked = checked_rows("Predictor.predict_proba", "windows", windows, shape)
+        x = np.asarray(checked, dtype=np.float32)
         return self._window_outputs(x)[:, : len(self.labels)]
 
     def _window_outputs(self, x: FloatArray) -> FloatArray:

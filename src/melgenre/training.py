@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from melgenre._checkpoint import CHECKPOINT_DIR, start_run
+from melgenre._fit_checks import check_fit, check_settings
 from melgenre._fitting import (
     EpochLog,
     SmoothedMetric,
-    check_fit,
-    check_settings,
     class_weights,
     files_hash,
     final_history,

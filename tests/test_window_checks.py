@@ -1,0 +1,129 @@
+"""Windows and statistics handed to a model by hand: checked before the model sees them.
+
+A model given windows of another shape, non-numeric input or a NaN used to answer
+anyway (a 16-band window through a 32-band network gave probabilities; a NaN gave NaN)
+or fail deep inside Keras. Each case is now a melgenre error naming the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from melgenre import (
+    ConfigError,
+    FeatureSet,
+    GenreCNN,
+    MelFeaturizer,
+    MelgenreTypeError,
+    NotTrainedError,
+    Predictor,
+    Preprocessing,
+    StatisticsHead,
+    Trainer,
+)
+from melgenre._validation import checked_rows
+
+FEAT = MelFeaturizer(sample_rate=8000, n_fft=512, hop_length=128, n_mels=32, frames=32)
+
+
+def tiny_model() -> GenreCNN:
+    return GenreCNN(3, FEAT.output_shape, filters=(4,), dense_units=8, seed=0)
+
+
+def hand_built(x: np.ndarray) -> FeatureSet:
+    """Two windows per file, three files of three classes."""
+    n = len(x)
+    return FeatureSet(
+        x=x,
+        labels=np.arange(n) // 2 % 3,
+        groups=np.arange(n) // 2,
+        paths=tuple(f"class{i % 3}/file{i}.wav" for i in range(n // 2)),
+        classes=("a", "b", "c"),
+    )
+
+
+def windows(n: int = 6) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, *FEAT.output_shape)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def trainer() -> Trainer:
+    return Trainer(tiny_model(), verbose=0)
+
+
+def test_windows_of_another_shape_are_refused_not_answered(trainer: Trainer) -> None:
+    with pytest.raises(ConfigError, match=r"expects windows of shape \(n, 32, 32, 1\); got \(5, 16, 32, 1\)"):  # fmt: skip
+        trainer.predict_proba(np.zeros((5, 16, 32, 1), np.float32))
+    with pytest.raises(ConfigError, match=r"got \(5, 32, 32\)"):
+        trainer.predict_proba(np.zeros((5, 32, 32), np.float32))
+    with pytest.raises(MelgenreTypeError, match="as numbers of shape"):
+        trainer.predict_proba(np.array([["a", "b"]]))
+    assert trainer.predict_proba(windows()).shape == (6, 3)  # the right shape still answers
+
+
+def test_a_non_finite_window_is_named_by_its_file(trainer: Trainer) -> None:
+    x = windows()
+    x[3, 5, 7, 0] = np.nan
+    with pytest.raises(ConfigError, match=r"windows\[3\] \(from 'class1/file1.wav'\) holds NaN"):
+        trainer.predict_proba(hand_built(x))
+    x[3, 5, 7, 0] = np.inf
+    with pytest.raises(ConfigError, match=r"windows\[3\] holds NaN or infinite"):
+        trainer.predict_proba(x)
+
+
+def test_fit_refuses_non_finite_windows_before_training(tmp_path: Path) -> None:
+    x = windows()
+    x[4] = -np.inf
+    trainer = Trainer(tiny_model(), epochs=1, verbose=0, run_dir=tmp_path)
+    with pytest.raises(
+        ConfigError, match=r"training set: windows\[4\] \(from 'class2/file2.wav'\)"
+    ):
+        trainer.fit(hand_built(x))
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+    with pytest.raises(ConfigError, match=r"test set: windows\[4\]"):
+        trainer.evaluate(hand_built(x))
+
+
+def test_predictor_windows_are_checked_alike() -> None:
+    predictor = Predictor(
+        preprocessing=Preprocessing(FEAT), model=tiny_model(), labels=["a", "b", "c"]
+    )
+    x = windows()
+    x[0, 0, 0, 0] = np.nan
+    with pytest.raises(ConfigError, match=r"Predictor.predict_proba: windows\[0\] holds NaN"):
+        predictor.predict_proba(x)
+    with pytest.raises(ConfigError, match=r"expects windows of shape \(n, 32, 32, 1\)"):
+        predictor.predict_proba(x[:, :16])
+
+
+def test_statistics_head_checks_its_rows() -> None:
+    head = StatisticsHead()
+    dim = head.statistics.dim
+    with pytest.raises(NotTrainedError, match="not fitted yet") as caught:
+        head.predict_proba(np.zeros((1, dim)))
+    assert isinstance(caught.value, ConfigError)  # what it raised until 0.2: still caught so
+    rng = np.random.default_rng(1)
+    head.fit_statistics(rng.normal(size=(12, dim)), np.arange(12) % 2, n_classes=2)
+    with pytest.raises(ConfigError, match=rf"statistics of shape \(n, {dim}\); got \(2, 3\)"):
+        head.predict_proba(np.zeros((2, 3)))
+    x = rng.normal(size=(2, dim))
+    x[1, 0] = np.nan
+    with pytest.raises(ConfigError, match=r"statistics\[1\] holds NaN"):
+        head.predict_proba(x)
+
+
+def test_to_predictor_before_fit_is_not_trained(trainer: Trainer) -> None:
+    with pytest.raises(NotTrainedError, match="call fit first") as caught:
+        trainer.to_predictor(Preprocessing(FEAT))
+    assert isinstance(caught.value, ConfigError)
+
+
+def test_a_memory_map_is_scanned_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, windows(600))
+    mapped = np.load(path, mmap_mode="r")
+    assert checked_rows("t", "windows", mapped, FEAT.output_shape) is mapped
+    assert checked_rows("t", "windows", [[1, 2]], (None,)).shape == (1, 2)
