@@ -127,3 +127,25 @@ def test_a_memory_map_is_scanned_in_place(tmp_path: Path) -> None:
     mapped = np.load(path, mmap_mode="r")
     assert checked_rows("t", "windows", mapped, FEAT.output_shape) is mapped
     assert checked_rows("t", "windows", [[1, 2]], (None,)).shape == (1, 2)
+
+
+def test_a_hand_built_feature_set_must_hold_together() -> None:
+    x = windows()
+    parts = {"paths": ("a.wav", "b.wav", "c.wav"), "classes": ("a", "b", "c")}
+    groups = np.arange(6) // 2
+    with pytest.raises(ConfigError, match=r"labels must hold one index per row \(6\); got shape \(4,\)"):  # fmt: skip
+        FeatureSet(x=x, labels=np.zeros(4, int), groups=groups, **parts)
+    with pytest.raises(ConfigError, match="labels must index its 3 classes: found 5"):
+        FeatureSet(x=x, labels=np.array([0, 0, 1, 1, 5, 5]), groups=groups, **parts)
+    with pytest.raises(ConfigError, match="groups must index its 3 paths: found -1"):
+        FeatureSet(x=x, labels=groups, groups=groups - 1, **parts)
+    with pytest.raises(ConfigError, match="labels must be whole numbers"):
+        FeatureSet(x=x, labels=groups + 0.5, groups=groups, **parts)
+    with pytest.raises(ConfigError, match="chroma and chroma_groups together"):
+        FeatureSet(x=x, labels=groups, groups=groups, chroma=np.zeros((4, 12)), **parts)
+    with pytest.raises(MelgenreTypeError, match="x as an array of windows"):
+        FeatureSet(x=[[0.0]], labels=[0], groups=[0], **parts)  # type: ignore[arg-type]
+    lists = FeatureSet(x=x.astype(np.float64), labels=[0, 0, 1, 1, 2, 2], groups=list(groups), **parts)  # type: ignore[arg-type]  # fmt: skip
+    assert lists.labels.dtype == lists.groups.dtype == np.int64
+    assert lists.x.dtype == np.float32
+    assert lists.y.shape == (6, 3)
