@@ -110,6 +110,8 @@ logger = logging.getLogger(__name__)
 #: Frames of a clip that must overlap their repetition for the similarity by phrase to read
 #: a lag (a window's length at the defaults: 3 s).
 PHRASE_OVERLAP = 128
+#: ``ClipStatistics.rate_ratios``' default: 1/8, 1/6, 1/4, 1/3, 1/2, 2/3, 3/4, 3/2, 2, 3, 4.
+_RATE_RATIOS = (0.125, 1 / 6, 0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1.5, 2.0, 3.0, 4.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,19 +199,7 @@ class ClipStatistics:
     onset_rates_per_octave: int = 12
     similarity_lags: int = 320
     period_multiples: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0, 12.0, 16.0)
-    rate_ratios: tuple[float, ...] = (
-        1 / 8,
-        1 / 6,
-        1 / 4,
-        1 / 3,
-        1 / 2,
-        2 / 3,
-        3 / 4,
-        1.5,
-        2.0,
-        3.0,
-        4.0,
-    )
+    rate_ratios: tuple[float, ...] = _RATE_RATIOS
     note_periods: tuple[float, float] = (4.3, 28.7)
     band_shifts: int = 40
     band_from: int = 38
