@@ -6,6 +6,7 @@ Nothing is downloaded and no audio is committed: every test builds its own.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,3 +49,24 @@ def serve_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from serving import train_bundle
 
     return train_bundle(tmp_path_factory.mktemp("serve"))
+
+
+@pytest.fixture(scope="session")
+def separable_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tones, noise and chirps at 8 kHz, a folder per class (``trained_predictor``'s data)."""
+    from trained_predictor import make_data
+
+    return make_data(tmp_path_factory.mktemp("separable"))
+
+
+@pytest.fixture(scope="session")
+def trained_predictor(
+    separable_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Any, Path, Any]:
+    """``(predictor, bundle, test split)``: a small Predictor, saved with its history and report."""
+    from trained_predictor import train_predictor
+
+    predictor, (history, test) = train_predictor(separable_dir)
+    bundle = tmp_path_factory.mktemp("bundles") / "model"
+    predictor.save(bundle, history=history, report=predictor.evaluate(test, workers=1))
+    return predictor, bundle, test

@@ -1,8 +1,9 @@
 """Export with the preprocessing in the graph, and the parity check (issue 16).
 
-Every path is checked against the Predictor: the in-graph features against the
-NumPy featurizer, each artifact (SavedModel and the TFLite interpreter, float32 and
-quantized) against ``Predictor.predict``, and the CLI's ``export``/``check-parity``.
+Every path is checked against the Predictor: each artifact (SavedModel and the TFLite
+interpreter, float32 and quantized) against ``Predictor.predict``, and the CLI's
+``export``/``check-parity``. The in-graph features against the NumPy featurizer, and a
+featurizer's own twins: test_featurizer_twins.py.
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ from melgenre import (
     Audio,
     ExportedModel,
     FolderDataset,
-    GenreCNN,
-    MelFeaturizer,
-    ParityReport,
     Predictor,
     Preprocessing,
     Trainer,
@@ -30,7 +28,6 @@ from melgenre import (
 from melgenre.cli import main
 from melgenre.errors import BundleError, ConfigError, ExportError
 from melgenre.export import EXPORT_CONFIG, LABELS_FILE, PARITY_FILE, TFLITE_FILE
-from melgenre.parity import check_parity, max_difference, parity_signals
 from serving import FEAT, SR, run_fresh, tiny_model
 from signals import chirp, tone, write_separable
 
@@ -77,60 +74,6 @@ def like(predictor: Predictor, **changes: Any) -> Predictor:
 
 def probabilities(prediction: Any) -> np.ndarray:
     return np.array(list(prediction.probabilities.values()), dtype=np.float32)
-
-
-def features_only(featurizer: MelFeaturizer) -> ParityReport:
-    """The parity check of the in-graph features alone (an untrained model of the right shape)."""
-    predictor = Predictor(
-        preprocessing=Preprocessing(featurizer),
-        model=tiny_model(featurizer),
-        labels=["a", "b", "c"],
-    )
-    return check_parity(predictor, {})
-
-
-# ------------------------------------------------------------ in-graph features
-
-
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {},
-        {"ref": 1.0, "top_db": None},  # fixed reference, no clipping
-        {"win_length": 400, "fmin": 50.0, "fmax": 3000.0},  # window shorter than n_fft
-        {"window_hop": 7, "frames": 20},  # odd hops leave a tail window
-        {"resize_frames": 24},  # the classic preset's time resize
-        {"deltas": 2},  # delta and delta-delta channels
-        {"tempogram": True, "resize_frames": 24},  # the rhythm channel, on resized windows
-        {"chroma": True, "deltas": 1},  # the harmony channel, after a delta channel
-        {"frequency_scale": "log", "fmin": 60.0},  # bands a constant ratio apart
-        {"n_fft": 400},  # not a power of two: fine in-graph, refused by TFLite only
-    ],
-)
-def test_in_graph_features_equal_the_numpy_featurizer(settings: dict[str, Any]) -> None:
-    featurizer = dataclasses.replace(FEAT, **settings)
-    report = features_only(featurizer)
-    assert report.passed, report.summary()
-    assert report.features_max_db <= 1e-3
-    names = {s["name"] for s in report.signals}
-    assert {"silence", "clipped-tone", "64-samples", "45-seconds", "tone-at-44100Hz"} <= names
-    assert all(s["windows"] >= 1 for s in report.signals)
-
-
-def test_parity_signals_cover_the_issue_list() -> None:
-    signals = parity_signals(22050)
-    rates = {rate for _, _, rate in signals}
-    assert {8000, 22050, 44100, 48000} <= rates
-    lengths = [len(x) for _, x, _ in signals]
-    assert min(lengths) < 2048 < max(lengths)
-    assert all(x.dtype == np.float32 and np.all(np.isfinite(x)) for _, x, _ in signals)
-
-
-def test_a_nan_or_a_shape_change_is_an_infinite_difference() -> None:
-    assert max_difference([0.1, 0.2], [0.1, 0.25]) == pytest.approx(0.05)
-    assert max_difference([np.nan, 0.2], [0.1, 0.2]) == np.inf
-    assert max_difference([0.1], [0.1, 0.2]) == np.inf
-    assert max_difference(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
 
 
 # ------------------------------------------------------------------ artifacts
@@ -292,100 +235,6 @@ def test_export_errors(trained: tuple[Predictor, Trainer], tmp_path: Path) -> No
     with pytest.raises(melgenre.DatasetError):  # a bad labelled folder fails before exporting
         predictor.export(tmp_path / "c", data=tmp_path / "missing")
     assert not (tmp_path / "c").exists()
-
-
-@melgenre.register_component(package="tests_export")
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class RootFeaturizer(MelFeaturizer):
-    """Cube-root compression instead of decibels (docs/extending.rst): no twin yet."""
-
-    def scale(self, power: np.ndarray) -> np.ndarray:  # type: ignore[override]
-        return np.cbrt(power).astype(np.float32)
-
-
-@melgenre.register_component(package="tests_export")
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class OffByOneFeaturizer(MelFeaturizer):
-    """A twin that is a little wrong: the parity check must catch it."""
-
-    def tf_transform(self, samples: Any) -> Any:
-        return super().tf_transform(samples) + 0.5
-
-
-def test_a_step_without_a_twin_names_the_method_to_implement(
-    trained: tuple[Predictor, Trainer], tmp_path: Path
-) -> None:
-    featurizer = RootFeaturizer(**FEAT.get_config())
-    p = like(trained[0], preprocessing=Preprocessing(featurizer))
-    with pytest.raises(
-        ExportError, match=r"^RootFeaturizer overrides scale.*implement RootFeaturizer\.tf_scale "
-    ):
-        p.export(tmp_path / "root")
-    assert not (tmp_path / "root").exists()
-
-
-def test_a_wrong_twin_fails_parity_and_writes_nothing_unless_allowed(
-    trained: tuple[Predictor, Trainer], tmp_path: Path
-) -> None:
-    featurizer = OffByOneFeaturizer(**FEAT.get_config())
-    p = like(trained[0], preprocessing=Preprocessing(featurizer))
-    with pytest.raises(ExportError, match=r"disagrees.*features max \|dB\| difference 0\.5"):
-        p.export(tmp_path / "wrong")
-    assert not (tmp_path / "wrong").exists()
-    assert not list(tmp_path.glob(".wrong*"))  # no staging left behind
-    out = p.export(tmp_path / "wrong", allow_mismatch=True)
-    report = ExportedModel.load(out).parity()
-    assert report is not None
-    assert not report.passed
-    assert report.features_max_db == pytest.approx(0.5, abs=1e-3)
-
-
-@melgenre.register_component(package="tests_export")
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class RootTwinFeaturizer(RootFeaturizer):
-    """RootFeaturizer with the twin of its step: exports, and passes parity."""
-
-    def tf_scale(self, power: Any) -> Any:
-        import tensorflow as tf
-
-        return tf.pow(power, 1.0 / 3.0)
-
-
-def test_a_twin_of_a_replaced_step_exports_and_passes_parity(tmp_path: Path) -> None:
-    featurizer = RootTwinFeaturizer(**FEAT.get_config())
-    p = Predictor(
-        preprocessing=Preprocessing(featurizer),
-        model=tiny_model(featurizer),
-        labels=["a", "b", "c"],
-    )
-    out = p.export(tmp_path / "twin")
-    report = ExportedModel.load(out).parity()
-    assert report is not None
-    assert report.passed
-    x = tone(frequency=500.0, duration=2.0, sample_rate=SR)
-    np.testing.assert_allclose(
-        ExportedModel.load(out)(x)["probabilities"], probabilities(p.predict((x, SR))), atol=1e-5
-    )
-
-
-def test_a_frequency_position_channel_exports_and_passes_parity(tmp_path: Path) -> None:
-    model = GenreCNN(
-        num_classes=3,
-        input_shape=FEAT.output_shape,
-        filters=(8, 16),
-        dense_units=16,
-        frequency_position=True,
-        seed=3,
-    )
-    p = Predictor(preprocessing=Preprocessing(FEAT), model=model, labels=["a", "b", "c"])
-    out = p.export(tmp_path / "position", format="tflite")
-    report = ExportedModel.load(out).parity()
-    assert report is not None
-    assert report.passed, report.summary()
-    x = tone(frequency=900.0, duration=2.0, sample_rate=SR)
-    np.testing.assert_allclose(
-        ExportedModel.load(out)(x)["probabilities"], probabilities(p.predict((x, SR))), atol=1e-4
-    )
 
 
 # ------------------------------------------------------------------------ CLI
