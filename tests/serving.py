@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from melgenre import FolderDataset, GenreCNN, MelFeaturizer, Predictor, Preprocessing, Trainer
 from signals import write_separable
@@ -57,3 +58,12 @@ def run_fresh(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, env=env, timeout=300, check=True
     )
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """``melgenre ARGV`` in this process: the exit code, standard output and error."""
+    from melgenre.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

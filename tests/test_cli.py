@@ -13,7 +13,7 @@ import soundfile as sf
 
 from melgenre import Predictor, demo
 from melgenre.cli import main
-from serving import run_fresh
+from serving import run_cli, run_fresh
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         == 0
     )
     return data, model
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_train_writes_a_complete_bundle(trained: tuple[Path, Path]) -> None:
@@ -55,7 +49,7 @@ def test_train_text_summary_class_weight_attention_pooling_and_clip_statistics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
         "--workers", "1", "--validation-size", "0", "--class-weight", "balanced",
         "--pooling", "attention", "--clip-statistics",
@@ -92,7 +86,7 @@ def test_train_counts_the_files_it_used_and_names_those_it_skipped(
 
     data = demo.make_dataset(tmp_path / "d", clips_per_class=3, duration=2.0)
     (data / "drums" / "empty.wav").write_bytes(b"")  # one bad file among 16
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
         "--workers", "1", "--validation-size", "0", "--no-clip-statistics", "--json",
     )  # fmt: skip
@@ -106,7 +100,7 @@ def test_train_counts_the_files_it_used_and_names_those_it_skipped(
     assert "Skipped 1 file that could not be read" in lines[1]
     failed = json.loads((tmp_path / "m" / "melgenre.json").read_text())["metadata"]["training"]
     assert [Path(f["path"]).name for f in failed["failed_files"]] == ["empty.wav"]
-    code, out, _ = run(capsys, "info", str(tmp_path / "m"))
+    code, out, _ = run_cli(capsys, "info", str(tmp_path / "m"))
     assert "skipped as unreadable: 1 file (empty.wav;" in out
 
 
@@ -123,7 +117,7 @@ def test_train_refuses_an_out_path_it_would_destroy_before_any_work(
         raise AssertionError("extracted before --out was checked")
 
     monkeypatch.setattr(melgenre.FolderDataset, "features", extract)
-    code, _, err = run(capsys, "train", str(data), "--out", str(tmp_path / "out"))
+    code, _, err = run_cli(capsys, "train", str(data), "--out", str(tmp_path / "out"))
     assert code == 1
     assert "a directory of other files, not a melgenre bundle" in err
     assert (tmp_path / "out" / "thesis.tex").read_text() == "mine"
@@ -140,11 +134,11 @@ def test_clip_statistics_is_on_unless_turned_off() -> None:
 
 def test_info(trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     _, model = trained
-    code, out, _ = run(capsys, "info", str(model))
+    code, out, _ = run_cli(capsys, "info", str(model))
     assert code == 0
     assert "labels: arpeggio, chords, drums, plucked, texture" in out
     assert "melgenre>MelFeaturizer" in out
-    code, out, _ = run(capsys, "info", str(model), "--json")
+    code, out, _ = run_cli(capsys, "info", str(model), "--json")
     assert json.loads(out)["format"] == "melgenre.bundle"
 
 
@@ -154,13 +148,13 @@ def test_predict_table_json_top_k_and_timeline(
     _, model = trained
     clip = tmp_path / "clip.wav"
     sf.write(clip, demo.make_clip("drums", seed=4242, duration=7.0), 22050)
-    code, out, _ = run(capsys, "predict", str(model), str(clip), "--top-k", "3", "--timeline")
+    code, out, _ = run_cli(capsys, "predict", str(model), str(clip), "--top-k", "3", "--timeline")
     assert code == 0
     first, *timeline = out.strip().splitlines()
     assert first.startswith(str(clip))
     assert len(timeline) == 4
     assert " s " in timeline[0]
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "predict", str(model), str(clip), "--json", "--top-k", "2", "--timeline"
     )
     result = json.loads(out)
@@ -179,12 +173,12 @@ def test_predict_reports_a_bad_file_and_goes_on(
     notes = tmp_path / "notes.wav"
     notes.write_text("not audio")
     good = next((data / "chords").iterdir())
-    code, out, err = run(capsys, "predict", str(model), str(notes), str(good))
+    code, out, err = run_cli(capsys, "predict", str(model), str(notes), str(good))
     assert code == 1
     assert str(good) in out
     assert err.count("notes.wav") == 1
     assert "not an audio file" in err
-    code, out, _ = run(capsys, "predict", str(model), str(notes), "--json")
+    code, out, _ = run_cli(capsys, "predict", str(model), str(notes), "--json")
     assert code == 1
     assert json.loads(out)["error"].startswith("Cannot read audio from")
     # once in a user's terminal too, where the library's own warning is not captured
@@ -202,7 +196,7 @@ def test_quiet_train_and_evaluate_show_no_progress(
     trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = demo.make_dataset(tmp_path / "d", clips_per_class=4, duration=3.0)
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "2",
         "--workers", "1", "--no-clip-statistics", "--quiet",
     )  # fmt: skip
@@ -212,7 +206,7 @@ def test_quiet_train_and_evaluate_show_no_progress(
     assert "/step - " not in out + err
     assert "Training plan: 2 epochs" in out  # what the run does is still said
     assert f"Model saved to {tmp_path / 'm'}" in out
-    code, out, err = run(capsys, "evaluate", str(trained[1]), str(data), "-q", "--workers", "1")
+    code, out, err = run_cli(capsys, "evaluate", str(trained[1]), str(data), "-q", "--workers", "1")
     assert code == 0
     assert "file-level accuracy" in out
     assert "Extracting features" not in err
@@ -222,7 +216,7 @@ def test_predict_reads_every_audio_file_under_a_folder(
     trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data, model = trained
-    code, out, _ = run(capsys, "predict", str(model), str(data / "drums"), "--json")
+    code, out, _ = run_cli(capsys, "predict", str(model), str(data / "drums"), "--json")
     assert code == 0
     names = [Path(json.loads(line)["file"]).name for line in out.splitlines()]
     assert names == sorted(p.name for p in (data / "drums").glob("*.wav"))
@@ -230,7 +224,7 @@ def test_predict_reads_every_audio_file_under_a_folder(
     empty.mkdir()
     (empty / "notes.txt").write_text("not audio")
     one = data / "drums" / names[0]
-    code, out, err = run(capsys, "predict", str(model), str(empty), str(one))
+    code, out, err = run_cli(capsys, "predict", str(model), str(empty), str(one))
     assert code == 1  # the folder without audio is reported; the file is still predicted
     assert f"melgenre: {str(empty)!r} holds no audio files." in err
     assert out.startswith(str(one))
@@ -240,11 +234,11 @@ def test_evaluate_table_and_json(
     trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     data, model = trained
-    code, out, _ = run(capsys, "evaluate", str(model), str(data), "--workers", "1")
+    code, out, _ = run_cli(capsys, "evaluate", str(model), str(data), "--workers", "1")
     assert code == 0
     assert "file-level accuracy" in out
     assert "window-level accuracy" in out
-    code, out, _ = run(capsys, "evaluate", str(model), str(data), "--json", "--workers", "1")
+    code, out, _ = run_cli(capsys, "evaluate", str(model), str(data), "--json", "--workers", "1")
     report = json.loads(out)
     assert report["n_files"] == 40
     assert report["classes"] == list(demo.CLASSES)
@@ -254,7 +248,9 @@ def test_error_exits_are_one_clear_line(
     trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, model = trained
-    code, _out, err = run(capsys, "train", str(tmp_path / "missing"), "--out", str(tmp_path / "m"))
+    code, _out, err = run_cli(
+        capsys, "train", str(tmp_path / "missing"), "--out", str(tmp_path / "m")
+    )
     assert code == 1
     assert (
         err.strip()
@@ -265,13 +261,13 @@ def test_error_exits_are_one_clear_line(
     for item in model.iterdir():
         (corrupt / item.name).write_bytes(item.read_bytes())
     (corrupt / "model.keras").write_bytes(b"garbage")
-    code, _, err = run(capsys, "predict", str(corrupt), str(tmp_path / "x.wav"))
+    code, _, err = run_cli(capsys, "predict", str(corrupt), str(tmp_path / "x.wav"))
     assert code == 1
     assert err.startswith("melgenre: error: 'model.keras' in the bundle")
     assert "checksum" in err
     assert len(err.strip().splitlines()) == 1
     data = demo.make_dataset(tmp_path / "few", clips_per_class=4, duration=1.0)
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--patience", "3",
         "--validation-size", "0",
     )  # fmt: skip
@@ -342,7 +338,7 @@ def test_demo_data_is_deterministic(tmp_path: Path) -> None:
 def test_the_demo_pipeline_learns_well_above_chance(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "demo", "--out", str(tmp_path / "demo"), "--clips", "12", "--epochs", "6"
     )
     assert code == 0
@@ -380,62 +376,3 @@ def test_train_resume_continues_an_interrupted_run(
 
     assert history("resumed") == history("straight")
     assert len(history("resumed")["loss"]) == 3
-
-
-PLUGIN = """
-import dataclasses
-
-import melgenre
-
-
-@melgenre.register_component(package="tests_cli_plugin")
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class HalfLoader(melgenre.AudioLoader):
-    def load(self, source):
-        audio = super().load(source)
-        return melgenre.Audio(audio.samples * 0.5, audio.sample_rate, audio.source)
-"""
-
-SAVE = """
-import sys
-sys.path.insert(0, sys.argv[1])
-import cli_plugin
-import numpy as np
-from melgenre import GenreCNN, MelFeaturizer, Predictor, Preprocessing
-feat = MelFeaturizer(sample_rate=8000, n_fft=512, hop_length=128, n_mels=32, frames=32)
-loader = cli_plugin.HalfLoader(sample_rate=8000)
-model = GenreCNN(num_classes=2, input_shape=feat.output_shape, seed=0)
-model.compile(optimizer="adam", loss="categorical_crossentropy")
-model.fit(np.zeros((2, *feat.output_shape), "float32"), np.eye(2), verbose=0)  # one step
-Predictor(preprocessing=Preprocessing(feat, loader=loader), model=model, labels=["a", "b"]).save(
-    sys.argv[2]
-)
-"""
-
-
-def test_import_registers_a_models_custom_components(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plugin = tmp_path / "plugins" / "cli_plugin.py"
-    plugin.parent.mkdir()
-    plugin.write_text(PLUGIN)
-    bundle = tmp_path / "model"
-    run_fresh("-c", SAVE, str(plugin.parent), str(bundle))  # saved where the class is known
-    clip = tmp_path / "clip.wav"
-    sf.write(clip, demo.make_clip("drums", seed=1, duration=2.0)[::2], 11025)
-    code, _, err = run(capsys, "predict", str(bundle), str(clip))
-    assert code == 1
-    assert "Unknown component 'tests_cli_plugin>HalfLoader'" in err
-    assert "melgenre --import MODULE" in err  # the way out, on the command line
-    code, out, _ = run(capsys, "--import", str(plugin), "predict", str(bundle), str(clip))
-    assert code == 0, out
-    assert out.split()[1] in ("a", "b")
-    monkeypatch.chdir(tmp_path)  # a dotted name is found from the current directory
-    (tmp_path / "other_plugin.py").write_text("import melgenre\nMARK = 1\n")
-    code, _, err = run(capsys, "--import", "other_plugin", "info", str(bundle))
-    assert code == 0, err
-    for bad, reason in (("no_such_plugin", "ModuleNotFoundError"), ("gone.py", "no such file")):
-        code, _, err = run(capsys, "--import", bad, "info", str(bundle))
-        assert code == 1
-        assert err.startswith(f"melgenre: error: --import {bad!r}")
-        assert reason in err
