@@ -58,7 +58,7 @@ def test_train_text_summary_class_weight_attention_pooling_and_clip_statistics(
     assert "Extracting features" in err  # progress, without --quiet
     assert "/step - " in out  # Keras' line an epoch
     assert (
-        "Trained on 15 files (5 classes: arpeggio, chords, drums, plucked, texture) for 1 epochs"
+        "Trained on 15 files (5 classes: arpeggio, chords, drums, plucked, texture) for 1 epoch in"
         in out
     )
     assert "file-level" in out

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from melgenre._validation import counted
+
 __all__ = ["named_split", "summary_lines", "train_job"]
 
 logger = logging.getLogger(__name__)
@@ -202,14 +204,14 @@ def named_split(data_dir: Path, split: str) -> Any:
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """The lines ``melgenre train`` prints after training, from :func:`train_job`'s summary."""
     lines = [
-        f"Trained on {summary['files']['train']} files ({len(summary['classes'])} classes: "
-        f"{', '.join(summary['classes'])}) for {summary['epochs_run']} epochs "
+        f"Trained on {counted(summary['files']['train'], 'file')} ({len(summary['classes'])} "
+        f"classes: {', '.join(summary['classes'])}) for {counted(summary['epochs_run'], 'epoch')} "
         f"in {summary['seconds']} s."
     ]
     skipped = sum(summary.get("skipped_files", {}).values())
     if skipped:
         lines.append(
-            f"Skipped {skipped} file{'s' if skipped > 1 else ''} that could not be read "
+            f"Skipped {counted(skipped, 'file')} that could not be read "
             "(named above; also in the bundle's metadata, training.failed_files)."
         )
     if summary["file_accuracy"] is not None:

@@ -22,6 +22,7 @@ __all__ = [
     "check_real",
     "check_reals",
     "checked_rows",
+    "counted",
 ]
 
 #: Rows scanned at a time for non-finite values (a memory map is read a chunk at a time).
@@ -44,6 +45,11 @@ def _interval(low: float | None, high: float | None, *, closed_low: bool = True)
     left = "(-inf" if low is None else ("[" if closed_low else "(") + _number(low)
     right = "inf)" if high is None else _number(high) + "]"
     return f"{left}, {right}"
+
+
+def counted(n: int, noun: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``: a count and its noun, plural past one (or at zero)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def check_int(

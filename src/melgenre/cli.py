@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from melgenre._train_job import summary_lines, train_job
+from melgenre._validation import counted
 
 __all__ = ["main"]
 
@@ -294,13 +295,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
         )
     if training:
         lines.append(
-            f"  trained on {training.get('data_dir')} for {training.get('epochs_run')} epochs"
+            f"  trained on {training.get('data_dir')} for "
+            f"{counted(int(training.get('epochs_run', 0)), 'epoch')}"
         )
         failed = [Path(str(f.get("path", "?"))).name for f in training.get("failed_files", [])]
         if failed:
             shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
             lines.append(
-                f"  skipped as unreadable: {len(failed)} file{'s' if len(failed) > 1 else ''} "
+                f"  skipped as unreadable: {counted(len(failed), 'file')} "
                 f"({shown}; reasons in --json, metadata.training.failed_files)"
             )
     env = manifest.get("environment", {})

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from melgenre._typing import PathLike
-from melgenre._validation import check_choice, check_int, check_real
+from melgenre._validation import check_choice, check_int, check_real, counted
 
 __all__ = ["TrainingPlan", "clip_seconds", "plan_training"]
 
@@ -102,12 +102,13 @@ class TrainingPlan:
             else "constant"
         )
         stopping = (
-            f"early-stopping patience {self.patience} epochs"
+            f"early-stopping patience {counted(self.patience, 'epoch')}"
             if early_stopping
             else "no early stopping (the whole plan runs)"
         )
         return (
-            f"{self.epochs} epochs x {self.steps_per_epoch} updates = {self.updates} updates "
+            f"{counted(self.epochs, 'epoch')} x {counted(self.steps_per_epoch, 'update')} = "
+            f"{counted(self.updates, 'update')} "
             f"({self.rule}); learning rate {self.learning_rate:g}, {schedule}; {stopping}"
         )
 
