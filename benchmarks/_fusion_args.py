@@ -37,6 +37,13 @@ def parser(description: str) -> argparse.ArgumentParser:
         help="ClipStatistics settings as JSON, e.g. '{\"n_mfcc\": 40}' (default: its defaults)",
     )
     parser.add_argument(
+        "--cepstra-correlation",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add the power-weighted correlations of the first K cepstra (a screen)",
+    )
+    parser.add_argument(
         "--delta-cepstra",
         action="store_true",
         help="add the spread of the cepstra's frame-to-frame differences (a screen)",
@@ -224,6 +231,11 @@ def parser(description: str) -> argparse.ArgumentParser:
         action="store_true",
         help="record each test file's class index: true, network's, head's and fused (for "
         "errors.py)",
+    )
+    parser.add_argument(
+        "--recorded-folds",
+        action="store_true",
+        help="each fold's files as the record holds them (a regenerated set that differs)",
     )
     parser.add_argument("--tag", default="", help="suffix of the result's key in fusion.json")
     return parser

@@ -114,6 +114,41 @@ def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
     return out
 
 
+def recorded_folds(dataset: Any, run: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
+    """``(train, validation, test)`` per fold as a candidate's record of them (``run``) holds.
+
+    Its test and validation files are those whose probabilities it recorded; the training
+    files the rest of the record's files. Files of ``dataset`` that the record never saw (a
+    regenerated set that differs by a piece) are left out, as are recorded files no longer
+    there: the folds are the recorded ones, where :func:`folds` would draw new ones.
+    """
+    import dataclasses
+    from pathlib import Path
+
+    def key(path: Any) -> str:
+        return str(Path(path).resolve())
+
+    recorded = ("file_probabilities", "validation_probabilities")
+    seen = {key(p) for f in run["folds"] for part in recorded for p in f[part]}
+    out = []
+    for fold in sorted(run["folds"], key=lambda f: f["fold"]):
+        test = {key(p) for p in fold["file_probabilities"]}
+        held = {key(p) for p in fold["validation_probabilities"]}
+
+        def part(keep: Any) -> Any:
+            items = tuple(i for i in dataset.items if keep(key(i[0])))
+            return dataclasses.replace(dataset, items=items)
+
+        out.append(
+            (
+                part(lambda k, t=test, h=held: k in seen and k not in t and k not in h),
+                part(lambda k, h=held: k in h),
+                part(lambda k, t=test: k in t),
+            )
+        )
+    return out
+
+
 def file_table(predict: Any, test: Any) -> list[tuple[str, Any, int]]:
     """``(path, mean window probabilities, true label)`` per test file, in file order."""
     import numpy as np

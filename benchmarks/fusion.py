@@ -55,9 +55,13 @@ file too, ``_crop_copies.py``), ``--attack`` (the cepstra of the attacks: the sc
 3 and 8 frames after the onsets; not taken), ``--drop-blocks B ...`` (the head without
 these blocks: an ablation), ``--test-copies S ...`` (the
 head's test answers averaged over each file and its varispeed copies; not taken),
-``--block-relevance N`` (each block scaled by the root of its coefficients' norm, N
-reweighted refits: toward the group lasso) and ``--head-c C`` (the head's C fixed); the
-flags combine.
+``--cepstra-correlation K`` (the power-weighted correlations of the first K cepstra,
+``_timbre_screens.py``), ``--block-relevance N`` (each block scaled by the root of its
+coefficients' norm, N reweighted refits: toward the group lasso) and ``--head-c C`` (the
+head's C fixed); the flags combine.
+``--recorded-folds`` takes each fold's files from the record (its test and validation files,
+the rest trained on) instead of drawing the folds again: a regenerated set that differs by a
+file or two would draw other folds, whose test files the record has no probabilities for.
 ``--network`` takes the network's probabilities from another candidate of ``--cv`` (a
 probe's network beside the library's head), ``--also JSON:CANDIDATE`` multiplies in another
 recorded network's (an ensemble of two networks and the head). The screened variants' code
@@ -78,6 +82,7 @@ import _codebook
 import _fusion_args
 import _head_screens as screens
 import _onset_screens as onset_screens
+import _timbre_screens
 import cv
 import numpy as np
 from _common import earlier_results, write_result
@@ -97,6 +102,8 @@ def main() -> None:
         (args.onset_spectrum, onset_screens.onset_spectrum_statistics),
     ):
         kind = variant(kind) if flag else kind
+    if args.cepstra_correlation:
+        kind = _timbre_screens.cepstra_correlation_statistics(kind, args.cepstra_correlation)
     if args.weighted_cepstra:
         kind = screens.weighted_cepstra_statistics(kind, args.weighted_cepstra)
     if args.weighted_bands:
@@ -151,7 +158,12 @@ def main() -> None:
         raise SystemExit(f"{args.cv}: run cv.py with --keep-probabilities first")
     classes = list(dataset.classes)
     rows: list[dict[str, Any]] = []
-    for number, parts in enumerate(cv.folds(dataset, groups, record["folds"])):
+    drawn = (
+        cv.recorded_folds(dataset, record["candidates"][network_name])
+        if args.recorded_folds
+        else cv.folds(dataset, groups, record["folds"])
+    )
+    for number, parts in enumerate(drawn):
         if number not in runs or any(number not in o for o in others):
             continue
         train, validation, test, _ = cv.fold_features(args.candidate, parts, args.cache_dir)
@@ -271,6 +283,7 @@ def main() -> None:
             else {}
         ),
         "classes": classes,
+        "folds_from": "the record's files (--recorded-folds)" if args.recorded_folds else "drawn",
         "folds": rows,
         "mean": summary,
     }
