@@ -170,8 +170,8 @@ def checked_rows(
                 row = start + int(np.argmax(bad))
                 where = source(row) if source is not None else ""
                 raise ConfigError(
-                    f"{owner}: {name}[{row}]{where} holds NaN or infinite values; "
-                    "the answer to it would be NaN.",
+                    f"{owner}: {name}[{row}]{where} holds NaN or infinite values, "
+                    "which no model can use.",
                     parameter=name,
                 )
     return x
