@@ -282,3 +282,21 @@ def test_bad_parameters(kwargs: dict[str, Any], message: str) -> None:
     params: dict[str, Any] = {"num_classes": 3, "input_shape": SHAPE} | kwargs
     with pytest.raises(ConfigError, match=message):
         GenreCNN(**params)
+
+
+def test_windows_too_small_for_the_blocks_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"windows of 8 x 8 are too small for 4 blocks.*at least 16 bands") as caught:  # fmt: skip
+        GenreCNN(num_classes=3, input_shape=(8, 8, 1))
+    assert caught.value.parameter == "input_shape"
+    with pytest.raises(ConfigError, match=r"30 x 64 are too small.*first stride of 2.*at least 31"):
+        GenreCNN(num_classes=3, input_shape=(30, 64, 1), first_stride=2)
+    assert GenreCNN(num_classes=3, input_shape=(31, 31, 1), first_stride=2).output_shape == (
+        None,
+        3,
+    )
+    assert GenreCNN(num_classes=3, input_shape=(16, 16, 1)).output_shape == (None, 3)
+    with pytest.raises(ConfigError, match="too small for 6 blocks"):
+        GenreCNN(num_classes=3, input_shape=(32, 32, 1), filters=(4,) * 6)
+    # another body's layers (the classic's): Keras' reason, as a melgenre error
+    with pytest.raises(ConfigError, match=r"GenreCNN.classic\(\): windows of 64 x 64 are too small for its layers \(Keras: Computed output size"):  # fmt: skip
+        GenreCNN.classic(num_classes=3, input_shape=(64, 64, 1))

@@ -6,12 +6,13 @@ is loaded lazily, so ``import melgenre`` stays light.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from melgenre import _batchnorm, _position
 from melgenre._tf import keras
-from melgenre._validation import check_choice, check_int
+from melgenre._validation import check_bool, check_choice, check_int
 from melgenre.errors import ConfigError
 
 __all__ = ["GenreCNN"]
@@ -21,6 +22,8 @@ GLOBAL_POOLINGS = ("mean", "time", "mean-max")
 
 #: The values of GenreCNN's ``block`` parameter.
 BLOCKS = ("plain", "residual")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class _SeedSequence:
@@ -40,6 +43,22 @@ class _SeedSequence:
 def _positive_int(owner: str, name: str, value: Any) -> int:
     check_int(owner, name, value, low=1)
     return int(value)
+
+
+def _check_window_size(owner: str, size: tuple[int, int], filters: list[int], stride: int) -> None:
+    """Raise unless each block of :meth:`GenreCNN.body` has at least 2 x 2 to pool."""
+    sizes = [-(-int(d) // stride) for d in size]  # the first convolution ("same" padding)
+    for _ in filters:
+        if min(sizes) < 2:
+            raise ConfigError(
+                f"{owner}: windows of {size[0]} x {size[1]} are too small for {len(filters)} "
+                f"blocks (each halves both axes, after a first stride of {stride}): give windows "
+                f"of at least {stride * (2 ** len(filters) - 1) + 1} bands and frames, or fewer "
+                "filters.",
+                parameter="input_shape",
+                value=size,
+            )
+        sizes = [d // 2 for d in sizes]
 
 
 @keras.saving.register_keras_serializable(package="melgenre")
@@ -140,7 +159,7 @@ class GenreCNN(keras.Model):
         name: str = "genre_cnn",
         **kwargs: Any,
     ) -> None:
-        owner = type(self).__name__
+        owner = getattr(type(self), "_OWNER", type(self).__name__)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(
                 f"The 'seed' parameter of {owner} must be an int or None. Got {seed!r} instead.",
@@ -167,13 +186,7 @@ class GenreCNN(keras.Model):
         first_stride = _positive_int(owner, "first_stride", first_stride)
         check_choice(owner, "global_pooling", global_pooling, GLOBAL_POOLINGS)
         check_choice(owner, "block", block, BLOCKS)
-        if not isinstance(frequency_position, bool):
-            raise ConfigError(
-                f"The 'frequency_position' parameter of {owner} must be a bool. "
-                f"Got {frequency_position!r} instead.",
-                parameter="frequency_position",
-                value=frequency_position,
-            )
+        check_bool(owner, "frequency_position", frequency_position)
         check_int(owner, "dense_units", dense_units, low=0)
         if (
             isinstance(dropout, bool)
@@ -191,9 +204,21 @@ class GenreCNN(keras.Model):
         self.global_pooling = global_pooling
         self.block = block
         self.frequency_position = frequency_position
-        features = self.body(
-            inputs, filters=filters, dense_units=dense_units, dropout=float(dropout)
-        )
+        try:
+            features = self.body(
+                inputs, filters=filters, dense_units=dense_units, dropout=float(dropout)
+            )
+        except ValueError as exc:  # another body's layers (the classic's, a subclass's)
+            plain = _ANSI.sub("", str(exc))  # Keras colours its messages
+            said = [line for line in plain.splitlines() if "would be zero or negative" in line]
+            if not said:
+                raise
+            raise ConfigError(
+                f"{owner}: windows of {shape[0]} x {shape[1]} are too small for its layers "
+                f"(Keras: {said[0].strip()})",
+                parameter="input_shape",
+                value=shape,
+            ) from exc
         outputs = keras.layers.Dense(
             num_classes,
             activation="softmax",
@@ -236,6 +261,9 @@ class GenreCNN(keras.Model):
         )(inputs)
         if self.frequency_position:
             x = _position.FrequencyPosition(name="frequency_position")(x)
+        _check_window_size(
+            type(self).__name__, tuple(inputs.shape[1:3]), filters, self.first_stride
+        )
         for i, width in enumerate(filters):
             stride = self.first_stride if i == 0 else 1
             if self.block == "residual":
@@ -323,8 +351,7 @@ class GenreCNN(keras.Model):
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GenreCNN:
         """Rebuild a model from :meth:`get_config` (weights are not included).
 
-        A config without ``global_pooling`` or ``block`` (saved by an
-        earlier melgenre) means the mean over both axes and plain blocks.
+        A config without ``global_pooling`` or ``block`` (an earlier melgenre's): mean, plain.
         """
         return cls(**{"global_pooling": "mean", "block": "plain", **config})
 
@@ -344,52 +371,8 @@ class GenreCNN(keras.Model):
         softmax. No normalisation: it sees the dB values as they are. Train it
         as the notebook did, with ``Trainer(learning_rate=1e-4)``.
         """
-        return _ClassicCNN(num_classes, input_shape, seed=seed)
+        return _classic._ClassicCNN(num_classes, input_shape, seed=seed)
 
 
-@keras.saving.register_keras_serializable(package="melgenre")
-class _ClassicCNN(GenreCNN):
-    """:meth:`GenreCNN.classic`'s network (a GenreCNN with the notebook's body)."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        input_shape: Sequence[int] = (128, 128, 1),
-        *,
-        name: str = "classic_cnn",
-        **kwargs: Any,
-    ) -> None:
-        kwargs.pop("filters", None)
-        kwargs.pop("first_stride", None)
-        kwargs.pop("global_pooling", None)
-        kwargs.pop("block", None)
-        kwargs.pop("dense_units", None)
-        kwargs.pop("dropout", None)
-        super().__init__(
-            num_classes,
-            input_shape,
-            filters=(32, 64, 128, 256, 512),
-            dense_units=1200,
-            dropout=0.45,
-            name=name,
-            **kwargs,
-        )
-
-    def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
-        x = inputs
-        for width in filters:
-            for padding in ("same", "valid"):
-                x = keras.layers.Conv2D(
-                    width,
-                    3,
-                    padding=padding,
-                    activation="relu",
-                    kernel_initializer=self.initializer(),
-                )(x)
-            x = keras.layers.MaxPooling2D(pool_size=2, strides=2)(x)
-        x = keras.layers.Dropout(0.3, seed=self.next_seed())(x)
-        x = keras.layers.Flatten()(x)
-        x = keras.layers.Dense(
-            dense_units, activation="relu", kernel_initializer=self.initializer()
-        )(x)
-        return keras.layers.Dropout(dropout, seed=self.next_seed())(x)
+# the classic network lives in its own module; importing it registers it with Keras
+from melgenre import _classic  # noqa: E402
