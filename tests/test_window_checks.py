@@ -149,3 +149,21 @@ def test_a_hand_built_feature_set_must_hold_together() -> None:
     assert lists.labels.dtype == lists.groups.dtype == np.int64
     assert lists.x.dtype == np.float32
     assert lists.y.shape == (6, 3)
+
+
+def test_statistics_head_fit_checks_rows_and_labels() -> None:
+    head = StatisticsHead(C=1.0)
+    dim = head.statistics.dim
+    x = np.random.default_rng(2).normal(size=(12, dim))
+    labels = np.arange(12) % 2
+    with pytest.raises(ConfigError, match=rf"statistics of shape \(n, {dim}\); got \(12, 5\)"):
+        head.fit_statistics(x[:, :5], labels, n_classes=2)  # it fitted 5 numbers before
+    x[3, 4] = np.nan
+    with pytest.raises(ConfigError, match=r"statistics\[3\] holds NaN"):
+        head.fit_statistics(x, labels, n_classes=2)
+    x[3, 4] = 0.0
+    with pytest.raises(ConfigError, match=r"labels must hold one index per row \(12\)"):
+        head.fit_statistics(x, labels[:10], n_classes=2)
+    with pytest.raises(ConfigError, match="labels must index its 2 classes: found 5"):
+        head.fit_statistics(x, labels + 4, n_classes=2)
+    assert head.fit_statistics(x, labels, n_classes=2).predict_proba(x).shape == (12, 2)

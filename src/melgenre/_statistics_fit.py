@@ -1,6 +1,7 @@
 """What ``Trainer(statistics=True)`` runs after the window model: :func:`fit_statistics_head`.
 
-Exported by :mod:`melgenre.fusion`, beside the :class:`~melgenre.StatisticsHead` it fits.
+Exported by :mod:`melgenre.fusion`, beside the :class:`~melgenre.StatisticsHead` it fits,
+with :func:`check_statistics_head` (what a Predictor checks of the head it is given).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from melgenre._typing import FloatArray
 from melgenre.data import FeatureSet
+from melgenre.errors import ConfigError
 from melgenre.statistics import ClipStatistics
 
 if TYPE_CHECKING:
@@ -72,3 +74,21 @@ def fit_statistics_head(
         head.weight,
     )
     return head, summary
+
+
+def check_statistics_head(head: Any, labels: list[str]) -> None:
+    """Raise a ConfigError unless ``head`` is a fitted StatisticsHead for ``labels``."""
+    from melgenre.fusion import StatisticsHead
+
+    if not isinstance(head, StatisticsHead):
+        raise ConfigError(
+            "statistics_head must be a fitted melgenre.fusion.StatisticsHead "
+            f"(Trainer(statistics=True) makes one); got {type(head).__name__}.",
+            parameter="statistics_head",
+        )
+    if head.num_classes != len(labels):
+        state = "not fitted" if head.weights_ is None else f"fitted for {head.num_classes} classes"
+        raise ConfigError(
+            f"The statistics head is {state}, but there are {len(labels)} labels.",
+            parameter="statistics_head",
+        )

@@ -21,6 +21,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_reals",
+    "checked_indices",
     "checked_rows",
     "counted",
 ]
@@ -175,3 +176,28 @@ def checked_rows(
                     parameter=name,
                 )
     return x
+
+
+def checked_indices(owner: str, name: str, value: Any, n: int, bound: int, of: str) -> Any:
+    """``value`` as ``n`` int64 indices into ``bound`` things (``of``), or a ConfigError."""
+    array = np.asarray(value)
+    if array.ndim != 1 or len(array) != n:
+        raise ConfigError(
+            f"{owner}'s {name} must hold one index per row ({n}); got shape {array.shape}.",
+            parameter=name,
+        )
+    if array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.array_equal(array, np.round(array))
+    ):
+        raise ConfigError(
+            f"{owner}'s {name} must be whole numbers (indices into {of}); got {array.dtype}.",
+            parameter=name,
+        )
+    indices = array.astype(np.int64)
+    if n and (indices.min() < 0 or indices.max() >= bound):
+        raise ConfigError(
+            f"{owner}'s {name} must index its {bound} {of}: found "
+            f"{int(indices.min() if indices.min() < 0 else indices.max())}.",
+            parameter=name,
+        )
+    return indices

@@ -17,9 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from melgenre._regression import choose_c, logistic_weights
-from melgenre._statistics_fit import fit_statistics_head
+from melgenre._statistics_fit import check_statistics_head, fit_statistics_head
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_bool, check_int, check_real, checked_rows
+from melgenre._validation import (
+    check_bool,
+    check_int,
+    check_real,
+    checked_indices,
+    checked_rows,
+)
 from melgenre._varispeed import with_copies
 from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError, _NotTrainedConfigError
@@ -219,10 +225,12 @@ class StatisticsHead:
 
         ``groups`` (one per row) keeps rows that share a group on one side of the
         folds that choose ``C`` (a file and its copies); by default every row is its
-        own.
+        own. Rows of another length than ``statistics.dim``, NaN or infinite values and
+        labels that are not indices of ``n_classes`` classes are a ``ConfigError``.
         """
-        x = np.asarray(x, dtype=np.float64)
-        labels = np.asarray(labels, dtype=np.int64)
+        dim = self.statistics.dim
+        x = np.asarray(checked_rows("StatisticsHead", "statistics", x, (dim,)), np.float64)
+        labels = checked_indices("StatisticsHead", "labels", labels, len(x), n_classes, "classes")
         mean, scale = x.mean(axis=0), x.std(axis=0)
         scale[scale < 1e-12] = 1.0
         if self.balance:
@@ -382,19 +390,3 @@ class StatisticsHead:
         self.weights_ = arrays
         self.C_ = None if weights.get("C_") is None else float(weights["C_"])
         self.weight = float(weights.get("weight", 1.0))  # heads saved before it was stored: 1
-
-
-def check_statistics_head(head: Any, labels: list[str]) -> None:
-    """Raise a ConfigError unless ``head`` is a fitted StatisticsHead for ``labels``."""
-    if not isinstance(head, StatisticsHead):
-        raise ConfigError(
-            "statistics_head must be a fitted melgenre.fusion.StatisticsHead "
-            f"(Trainer(statistics=True) makes one); got {type(head).__name__}.",
-            parameter="statistics_head",
-        )
-    if head.num_classes != len(labels):
-        state = "not fitted" if head.weights_ is None else f"fitted for {head.num_classes} classes"
-        raise ConfigError(
-            f"The statistics head is {state}, but there are {len(labels)} labels.",
-            parameter="statistics_head",
-        )

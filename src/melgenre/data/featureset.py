@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_int
+from melgenre._validation import check_int, checked_indices
 from melgenre.errors import ConfigError, DatasetError, MelgenreTypeError
 
 if TYPE_CHECKING:
@@ -97,16 +97,22 @@ class FeatureSet:
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "paths", tuple(self.paths))
         n = int(x.shape[0])
-        labels = _indices("labels", self.labels, n, len(self.classes), "classes")
+        labels = checked_indices(
+            "FeatureSet", "labels", self.labels, n, len(self.classes), "classes"
+        )
         object.__setattr__(self, "labels", labels)
         object.__setattr__(
-            self, "groups", _indices("groups", self.groups, n, len(self.paths), "paths")
+            self,
+            "groups",
+            checked_indices("FeatureSet", "groups", self.groups, n, len(self.paths), "paths"),
         )
         if (self.chroma is None) != (self.chroma_groups is None):
             raise ConfigError("FeatureSet takes chroma and chroma_groups together, or neither.")
         if self.chroma is not None:
             frames = int(np.shape(self.chroma)[0])
-            groups = _indices("chroma_groups", self.chroma_groups, frames, len(self.paths), "paths")
+            groups = checked_indices(
+                "FeatureSet", "chroma_groups", self.chroma_groups, frames, len(self.paths), "paths"
+            )
             object.__setattr__(self, "chroma_groups", groups)
 
     def __len__(self) -> int:
@@ -246,31 +252,6 @@ class FeatureSet:
                 augmentation, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
         return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
-
-
-def _indices(name: str, value: Any, n: int, bound: int, of: str) -> IntArray:
-    """``value`` as ``n`` int64 indices into a sequence of ``bound`` ``of``, or a ConfigError."""
-    array = np.asarray(value)
-    if array.ndim != 1 or len(array) != n:
-        raise ConfigError(
-            f"FeatureSet's {name} must hold one index per row ({n}); got shape {array.shape}.",
-            parameter=name,
-        )
-    if array.dtype.kind not in "iu" and not (
-        array.dtype.kind == "f" and np.array_equal(array, np.round(array))
-    ):
-        raise ConfigError(
-            f"FeatureSet's {name} must be whole numbers (indices into {of}); got {array.dtype}.",
-            parameter=name,
-        )
-    indices = array.astype(np.int64)
-    if n and (indices.min() < 0 or indices.max() >= bound):
-        raise ConfigError(
-            f"FeatureSet's {name} must index its {bound} {of}: found "
-            f"{int(indices.min() if indices.min() < 0 else indices.max())}.",
-            parameter=name,
-        )
-    return indices
 
 
 def _bounds(groups: IntArray) -> dict[int, tuple[int, int]]:
