@@ -43,6 +43,7 @@ from typing import Any
 
 from _candidates import CANDIDATES, DOMAINS, SUITE
 from _common import RESULTS, cpu, environment
+from _folds import folds
 
 
 def scaled_augmentation(frames: int, bands: int) -> dict[str, Any]:
@@ -92,61 +93,6 @@ def load_dataset(domain: str) -> tuple[Any, Any]:
             return group_of[Path(path).resolve()]
 
     return melgenre.FolderDataset(root), groups
-
-
-def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
-    """``(train, validation, test)`` FolderDatasets per fold: grouped, stratified, seed 42."""
-    import dataclasses
-
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    paths = dataset.paths
-    ids = [groups(p) if groups is not None else str(p) for p in paths]
-    labels = np.asarray(dataset.labels)
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=42)
-    out = []
-    for train_index, test_index in splitter.split(np.zeros(len(paths)), labels, ids):
-        train = dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in train_index))
-        test = dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in test_index))
-        inner = train.split(test_size=0.1, seed=42, groups=groups, check_duplicates=False)
-        out.append((inner.train, inner.test, test))
-    return out
-
-
-def recorded_folds(dataset: Any, run: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
-    """``(train, validation, test)`` per fold as a candidate's record of them (``run``) holds.
-
-    Its test and validation files are those whose probabilities it recorded; the training
-    files the rest of the record's files. Files of ``dataset`` that the record never saw (a
-    regenerated set that differs by a piece) are left out, as are recorded files no longer
-    there: the folds are the recorded ones, where :func:`folds` would draw new ones.
-    """
-    import dataclasses
-    from pathlib import Path
-
-    def key(path: Any) -> str:
-        return str(Path(path).resolve())
-
-    recorded = ("file_probabilities", "validation_probabilities")
-    seen = {key(p) for f in run["folds"] for part in recorded for p in f[part]}
-    out = []
-    for fold in sorted(run["folds"], key=lambda f: f["fold"]):
-        test = {key(p) for p in fold["file_probabilities"]}
-        held = {key(p) for p in fold["validation_probabilities"]}
-
-        def part(keep: Any) -> Any:
-            items = tuple(i for i in dataset.items if keep(key(i[0])))
-            return dataclasses.replace(dataset, items=items)
-
-        out.append(
-            (
-                part(lambda k, t=test, h=held: k in seen and k not in t and k not in h),
-                part(lambda k, h=held: k in h),
-                part(lambda k, t=test: k in t),
-            )
-        )
-    return out
 
 
 def file_table(predict: Any, test: Any) -> list[tuple[str, Any, int]]:

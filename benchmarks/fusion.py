@@ -79,6 +79,7 @@ from typing import Any
 
 import _audio_screens as audio_screens
 import _codebook
+import _folds
 import _fusion_args
 import _head_screens as screens
 import _onset_screens as onset_screens
@@ -159,7 +160,7 @@ def main() -> None:
     classes = list(dataset.classes)
     rows: list[dict[str, Any]] = []
     drawn = (
-        cv.recorded_folds(dataset, record["candidates"][network_name])
+        _folds.recorded_folds(dataset, record["candidates"][network_name])
         if args.recorded_folds
         else cv.folds(dataset, groups, record["folds"])
     )

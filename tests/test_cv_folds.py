@@ -1,4 +1,4 @@
-"""benchmarks/cv.py: folds taken from a record, for replays on a regenerated data set."""
+"""benchmarks/_folds.py: folds taken from a record, for replays on a regenerated data set."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from signals import tone, write_audio
 
 
 @pytest.fixture(scope="module")
-def cv():  # type: ignore[no-untyped-def]
-    with benchmark_module("cv") as module:
+def folds():  # type: ignore[no-untyped-def]
+    with benchmark_module("_folds") as module:
         yield module
 
 
 def test_recorded_folds_keep_the_records_files_and_leave_out_new_ones(
-    cv,  # type: ignore[no-untyped-def]
+    folds,  # type: ignore[no-untyped-def]
     tmp_path: Path,
 ) -> None:
     x = tone(frequency=440.0, duration=0.2, sample_rate=8000)
@@ -38,12 +38,12 @@ def test_recorded_folds_keep_the_records_files_and_leave_out_new_ones(
              "validation_probabilities": probabilities("b/3")},
         ]
     }  # fmt: skip
-    folds = cv.recorded_folds(dataset, run)
+    recorded = folds.recorded_folds(dataset, run)
 
     def names(part: FolderDataset) -> list[str]:
         return sorted(f"{Path(p).parent.name}/{Path(p).stem}" for p in part.paths)
 
-    assert [[names(p) for p in fold] for fold in folds] == [
+    assert [[names(p) for p in fold] for fold in recorded] == [
         [["a/2", "a/3", "b/2"], ["b/3"], ["a/1", "b/1"]],  # fold 0; b/new is in no part
         [["a/1", "b/1", "b/3"], ["a/3"], ["a/2", "b/2"]],
     ]
