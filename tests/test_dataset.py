@@ -170,7 +170,7 @@ def test_identical_files_stay_together_and_are_reported(
             train, _, test = ds.split(test_size=0.3, seed=seed)[:]
             trio = {source, tree / "noise" / "dup.wav", tree / "hum" / "mislabelled.wav"}
             assert trio <= set(train.paths) or trio <= set(test.paths)
-    assert "Found 1 groups of byte-identical files (3 files)" in caplog.text
+    assert "Found 1 group of byte-identical files (3 files)" in caplog.text
     assert "Identical files carry different labels" in caplog.text
 
 

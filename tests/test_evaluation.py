@@ -43,6 +43,9 @@ def test_hand_made_case_where_file_and_window_level_differ() -> None:
     text = str(report)
     assert "file-level accuracy    66.67%  (3 files)" in text
     assert "window-level accuracy  50.00%  (6 windows)" in text
+    one = evaluate_probabilities(probabilities[:1], labels[:1], [0], ["a", "b"])
+    assert "(1 file)\n" in str(one)
+    assert "(1 window)\n" in str(one)
 
 
 def test_file_probabilities_average_per_file() -> None:

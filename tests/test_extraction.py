@@ -93,6 +93,9 @@ def test_all_files_failing_is_a_dataset_error(tmp_path: Path) -> None:
         (tmp_path / label / "x.wav").write_text("nope")
     with pytest.raises(DatasetError, match="failed for all 2 files"):
         FolderDataset(tmp_path).features(FEAT, workers=1, progress=False)
+    one = FolderDataset(tmp_path)._subset([0])  # e.g. a split's side of one file
+    with pytest.raises(DatasetError, match=r"failed for the only file: .*a/x\.wav"):
+        one.features(FEAT, workers=1, progress=False)
 
 
 def test_features_argument_errors(tree: Path) -> None:

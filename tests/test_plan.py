@@ -51,6 +51,9 @@ def test_warmup_patience_and_description() -> None:
     assert "no early stopping" in whole
     assert plan.to_dict()["updates"] == plan.updates
     assert isinstance(plan, TrainingPlan)
+    short = plan_training(64, 32, epochs=10)  # 20 updates, 1 of warm-up
+    assert short.warmup_steps == 1
+    assert "warm-up 1 update then" in short.describe()
 
 
 def test_the_schedule_warms_up_then_decays_to_zero() -> None:

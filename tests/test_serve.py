@@ -280,6 +280,7 @@ def test_busy_is_503_with_retry_after(client: TestClient) -> None:
         service.in_flight -= service.config.max_pending
     assert_problem(response, 503, "RequestError", "busy")
     assert response.headers["retry-after"] == "1"
+    assert f"({service.config.max_pending} requests in progress" in response.text
     assert_still_serving(client)
 
 

@@ -216,8 +216,16 @@ def test_page_in_a_real_browser(server: str, serve_bundle: Path, tmp_path: Path)
                 "#topk .fill", "els => els.map(e => e.getBoundingClientRect().width)"
             )
             assert widths[0] > widths[-1] > 0  # the bars are drawn, longest first
+            summary = page.text_content("#timeline-summary") or ""
+            assert summary == f"{len(segments)} windows over {segments[-1][2]:.1f} s"
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
+
+            short = tmp_path / "short.wav"  # under one window: "1 window", not "1 windows"
+            short.write_bytes(wav(tone(frequency=440.0, duration=0.3, sample_rate=SR)))
+            page.set_input_files("#file", str(short))
+            page.wait_for_function("document.getElementById('source').textContent === 'short.wav'")
+            assert (page.text_content("#timeline-summary") or "").startswith("1 window over ")
 
             page.set_input_files("#file", str(bad))  # an error is shown, the page goes on
             page.wait_for_selector("#error:not([hidden])")

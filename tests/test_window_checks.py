@@ -149,6 +149,12 @@ def test_a_hand_built_feature_set_must_hold_together() -> None:
     assert lists.labels.dtype == lists.groups.dtype == np.int64
     assert lists.x.dtype == np.float32
     assert lists.y.shape == (6, 3)
+    assert (
+        repr(lists)
+        == "FeatureSet(6 windows of shape (32, 32, 1) from 3 files, 3 classes, 0 failed)"
+    )
+    one = FeatureSet(x=x[:1], labels=[0], groups=[0], paths=("a.wav",), classes=("a",))
+    assert repr(one) == "FeatureSet(1 window of shape (32, 32, 1) from 1 file, 1 class, 0 failed)"
 
 
 def test_statistics_head_fit_checks_rows_and_labels() -> None:

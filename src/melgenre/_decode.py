@@ -335,8 +335,21 @@ def _no_backend_reason(audioread: Any) -> str:
 
 
 def libsndfile_reason(exc: Exception) -> str:
-    """Libsndfile's own words, without soundfile's "Error opening <object>:" prefix."""
+    """Libsndfile's own words, without soundfile's "Error opening <object>:" prefix.
+
+    Only called for a regular file that exists (or a file object): libsndfile's "File
+    does not exist or is not a regular file (possibly a pipe?)", which it gives for a
+    ``.mp3`` whose bytes are not MPEG audio, would send a user looking for a missing
+    file, so it is said as what it means there.
+    """
     text = str(getattr(exc, "error_string", "") or exc)
     if text.startswith("Error opening") and ": " in text:
         text = text.split(": ", 1)[1]
-    return text.strip().rstrip(".")
+    text = text.strip().rstrip(".")
+    if text.startswith(_NOT_A_REGULAR_FILE):
+        return "Format not recognised"
+    return text
+
+
+#: libsndfile's SFE_BAD_FILE message, which it also gives for unreadable MPEG data.
+_NOT_A_REGULAR_FILE = "File does not exist or is not a regular file"

@@ -28,6 +28,7 @@ from melgenre._decode import (
 )
 from melgenre._dsp import mix_to_mono, pcm_to_float
 from melgenre._typing import FloatArray
+from melgenre._validation import counted
 from melgenre.errors import AudioDecodeError, AudioError, AudioUnusableError, MelgenreTypeError
 
 __all__ = [
@@ -151,7 +152,7 @@ def check_finite(samples: FloatArray, rate: int, name: str, *, start: int = 0) -
     if bad.any():
         first = start + int(np.argwhere(bad)[0][-1])
         raise AudioUnusableError(
-            f"Audio from {name!r} contains {int(bad.sum())} non-finite samples "
+            f"Audio from {name!r} contains {counted(int(bad.sum()), 'non-finite sample')} "
             f"(NaN or infinity), the first at sample {first} ({first / rate:.3f} s). "
             "Repair or re-export the file.",
             source=name,

@@ -48,9 +48,12 @@ def _interval(low: float | None, high: float | None, *, closed_low: bool = True)
     return f"{left}, {right}"
 
 
-def counted(n: int, noun: str) -> str:
-    """``"1 epoch"``, ``"3 epochs"``: a count and its noun, plural past one (or at zero)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``"1 epoch"``, ``"3 epochs"``: a count and its noun, plural but at one.
+
+    The plural is ``noun + "s"`` unless given: ``counted(2, "class", "classes")``.
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def check_int(

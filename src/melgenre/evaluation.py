@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from melgenre._typing import FloatArray, IntArray
+from melgenre._validation import counted
 from melgenre.data import FeatureSet, FolderDataset
 from melgenre.errors import ConfigError, MelgenreError, MelgenreTypeError
 
@@ -85,8 +86,9 @@ class EvaluationReport:
     def __str__(self) -> str:
         width = max(len(c) for c in self.classes)
         lines = [
-            f"file-level accuracy   {self.file_accuracy:7.2%}  ({self.n_files} files)",
-            f"window-level accuracy {self.window_accuracy:7.2%}  ({self.n_windows} windows)",
+            f"file-level accuracy   {self.file_accuracy:7.2%}  ({counted(self.n_files, 'file')})",
+            f"window-level accuracy {self.window_accuracy:7.2%}  "
+            f"({counted(self.n_windows, 'window')})",
             "",
             f"{'class':<{width}}  precision  recall     f1  support",
         ]

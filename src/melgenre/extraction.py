@@ -184,10 +184,8 @@ def extract_features(
         logger.warning("Skipped %s: %s", failure.path, failure.reason)
     ok = [o for o in outcomes if not isinstance(o, Failed)]
     if not ok:
-        raise DatasetError(
-            f"Feature extraction failed for all {len(outcomes)} files; the first: "
-            f"{failures[0].reason}"
-        )
+        which = f"all {len(outcomes)} files; the first" if len(outcomes) > 1 else "the only file"
+        raise DatasetError(f"Feature extraction failed for {which}: {failures[0].reason}")
     if failures:
         logger.warning(
             "Skipped %d of %d files; see FeatureSet.failures.", len(failures), len(outcomes)

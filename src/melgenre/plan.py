@@ -97,7 +97,7 @@ class TrainingPlan:
             the whole plan, as :class:`~melgenre.Trainer` does by default.
         """
         schedule = (
-            f"warm-up {self.warmup_steps} updates then cosine decay"
+            f"warm-up {counted(self.warmup_steps, 'update')} then cosine decay"
             if self.schedule == "cosine"
             else "constant"
         )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from melgenre._typing import PathLike
+from melgenre._validation import counted
 from melgenre.audio import Audio
 from melgenre.errors import MelgenreError
 from melgenre.evaluation import EvaluationReport
@@ -145,7 +146,9 @@ def plot_spectrogram(audio: Audio, featurizer: MelFeaturizer, path: PathLike) ->
         ax.annotate("", xy=(end, y), xytext=(start, y), arrowprops=arrow)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mel band")
-    ax.set_title(f"{audio.source}: {len(times)} windows of {featurizer.window_seconds:.2f} s")
+    ax.set_title(
+        f"{audio.source}: {counted(len(times), 'window')} of {featurizer.window_seconds:.2f} s"
+    )
     return _save(figure, path)
 
 
@@ -183,7 +186,7 @@ def plot_timeline(prediction: Prediction, path: PathLike, *, top: int = 5) -> Pa
     ax.set_title(
         f"{Path(prediction.source).name}: {prediction.label} "
         f"({prediction.confidence:.0%}) overall, "
-        f"{len(windows)} windows"
+        f"{counted(len(windows), 'window')}"
     )
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     ax.grid(alpha=0.3)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from melgenre._files import content_digest
+from melgenre._validation import counted
 
 __all__ = ["identical_groups", "identical_indices", "warn_split_leaks"]
 
@@ -62,9 +63,9 @@ def identical_indices(paths: Sequence[Path], labels: Sequence[object]) -> list[l
     index_of = {path: i for i, path in enumerate(paths)}
     if identical:
         logger.warning(
-            "Found %d groups of byte-identical files (%d files), e.g. %s; each group is "
+            "Found %s of byte-identical files (%d files), e.g. %s; each group is "
             "kept on one side of the split. See FolderDataset.duplicates().",
-            len(identical),
+            counted(len(identical), "group"),
             sum(len(g) for g in identical),
             " = ".join(str(p) for p in identical[0]),
         )

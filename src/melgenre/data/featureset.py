@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from melgenre._typing import FloatArray, IntArray
-from melgenre._validation import check_int, checked_indices
+from melgenre._validation import check_int, checked_indices, counted
 from melgenre.errors import ConfigError, DatasetError, MelgenreTypeError
 
 if TYPE_CHECKING:
@@ -120,8 +120,9 @@ class FeatureSet:
 
     def __repr__(self) -> str:
         return (
-            f"FeatureSet({len(self)} windows of shape {tuple(self.x.shape[1:])} from "
-            f"{self.n_files} files, {len(self.classes)} classes, {len(self.failures)} failed)"
+            f"FeatureSet({counted(len(self), 'window')} of shape {tuple(self.x.shape[1:])} from "
+            f"{counted(self.n_files, 'file')}, {counted(len(self.classes), 'class', 'classes')}, "
+            f"{len(self.failures)} failed)"
         )
 
     @functools.cached_property

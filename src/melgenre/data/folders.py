@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from melgenre._typing import IntArray, PathLike
-from melgenre._validation import check_choice
+from melgenre._validation import check_choice, counted
 from melgenre.audio import AudioLoader
 from melgenre.data.duplicates import identical_groups, identical_indices
 from melgenre.data.published import PublishedSplits
@@ -165,8 +165,8 @@ class FolderDataset(PublishedSplits):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}({str(self.root)!r}, {len(self)} files, "
-            f"{len(self.class_names)} classes)"
+            f"{type(self).__name__}({str(self.root)!r}, {counted(len(self), 'file')}, "
+            f"{counted(len(self.class_names), 'class', 'classes')})"
         )
 
     @property

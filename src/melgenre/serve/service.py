@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from melgenre._typing import FloatArray
+from melgenre._validation import counted
 from melgenre.prediction import Prediction
 from melgenre.predictor import Predictor
 from melgenre.serve.batcher import MicroBatcher
@@ -78,8 +79,8 @@ class Service:
         """Count a request in progress, refusing it (503) past ``max_pending``."""
         if self.in_flight >= self.config.max_pending:
             raise RequestError(
-                f"The server is busy ({self.in_flight} requests in progress, the most it "
-                "takes at once); retry in a moment.",
+                f"The server is busy ({counted(self.in_flight, 'request')} in progress, the "
+                "most it takes at once); retry in a moment.",
                 status=503,
                 headers={"Retry-After": "1"},
             )

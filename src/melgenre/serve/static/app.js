@@ -93,7 +93,8 @@ function renderTimeline(windows) {
     legend.append(key);
   }
   const end = windows.length ? windows[windows.length - 1].end : 0;
-  $("timeline-summary").textContent = `${windows.length} windows over ${end.toFixed(1)} s`;
+  $("timeline-summary").textContent =
+    `${windows.length} window${windows.length === 1 ? "" : "s"} over ${end.toFixed(1)} s`;
 }
 
 function render(result) {
