@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,6 +139,12 @@ def test_info(trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) ->
     assert code == 0
     assert "labels: arpeggio, chords, drums, plucked, texture" in out
     assert "melgenre>MelFeaturizer" in out
+    head = json.loads((model / "statistics_head.json").read_text())["weights"]
+    assert (
+        f"clip statistics head: {len(head['mean'])} numbers per file (with the harmony), "
+        f"C={head['C_']:g}, fused with the windows at weight 1\n"
+    ) in out
+    assert re.search(r"test accuracy: file-level .*\(\d+ files\)\n", out)
     code, out, _ = run_cli(capsys, "info", str(model), "--json")
     assert json.loads(out)["format"] == "melgenre.bundle"
 

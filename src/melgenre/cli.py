@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from melgenre._train_job import summary_lines, train_job
-from melgenre._validation import counted
 
 __all__ = ["main"]
 
@@ -149,10 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--top-k", type=int, default=1, help="show the K most probable labels")
     predict.add_argument("--timeline", action="store_true", help="show every window's label")
 
-    info = sub.add_parser("info", help="describe a saved model")
-    info.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
-    info.add_argument("--json", action="store_true")
+    from melgenre._cli_info import add_command as add_info
 
+    add_info(sub)
     demo = sub.add_parser(
         "demo", help="make demo data, train, evaluate, save and predict (no download)"
     )
@@ -267,54 +265,6 @@ def _audio_files(given: Sequence[Path]) -> tuple[list[str], int]:
     return files, failed
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
-    from melgenre.bundle import read_manifest
-
-    root, manifest = read_manifest(args.model_dir)
-    if args.json:
-        _print(json.dumps(manifest))
-        return 0
-    featurizer = manifest["featurizer"]["config"]
-    metrics = manifest.get("metrics") or {}
-    training = (manifest.get("metadata") or {}).get("training", {})
-    lines = [
-        f"Model: {root}",
-        f"  labels: {', '.join(manifest['labels'])}",
-        f"  loader: {manifest['loader']['class_name']} "
-        f"(sample_rate={manifest['loader']['config'].get('sample_rate')})",
-        f"  featurizer: {manifest['featurizer']['class_name']} "
-        f"(n_mels={featurizer.get('n_mels')}, frames={featurizer.get('frames')}, "
-        f"hop_length={featurizer.get('hop_length')})",
-        f"  model: {manifest['model']['class_name']}, input {manifest['model']['input_shape']}, "
-        f"{manifest['model']['params']:,} parameters; aggregation: {manifest['aggregation']}",
-    ]
-    if metrics:
-        lines.append(
-            f"  test accuracy: file-level {metrics['file_accuracy']:.1%}, "
-            f"window-level {metrics['window_accuracy']:.1%} ({metrics['n_files']} files)"
-        )
-    if training:
-        lines.append(
-            f"  trained on {training.get('data_dir')} for "
-            f"{counted(int(training.get('epochs_run', 0)), 'epoch')}"
-        )
-        failed = [Path(str(f.get("path", "?"))).name for f in training.get("failed_files", [])]
-        if failed:
-            shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
-            lines.append(
-                f"  skipped as unreadable: {counted(len(failed), 'file')} "
-                f"({shown}; reasons in --json, metadata.training.failed_files)"
-            )
-    env = manifest.get("environment", {})
-    lines.append(
-        f"  written by melgenre {manifest['melgenre_version']} "
-        f"(tensorflow {env.get('tensorflow', '?')}, keras {env.get('keras', '?')})"
-    )
-    for line in lines:
-        _print(line)
-    return 0
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     import melgenre
     from melgenre import demo
@@ -354,7 +304,6 @@ _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
     "predict": _cmd_predict,
-    "info": _cmd_info,
     "demo": _cmd_demo,
 }
 

@@ -1,0 +1,91 @@
+"""The ``melgenre info`` command (see :mod:`melgenre.cli`).
+
+What a saved model is, read from its bundle's JSON alone (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from melgenre._validation import counted
+
+__all__ = ["add_command", "describe"]
+
+
+def add_command(sub: Any) -> None:
+    """Add ``info`` to the ``melgenre`` subparsers ``sub``."""
+    info = sub.add_parser("info", help="describe a saved model")
+    info.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    info.add_argument("--json", action="store_true", help="print the bundle's manifest as JSON")
+    info.set_defaults(handler=_cmd_info)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from melgenre.bundle import read_manifest
+
+    root, manifest = read_manifest(args.model_dir)
+    text = json.dumps(manifest) if args.json else "\n".join(describe(root, manifest))
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+def describe(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """The lines ``melgenre info`` prints for the bundle at ``root``."""
+    featurizer = manifest["featurizer"]["config"]
+    metrics = manifest.get("metrics") or {}
+    training = (manifest.get("metadata") or {}).get("training", {})
+    lines = [
+        f"Model: {root}",
+        f"  labels: {', '.join(manifest['labels'])}",
+        f"  loader: {manifest['loader']['class_name']} "
+        f"(sample_rate={manifest['loader']['config'].get('sample_rate')})",
+        f"  featurizer: {manifest['featurizer']['class_name']} "
+        f"(n_mels={featurizer.get('n_mels')}, frames={featurizer.get('frames')}, "
+        f"hop_length={featurizer.get('hop_length')})",
+        f"  model: {manifest['model']['class_name']}, input {manifest['model']['input_shape']}, "
+        f"{manifest['model']['params']:,} parameters; aggregation: {manifest['aggregation']}",
+        *_statistics_head(root, manifest),
+    ]
+    if metrics:
+        lines.append(
+            f"  test accuracy: file-level {metrics['file_accuracy']:.1%}, "
+            f"window-level {metrics['window_accuracy']:.1%} "
+            f"({counted(int(metrics['n_files']), 'file')})"
+        )
+    if training:
+        lines.append(
+            f"  trained on {training.get('data_dir')} for "
+            f"{counted(int(training.get('epochs_run', 0)), 'epoch')}"
+        )
+        failed = [Path(str(f.get("path", "?"))).name for f in training.get("failed_files", [])]
+        if failed:
+            shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
+            lines.append(
+                f"  skipped as unreadable: {counted(len(failed), 'file')} "
+                f"({shown}; reasons in --json, metadata.training.failed_files)"
+            )
+    env = manifest.get("environment", {})
+    lines.append(
+        f"  written by melgenre {manifest['melgenre_version']} "
+        f"(tensorflow {env.get('tensorflow', '?')}, keras {env.get('keras', '?')})"
+    )
+    return lines
+
+
+def _statistics_head(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """The clip statistics head's line, when the bundle has one (its answer is fused in)."""
+    from melgenre.bundle import STATISTICS_HEAD_FILE
+
+    if STATISTICS_HEAD_FILE not in manifest.get("files", {}):
+        return []
+    saved = json.loads((root / STATISTICS_HEAD_FILE).read_text(encoding="utf-8"))
+    weights, statistics = saved["weights"], saved["config"].get("statistics", {})
+    harmony = " (with the harmony)" if statistics.get("harmony") else ""
+    return [
+        f"  clip statistics head: {counted(len(weights['mean']), 'number')} per file{harmony}, "
+        f"C={weights['C_']:g}, fused with the windows at weight {weights['weight']:g}"
+    ]
