@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -174,6 +175,12 @@ def test_wrong_labels_unknown_version_and_newer_melgenre(
         Predictor.load(target)
     with pytest.raises(BundleError, match="No bundle at"):
         Predictor.load(tmp_path / "nowhere")
+    inside = rf"{re.escape(repr(str(target)))}\.$"  # a file of the bundle: its folder is named
+    with pytest.raises(BundleError, match=r"\(it is a file\); the bundle is its folder: " + inside):
+        Predictor.load(target / "model.keras")
+    (tmp_path / "notes.txt").write_text("not a bundle")
+    with pytest.raises(BundleError, match=r"is not a bundle directory \(it is a file\)\.$"):
+        Predictor.load(tmp_path / "notes.txt")
 
 
 def test_a_kill_during_save_leaves_the_old_bundle_loadable(

@@ -171,7 +171,11 @@ def _locate(directory: Path) -> Path:
         )
         return backups[0]
     if directory.exists():
-        raise BundleError(f"{str(directory)!r} is not a bundle directory (it is a file).")
+        inside = (directory.parent / BUNDLE_CONFIG).is_file()  # e.g. the bundle's model.keras
+        raise BundleError(
+            f"{str(directory)!r} is not a bundle directory (it is a file)"
+            + (f"; the bundle is its folder: {str(directory.parent)!r}." if inside else ".")
+        )
     raise BundleError(
         f"No bundle at {str(directory)!r}. Save one with Predictor.save({str(directory)!r})."
     )
