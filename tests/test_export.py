@@ -205,6 +205,9 @@ def test_loader_crop_travels_into_the_graph(
     expected = cropped.predict((x, SR))
     np.testing.assert_allclose(outputs["probabilities"], probabilities(expected), atol=1e-5)
     assert outputs["window_times"][-1, 1] == pytest.approx(2.0, abs=1e-3)
+    answer = ExportedModel.load(out).predict((x, SR))  # decoded uncropped: the graph crops
+    np.testing.assert_allclose(probabilities(answer), probabilities(expected), atol=1e-5)
+    assert answer.windows[-1].end == pytest.approx(2.0, abs=1e-3)
 
 
 # --------------------------------------------------------------------- errors

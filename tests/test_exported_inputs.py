@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from melgenre import Audio, ExportedModel, Predictor, Preprocessing
-from melgenre.errors import AudioUnusableError, MelgenreTypeError
+from melgenre.errors import AudioFileNotFoundError, AudioUnusableError, MelgenreTypeError
 from serving import FEAT, SR, tiny_model
-from signals import tone
+from signals import chirp, tone, write_audio
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,29 @@ def test_what_is_not_mono_samples_is_a_clear_error(
     with pytest.raises(error, match=None) as caught:
         model(given)  # type: ignore[arg-type]
     assert words in str(caught.value)
+
+
+def test_predict_decodes_a_file_and_answers_as_the_predictor(
+    exported: tuple[ExportedModel, Predictor], tmp_path: Path
+) -> None:
+    model, predictor = exported
+    x = chirp(fmin=300.0, fmax=3000.0, duration=2.3, sample_rate=2 * SR)  # resampled on load
+    path = write_audio(tmp_path / "clip.flac", x, 2 * SR, format="FLAC")
+    for source in (path, str(path), path.read_bytes()):
+        got, expected = model.predict(source), predictor.predict(source)
+        assert got.source == expected.source
+        assert got.label == expected.label
+        assert list(got.probabilities) == model.labels
+        np.testing.assert_allclose(
+            list(got.probabilities.values()), list(expected.probabilities.values()), atol=1e-4
+        )
+        np.testing.assert_allclose(
+            [(w.start, w.end) for w in got.windows],
+            [(w.start, w.end) for w in expected.windows],
+            atol=1e-4,
+        )
+        assert [w.label for w in got.windows] == [w.label for w in expected.windows]
+    with pytest.raises(AudioFileNotFoundError, match=r"missing\.wav"):
+        model.predict(tmp_path / "missing.wav")
+    with pytest.raises(MelgenreTypeError, match=r"or call model\.predict\(path\), which does"):
+        model(str(path))  # type: ignore[arg-type]

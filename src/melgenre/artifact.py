@@ -9,6 +9,8 @@ Importing this module is cheap; loading an export imports TensorFlow (or
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import threading
@@ -20,23 +22,27 @@ import numpy as np
 
 from melgenre._loading import checked_samples
 from melgenre._stderr import quietly
-from melgenre._typing import FloatArray, PathLike
-from melgenre.audio import Audio
+from melgenre._typing import AudioSource, FloatArray, PathLike
+from melgenre.audio import Audio, AudioLoader
 from melgenre.errors import AudioUnusableError, BundleError, MelgenreTypeError
 from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
 
 if TYPE_CHECKING:
     from melgenre.parity import ParityReport
+    from melgenre.prediction import Prediction
 
-__all__ = ["ExportedModel"]
+__all__ = ["ExportedModel", "export_input"]
 
 
 class ExportedModel:
     """An export directory loaded for inference: ``model(samples)`` gives its outputs.
 
-    melgenre's own way to run what :meth:`Predictor.export` wrote (the parity check
-    uses it); an application without melgenre loads the same files with
-    ``tf.saved_model.load`` or a TFLite interpreter (see the deployment guide).
+    ``model.predict(source)`` decodes a file (or bytes, ...) first and answers with a
+    :class:`~melgenre.Prediction`, as :meth:`Predictor.predict` does: a quick check of
+    an export on real files before it ships. melgenre's own way to run what
+    :meth:`Predictor.export` wrote (the parity check uses it); an application without
+    melgenre loads the same files with ``tf.saved_model.load`` or a TFLite interpreter
+    (see the deployment guide).
 
     Parameters
     ----------
@@ -136,7 +142,8 @@ class ExportedModel:
             raise MelgenreTypeError(
                 f"ExportedModel takes samples, not {type(samples).__name__} {samples!r:.80}: "
                 f"decode it first, e.g. AudioLoader(sample_rate={rate}).load(path) (an "
-                "application decodes with its platform's own decoder)."
+                "application decodes with its platform's own decoder), or call "
+                "model.predict(path), which does."
             )
         if isinstance(samples, Audio):
             if samples.sample_rate != rate:
@@ -158,6 +165,52 @@ class ExportedModel:
         if not x.size:
             raise AudioUnusableError(f"Audio from {name!r} has no samples.", source=name)
         return x  # float32, contiguous: checked_samples' view
+
+    def predict(self, source: AudioSource) -> Prediction:
+        """Decode ``source``, run the export on it and answer as :meth:`Predictor.predict`.
+
+        The export's own loader settings decode, mix and resample the audio (its offset
+        and duration are the graph's); the whole recording goes into the graph at once.
+
+        Parameters
+        ----------
+        source : str, os.PathLike, file object, bytes, (samples, sample_rate) or Audio
+            What :meth:`AudioLoader.load` reads.
+
+        Returns
+        -------
+        Prediction
+            The label, the probabilities and the timeline of windows.
+
+        Raises
+        ------
+        AudioError
+            The source cannot be read or used (a ``melgenre`` error naming it).
+
+        Examples
+        --------
+        >>> ExportedModel.load("genre-tflite").predict("song.mp3").label  # doctest: +SKIP
+        'rock'
+        """
+        from melgenre.prediction import build_prediction
+
+        audio = export_input(self.loader, source)
+        outputs = self(audio)
+        return build_prediction(
+            audio.source,
+            outputs["window_probabilities"],
+            outputs["window_times"],
+            self.labels,
+            str(self.config.get("aggregation", "mean")),
+            aggregated=outputs["probabilities"],
+        )
+
+    @functools.cached_property
+    def loader(self) -> AudioLoader:
+        """The loader the model was trained with (from the export's preprocessing)."""
+        from melgenre.preprocessing import Preprocessing
+
+        return Preprocessing.from_config(self.config["preprocessing"]).loader
 
     def parity(self) -> ParityReport | None:
         """The figures the export's parity check recorded (``parity.json``), if any."""
@@ -188,3 +241,14 @@ def _tflite_runner(file: Path, num_threads: int | None) -> Any:
         return {key: np.array(value) for key, value in outputs.items()}
 
     return run
+
+
+def export_input(loader: AudioLoader, source: AudioSource) -> Audio:
+    """What an export is given: ``source`` decoded, mixed and resampled by ``loader``.
+
+    The loader's own decoder reads it (a subclass's :meth:`~AudioLoader.decode`), but
+    without ``offset``/``duration`` and without a subclass's :meth:`~AudioLoader.load`:
+    those are the graph's (:meth:`~AudioLoader.tf_load`), as the Predictor applies them.
+    """
+    uncropped = dataclasses.replace(loader, offset=0.0, duration=None, min_duration=0.0)
+    return AudioLoader.load(uncropped, source)

@@ -29,7 +29,7 @@ import numpy as np
 
 from melgenre._parity_signals import parity_signals
 from melgenre._typing import AudioSource, PathLike
-from melgenre.audio import Audio, AudioLoader, source_name
+from melgenre.audio import Audio, source_name
 from melgenre.errors import AudioUnusableError
 
 if TYPE_CHECKING:
@@ -344,15 +344,10 @@ def _inputs(
 
 
 def _given(predictor: Predictor, source: AudioSource) -> Audio:
-    """What an artifact is given: ``source`` decoded, mixed and resampled, no more.
+    """What an artifact is given: ``source`` decoded, mixed and resampled, no more."""
+    from melgenre.artifact import export_input
 
-    The loader's own decoder reads it (a subclass's :meth:`~AudioLoader.decode`), but
-    without ``offset``/``duration`` and without a subclass's :meth:`~AudioLoader.load`:
-    those are the graph's (:meth:`~AudioLoader.tf_load`), as the Predictor applies them.
-    """
-    loader = predictor.preprocessing.loader
-    uncropped = dataclasses.replace(loader, offset=0.0, duration=None, min_duration=0.0)
-    return AudioLoader.load(uncropped, source)
+    return export_input(predictor.preprocessing.loader, source)
 
 
 def _accuracies(
