@@ -269,6 +269,18 @@ def test_cli_export_and_check_parity(
     data = json.loads(capsys.readouterr().out)
     assert list(data["artifacts"]) == ["cli-lite"]
 
+    # `melgenre predict` runs an export as it runs a bundle; a bad file is reported once
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio\n" * 20)
+    assert main(["predict", str(out), str(wav), str(bad), "--json"]) == 1
+    captured = capsys.readouterr()
+    answer, failure = (json.loads(line) for line in captured.out.splitlines())
+    assert answer["file"] == str(wav)
+    assert answer["label"] == ExportedModel.load(out).predict(wav).label
+    assert failure["file"] == str(bad)
+    assert "not an audio file" in failure["error"]
+    assert captured.err == ""
+
     assert main(["export", str(bundle), str(tmp_path / "x"), "--quantize", "int8"]) == 1
     assert "applies to format='tflite' only" in capsys.readouterr().err
 

@@ -7,8 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from melgenre import Audio, ExportedModel, Predictor, Preprocessing
-from melgenre.errors import AudioFileNotFoundError, AudioUnusableError, MelgenreTypeError
+from melgenre import Audio, ExportedModel, FailedFile, Prediction, Predictor, Preprocessing
+from melgenre.errors import (
+    AudioDecodeError,
+    AudioFileNotFoundError,
+    AudioUnusableError,
+    MelgenreTypeError,
+)
 from serving import FEAT, SR, tiny_model
 from signals import chirp, tone, write_audio
 
@@ -88,3 +93,20 @@ def test_predict_decodes_a_file_and_answers_as_the_predictor(
         model.predict(tmp_path / "missing.wav")
     with pytest.raises(MelgenreTypeError, match=r"or call model\.predict\(path\), which does"):
         model(str(path))  # type: ignore[arg-type]
+
+
+def test_predict_many_keeps_a_bad_file_in_its_place(
+    exported: tuple[ExportedModel, Predictor], tmp_path: Path
+) -> None:
+    model, predictor = exported
+    good = write_audio(tmp_path / "a.wav", tone(frequency=440.0, duration=1.0, sample_rate=SR), SR)
+    bad = tmp_path / "b.wav"
+    bad.write_text("not audio\n" * 20)
+    first, failed, again = model.predict_many([good, bad, good])
+    assert isinstance(first, Prediction)
+    assert first == again
+    assert first.label == predictor.predict(good).label
+    assert isinstance(failed, FailedFile)
+    assert (failed.path, failed.error_type) == (str(bad), "AudioDecodeError")
+    with pytest.raises(AudioDecodeError, match=r"b\.wav"):
+        model.predict_many([good, bad], on_error="raise")

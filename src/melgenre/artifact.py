@@ -12,26 +12,32 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import os
 import threading
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from melgenre._loading import checked_samples
 from melgenre._stderr import quietly
 from melgenre._typing import AudioSource, FloatArray, PathLike
+from melgenre._validation import check_choice
 from melgenre.audio import Audio, AudioLoader
-from melgenre.errors import AudioUnusableError, BundleError, MelgenreTypeError
+from melgenre.errors import AudioUnusableError, BundleError, MelgenreError, MelgenreTypeError
 from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
 
 if TYPE_CHECKING:
+    from melgenre.data.featureset import FailedFile
     from melgenre.parity import ParityReport
     from melgenre.prediction import Prediction
 
 __all__ = ["ExportedModel", "export_input"]
+
+logger = logging.getLogger(__name__)
 
 
 class ExportedModel:
@@ -204,6 +210,30 @@ class ExportedModel:
             str(self.config.get("aggregation", "mean")),
             aggregated=outputs["probabilities"],
         )
+
+    def predict_many(
+        self, sources: Iterable[AudioSource], *, on_error: Literal["skip", "raise"] = "skip"
+    ) -> list[Prediction | FailedFile]:
+        """:meth:`predict` each source; one that cannot be read becomes a ``FailedFile``.
+
+        As :meth:`Predictor.predict_many`: with ``on_error="skip"`` (the default) a
+        file's melgenre error is logged and kept in its place, and the others go on.
+        """
+        from melgenre.audio import source_name
+        from melgenre.data.featureset import FailedFile
+
+        check_choice("ExportedModel.predict_many", "on_error", on_error, ("skip", "raise"))
+        results: list[Prediction | FailedFile] = []
+        for source in sources:
+            try:
+                results.append(self.predict(source))
+            except MelgenreError as exc:
+                if on_error == "raise":
+                    raise
+                name = source_name(source)
+                logger.warning("Skipped %s: %s", name, exc)
+                results.append(FailedFile(name, str(exc), type(exc).__name__))
+        return results
 
     @functools.cached_property
     def loader(self) -> AudioLoader:

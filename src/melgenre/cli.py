@@ -136,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     predict = sub.add_parser("predict", help="classify audio files with MODEL_DIR")
-    predict.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    predict.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a saved model, or an export of one"
+    )
     predict.add_argument(
         "files",
         type=Path,
@@ -216,10 +218,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     import melgenre
+    from melgenre.export import EXPORT_CONFIG
 
-    predictor = melgenre.Predictor.load(args.model_dir)
+    exported = (args.model_dir / EXPORT_CONFIG).is_file()  # an export directory: run it
+    model = (melgenre.ExportedModel if exported else melgenre.Predictor).load(args.model_dir)
     files, failed = _audio_files(args.files)
-    results = predictor.predict_many(files)
+    results = model.predict_many(files)
     width = max((len(f) for f in files), default=0)
     for result in results:
         if isinstance(result, melgenre.FailedFile):
@@ -318,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="melgenre: %(levelname)s: %(message)s",
     )
     if not args.verbose:  # the command reports skipped files itself, once
-        logging.getLogger("melgenre.prediction").setLevel(logging.ERROR)  # predict_many's
+        for name in ("melgenre.prediction", "melgenre.artifact"):  # the predict_many's
+            logging.getLogger(name).setLevel(logging.ERROR)
     from melgenre._registry import import_components
     from melgenre.errors import MelgenreError
 
