@@ -102,7 +102,7 @@ def read_copies(
     """
     import concurrent.futures as cf
 
-    from tqdm.auto import tqdm
+    from melgenre._progress import progress_bar
 
     preprocessing = features.preprocessing
     if preprocessing is None:
@@ -124,7 +124,7 @@ def read_copies(
     n_threads = max(1, min(workers or os.cpu_count() or 1, len(listed)))
     with (
         cf.ThreadPoolExecutor(n_threads, thread_name_prefix="melgenre-copies") as pool,
-        tqdm(total=len(listed), unit="file", desc="Varispeed copies", disable=not progress) as bar,
+        progress_bar(total=len(listed), desc="Varispeed copies", enabled=progress) as bar,
     ):
         futures = [pool.submit(copies, *item) for item in enumerate(listed)]
         try:

@@ -361,9 +361,9 @@ def _run(
         outcomes.extend(done)
         bar.update(len(done))
 
-    from tqdm.auto import tqdm
+    from melgenre._progress import progress_bar
 
-    bar = tqdm(total=len(files), unit="file", desc="Extracting features", disable=not progress)
+    bar = progress_bar(total=len(files), desc="Extracting features", enabled=progress)
     outcomes: list[Outcome] = []
     try:
         if pool is None:

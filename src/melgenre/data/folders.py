@@ -327,7 +327,8 @@ class FolderDataset(PublishedSplits):
             Runs the per-file work (it must be able to pickle the
             preprocessing); melgenre does not shut it down.
         progress : bool, default=True
-            Show a progress bar (tqdm, on stderr).
+            Show a progress bar (tqdm, on stderr; redrawn every 30 s, not ten times a
+            second, when stderr is a file or a pipe, such as a log).
         on_error : {"skip", "raise"}, optional
             Overrides the dataset's ``on_error`` for this call.
 
