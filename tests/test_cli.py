@@ -383,3 +383,19 @@ def test_train_resume_continues_an_interrupted_run(
 
     assert history("resumed") == history("straight")
     assert len(history("resumed")["loss"]) == 3
+
+
+def test_every_option_of_every_command_says_what_it_is() -> None:
+    import argparse
+
+    from melgenre.cli import _parser
+
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    silent = [
+        f"{name} {action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert silent == []

@@ -17,9 +17,16 @@ def add_commands(sub: Any) -> None:
         "export",
         help="export MODEL_DIR with its preprocessing in the graph (SavedModel or TFLite)",
     )
-    export.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    export.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
+    )
     export.add_argument("out", type=Path, metavar="OUT", help="export directory to write")
-    export.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
+    export.add_argument(
+        "--format",
+        choices=["saved_model", "tflite"],
+        default="saved_model",
+        help="a TensorFlow SavedModel (default) or a TFLite file",
+    )
     export.add_argument(
         "--quantize",
         choices=["float16", "int8"],
@@ -38,7 +45,9 @@ def add_commands(sub: Any) -> None:
         "check-parity",
         help="compare MODEL_DIR's Predictor with its in-graph features and exports",
     )
-    parity.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    parity.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
+    )
     parity.add_argument(
         "files", type=Path, nargs="*", metavar="FILE", help="recordings to check besides signals"
     )

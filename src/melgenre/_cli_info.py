@@ -19,7 +19,9 @@ __all__ = ["add_command", "describe"]
 def add_command(sub: Any) -> None:
     """Add ``info`` to the ``melgenre`` subparsers ``sub``."""
     info = sub.add_parser("info", help="describe a saved model")
-    info.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    info.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
+    )
     info.add_argument("--json", action="store_true", help="print the bundle's manifest as JSON")
     info.set_defaults(handler=_cmd_info)
 

@@ -31,9 +31,11 @@ def add_command(sub: Any) -> None:
         help="serve MODEL_DIR over HTTP: POST /predict, /info, /health and a page at /",
         description="An HTTP API and a page to try a model (needs melgenre[serve]).",
     )
-    serve.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    serve.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     serve.add_argument(
         "--max-bytes",
         type=_bytes,
@@ -74,7 +76,10 @@ def add_command(sub: Any) -> None:
         "--workers", type=int, default=None, help="decoding threads (default: CPU count, <= 8)"
     )
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="the server's log (default: info)",
     )
     serve.set_defaults(handler=_cmd_serve)
 

@@ -47,16 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a model on DATA_DIR (one folder per class)")
-    train.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    train.add_argument(
+        "data_dir", type=Path, metavar="DATA_DIR", help="one folder of audio files per class"
+    )
     train.add_argument(
         "--out", type=Path, required=True, metavar="MODEL_DIR", help="bundle to write"
     )
     train.add_argument(
         "--epochs", type=int, default=None, help="default: planned from the data (~3000 updates)"
     )
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--batch-size", type=int, default=32, help="windows a step (default: 32)")
     train.add_argument(
-        "--learning-rate", type=float, default=1e-3, help="peak of the warm-up + cosine schedule"
+        "--learning-rate",
+        type=float,
+        default=1e-3,
+        help="peak of the warm-up + cosine schedule (default: 0.001)",
     )
     train.add_argument(
         "--split",
@@ -80,12 +85,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the --groups column holding the group (default: group)",
     )
-    train.add_argument("--test-size", type=float, default=0.2)
-    train.add_argument("--validation-size", type=float, default=0.1)
-    train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--sample-rate", type=int, default=22050)
+    train.add_argument(
+        "--test-size", type=float, default=0.2, help="share of the files tested (default: 0.2)"
+    )
+    train.add_argument(
+        "--validation-size",
+        type=float,
+        default=0.1,
+        help="share of the files validated every epoch (default: 0.1)",
+    )
+    train.add_argument("--seed", type=int, default=42, help="split and training (default: 42)")
+    train.add_argument(
+        "--sample-rate", type=int, default=22050, help="Hz the audio is resampled to (22050)"
+    )
     train.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
-    train.add_argument("--workers", type=int, default=None, help="extraction processes")
+    train.add_argument(
+        "--workers", type=int, default=None, help="extraction processes (default: one a CPU)"
+    )
     train.add_argument(
         "--patience",
         type=int,
@@ -111,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="after the window model, fit a logistic regression on each file's clip "
-        "statistics (tempo, periodicity, timbre of the whole file) whose probabilities "
+        "statistics (tempo, periodicity, timbre, harmony of the whole file) whose probabilities "
         "multiply the windows' (default: on; "
         "--no-clip-statistics answers with the windows alone)",
     )
@@ -129,10 +145,16 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     evaluate = sub.add_parser("evaluate", help="evaluate MODEL_DIR on DATA_DIR")
-    evaluate.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
-    evaluate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    evaluate.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
+    )
+    evaluate.add_argument(
+        "data_dir", type=Path, metavar="DATA_DIR", help="one folder per class, as in training"
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument("--workers", type=int, default=None)
+    evaluate.add_argument(
+        "--workers", type=int, default=None, help="extraction processes (default: one a CPU)"
+    )
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     predict = sub.add_parser("predict", help="classify audio files with MODEL_DIR")
@@ -156,9 +178,15 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="make demo data, train, evaluate, save and predict (no download)"
     )
-    demo.add_argument("--out", type=Path, default=Path("melgenre-demo"), metavar="DIR")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("melgenre-demo"),
+        metavar="DIR",
+        help="where the data and the model go (default: melgenre-demo)",
+    )
     demo.add_argument("--clips", type=int, default=40, help="clips per class")
-    demo.add_argument("--epochs", type=int, default=10)
+    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
 
     from melgenre._cli_export import add_commands
     from melgenre._cli_serve import add_command as add_serve
