@@ -34,7 +34,11 @@ def add_command(sub: Any) -> None:
     serve.add_argument(
         "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
     serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     serve.add_argument(
         "--max-bytes",
