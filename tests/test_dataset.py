@@ -113,6 +113,44 @@ def test_from_split_folders(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
         FolderDataset.from_split_folders(tmp_path, splits=("train", "validation", "test"))
 
 
+def test_many_leaks_are_named_three_then_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(6):  # six files of the training split copied into the test split
+        clip = noise(duration=0.1, sample_rate=SR, seed=100 + i)
+        for split in ("train", "test"):
+            for label in ("a", "b"):
+                write(tmp_path / split / label / f"{i}.wav", clip if label == "a" else -clip)
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
+        FolderDataset.from_split_folders(tmp_path)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum(line.startswith("Identical files in several splits") for line in lines) == 3
+    assert "... and 9 more groups of identical files across splits (12 in all)." in lines
+
+
+def test_a_tree_of_split_folders_is_not_taken_for_classes(tmp_path: Path) -> None:
+    for split in ("train", "val", "test"):
+        for label in ("a", "b"):
+            write(tmp_path / split / label / "0.wav", noise(duration=0.2, sample_rate=SR, seed=1))
+    with pytest.raises(
+        DatasetError,
+        match=r"holds split folders \(train, val, test\) of class folders, not class folders: "
+        r"a model trained on it would learn to tell 'train' from 'test'\. Read it with "
+        r"FolderDataset\.from_split_folders\('.*', splits=\('train', 'val', 'test'\)\)",
+    ):
+        FolderDataset(tmp_path)
+    named = FolderDataset(tmp_path, class_names=["test", "train", "val"])  # taken as classes
+    assert named.class_counts() == {"test": 2, "train": 2, "val": 2}
+    vehicles = tmp_path / "vehicles"  # a class of trains beside other classes is a class
+    for label in ("train", "car"):
+        write(vehicles / label / "0.wav", noise(duration=0.2, sample_rate=SR, seed=2))
+    assert FolderDataset(vehicles).classes == ["car", "train"]
+    flat = tmp_path / "flat"  # split names whose folders hold files, not class folders
+    for label in ("train", "test"):
+        write(flat / label / "0.wav", noise(duration=0.2, sample_rate=SR, seed=3))
+    assert FolderDataset(flat).classes == ["test", "train"]
+
+
 # --------------------------------------------------------------------- split
 
 

@@ -149,4 +149,22 @@ def test_cli_split_must_be_a_preset_or_a_folder_of_lists(
     code = main(["train", str(data), "--out", str(tmp_path / "m"), "--split", "random-80-20"])
     assert code != 0
     err = capsys.readouterr().err
-    assert "neither a preset (gtzan-fault-filtered) nor a folder holding train.txt" in err
+    assert "neither a preset (gtzan-fault-filtered), nor 'folders'" in err
+    assert "nor a folder holding train.txt" in err
+    code = main(["train", str(data), "--out", str(tmp_path / "m"), "--split", "folders"])
+    assert code != 0
+    assert "--split folders needs" in capsys.readouterr().err
+
+
+def test_cli_train_with_split_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    for split, clips in (("train", 3), ("validation", 1), ("test", 2)):
+        demo.make_dataset(data / split, clips_per_class=clips, duration=2.0)
+    argv = ["train", str(data), "--out", str(tmp_path / "model"), "--epochs", "1"]
+    assert main([*argv, "--workers", "1"]) == 1  # the tree is not taken for 3 classes
+    assert "--split folders" in capsys.readouterr().err
+    assert main([*argv, "--workers", "1", "--json", "--split", "folders"]) == 0
+    manifest = json.loads((tmp_path / "model" / "melgenre.json").read_text())
+    split = manifest["metadata"]["training"]["split"]
+    assert (split["train_files"], split["validation_files"], split["test_files"]) == (15, 5, 10)
+    assert manifest["labels"] == sorted(demo.CLASSES)

@@ -186,10 +186,13 @@ def named_split(data_dir: Path, split: str) -> Any:
 
     if split in SPLIT_PRESETS:
         return melgenre.FolderDataset.from_split_preset(data_dir, split)
+    if split == "folders":
+        return _split_folders(data_dir)
     folder = Path(split)
     if not (folder / "train.txt").is_file() or not (folder / "test.txt").is_file():
         raise melgenre.DatasetError(
-            f"--split {split!r} is neither a preset ({', '.join(sorted(SPLIT_PRESETS))}) nor a "
+            f"--split {split!r} is neither a preset ({', '.join(sorted(SPLIT_PRESETS))}), nor "
+            "'folders' (DATA_DIR/train/<class>/..., DATA_DIR/test/<class>/...), nor a "
             "folder holding train.txt and test.txt (and optionally validation.txt)."
         )
     validation = folder / "validation.txt"
@@ -233,3 +236,24 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         )
     lines.append(f"Model saved to {summary['model_dir']}")
     return lines
+
+
+def _split_folders(data_dir: Path) -> Any:
+    """``--split folders``: DATA_DIR's train, (validation and) test folders of class folders."""
+    import melgenre
+    from melgenre.data.scan import SPLIT_FOLDER_NAMES, split_folders
+    from melgenre.data.split import Split
+
+    if not data_dir.is_dir():
+        raise melgenre.DatasetError(f"Dataset root {str(data_dir)!r} does not exist.")
+    order = split_folders(data_dir)
+    sides = [SPLIT_FOLDER_NAMES[name.lower()] for name in order]
+    if "train" not in sides or "test" not in sides:
+        raise melgenre.DatasetError(
+            f"--split folders needs {str(data_dir)!r} to hold a train and a test folder (and "
+            "optionally a validation folder), each with one folder per class, and nothing "
+            f"else; it holds {sorted(p.name for p in data_dir.iterdir() if p.is_dir())}."
+        )
+    found = melgenre.FolderDataset.from_split_folders(data_dir, splits=order)
+    parts = dict(zip(sides, found, strict=True))
+    return Split(parts["train"], parts.get("validation"), parts["test"])

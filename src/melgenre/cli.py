@@ -67,8 +67,10 @@ def _parser() -> argparse.ArgumentParser:
         "--split",
         default=None,
         metavar="PRESET_OR_DIR",
-        help="a published split instead of a random one: a preset (gtzan-fault-filtered) or "
-        "a folder with train.txt, test.txt and optionally validation.txt",
+        help="a published split instead of a random one: a preset (gtzan-fault-filtered), "
+        "'folders' (DATA_DIR/train/<class>/..., DATA_DIR/test/<class>/..., optionally "
+        "DATA_DIR/validation/...) or a folder with train.txt, test.txt and optionally "
+        "validation.txt",
     )
     train.add_argument(
         "--groups",

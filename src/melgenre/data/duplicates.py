@@ -69,21 +69,44 @@ def identical_indices(paths: Sequence[Path], labels: Sequence[object]) -> list[l
             sum(len(g) for g in identical),
             " = ".join(str(p) for p in identical[0]),
         )
-    for group in identical:
-        if len({labels[index_of[p]] for p in group}) > 1:
-            logger.warning(
-                "Identical files carry different labels: %s",
-                ", ".join(f"{p} ({labels[index_of[p]]})" for p in group),
-            )
+    _warn_groups(
+        "Identical files carry different labels: %s",
+        [
+            ", ".join(f"{p} ({labels[index_of[p]]})" for p in group)
+            for group in identical
+            if len({labels[index_of[p]] for p in group}) > 1
+        ],
+        "with different labels (FolderDataset.duplicates() lists every group)",
+    )
     return [[index_of[p] for p in group] for group in identical]
 
 
 def warn_split_leaks(split_of: Mapping[Path, str]) -> None:
     """Warn about identical files in different splits (``split_of``: path to split name)."""
-    for group in identical_groups(split_of):
-        if len({split_of[path] for path in group}) > 1:
-            logger.warning(
-                "Identical files in several splits: %s. The official split leaks; consider "
-                "removing all but one.",
-                ", ".join(f"{path} ({split_of[path]})" for path in group),
-            )
+    _warn_groups(
+        "Identical files in several splits: %s. The official split leaks; consider "
+        "removing all but one.",
+        [
+            ", ".join(f"{path} ({split_of[path]})" for path in group)
+            for group in identical_groups(split_of)
+            if len({split_of[path] for path in group}) > 1
+        ],
+        "across splits",
+    )
+
+
+#: Groups named one by one in a warning before the rest are counted.
+SHOWN_GROUPS = 3
+
+
+def _warn_groups(message: str, groups: Sequence[str], what: str) -> None:
+    """``message`` for the first :data:`SHOWN_GROUPS` groups, then one line counting the rest."""
+    for described in groups[:SHOWN_GROUPS]:
+        logger.warning(message, described)
+    if len(groups) > SHOWN_GROUPS:
+        logger.warning(
+            "... and %s of identical files %s (%d in all).",
+            counted(len(groups) - SHOWN_GROUPS, "more group"),
+            what,
+            len(groups),
+        )

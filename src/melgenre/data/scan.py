@@ -9,7 +9,16 @@ from typing import Literal, NamedTuple
 
 from melgenre.errors import DatasetError
 
-__all__ = ["AUDIO_EXTENSIONS", "Example", "OnError", "audio_files", "scan", "split_classes"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "SPLIT_FOLDER_NAMES",
+    "Example",
+    "OnError",
+    "audio_files",
+    "scan",
+    "split_classes",
+    "split_folders",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +33,21 @@ AUDIO_EXTENSIONS = frozenset(
 )  # fmt: skip
 
 OnError = Literal["skip", "raise"]
+
+#: Folder names that mark a split rather than a class, each with its side, in the order
+#: the sides come (``root/train/<class>/...``, ``root/test/<class>/...``).
+SPLIT_FOLDER_NAMES = {
+    "train": "train",
+    "training": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "test": "test",
+    "testing": "test",
+    "eval": "test",
+    "evaluation": "test",
+}
 
 
 class Example(NamedTuple):
@@ -84,6 +108,15 @@ def scan(
             logger.info("Ignoring folders not in class_names: %s", ignored)
     else:
         classes = folders
+    if class_names is None and split_folders(root, folders):
+        order = split_folders(root, folders)
+        raise DatasetError(
+            f"Dataset root {str(root)!r} holds split folders ({', '.join(order)}) of class "
+            f"folders, not class folders: a model trained on it would learn to tell "
+            f"{order[0]!r} from {order[-1]!r}. Read it with FolderDataset.from_split_folders("
+            f"{str(root)!r}, splits={tuple(order)!r}) (melgenre train --split folders), or "
+            "name class_names to take these folders as the classes."
+        )
     if not classes:
         raise DatasetError(
             f"Dataset root {str(root)!r} has no class folders. Expected one sub-folder per "
@@ -134,3 +167,22 @@ def split_classes(
                 "split must hold every class."
             )
     return names
+
+
+def split_folders(root: Path, folders: Sequence[str] | None = None) -> list[str]:
+    """The folders of ``root`` in train, validation, test order if they are split folders.
+
+    That is: at least two folders, every one named as a split (:data:`SPLIT_FOLDER_NAMES`),
+    at most one for each side, and each holding sub-folders; else ``[]``.
+    """
+    if folders is None:
+        folders = sorted(
+            p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
+    sides = [SPLIT_FOLDER_NAMES.get(name.lower()) for name in folders]
+    if len(folders) < 2 or None in sides or len(set(sides)) != len(sides):
+        return []
+    if not all(any(q.is_dir() for q in (root / name).iterdir()) for name in folders):
+        return []
+    rank = {"train": 0, "validation": 1, "test": 2}
+    return sorted(folders, key=lambda name: rank[SPLIT_FOLDER_NAMES[name.lower()]])
