@@ -78,8 +78,17 @@ def test_scan_errors(tmp_path: Path) -> None:
         FolderDataset(empty)
     single = tmp_path / "single"
     write(single / "rock" / "a.wav", np.zeros(10, np.float32))
-    with pytest.raises(DatasetError, match=r"single class folder \('rock'\).*at least 2 classes"):
+    with pytest.raises(
+        DatasetError, match=r"single class folder \('rock'\).*at least 2 classes\.$"
+    ):
         FolderDataset(single)
+    nested = tmp_path / "archive"  # the classes one level down, as in GTZAN's archive
+    for label in ("blues", "jazz"):
+        write(nested / "genres" / label / "a.wav", np.zeros(10, np.float32))
+    with pytest.raises(
+        DatasetError, match=r"It holds folders \(blues, jazz\): is '.*genres' the dataset root\?"
+    ):
+        FolderDataset(nested)
     (single / "jazz").mkdir()
     (single / "jazz" / "readme.txt").write_text("no audio here")
     with pytest.raises(DatasetError, match=r"'.*jazz' contains no audio files"):

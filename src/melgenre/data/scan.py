@@ -123,9 +123,20 @@ def scan(
             "class, e.g. root/blues/*.wav, root/rock/*.wav."
         )
     if len(classes) < 2:
+        inner = sorted(
+            p.name
+            for p in (root / classes[0]).iterdir()
+            if p.is_dir() and not p.name.startswith(".")
+        )
+        hint = (
+            f" It holds folders ({', '.join(inner[:4])}{', ...' if len(inner) > 4 else ''}): "
+            f"is {str(root / classes[0])!r} the dataset root?"
+            if len(inner) >= 2
+            else ""
+        )
         raise DatasetError(
             f"Dataset root {str(root)!r} has a single class folder ({classes[0]!r}); a "
-            "classifier needs at least 2 classes."
+            f"classifier needs at least 2 classes.{hint}"
         )
     items: list[Example] = []
     for index, label in enumerate(classes):
