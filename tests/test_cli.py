@@ -399,3 +399,26 @@ def test_every_option_of_every_command_says_what_it_is() -> None:
         if not isinstance(action, argparse._HelpAction) and not action.help
     ]
     assert silent == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["train", "d", "--out", "m", "--epochs", "0"], "argument --epochs: must be a whole"),
+        (["train", "d", "--out", "m", "--batch-size", "-3"], "--batch-size: must be a whole"),
+        (["train", "d", "--out", "m", "--test-size", "1.5"], "--test-size: must be a share"),
+        (["train", "d", "--out", "m", "--validation-size", "1"], "must be 0 or a share below 1"),
+        (["train", "d", "--out", "m", "--learning-rate", "nan"], "must be a finite number"),
+        (["train", "d", "--out", "m", "--learning-rate", "0"], "must be a number above 0"),
+        (["train", "d", "--out", "m", "--workers", "x"], "--workers: must be a whole number"),
+        (["predict", "m", "a.wav", "--top-k", "0"], "argument --top-k: must be a whole"),
+        (["demo", "--clips", "0"], "argument --clips: must be a whole"),
+    ],
+)
+def test_bad_numbers_are_refused_before_any_work(
+    argv: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)  # before any file is read: these paths do not exist
+    assert exit_.value.code == 2
+    assert words in capsys.readouterr().err

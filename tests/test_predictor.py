@@ -51,6 +51,9 @@ def test_prediction_fields_and_timeline(trained_predictor: tuple[Predictor, Path
     assert p.confidence == p.probabilities["tone"] == max(p.probabilities.values())
     assert p.top_k(2)[0] == {"label": "tone", "score": p.confidence}
     assert len(p.top_k(10)) == 3
+    for k in (0, -1, 2.5):  # -1 gave all but the last class; 2.5 failed in slicing
+        with pytest.raises(melgenre.ConfigError, match=r"'k' parameter of Prediction\.top_k"):
+            p.top_k(k)  # type: ignore[arg-type]
     assert len(p.windows) == len(FEAT.transform(melgenre.Audio(x, SR)))
     assert p.windows[0].start == 0.0
     assert p.windows[-1].end == pytest.approx(5.0)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from melgenre._cli_types import fraction, fraction_or_zero, positive_float, positive_int
 from melgenre._train_job import summary_lines, train_job
 
 __all__ = ["main"]
@@ -54,12 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="MODEL_DIR", help="bundle to write"
     )
     train.add_argument(
-        "--epochs", type=int, default=None, help="default: planned from the data (~3000 updates)"
+        "--epochs", type=positive_int, help="default: planned from the data (~3000 updates)"
     )
-    train.add_argument("--batch-size", type=int, default=32, help="windows a step (default: 32)")
+    train.add_argument(
+        "--batch-size", type=positive_int, default=32, help="windows a step (default: 32)"
+    )
     train.add_argument(
         "--learning-rate",
-        type=float,
+        type=positive_float,
         default=1e-3,
         help="peak of the warm-up + cosine schedule (default: 0.001)",
     )
@@ -88,26 +91,28 @@ def _parser() -> argparse.ArgumentParser:
         help="the --groups column holding the group (default: group)",
     )
     train.add_argument(
-        "--test-size", type=float, default=0.2, help="share of the files tested (default: 0.2)"
+        "--test-size", type=fraction, default=0.2, help="share of the files tested (default: 0.2)"
     )
     train.add_argument(
         "--validation-size",
-        type=float,
+        type=fraction_or_zero,
         default=0.1,
         help="share of the files validated every epoch (default: 0.1)",
     )
     train.add_argument("--seed", type=int, default=42, help="split and training (default: 42)")
     train.add_argument(
-        "--sample-rate", type=int, default=22050, help="Hz the audio is resampled to (22050)"
+        "--sample-rate",
+        type=positive_int,
+        default=22050,
+        help="Hz the audio is resampled to (22050)",
     )
     train.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
     train.add_argument(
-        "--workers", type=int, default=None, help="extraction processes (default: one a CPU)"
+        "--workers", type=positive_int, help="extraction processes (default: one a CPU)"
     )
     train.add_argument(
         "--patience",
-        type=int,
-        default=None,
+        type=positive_int,
         help="stop after N epochs without improvement of the smoothed validation loss and keep "
         "the best epoch (default: no early stopping; the planned run goes to its end)",
     )
@@ -155,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument(
-        "--workers", type=int, default=None, help="extraction processes (default: one a CPU)"
+        "--workers", type=positive_int, help="extraction processes (default: one a CPU)"
     )
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -171,7 +176,9 @@ def _parser() -> argparse.ArgumentParser:
         help="audio files, or folders: every audio file under them",
     )
     predict.add_argument("--json", action="store_true", help="print results as JSON lines")
-    predict.add_argument("--top-k", type=int, default=1, help="show the K most probable labels")
+    predict.add_argument(
+        "--top-k", type=positive_int, default=1, help="show the K most probable labels"
+    )
     predict.add_argument("--timeline", action="store_true", help="show every window's label")
 
     from melgenre._cli_info import add_command as add_info
@@ -187,8 +194,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where the data and the model go (default: melgenre-demo)",
     )
-    demo.add_argument("--clips", type=int, default=40, help="clips per class")
-    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    demo.add_argument("--clips", type=positive_int, default=40, help="clips per class")
+    demo.add_argument(
+        "--epochs", type=positive_int, default=10, help="training epochs (default: 10)"
+    )
 
     from melgenre._cli_export import add_commands
     from melgenre._cli_serve import add_command as add_serve

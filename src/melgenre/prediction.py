@@ -103,7 +103,13 @@ class Prediction:
     windows: tuple[WindowPrediction, ...]
 
     def top_k(self, k: int = 3) -> list[dict[str, Any]]:
-        """The ``k`` most probable classes: ``[{"label": ..., "score": ...}, ...]``."""
+        """The ``k`` most probable classes: ``[{"label": ..., "score": ...}, ...]``.
+
+        ``k`` is a whole number of at least 1; past the number of classes, all of them.
+        """
+        from melgenre._validation import check_int
+
+        check_int("Prediction.top_k", "k", k, low=1)
         ranked = sorted(self.probabilities.items(), key=lambda item: -item[1])
         return [{"label": label, "score": score} for label, score in ranked[:k]]
 
