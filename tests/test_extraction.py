@@ -98,6 +98,27 @@ def test_all_files_failing_is_a_dataset_error(tmp_path: Path) -> None:
         one.features(FEAT, workers=1, progress=False)
 
 
+def test_an_unusable_cache_is_one_error_about_the_cache(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = FolderDataset(tree)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(DatasetError, match=r"Cannot use '.*a-file/cache' as the feature cache"):
+        ds.features(FEAT, cache_dir=blocker / "cache", workers=1, progress=False)
+
+    from melgenre.cache import FeatureCache
+
+    def full(*args: Any, **kwargs: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FeatureCache, "put", full)  # the disk fills up mid-run
+    with pytest.raises(
+        DatasetError, match=r"Cannot write the feature cache in '.*cache'.*No space left"
+    ):  # not every file skipped as "Cannot read <the audio file>"
+        ds.features(FEAT, cache_dir=tmp_path / "cache", workers=1, progress=False)
+
+
 def test_features_argument_errors(tree: Path) -> None:
     ds = FolderDataset(tree)
     with pytest.raises(

@@ -74,7 +74,7 @@ def _keep_freed_memory() -> None:
 
 #: Modules the forkserver imports once for all workers: the per-file code path. Not
 #: librosa (two seconds and 200 MB to import): the DSP it defines is in ``_filters``.
-_PRELOAD = ["melgenre.extraction", "scipy.fft", "scipy.sparse", "soundfile", "soxr"]
+_PRELOAD = ["melgenre._extract_files", "scipy.fft", "scipy.sparse", "soundfile", "soxr"]
 
 #: glibc's ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3

@@ -1,0 +1,124 @@
+"""The per-file work of feature extraction: what a worker process runs.
+
+:func:`extract_files` is a module-level function of picklable arguments, a small frozen
+:class:`ExtractionTask` and a chunk of files, so any :class:`concurrent.futures.Executor`
+can run it (see :mod:`melgenre.extraction`, which orchestrates it and re-exports these
+names). Each file ends as one of three outcomes: :class:`Extracted` (windows sent
+back), :class:`Stored` (windows in the cache) or :class:`Failed`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from melgenre._typing import FloatArray
+from melgenre.cache import FeatureCache
+from melgenre.errors import DatasetError, MelgenreError
+
+if TYPE_CHECKING:
+    from melgenre.preprocessing import Preprocessing
+
+__all__ = ["Extracted", "ExtractionTask", "Failed", "Outcome", "Stored", "extract_files"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractionTask:
+    """How to preprocess, where the cache is, and its key (computed by the caller)."""
+
+    preprocessing: Preprocessing
+    cache_root: str | None = None
+    cache_key: str = ""  # a worker cannot always read a custom class's source (``__main__``)
+
+
+@dataclasses.dataclass(frozen=True)
+class Extracted:
+    """A file's windows and chroma (:meth:`Preprocessing.chroma`), computed and sent back."""
+
+    index: int
+    windows: FloatArray
+    chroma: FloatArray
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """A file's windows and chroma are in the cache under ``digest`` (``cached``: already)."""
+
+    index: int
+    n_windows: int
+    digest: str
+    cached: bool
+    n_chroma: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Failed:
+    """A file that could not be turned into windows (``digest``: its content, if readable)."""
+
+    index: int
+    reason: str
+    error_type: str
+    digest: str | None = None
+
+
+Outcome = Extracted | Stored | Failed
+
+#: Preprocessings seen by this worker process. Pickling drops a featurizer's cached
+#: filter bank; equal (frozen, hashable) preprocessings share the first, warmed one.
+_WARM: dict[Preprocessing, Preprocessing] = {}
+
+
+def extract_files(
+    task: ExtractionTask, files: Sequence[tuple[int, str, str | None]]
+) -> list[Outcome]:
+    """Turn ``(index, path, content digest or None)`` files into outcomes, using the cache.
+
+    Melgenre errors (a bad file) and OS errors (a file that vanished) become
+    :class:`Failed` outcomes, so one bad file never takes down a batch;
+    anything else is a bug and propagates.
+    """
+    prep = task.preprocessing
+    with contextlib.suppress(TypeError):  # an unhashable user subclass is used as it is
+        prep = _WARM.setdefault(prep, prep)
+    cache = FeatureCache(task.cache_root) if task.cache_root is not None else None
+    key = task.cache_key
+    outcomes: list[Outcome] = []
+    for index, path, digest in files:
+        try:
+            digest = digest or (cache.digest(path) if cache is not None else None)
+            if cache is None:
+                outcomes.append(Extracted(index, *_features(prep, path)))
+                continue
+            assert digest is not None
+            hit = cache.get_entry(key, digest, shape=prep.output_shape)
+            if hit is not None and (chroma := hit[1]) is not None:
+                outcomes.append(
+                    Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
+                )
+                continue
+            windows, chroma = _features(prep, path)
+        except MelgenreError as exc:
+            outcomes.append(Failed(index, str(exc), type(exc).__name__, digest))
+            continue
+        except OSError as exc:  # e.g. the file vanished or became unreadable mid-run
+            reason = f"Cannot read {path!r}: {exc}"
+            outcomes.append(Failed(index, reason, type(exc).__name__, digest))
+            continue
+        try:  # the cache's fault, not the file's: every other file would fail alike
+            cache.put(key, digest, windows, chroma)
+        except OSError as exc:
+            raise DatasetError(
+                f"Cannot write the feature cache in {str(cache.root)!r} ({exc}); the entries "
+                "written so far are kept. Free space there, choose another cache directory, "
+                "or extract without one."
+            ) from exc
+        outcomes.append(Stored(index, len(windows), digest, cached=False, n_chroma=len(chroma)))
+    return outcomes
+
+
+def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray]:
+    """A file's windows and chroma, from one decoding."""
+    audio = prep.load(path)
+    return prep.transform(audio), prep.chroma(audio)
