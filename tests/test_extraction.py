@@ -18,7 +18,7 @@ import pytest
 
 from class_tree import FEAT, LOADER, SR, class_tree, write
 from melgenre import AudioLoader, FeatureSet, FolderDataset, MelFeaturizer, Preprocessing
-from melgenre.errors import AudioDecodeError, ConfigError, DatasetError
+from melgenre.errors import AudioDecodeError, CacheError, ConfigError, DatasetError
 from signals import tone
 
 
@@ -104,7 +104,7 @@ def test_an_unusable_cache_is_one_error_about_the_cache(
     ds = FolderDataset(tree)
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(DatasetError, match=r"Cannot use '.*a-file/cache' as the feature cache"):
+    with pytest.raises(CacheError, match=r"Cannot use '.*a-file/cache' as the feature cache"):
         ds.features(FEAT, cache_dir=blocker / "cache", workers=1, progress=False)
 
     from melgenre.cache import FeatureCache
@@ -114,9 +114,16 @@ def test_an_unusable_cache_is_one_error_about_the_cache(
 
     monkeypatch.setattr(FeatureCache, "put", full)  # the disk fills up mid-run
     with pytest.raises(
-        DatasetError, match=r"Cannot write the feature cache in '.*cache'.*No space left"
+        CacheError, match=r"Cannot use the feature cache in '.*cache'.*No space left"
     ):  # not every file skipped as "Cannot read <the audio file>"
         ds.features(FEAT, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    monkeypatch.undo()
+    broken = tmp_path / "broken"  # its features folder a file: in worker processes too
+    broken.mkdir()
+    (broken / "features").write_text("")
+    with pytest.raises(CacheError, match=r"'.*broken'.*Not a directory"):
+        ds.features(FEAT, cache_dir=broken, workers=2, progress=False)
+    assert issubclass(CacheError, DatasetError)
 
 
 def test_features_argument_errors(tree: Path) -> None:

@@ -98,6 +98,7 @@ from melgenre.errors import AudioError as AudioError
 from melgenre.errors import AudioFileNotFoundError as AudioFileNotFoundError
 from melgenre.errors import AudioUnusableError as AudioUnusableError
 from melgenre.errors import BundleError as BundleError
+from melgenre.errors import CacheError as CacheError
 from melgenre.errors import ConfigError as ConfigError
 from melgenre.errors import DatasetError as DatasetError
 from melgenre.errors import ExportError as ExportError
@@ -157,6 +158,7 @@ __all__ = [
     "AudioUnusableError",
     "Augmentation",
     "BundleError",
+    "CacheError",
     "ClipHead",
     "ClipStatistics",
     "Component",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from melgenre._typing import FloatArray
 from melgenre.cache import FeatureCache
-from melgenre.errors import DatasetError, MelgenreError
+from melgenre.errors import CacheError, MelgenreError
 
 if TYPE_CHECKING:
     from melgenre.preprocessing import Preprocessing
@@ -76,8 +76,9 @@ def extract_files(
     """Turn ``(index, path, content digest or None)`` files into outcomes, using the cache.
 
     Melgenre errors (a bad file) and OS errors (a file that vanished) become
-    :class:`Failed` outcomes, so one bad file never takes down a batch;
-    anything else is a bug and propagates.
+    :class:`Failed` outcomes, so one bad file never takes down a batch; the cache's own
+    OS errors stop the work (a ``DatasetError`` about the cache), and anything else is
+    a bug and propagates.
     """
     prep = task.preprocessing
     with contextlib.suppress(TypeError):  # an unhashable user subclass is used as it is
@@ -88,17 +89,18 @@ def extract_files(
     for index, path, digest in files:
         try:
             digest = digest or (cache.digest(path) if cache is not None else None)
-            if cache is None:
-                outcomes.append(Extracted(index, *_features(prep, path)))
-                continue
-            assert digest is not None
-            hit = cache.get_entry(key, digest, shape=prep.output_shape)
-            if hit is not None and (chroma := hit[1]) is not None:
-                outcomes.append(
-                    Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
-                )
-                continue
+            if cache is not None:
+                assert digest is not None
+                with _cache_at_fault(cache):
+                    hit = cache.get_entry(key, digest, shape=prep.output_shape)
+                if hit is not None and (chroma := hit[1]) is not None:
+                    outcomes.append(
+                        Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
+                    )
+                    continue
             windows, chroma = _features(prep, path)
+        except CacheError:
+            raise
         except MelgenreError as exc:
             outcomes.append(Failed(index, str(exc), type(exc).__name__, digest))
             continue
@@ -106,14 +108,12 @@ def extract_files(
             reason = f"Cannot read {path!r}: {exc}"
             outcomes.append(Failed(index, reason, type(exc).__name__, digest))
             continue
-        try:  # the cache's fault, not the file's: every other file would fail alike
+        if cache is None:
+            outcomes.append(Extracted(index, windows, chroma))
+            continue
+        assert digest is not None
+        with _cache_at_fault(cache):
             cache.put(key, digest, windows, chroma)
-        except OSError as exc:
-            raise DatasetError(
-                f"Cannot write the feature cache in {str(cache.root)!r} ({exc}); the entries "
-                "written so far are kept. Free space there, choose another cache directory, "
-                "or extract without one."
-            ) from exc
         outcomes.append(Stored(index, len(windows), digest, cached=False, n_chroma=len(chroma)))
     return outcomes
 
@@ -122,3 +122,20 @@ def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray]:
     """A file's windows and chroma, from one decoding."""
     audio = prep.load(path)
     return prep.transform(audio), prep.chroma(audio)
+
+
+@contextlib.contextmanager
+def _cache_at_fault(cache: FeatureCache) -> Iterator[None]:
+    """Turn an OS error of ``cache`` into one error that stops extraction.
+
+    Every other file would fail alike, so the files are not skipped one by one as if
+    they were unreadable.
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise CacheError(
+            f"Cannot use the feature cache in {str(cache.root)!r} ({exc}); the entries "
+            "written so far are kept. Free space there, choose another cache directory, "
+            "or extract without one."
+        ) from exc

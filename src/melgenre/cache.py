@@ -143,6 +143,8 @@ class FeatureCache:
                 chroma = archive["chroma"] if "chroma" in archive.files else None
         except FileNotFoundError:
             return None
+        except (NotADirectoryError, IsADirectoryError, PermissionError):
+            raise  # the cache's folders are at fault, not this entry
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             self._discard(path, f"{type(exc).__name__}: {exc}")
             return None

@@ -17,6 +17,7 @@ a :class:`FileNotFoundError`, :class:`NotTrainedError` a :class:`RuntimeError`.
     │   ├── AudioUnusableError (ValueError) decoded, but empty, too short, non-finite, bad shape
     │   └── SampleRateMismatchError (ValueError)
     ├── DatasetError                        a data folder or split cannot be used
+    │   └── CacheError                      the feature cache cannot be read or written
     ├── BundleError                         a saved model bundle cannot be written or read
     ├── ExportError                         a model cannot be exported, or its export disagrees
     └── NotTrainedError (RuntimeError)      a model is used before it is trained
@@ -36,6 +37,7 @@ __all__ = [
     "AudioFileNotFoundError",
     "AudioUnusableError",
     "BundleError",
+    "CacheError",
     "ConfigError",
     "DatasetError",
     "ExportError",
@@ -140,6 +142,14 @@ class SampleRateMismatchError(AudioError, ValueError):
 
 class DatasetError(MelgenreError):
     """A data folder, its classes or a split cannot be used."""
+
+
+class CacheError(DatasetError):
+    """The feature cache cannot be read or written (its directory, not a file, is at fault).
+
+    Raised once, stopping extraction, rather than failing every file alike; the
+    entries written before it are kept for the next run.
+    """
 
 
 class BundleError(MelgenreError):

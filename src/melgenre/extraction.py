@@ -34,7 +34,7 @@ from melgenre._validation import check_choice, check_int
 from melgenre._workers import extraction_pool
 from melgenre.cache import FeatureCache
 from melgenre.data.featureset import FailedFile, FeatureSet
-from melgenre.errors import DatasetError
+from melgenre.errors import CacheError, DatasetError
 
 if TYPE_CHECKING:
     from melgenre.data.folders import FolderDataset
@@ -69,7 +69,7 @@ def extract_features(
         try:  # a path that cannot be a directory fails here, not once per file
             cache.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DatasetError(
+            raise CacheError(
                 f"Cannot use {str(cache.root)!r} as the feature cache directory ({exc})."
             ) from exc
     digests: list[str | None] = [None] * len(paths)
