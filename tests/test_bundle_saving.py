@@ -19,7 +19,7 @@ import soundfile as sf
 
 import melgenre
 from melgenre import MelFeaturizer, MelgenreWarning, Prediction, Predictor, Preprocessing
-from melgenre.errors import BundleError
+from melgenre.errors import BundleError, ExportError
 from signals import chirp, noise, tone
 from trained_predictor import FEAT, LABELS, SR, train_predictor
 
@@ -248,6 +248,13 @@ def test_saving_never_replaces_what_is_not_a_bundle(
         predictor.save(tmp_path / "file")
     (tmp_path / "empty").mkdir()
     assert (predictor.save(tmp_path / "empty") / "melgenre.json").is_file()  # an empty one may
+    with pytest.raises(  # a BundleError, not FileExistsError from inside the save
+        BundleError, match=r"its folder cannot be written \('.*file' is a file\)"
+    ):
+        predictor.save(tmp_path / "file" / "model")
+    with pytest.raises(ExportError, match=r"its folder cannot be written \('.*file' is a file\)"):
+        predictor.export(tmp_path / "file" / "export")
+    assert (predictor.save(tmp_path / "new" / "deeper" / "m") / "melgenre.json").is_file()
 
 
 # ------------------------------------------------------------------- registry

@@ -122,6 +122,11 @@ def test_train_refuses_an_out_path_it_would_destroy_before_any_work(
     assert code == 1
     assert "a directory of other files, not a melgenre bundle" in err
     assert (tmp_path / "out" / "thesis.tex").read_text() == "mine"
+    # a folder that cannot be written: before any work too, not a traceback after training
+    (tmp_path / "plain.txt").write_text("")
+    code, _, err = run_cli(capsys, "train", str(data), "--out", str(tmp_path / "plain.txt" / "m"))
+    assert code == 1
+    assert "its folder cannot be written" in err
 
 
 def test_clip_statistics_is_on_unless_turned_off() -> None:

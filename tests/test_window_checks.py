@@ -173,3 +173,11 @@ def test_statistics_head_fit_checks_rows_and_labels() -> None:
     with pytest.raises(ConfigError, match="labels must index its 2 classes: found 5"):
         head.fit_statistics(x, labels + 4, n_classes=2)
     assert head.fit_statistics(x, labels, n_classes=2).predict_proba(x).shape == (12, 2)
+
+
+def test_an_unwritable_run_dir_is_refused_before_training(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    trainer = Trainer(tiny_model(), epochs=1, verbose=0, run_dir=tmp_path / "a-file" / "run")
+    with pytest.raises(ConfigError, match=r"cannot write its run directory .*a-file/run"):
+        trainer.fit(hand_built(windows()))  # before the first epoch, not at its end
+    assert trainer.history_ is None

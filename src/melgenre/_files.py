@@ -189,8 +189,14 @@ def check_replaceable(target: Path, marker: str, what: str, error: type[Exceptio
 
     It may where nothing is there, in an empty directory, or in place of an earlier ``what``
     (a directory holding ``marker``); never over a file or a directory of other files,
-    which a save would delete.
+    which a save would delete; and only where its folder can be written (created if
+    missing), which a save finds out only once its work is done.
     """
+    if (why := writable_folder(target.parent)) is not None:
+        raise error(
+            f"Cannot save {what} to {str(target)!r}: its folder cannot be written ({why}); "
+            "choose another path."
+        )
     if not target.exists():
         return
     if target.is_dir() and ((target / marker).is_file() or not any(target.iterdir())):
@@ -200,6 +206,19 @@ def check_replaceable(target: Path, marker: str, what: str, error: type[Exceptio
         f"Cannot save {what} to {str(target)!r}: it is {held}, not {what}; "
         "choose a new path or remove it."
     )
+
+
+def writable_folder(folder: Path) -> str | None:
+    """Create ``folder`` (and its parents) and try a file in it: ``None``, or why not."""
+    if folder.exists() and not folder.is_dir():
+        return f"{str(folder)!r} is a file"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return str(exc)
+    return None
 
 
 def swap_into_place(staging: Path, target: Path) -> None:

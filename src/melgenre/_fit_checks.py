@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from melgenre._files import writable_folder
 from melgenre._tf import keras
 from melgenre._validation import check_choice, check_int, check_real, checked_rows
 from melgenre.augment import Augmentation
@@ -135,4 +136,11 @@ def check_fit(
             "fit(resume=True) needs the run directory the checkpoints are in: "
             "Trainer(run_dir=...).",
             parameter="resume",
+        )
+    if run_dir is not None and (why := writable_folder(run_dir)) is not None:
+        raise ConfigError(  # now, not at the end of the first epoch
+            f"Trainer cannot write its run directory {str(run_dir)!r} ({why}); choose "
+            "another run_dir.",
+            parameter="run_dir",
+            value=str(run_dir),
         )

@@ -120,8 +120,7 @@ def write_bundle(
     """
     target = Path(directory)
     parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    check_replaceable(target, BUNDLE_CONFIG, "a melgenre bundle", BundleError)
+    check_replaceable(target, BUNDLE_CONFIG, "a melgenre bundle", BundleError)  # creates parent
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
     try:
         checksums = {}
