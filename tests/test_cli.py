@@ -427,3 +427,13 @@ def test_bad_numbers_are_refused_before_any_work(
         main(argv)  # before any file is read: these paths do not exist
     assert exit_.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_file_the_command_cannot_write_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "plain.txt").write_text("")
+    code, _, err = run_cli(capsys, "demo", "--out", str(tmp_path / "plain.txt" / "demo"))
+    assert code == 1
+    assert err.splitlines()[-1].startswith("melgenre: error: [Errno 20] Not a directory")
+    assert "Traceback" not in err

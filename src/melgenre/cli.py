@@ -371,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import_components(module)
         handler = getattr(args, "handler", None) or _COMMANDS[args.command]
         return int(handler(args))
-    except MelgenreError as exc:
+    except (MelgenreError, OSError) as exc:  # OSError: a file the command was told to write
         if args.verbose:
             raise
         sys.stderr.write(f"melgenre: error: {exc}\n")

@@ -140,10 +140,10 @@ class ParityReport:
         return cls(**data)
 
     def save(self, path: PathLike) -> Path:
-        """Write :meth:`to_dict` as JSON."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+        """Write :meth:`to_dict` as JSON (atomically: a crash leaves the old file or none)."""
+        from melgenre._files import atomic_write
+
+        return atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 def check_parity(
