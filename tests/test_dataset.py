@@ -148,6 +148,11 @@ def test_a_tree_of_split_folders_is_not_taken_for_classes(tmp_path: Path) -> Non
         r"FolderDataset\.from_split_folders\('.*', splits=\('train', 'val', 'test'\)\)",
     ):
         FolderDataset(tmp_path)
+    write(tmp_path / "extra" / "0.wav", noise(duration=0.2, sample_rate=SR, seed=1))
+    with pytest.raises(DatasetError, match=r"holds split folders \(train, val, test\)"):
+        FolderDataset(tmp_path)  # a folder beside the splits does not hide them
+    (tmp_path / "extra" / "0.wav").unlink()
+    (tmp_path / "extra").rmdir()
     named = FolderDataset(tmp_path, class_names=["test", "train", "val"])  # taken as classes
     assert named.class_counts() == {"test": 2, "train": 2, "val": 2}
     vehicles = tmp_path / "vehicles"  # a class of trains beside other classes is a class

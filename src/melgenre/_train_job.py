@@ -248,11 +248,12 @@ def _split_folders(data_dir: Path) -> Any:
         raise melgenre.DatasetError(f"Dataset root {str(data_dir)!r} does not exist.")
     order = split_folders(data_dir)
     sides = [SPLIT_FOLDER_NAMES[name.lower()] for name in order]
-    if "train" not in sides or "test" not in sides:
+    if "train" not in sides or "test" not in sides or len(set(sides)) != len(sides):
         raise melgenre.DatasetError(
-            f"--split folders needs {str(data_dir)!r} to hold a train and a test folder (and "
-            "optionally a validation folder), each with one folder per class, and nothing "
-            f"else; it holds {sorted(p.name for p in data_dir.iterdir() if p.is_dir())}."
+            f"--split folders needs {str(data_dir)!r} to hold one train and one test folder "
+            "(train/training, test/testing/eval/evaluation; optionally one validation folder, "
+            "validation/valid/val/dev), each with one folder per class; it holds "
+            f"{sorted(p.name for p in data_dir.iterdir() if p.is_dir())}."
         )
     found = melgenre.FolderDataset.from_split_folders(data_dir, splits=order)
     parts = dict(zip(sides, found, strict=True))

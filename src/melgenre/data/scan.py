@@ -181,19 +181,20 @@ def split_classes(
 
 
 def split_folders(root: Path, folders: Sequence[str] | None = None) -> list[str]:
-    """The folders of ``root`` in train, validation, test order if they are split folders.
+    """``root``'s split folders in train, validation, test order, or ``[]`` if it has none.
 
-    That is: at least two folders, every one named as a split (:data:`SPLIT_FOLDER_NAMES`),
-    at most one for each side, and each holding sub-folders; else ``[]``.
+    Split folders are at least two folders named as splits (:data:`SPLIT_FOLDER_NAMES`:
+    ``train``, ``val``, ``test``, ...), each holding sub-folders (its classes); other
+    folders beside them (``docs/``) are not counted.
     """
     if folders is None:
         folders = sorted(
             p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
         )
-    sides = [SPLIT_FOLDER_NAMES.get(name.lower()) for name in folders]
-    if len(folders) < 2 or None in sides or len(set(sides)) != len(sides):
+    named = [name for name in folders if name.lower() in SPLIT_FOLDER_NAMES]
+    if len(named) < 2:
         return []
-    if not all(any(q.is_dir() for q in (root / name).iterdir()) for name in folders):
+    if not all(any(q.is_dir() for q in (root / name).iterdir()) for name in named):
         return []
     rank = {"train": 0, "validation": 1, "test": 2}
-    return sorted(folders, key=lambda name: rank[SPLIT_FOLDER_NAMES[name.lower()]])
+    return sorted(named, key=lambda name: rank[SPLIT_FOLDER_NAMES[name.lower()]])
