@@ -416,6 +416,10 @@ def test_every_option_of_every_command_says_what_it_is() -> None:
         (["train", "d", "--out", "m", "--learning-rate", "nan"], "must be a finite number"),
         (["train", "d", "--out", "m", "--learning-rate", "0"], "must be a number above 0"),
         (["train", "d", "--out", "m", "--workers", "x"], "--workers: must be a whole number"),
+        (
+            ["train", "d", "--out", "m", "--patience", "-1"],
+            "--patience: must be a whole number >= 0",
+        ),
         (["predict", "m", "a.wav", "--top-k", "0"], "argument --top-k: must be a whole"),
         (["demo", "--clips", "0"], "argument --clips: must be a whole"),
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["fraction", "fraction_or_zero", "positive_float", "positive_int"]
+__all__ = ["fraction", "fraction_or_zero", "non_negative_int", "positive_float", "positive_int"]
 
 
 def positive_int(text: str) -> int:
@@ -22,6 +22,17 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0 (0: off, as for ``--patience``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
     return value
 
 

@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from melgenre._cli_types import fraction, fraction_or_zero, positive_float, positive_int
+from melgenre._cli_types import (
+    fraction,
+    fraction_or_zero,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from melgenre._train_job import summary_lines, train_job
 
 __all__ = ["main"]
@@ -112,9 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--patience",
-        type=positive_int,
+        type=non_negative_int,
         help="stop after N epochs without improvement of the smoothed validation loss and keep "
-        "the best epoch (default: no early stopping; the planned run goes to its end)",
+        "the best epoch (default, or 0: no early stopping; the planned run goes to its end)",
     )
     train.add_argument(
         "--class-weight",
