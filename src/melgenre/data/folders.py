@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from melgenre._typing import IntArray, PathLike
-from melgenre._validation import check_choice, counted
+from melgenre._validation import check_choice, check_int, counted
 from melgenre.audio import AudioLoader
 from melgenre.data.duplicates import identical_groups, identical_indices
 from melgenre.data.published import PublishedSplits
@@ -261,15 +261,18 @@ class FolderDataset(PublishedSplits):
         frequent class. Each class gets at least one group in every set when
         it has enough groups; otherwise a warning says which class is missing.
         """
-        sizes = check_sizes(f"{type(self).__name__}.split", test_size, validation_size)
+        owner = f"{type(self).__name__}.split"
+        sizes = check_sizes(owner, test_size, validation_size)
+        check_int(owner, "seed", seed, low=0, allow_none=True)
         keys = group_keys(self.paths, groups) if groups is not None else None
         identical = (
             identical_indices(self.paths, [item.label for item in self.items])
             if check_duplicates
             else []
         )
+        ids = group_ids(len(self), keys, identical)
         side = assign_sides(
-            group_ids(len(self), keys, identical),
+            ids,
             self.labels,
             [size for _, size in sizes],
             n_classes=len(self.class_names),
@@ -277,6 +280,14 @@ class FolderDataset(PublishedSplits):
             class_names=self.class_names,
             side_names=[name for name, _ in sizes],
         )
+
+        for number, name in enumerate(["train", "test"]):  # an empty validation set: warned
+            if number not in side:  # e.g. every file in one group
+                raise DatasetError(
+                    f"Cannot split {counted(len(self), 'file')}: the {name} set would hold "
+                    f"none of them, as they form {counted(len(set(ids.tolist())), 'group')} "
+                    "kept together (by groups and identical bytes). Check the groups."
+                )
 
         def part(number: int) -> FolderDataset:
             return self._subset([i for i, s in enumerate(side) if s == number])

@@ -22,6 +22,7 @@ from melgenre.errors import (
     DatasetError,
     MelgenreDeprecationWarning,
     MelgenreError,
+    MelgenreTypeError,
 )
 
 if TYPE_CHECKING:
@@ -183,15 +184,38 @@ def assign_sides(
 
 
 def group_keys(paths: Sequence[Path], groups: Callable[[Path], Hashable]) -> list[Hashable]:
-    """``groups(path)`` for every path (a piece or speaker id), failures named by file."""
+    """``groups(path)`` for every path (a piece or speaker id), failures named by file.
+
+    A key must be hashable and not ``None``: ``None`` for every file of a mistyped
+    column would put them all in one group, and the split would test on nothing.
+    """
+    if not callable(groups):
+        raise MelgenreTypeError(
+            f"groups must be a callable, groups(path) -> key (e.g. lambda p: p.stem[:5], or "
+            f"melgenre.data.read_groups('manifest.csv', column='piece')); got "
+            f"{type(groups).__name__}."
+        )
     keys = []
     for path in paths:
         try:
-            keys.append(groups(path))
+            key = groups(path)
         except MelgenreError:  # already names the file and what is wrong
             raise
         except Exception as exc:
             raise DatasetError(
                 f"The groups callable failed on {str(path)!r}: {type(exc).__name__}: {exc}"
             ) from exc
+        try:
+            hash(key)
+        except TypeError:
+            raise DatasetError(
+                f"The groups callable returned a {type(key).__name__} for {str(path)!r}, which "
+                "cannot be a group key: return a str, an int or a tuple."
+            ) from None
+        if key is None:
+            raise DatasetError(
+                f"The groups callable returned None for {str(path)!r}; every file needs a "
+                "group key (return the path itself for a file that is a group of its own)."
+            )
+        keys.append(key)
     return keys
