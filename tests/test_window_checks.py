@@ -7,6 +7,7 @@ or fail deep inside Keras. Each case is now a melgenre error naming the fix.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +182,23 @@ def test_an_unwritable_run_dir_is_refused_before_training(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match=r"cannot write its run directory .*a-file/run"):
         trainer.fit(hand_built(windows()))  # before the first epoch, not at its end
     assert trainer.history_ is None
+
+
+def test_a_class_without_training_windows_is_warned_of(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    x = windows(6)
+    two_of_three = FeatureSet(
+        x=x,
+        labels=[0, 0, 1, 1, 0, 1],  # no window of "c": its files failed, say
+        groups=[0, 0, 1, 1, 2, 2],
+        paths=("a/0.wav", "b/1.wav", "a/2.wav"),
+        classes=("a", "b", "c"),
+    )
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
+        Trainer(tiny_model(), epochs=1, verbose=0).fit(two_of_three)
+    assert "holds no windows of class (c): the model cannot learn it" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="melgenre"):
+        Trainer(tiny_model(), epochs=1, verbose=0).fit(hand_built(x))  # all three: quiet
+    assert "holds no windows" not in caplog.text

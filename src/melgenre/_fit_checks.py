@@ -6,9 +6,12 @@ Importing this module imports Keras (and TensorFlow).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from melgenre._files import writable_folder
 from melgenre._tf import keras
@@ -18,6 +21,8 @@ from melgenre.data import FeatureSet
 from melgenre.errors import ConfigError, MelgenreTypeError
 
 __all__ = ["check_features", "check_fit", "check_settings", "checked_windows"]
+
+logger = logging.getLogger(__name__)
 
 
 def check_settings(
@@ -136,6 +141,16 @@ def check_fit(
             "fit(resume=True) needs the run directory the checkpoints are in: "
             "Trainer(run_dir=...).",
             parameter="resume",
+        )
+    counts = np.bincount(np.asarray(train.labels), minlength=len(train.classes))
+    unseen = [name for name, n in zip(train.classes, counts.tolist(), strict=True) if not n]
+    if unseen:  # a model can be fitted, but it will never answer these
+        logger.warning(
+            "The training set holds no windows of %s (%s): the model cannot learn %s. Their "
+            "files failed to load or were all put in other sets.",
+            "class" if len(unseen) == 1 else "classes",
+            ", ".join(unseen),
+            "it" if len(unseen) == 1 else "them",
         )
     if run_dir is not None and (why := writable_folder(run_dir)) is not None:
         raise ConfigError(  # now, not at the end of the first epoch
