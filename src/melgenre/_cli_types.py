@@ -16,23 +16,21 @@ __all__ = ["fraction", "fraction_or_zero", "non_negative_int", "positive_float",
 
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
-    return value
+    return _whole(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """A whole number of at least 0 (0: off, as for ``--patience``)."""
+    return _whole(text, 0)
+
+
+def _whole(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= {low}; got {text!r}")
     return value
 
 
