@@ -12,6 +12,8 @@ from melgenre.errors import (
     AudioDecodeError,
     AudioFileNotFoundError,
     AudioUnusableError,
+    BundleError,
+    ConfigError,
     MelgenreTypeError,
 )
 from serving import FEAT, SR, tiny_model
@@ -110,3 +112,23 @@ def test_predict_many_keeps_a_bad_file_in_its_place(
     assert (failed.path, failed.error_type) == (str(bad), "AudioDecodeError")
     with pytest.raises(AudioDecodeError, match=r"b\.wav"):
         model.predict_many([good, bad], on_error="raise")
+    for one in (good, str(good)):  # one path, not a list: not read character by character
+        with pytest.raises(MelgenreTypeError, match=r"takes an iterable of sources; got one"):
+            model.predict_many(one)  # type: ignore[arg-type]
+    with pytest.raises(MelgenreTypeError, match=r"got one tuple"):
+        predictor.predict_many((tone(frequency=440.0, duration=1.0, sample_rate=SR), SR))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"'batch_size' parameter of Predictor\.predict_many"):
+        predictor.predict_many([good], batch_size=0)
+
+
+def test_a_bundle_and_an_export_each_name_the_other_loader(
+    exported: tuple[ExportedModel, Predictor], tmp_path: Path
+) -> None:
+    model, _ = exported
+    bundle = tmp_path / "bundle"  # what a bundle holds, as far as the message goes
+    bundle.mkdir()
+    (bundle / "melgenre.json").write_text("{}")
+    with pytest.raises(BundleError, match=r"it is a saved model: Predictor\.load\(\) reads it"):
+        ExportedModel.load(bundle)
+    with pytest.raises(BundleError, match=r"not a melgenre bundle but an export: ExportedModel"):
+        Predictor.load(model.path)

@@ -204,3 +204,24 @@ def checked_indices(owner: str, name: str, value: Any, n: int, bound: int, of: s
             parameter=name,
         )
     return indices
+
+
+def check_many(owner: str, sources: Any) -> None:
+    """Raise :class:`MelgenreTypeError` when ``sources`` is one source, not an iterable of them.
+
+    A path given as a string would otherwise be read character by character, each a
+    missing file.
+    """
+    import os
+
+    one = isinstance(sources, (str, bytes, os.PathLike)) or (
+        isinstance(sources, tuple)
+        and len(sources) == 2
+        and isinstance(sources[0], np.ndarray)
+        and isinstance(sources[1], numbers.Number)
+    )
+    if one or type(sources).__name__ == "Audio":
+        raise MelgenreTypeError(
+            f"{owner} takes an iterable of sources; got one {type(sources).__name__} "
+            f"({sources!r:.60}): pass [source], or call predict(source)."
+        )

@@ -25,7 +25,7 @@ import numpy as np
 from melgenre._loading import checked_samples
 from melgenre._stderr import quietly
 from melgenre._typing import AudioSource, FloatArray, PathLike
-from melgenre._validation import check_choice
+from melgenre._validation import check_choice, check_many
 from melgenre.audio import Audio, AudioLoader
 from melgenre.errors import AudioUnusableError, BundleError, MelgenreError, MelgenreTypeError
 from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
@@ -71,8 +71,10 @@ class ExportedModel:
         try:
             self.config: dict[str, Any] = json.loads(config_file.read_text())
         except (OSError, ValueError) as exc:
+            bundle = (self.path / "melgenre.json").is_file()
             raise BundleError(
-                f"{str(self.path)!r} is not a melgenre export: cannot read {EXPORT_CONFIG} ({exc})."
+                f"{str(self.path)!r} is not a melgenre export: cannot read {EXPORT_CONFIG} ({exc})"
+                + ("; it is a saved model: Predictor.load() reads it." if bundle else ".")
             ) from exc
         if self.config.get("format") != FORMAT_NAME:
             raise BundleError(f"{str(config_file)!r} does not describe a melgenre export.")
@@ -223,6 +225,7 @@ class ExportedModel:
         from melgenre.data.featureset import FailedFile
 
         check_choice("ExportedModel.predict_many", "on_error", on_error, ("skip", "raise"))
+        check_many("ExportedModel.predict_many", sources)
         results: list[Prediction | FailedFile] = []
         for source in sources:
             try:

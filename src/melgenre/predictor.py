@@ -19,7 +19,7 @@ import numpy as np
 from melgenre import _pitch
 from melgenre._predictor_files import PredictorFiles
 from melgenre._typing import AudioSource, FloatArray, PathLike
-from melgenre._validation import check_choice, check_int, checked_rows
+from melgenre._validation import check_choice, check_int, check_many, checked_rows
 from melgenre.audio import Audio, AudioLoader
 from melgenre.data import FailedFile, FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated, warn_deprecated
@@ -258,6 +258,8 @@ class Predictor(PredictorFiles):
             One per source, in order.
         """
         check_choice("Predictor.predict_many", "on_error", on_error, ("skip", "raise"))
+        check_many("Predictor.predict_many", sources)
+        check_int("Predictor.predict_many", "batch_size", batch_size, low=1, allow_none=True)
         stream, kept = self._stream()
         results = predict_in_file_batches(
             sources,
