@@ -356,3 +356,13 @@ def test_old_spellings_keep_working_with_a_warning(tree: Path) -> None:
     subset = dataclasses.replace(FolderDataset(tree), items=FolderDataset(tree).items[:4])
     assert len(subset) == 4
     assert subset.classes == FolderDataset(tree).classes
+
+
+def test_a_string_where_names_are_listed_is_not_read_letter_by_letter(tree: Path) -> None:
+    everything = FolderDataset(tree)
+    assert FolderDataset(tree, extensions=".wav").paths == everything.paths  # one extension
+    assert FolderDataset(tree, extensions=["WAV"]).paths == everything.paths  # dot optional
+    with pytest.raises(MelgenreTypeError, match="class_names must be a list of folder names"):
+        FolderDataset(tree, class_names=everything.classes[0])
+    with pytest.raises(MelgenreTypeError, match="splits must be a list of folder names"):
+        FolderDataset.from_split_folders(tree, splits="train")  # type: ignore[arg-type]

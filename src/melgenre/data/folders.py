@@ -133,7 +133,16 @@ class FolderDataset(PublishedSplits):
                 raise MelgenreTypeError(
                     f"FolderDataset's loader must be an AudioLoader, got {type(loader).__name__}."
                 )
-        exts = frozenset(e.lower() for e in (extensions or AUDIO_EXTENSIONS))
+        if isinstance(class_names, str):  # it would be read letter by letter
+            raise MelgenreTypeError(
+                f"class_names must be a list of folder names; got the string {class_names!r}."
+            )
+        if isinstance(extensions, str):  # ".wav" alone: one extension, not four letters
+            extensions = [extensions]
+        exts = frozenset(
+            e.lower() if e.startswith(".") else f".{e.lower()}"
+            for e in (extensions or AUDIO_EXTENSIONS)
+        )
         if items is None:
             classes, found = scan(Path(root), class_names, exts)
             logger.info("Found %d files belonging to %d classes.", len(found), len(classes))

@@ -28,6 +28,7 @@ from melgenre.data.lists import (
 )
 from melgenre.data.scan import OnError, split_classes
 from melgenre.data.split import Split
+from melgenre.errors import MelgenreTypeError
 
 if TYPE_CHECKING:
     from melgenre.audio import AudioLoader
@@ -78,6 +79,8 @@ class PublishedSplits:
             One per name in ``splits``, in that order.
         """
         root = Path(root)
+        if isinstance(splits, str):  # it would be read letter by letter
+            raise MelgenreTypeError(f"splits must be a list of folder names; got {splits!r}.")
         class_names = split_classes(root, splits, class_names)
         datasets = tuple(
             _dataset_type(cls)(
