@@ -202,3 +202,16 @@ def test_a_class_without_training_windows_is_warned_of(
     with caplog.at_level(logging.WARNING, logger="melgenre"):
         Trainer(tiny_model(), epochs=1, verbose=0).fit(hand_built(x))  # all three: quiet
     assert "holds no windows" not in caplog.text
+
+
+def test_a_single_item_where_a_list_is_due_is_a_type_error() -> None:
+    import keras
+
+    with pytest.raises(MelgenreTypeError, match=r"GenreCNN's filters must be a list .* got int 32"):
+        GenreCNN(3, FEAT.output_shape, filters=32)  # type: ignore[arg-type]
+    with pytest.raises(MelgenreTypeError, match="Trainer's callbacks must be a list"):
+        Trainer(tiny_model(), callbacks=keras.callbacks.EarlyStopping())  # type: ignore[arg-type]
+    with pytest.raises(MelgenreTypeError, match=r"Predictor's labels must be a list .* 'abc'"):
+        Predictor(
+            preprocessing=Preprocessing(FEAT), model=tiny_model(), labels="abc"
+        )  # three letters, three outputs

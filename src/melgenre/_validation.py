@@ -225,3 +225,18 @@ def check_many(owner: str, sources: Any) -> None:
             f"{owner} takes an iterable of sources; got one {type(sources).__name__} "
             f"({sources!r:.60}): pass [source], or call predict(source)."
         )
+
+
+def listed(owner: str, name: str, value: Any) -> list[Any]:
+    """``value`` as a list, or a :class:`MelgenreTypeError` for a string or a single item.
+
+    A string would be taken letter by letter (``labels="abc"``: three labels), and a
+    single item (``filters=32``, ``callbacks=EarlyStopping()``) failed deep inside.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        shown = f" {value!r}" if len(repr(value)) <= 40 else ""
+        raise MelgenreTypeError(
+            f"{owner}'s {name} must be a list (or another sequence); got "
+            f"{type(value).__name__}{shown}. Pass a list, even of one item: {name}=[...]."
+        )
+    return list(value)

@@ -12,7 +12,7 @@ from typing import Any
 
 from melgenre import _batchnorm, _position
 from melgenre._tf import keras
-from melgenre._validation import check_bool, check_choice, check_int
+from melgenre._validation import check_bool, check_choice, check_int, listed
 from melgenre.errors import ConfigError
 
 __all__ = ["GenreCNN"]
@@ -182,7 +182,7 @@ class GenreCNN(keras.Model):
                 parameter="input_shape",
                 value=input_shape,
             )
-        filters = [_positive_int(owner, "filters", f) for f in filters]
+        filters = [_positive_int(owner, "filters", f) for f in listed(owner, "filters", filters)]
         first_stride = _positive_int(owner, "first_stride", first_stride)
         check_choice(owner, "global_pooling", global_pooling, GLOBAL_POOLINGS)
         check_choice(owner, "block", block, BLOCKS)

@@ -19,7 +19,7 @@ import numpy as np
 from melgenre import _pitch
 from melgenre._predictor_files import PredictorFiles
 from melgenre._typing import AudioSource, FloatArray, PathLike
-from melgenre._validation import check_choice, check_int, check_many, checked_rows
+from melgenre._validation import check_choice, check_int, check_many, checked_rows, listed
 from melgenre.audio import Audio, AudioLoader
 from melgenre.data import FailedFile, FeatureSet, FolderDataset
 from melgenre.deprecation import deprecated, warn_deprecated
@@ -113,7 +113,7 @@ class Predictor(PredictorFiles):
             aggregation = "attention" if clip_head is not None else "mean"
         check_choice("Predictor", "aggregation", aggregation, (*AGGREGATIONS, "attention"))
         check_int("Predictor", "batch_size", batch_size, low=1)
-        labels = [str(label) for label in labels]
+        labels = [str(label) for label in listed("Predictor", "labels", labels)]
         if len(set(labels)) != len(labels) or len(labels) < 2:
             raise ConfigError(
                 f"labels must be at least 2 distinct names; got {labels}.", parameter="labels"

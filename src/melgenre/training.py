@@ -27,7 +27,7 @@ from melgenre._fitting import (
 from melgenre._tf import keras
 from melgenre._trained import TrainedModel
 from melgenre._typing import PathLike
-from melgenre._validation import check_bool, check_choice
+from melgenre._validation import check_bool, check_choice, listed
 from melgenre.augment import Augmentation
 from melgenre.data import FeatureSet
 from melgenre.fusion import StatisticsHead, fit_statistics_head
@@ -211,7 +211,7 @@ class Trainer(TrainedModel):
         self.optimizer = optimizer
         self.loss = loss
         self.metrics = list(metrics)
-        self.callbacks = list(callbacks)
+        self.callbacks = listed("Trainer", "callbacks", callbacks)
         self.verbose = verbose
         self.seed = seed
         self.run_dir = Path(run_dir) if run_dir is not None else None
