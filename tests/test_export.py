@@ -269,6 +269,11 @@ def test_cli_export_and_check_parity(
     data = json.loads(capsys.readouterr().out)
     assert list(data["artifacts"]) == ["cli-lite"]
 
+    assert main(["info", str(out)]) == 0  # `info` describes an export too, from its JSON
+    text = capsys.readouterr().out
+    assert text.startswith(f"Export: {out}\n  labels: chirp, noise, tone\n  format: tflite, int8")
+    assert "  parity check: passed (parity.json)\n" in text
+
     # `melgenre predict` runs an export as it runs a bundle; a bad file is reported once
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio\n" * 20)

@@ -13,26 +13,56 @@ from typing import Any
 
 from melgenre._validation import counted
 
-__all__ = ["add_command", "describe"]
+__all__ = ["add_command", "describe", "describe_export"]
 
 
 def add_command(sub: Any) -> None:
     """Add ``info`` to the ``melgenre`` subparsers ``sub``."""
     info = sub.add_parser("info", help="describe a saved model")
     info.add_argument(
-        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
+        "model_dir", type=Path, metavar="MODEL_DIR", help="a saved model, or an export of one"
     )
-    info.add_argument("--json", action="store_true", help="print the bundle's manifest as JSON")
+    info.add_argument(
+        "--json", action="store_true", help="print the bundle's (or export's) manifest as JSON"
+    )
     info.set_defaults(handler=_cmd_info)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from melgenre.bundle import read_manifest
+    from melgenre.export import EXPORT_CONFIG
 
-    root, manifest = read_manifest(args.model_dir)
-    text = json.dumps(manifest) if args.json else "\n".join(describe(root, manifest))
+    if (args.model_dir / EXPORT_CONFIG).is_file():  # an export, as `predict` takes one
+        config = _json(args.model_dir / EXPORT_CONFIG)
+        text = (
+            json.dumps(config) if args.json else "\n".join(describe_export(args.model_dir, config))
+        )
+    else:
+        root, manifest = read_manifest(args.model_dir)
+        text = json.dumps(manifest) if args.json else "\n".join(describe(root, manifest))
     sys.stdout.write(text + "\n")
     return 0
+
+
+def describe_export(root: Path, config: dict[str, Any]) -> list[str]:
+    """The lines ``melgenre info`` prints for an export directory."""
+    head = config.get("statistics_head")
+    parity = _json(root / "parity.json") if (root / "parity.json").is_file() else None
+    return [
+        f"Export: {root}",
+        f"  labels: {', '.join(config['labels'])}",
+        f"  format: {config['artifact']}"
+        + (f", {config['quantize']} weights" if config.get("quantize") else ""),
+        f"  input: mono float32 samples at {config['sample_rate']} Hz "
+        "(the preprocessing runs in the graph)",
+        f"  clip statistics head: in the graph, fused with the windows at weight {head['weight']:g}"
+        if head
+        else "  clip statistics head: none",
+        "  parity check: "
+        + ("not recorded" if parity is None else "passed" if parity.get("passed") else "FAILED")
+        + (" (parity.json)" if parity is not None else ""),
+        f"  written by melgenre {config.get('melgenre_version', '?')}",
+    ]
 
 
 def describe(root: Path, manifest: dict[str, Any]) -> list[str]:
@@ -91,3 +121,12 @@ def _statistics_head(root: Path, manifest: dict[str, Any]) -> list[str]:
         f"  clip statistics head: {counted(len(weights['mean']), 'number')} per file{harmony}, "
         f"C={weights['C_']:g}, fused with the windows at weight {weights['weight']:g}"
     ]
+
+
+def _json(path: Path) -> Any:
+    from melgenre.errors import BundleError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"Cannot read {str(path)!r} ({exc}).") from exc
