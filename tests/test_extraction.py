@@ -18,7 +18,7 @@ import pytest
 
 from class_tree import FEAT, LOADER, SR, class_tree, write
 from melgenre import AudioLoader, FeatureSet, FolderDataset, MelFeaturizer, Preprocessing
-from melgenre.errors import AudioDecodeError, CacheError, ConfigError, DatasetError
+from melgenre.errors import AudioDecodeError, ConfigError, DatasetError
 from signals import tone
 
 
@@ -96,34 +96,6 @@ def test_all_files_failing_is_a_dataset_error(tmp_path: Path) -> None:
     one = FolderDataset(tmp_path)._subset([0])  # e.g. a split's side of one file
     with pytest.raises(DatasetError, match=r"failed for the only file: .*a/x\.wav"):
         one.features(FEAT, workers=1, progress=False)
-
-
-def test_an_unusable_cache_is_one_error_about_the_cache(
-    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ds = FolderDataset(tree)
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    with pytest.raises(CacheError, match=r"Cannot use '.*a-file/cache' as the feature cache"):
-        ds.features(FEAT, cache_dir=blocker / "cache", workers=1, progress=False)
-
-    from melgenre.cache import FeatureCache
-
-    def full(*args: Any, **kwargs: Any) -> Path:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(FeatureCache, "put", full)  # the disk fills up mid-run
-    with pytest.raises(
-        CacheError, match=r"Cannot use the feature cache in '.*cache'.*No space left"
-    ):  # not every file skipped as "Cannot read <the audio file>"
-        ds.features(FEAT, cache_dir=tmp_path / "cache", workers=1, progress=False)
-    monkeypatch.undo()
-    broken = tmp_path / "broken"  # its features folder a file: in worker processes too
-    broken.mkdir()
-    (broken / "features").write_text("")
-    with pytest.raises(CacheError, match=r"'.*broken'.*Not a directory"):
-        ds.features(FEAT, cache_dir=broken, workers=2, progress=False)
-    assert issubclass(CacheError, DatasetError)
 
 
 def test_features_argument_errors(tree: Path) -> None:
