@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,8 @@ def test_predict_many_keeps_a_bad_file_in_its_place(
     assert (failed.path, failed.error_type) == (str(bad), "AudioDecodeError")
     with pytest.raises(AudioDecodeError, match=r"b\.wav"):
         model.predict_many([good, bad], on_error="raise")
-    for one in (good, str(good)):  # one path, not a list: not read character by character
+    one_file = io.BytesIO(good.read_bytes())  # iterable by lines, but one source
+    for one in (good, str(good), one_file, Audio(np.zeros(SR, np.float32), SR)):
         with pytest.raises(MelgenreTypeError, match=r"takes an iterable of sources; got one"):
             model.predict_many(one)  # type: ignore[arg-type]
     with pytest.raises(MelgenreTypeError, match=r"got one tuple"):

@@ -77,7 +77,7 @@ def extract_files(
 
     Melgenre errors (a bad file) and OS errors (a file that vanished) become
     :class:`Failed` outcomes, so one bad file never takes down a batch; the cache's own
-    OS errors stop the work (a ``DatasetError`` about the cache), and anything else is
+    OS errors stop the work (a :class:`~melgenre.CacheError`), and anything else is
     a bug and propagates.
     """
     prep = task.preprocessing

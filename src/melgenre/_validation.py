@@ -212,15 +212,16 @@ def check_many(owner: str, sources: Any) -> None:
     A path given as a string would otherwise be read character by character, each a
     missing file.
     """
+    import io
     import os
 
-    one = isinstance(sources, (str, bytes, os.PathLike)) or (
+    one = isinstance(sources, (str, bytes, os.PathLike, io.IOBase)) or (
         isinstance(sources, tuple)
         and len(sources) == 2
         and isinstance(sources[0], np.ndarray)
         and isinstance(sources[1], numbers.Number)
     )
-    if one or type(sources).__name__ == "Audio":
+    if one or not isinstance(sources, Iterable):  # e.g. one Audio
         raise MelgenreTypeError(
             f"{owner} takes an iterable of sources; got one {type(sources).__name__} "
             f"({sources!r:.60}): pass [source], or call predict(source)."
