@@ -193,15 +193,29 @@ def test_predict_reports_a_bad_file_and_goes_on(
     code, out, _ = run_cli(capsys, "predict", str(model), str(notes), "--json")
     assert code == 1
     assert json.loads(out)["error"].startswith("Cannot read audio from")
-    # once in a user's terminal too, where the library's own warning is not captured
+    # once in a user's terminal too, where the library's own warning is not captured;
+    # a silent file is answered, with the library's warning that the answer means nothing
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(22050 * 3, np.float32), 22050)
     done = subprocess.run(
-        [sys.executable, "-m", "melgenre", "predict", str(model), str(notes), str(good)],
+        [
+            sys.executable,
+            "-m",
+            "melgenre",
+            "predict",
+            str(model),
+            str(notes),
+            str(good),
+            str(silent),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 1
     assert done.stderr.count("notes.wav") == 1, done.stderr
+    assert done.stdout.count("silent.wav") == 1, done.stdout
+    assert f"WARNING: {silent} is silent (no sample above -90 dBFS)" in done.stderr
 
 
 def test_quiet_train_and_evaluate_show_no_progress(

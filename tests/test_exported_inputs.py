@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,16 @@ def test_a_bundle_and_an_export_each_name_the_other_loader(
         ExportedModel.load(bundle)
     with pytest.raises(BundleError, match=r"not a melgenre bundle but an export: ExportedModel"):
         Predictor.load(model.path)
+
+
+def test_a_silent_recording_is_answered_with_a_warning(
+    exported: tuple[ExportedModel, Predictor], caplog: pytest.LogCaptureFixture
+) -> None:
+    model, _ = exported
+    with caplog.at_level(logging.WARNING, logger="melgenre.prediction"):
+        model.predict((np.zeros(SR, np.float32), SR))
+        model.predict((tone(frequency=440.0, duration=1.0, sample_rate=SR) * 1e-3, SR))
+    said = [r.getMessage() for r in caplog.records if "is silent" in r.getMessage()]
+    assert said == [
+        "<array> is silent (no sample above -90 dBFS): its prediction says nothing of its content."
+    ]

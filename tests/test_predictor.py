@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 import warnings
 from pathlib import Path
@@ -132,6 +133,29 @@ def test_predict_many_batches_and_goes_past_bad_files(
         assert len(result.windows) == len(single.windows)
     with pytest.raises(AudioDecodeError):
         predictor.predict_many([broken], on_error="raise")
+
+
+def test_a_silent_recording_is_answered_with_a_warning(
+    trained_predictor: tuple[Predictor, Path, Any],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    predictor, _, _ = trained_predictor
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(2 * SR, np.float32), SR)  # 16-bit, every sample 0
+    late = tmp_path / "late.wav"  # 35 s of silence, then a tone: heard in its second block
+    tail = tone(frequency=500.0, duration=1.0, sample_rate=SR)
+    sf.write(late, np.concatenate([np.zeros(35 * SR, np.float32), tail]), SR)
+    quiet = 10 ** (-70 / 20) * tone(frequency=500.0, duration=2.0, sample_rate=SR)
+    dither = np.where(np.arange(SR) % 2, 0.5, -0.5).astype(np.float32) / 32768
+    with caplog.at_level(logging.WARNING, logger="melgenre.prediction"):
+        results = predictor.predict_many([silent, late, (quiet, SR), (dither, SR)])
+        single = predictor.predict(silent)
+    assert all(isinstance(r, Prediction) for r in results)  # answered all the same
+    assert single.probabilities == pytest.approx(results[0].probabilities)
+    said = [r.getMessage() for r in caplog.records if "is silent" in r.getMessage()]
+    note = "is silent (no sample above -90 dBFS): its prediction says nothing of its content."
+    assert said == [f"{silent} {note}", f"<array> {note}", f"{silent} {note}"]
 
 
 def test_evaluate_on_a_folder_dataset(trained_predictor: tuple[Predictor, Path, Any]) -> None:

@@ -211,6 +211,7 @@ class ExportedModel:
             self.labels,
             str(self.config.get("aggregation", "mean")),
             aggregated=outputs["probabilities"],
+            peak=float(np.max(np.abs(audio.samples), initial=0.0)),
         )
 
     def predict_many(

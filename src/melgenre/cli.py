@@ -357,6 +357,11 @@ _COMMANDS = {
 }
 
 
+def _skipped_reported_once(record: logging.LogRecord) -> bool:
+    """Drop predict_many's "Skipped" lines unless verbose: the command reports them, once."""
+    return record.msg != "Skipped %s: %s" or logging.getLogger().isEnabledFor(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``melgenre`` command; return its exit status."""
     args = _parser().parse_args(argv)
@@ -366,9 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="melgenre: %(levelname)s: %(message)s",
     )
-    if not args.verbose:  # the command reports skipped files itself, once
-        for name in ("melgenre.prediction", "melgenre.artifact"):  # the predict_many's
-            logging.getLogger(name).setLevel(logging.ERROR)
+    for name in ("melgenre.prediction", "melgenre.artifact"):  # predict_many's, per file
+        logging.getLogger(name).addFilter(_skipped_reported_once)
     from melgenre._registry import import_components
     from melgenre.errors import MelgenreError
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATIONS",
+    "SILENT_PEAK",
     "Kept",
     "Prediction",
     "WindowPrediction",
@@ -51,6 +52,11 @@ def _max(p: FloatArray) -> FloatArray:
 def _vote(p: FloatArray) -> FloatArray:
     votes = np.bincount(p.argmax(axis=1), minlength=p.shape[1]).astype(np.float32)
     return np.asarray(votes / votes.sum(), dtype=np.float32)
+
+
+#: A recording none of whose samples rises above this (one step of 16-bit audio,
+#: -90 dBFS) is silent: its prediction is logged as saying nothing of its content.
+SILENT_PEAK = 1.0 / 32768
 
 
 #: How window probabilities become a file's probabilities: the mean of the
@@ -126,12 +132,19 @@ def build_prediction(
     aggregation: str,
     *,
     aggregated: FloatArray | None = None,
+    peak: float | None = None,
 ) -> Prediction:
     """A :class:`Prediction` from window probabilities ``(n, n_labels)`` and times ``(n, 2)``.
 
     ``aggregated`` gives the file's probabilities (a clip head's); by default
-    they come from the windows' by ``aggregation``.
+    they come from the windows' by ``aggregation``. ``peak``, the recording's
+    largest absolute sample, logs a warning when it is below :data:`SILENT_PEAK`.
     """
+    if peak is not None and peak < SILENT_PEAK:
+        logger.warning(
+            "%s is silent (no sample above -90 dBFS): its prediction says nothing of its content.",
+            source,
+        )
     if aggregated is None:
         aggregated = AGGREGATIONS[aggregation](probabilities)
     best = int(np.argmax(aggregated))
@@ -216,11 +229,13 @@ class Kept:
     """What the statistics head needs of one file, read in the same pass as its predictions.
 
     ``windows``: its first window blocks (first channel); ``audio``: its first decoded
-    blocks, for its chroma (empty unless asked for).
+    blocks, for its chroma (empty unless asked for); ``peak``: the largest absolute
+    sample of all its blocks.
     """
 
     windows: list[FloatArray] = dataclasses.field(default_factory=list)
     audio: list[Audio] = dataclasses.field(default_factory=list)
+    peak: float = 0.0
 
     def joined_audio(self) -> Audio | None:
         """The kept blocks as one :class:`Audio` (``None`` when none were kept)."""
@@ -240,10 +255,11 @@ def keeping_windows(
     """``stream``, keeping the first ``budget`` windows (first channel) of every source.
 
     Returns the wrapped stream and a list that gets one :class:`Kept` per source
-    streamed, in order (nothing kept with ``budget=0``): what
+    streamed, in order (no windows kept with ``budget=0``): what
     :class:`~melgenre.statistics.ClipStatistics` needs of a file, read in the same pass
-    as its predictions. With ``audio_seconds``, the first that many seconds of decoded
-    audio are kept too (``stream`` then takes :meth:`Preprocessing.stream`'s ``on_audio``).
+    as its predictions, and the file's peak. With ``audio_seconds``, the first that many
+    seconds of decoded audio are kept too. ``stream`` takes
+    :meth:`Preprocessing.stream`'s ``on_audio``.
     """
     kept: list[Kept] = []
 
@@ -252,14 +268,17 @@ def keeping_windows(
         kept.append(mine)
 
         def on_audio(index: int, block: Audio) -> None:
+            if block.samples.size:
+                mine.peak = max(mine.peak, float(np.max(np.abs(block.samples))))
+            if audio_seconds <= 0:
+                return
             if index == 0:  # a featurizer's new pass over the recording
                 mine.audio.clear()
             held = sum(a.samples.shape[-1] for a in mine.audio)
             if held < audio_seconds * block.sample_rate:
                 mine.audio.append(block)
 
-        extra = {"on_audio": on_audio} if audio_seconds > 0 else {}
-        for windows, times in stream(source, **extra):
+        for windows, times in stream(source, on_audio=on_audio):
             room = budget - sum(len(w) for w in mine.windows)
             if room > 0:
                 mine.windows.append(np.array(windows[:room, ..., :1]))

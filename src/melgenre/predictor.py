@@ -221,7 +221,7 @@ class Predictor(PredictorFiles):
         -------
         Prediction
             The label, its confidence, every label's probability and the
-            per-window timeline.
+            per-window timeline; a silent recording's with a logged warning.
         """
         # the blocks' windows share model calls (a 15 s file: one call, not 9 windows + 1)
         stream, kept = self._stream()
@@ -366,6 +366,7 @@ class Predictor(PredictorFiles):
             self.labels,
             self._rule,
             aggregated=pooled,
+            peak=None if kept is None else kept.peak,
         )
 
 
