@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,7 @@ from melgenre.errors import (
     ConfigError,
     MelgenreTypeError,
 )
-from serving import FEAT, SR, tiny_model
+from serving import FEAT, SR, run_cli, tiny_model
 from signals import chirp, tone, write_audio
 
 
@@ -135,6 +137,36 @@ def test_a_bundle_and_an_export_each_name_the_other_loader(
         ExportedModel.load(bundle)
     with pytest.raises(BundleError, match=r"not a melgenre bundle but an export: ExportedModel"):
         Predictor.load(model.path)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"labels": None}, "'labels' should be a list of labels, got nothing"),
+        ({"sample_rate": "8000"}, "'sample_rate' should be a sample rate in Hz, got '8000'"),
+        ({"artifact": "onnx"}, """'artifact' should be "saved_model" or "tflite", got 'onnx'"""),
+        ({"preprocessing": []}, "'preprocessing' should be the preprocessing's config"),
+        ({"format": "other"}, "does not describe a melgenre export"),
+    ],
+)
+def test_a_damaged_export_config_is_named_by_load_and_info(
+    exported: tuple[ExportedModel, Predictor],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, object],
+    words: str,
+) -> None:
+    model, _ = exported
+    config = {**model.config, **change}
+    config = {key: value for key, value in config.items() if value is not None}
+    damaged = tmp_path / "export"
+    damaged.mkdir()
+    (damaged / "melgenre-export.json").write_text(json.dumps(config))
+    with pytest.raises(BundleError, match=re.escape(words)):
+        ExportedModel.load(damaged)
+    code, _, err = run_cli(capsys, "info", str(damaged))
+    assert code == 1
+    assert words in err
 
 
 def test_a_silent_recording_is_answered_with_a_warning(

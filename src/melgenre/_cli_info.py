@@ -29,11 +29,12 @@ def add_command(sub: Any) -> None:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from melgenre.artifact import read_export_config
     from melgenre.bundle import read_manifest
     from melgenre.export import EXPORT_CONFIG
 
     if (args.model_dir / EXPORT_CONFIG).is_file():  # an export, as `predict` takes one
-        config = _json(args.model_dir / EXPORT_CONFIG)
+        config = read_export_config(args.model_dir)
         text = (
             json.dumps(config) if args.json else "\n".join(describe_export(args.model_dir, config))
         )
@@ -46,8 +47,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def describe_export(root: Path, config: dict[str, Any]) -> list[str]:
     """The lines ``melgenre info`` prints for an export directory."""
+    from melgenre.export import PARITY_FILE
+
     head = config.get("statistics_head")
-    parity = _json(root / "parity.json") if (root / "parity.json").is_file() else None
+    parity = _json(root / PARITY_FILE) if (root / PARITY_FILE).is_file() else None
     return [
         f"Export: {root}",
         f"  labels: {', '.join(config['labels'])}",
@@ -60,7 +63,7 @@ def describe_export(root: Path, config: dict[str, Any]) -> list[str]:
         else "  clip statistics head: none",
         "  parity check: "
         + ("not recorded" if parity is None else "passed" if parity.get("passed") else "FAILED")
-        + (" (parity.json)" if parity is not None else ""),
+        + (f" ({PARITY_FILE})" if parity is not None else ""),
         f"  written by melgenre {config.get('melgenre_version', '?')}",
     ]
 
@@ -114,7 +117,7 @@ def _statistics_head(root: Path, manifest: dict[str, Any]) -> list[str]:
 
     if STATISTICS_HEAD_FILE not in manifest.get("files", {}):
         return []
-    saved = json.loads((root / STATISTICS_HEAD_FILE).read_text(encoding="utf-8"))
+    saved = _json(root / STATISTICS_HEAD_FILE)
     weights, statistics = saved["weights"], saved["config"].get("statistics", {})
     harmony = " (with the harmony)" if statistics.get("harmony") else ""
     return [

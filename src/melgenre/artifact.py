@@ -28,14 +28,21 @@ from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_many
 from melgenre.audio import Audio, AudioLoader
 from melgenre.errors import AudioUnusableError, BundleError, MelgenreError, MelgenreTypeError
-from melgenre.export import EXPORT_CONFIG, FORMAT_NAME, PARITY_FILE, SIGNATURE, TFLITE_FILE
+from melgenre.export import (
+    EXPORT_CONFIG,
+    FORMAT_NAME,
+    FORMATS,
+    PARITY_FILE,
+    SIGNATURE,
+    TFLITE_FILE,
+)
 
 if TYPE_CHECKING:
     from melgenre.data.featureset import FailedFile
     from melgenre.parity import ParityReport
     from melgenre.prediction import Prediction
 
-__all__ = ["ExportedModel", "export_input"]
+__all__ = ["ExportedModel", "export_input", "read_export_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +74,7 @@ class ExportedModel:
 
     def __init__(self, path: PathLike, *, num_threads: int | None = None) -> None:
         self.path = Path(path)
-        config_file = self.path / EXPORT_CONFIG
-        try:
-            self.config: dict[str, Any] = json.loads(config_file.read_text())
-        except (OSError, ValueError) as exc:
-            bundle = (self.path / "melgenre.json").is_file()
-            raise BundleError(
-                f"{str(self.path)!r} is not a melgenre export: cannot read {EXPORT_CONFIG} ({exc})"
-                + ("; it is a saved model: Predictor.load() reads it." if bundle else ".")
-            ) from exc
-        if self.config.get("format") != FORMAT_NAME:
-            raise BundleError(f"{str(config_file)!r} does not describe a melgenre export.")
+        self.config: dict[str, Any] = read_export_config(self.path)
         self.labels: list[str] = list(self.config["labels"])
         self.sample_rate: int = int(self.config["sample_rate"])
         self.format: str = self.config["artifact"]
@@ -275,6 +272,50 @@ def _tflite_runner(file: Path, num_threads: int | None) -> Any:
         return {key: np.array(value) for key, value in outputs.items()}
 
     return run
+
+
+#: The keys an export's config must have: what each holds, and the check of its value.
+_REQUIRED: dict[str, tuple[str, Any]] = {
+    "labels": ("a list of labels", lambda v: isinstance(v, list) and v),
+    "sample_rate": (
+        "a sample rate in Hz",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+    ),
+    "artifact": ('"saved_model" or "tflite"', lambda v: v in FORMATS),
+    "preprocessing": ("the preprocessing's config", lambda v: isinstance(v, dict) and v),
+}
+
+
+def read_export_config(directory: PathLike) -> dict[str, Any]:
+    """Read and check an export's ``melgenre-export.json``.
+
+    Raises
+    ------
+    BundleError
+        ``directory`` has no readable config (naming :meth:`Predictor.load` for a saved
+        model), or it does not describe a melgenre export, or it lacks a key an export
+        has (``labels``, ``sample_rate``, ``artifact``, ``preprocessing``).
+    """
+    root = Path(directory)
+    file = root / EXPORT_CONFIG
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        bundle = (root / "melgenre.json").is_file()
+        raise BundleError(
+            f"{str(root)!r} is not a melgenre export: cannot read {EXPORT_CONFIG} ({exc})"
+            + ("; it is a saved model: Predictor.load() reads it." if bundle else ".")
+        ) from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise BundleError(f"{str(file)!r} does not describe a melgenre export.")
+    for key, (expected, valid) in _REQUIRED.items():
+        if not valid(config.get(key)):
+            got = f"{config[key]!r}"[:60] if key in config else "nothing"
+            raise BundleError(
+                f"{str(file)!r} is damaged: {key!r} should be {expected}, got {got}; "
+                "export the model again."
+            )
+    return config
 
 
 def export_input(loader: AudioLoader, source: AudioSource) -> Audio:
