@@ -198,16 +198,7 @@ def test_predict_reports_a_bad_file_and_goes_on(
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(22050 * 3, np.float32), 22050)
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "melgenre",
-            "predict",
-            str(model),
-            str(notes),
-            str(good),
-            str(silent),
-        ],
+        [sys.executable, "-m", "melgenre", "predict", str(model), *map(str, (notes, good, silent))],
         capture_output=True,
         text=True,
         timeout=300,

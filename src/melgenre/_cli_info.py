@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,22 @@ def add_command(sub: Any) -> None:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from melgenre.artifact import read_export_config
-    from melgenre.bundle import read_manifest
+    from melgenre.bundle import BUNDLE_CONFIG, read_manifest
+    from melgenre.errors import BundleError
     from melgenre.export import EXPORT_CONFIG
 
+    lines: Callable[[Path, dict[str, Any]], list[str]]
     if (args.model_dir / EXPORT_CONFIG).is_file():  # an export, as `predict` takes one
-        config = read_export_config(args.model_dir)
-        text = (
-            json.dumps(config) if args.json else "\n".join(describe_export(args.model_dir, config))
-        )
+        root, file, config = args.model_dir, EXPORT_CONFIG, read_export_config(args.model_dir)
+        lines = describe_export
     else:
-        root, manifest = read_manifest(args.model_dir)
-        text = json.dumps(manifest) if args.json else "\n".join(describe(root, manifest))
+        (root, config), file, lines = read_manifest(args.model_dir), BUNDLE_CONFIG, describe
+    try:  # the keys the loaders need were checked; a description reads more of them
+        text = json.dumps(config) if args.json else "\n".join(lines(root, config))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise BundleError(
+            f"{str(root / file)!r} is damaged ({type(exc).__name__}: {exc}); save it again."
+        ) from exc
     sys.stdout.write(text + "\n")
     return 0
 
@@ -71,6 +77,7 @@ def describe_export(root: Path, config: dict[str, Any]) -> list[str]:
 def describe(root: Path, manifest: dict[str, Any]) -> list[str]:
     """The lines ``melgenre info`` prints for the bundle at ``root``."""
     featurizer = manifest["featurizer"]["config"]
+    model = manifest.get("model") or {}
     metrics = manifest.get("metrics") or {}
     training = (manifest.get("metadata") or {}).get("training", {})
     lines = [
@@ -81,8 +88,9 @@ def describe(root: Path, manifest: dict[str, Any]) -> list[str]:
         f"  featurizer: {manifest['featurizer']['class_name']} "
         f"(n_mels={featurizer.get('n_mels')}, frames={featurizer.get('frames')}, "
         f"hop_length={featurizer.get('hop_length')})",
-        f"  model: {manifest['model']['class_name']}, input {manifest['model']['input_shape']}, "
-        f"{manifest['model']['params']:,} parameters; aggregation: {manifest['aggregation']}",
+        f"  model: {model.get('class_name', '?')}, input {model.get('input_shape', '?')}, "
+        f"{format(model['params'], ',') if 'params' in model else '?'} parameters; "
+        f"aggregation: {manifest.get('aggregation', 'mean')}",
         *_statistics_head(root, manifest),
     ]
     if metrics:
@@ -105,7 +113,7 @@ def describe(root: Path, manifest: dict[str, Any]) -> list[str]:
             )
     env = manifest.get("environment", {})
     lines.append(
-        f"  written by melgenre {manifest['melgenre_version']} "
+        f"  written by melgenre {manifest.get('melgenre_version', '?')} "
         f"(tensorflow {env.get('tensorflow', '?')}, keras {env.get('keras', '?')})"
     )
     return lines
