@@ -263,6 +263,23 @@ def test_groups_callable_errors_name_the_file(tree: Path) -> None:
         ds.split(seed="42")  # type: ignore[arg-type]
 
 
+def test_too_few_files_a_class_for_every_set_is_said_as_such(tmp_path: Path) -> None:
+    for c, label in enumerate(("a", "b")):
+        for i in range(2):
+            write(
+                tmp_path / label / f"{i}.wav", noise(duration=0.5, sample_rate=SR, seed=2 * c + i)
+            )
+    ds = FolderDataset(tmp_path)
+    with pytest.raises(DatasetError) as caught:
+        ds.split(validation_size=0.1)
+    assert str(caught.value) == (
+        "Cannot split 4 files: the test set would hold none of them, as each class has at "
+        "most 2 files and needs 3 to put one in each of the train, validation and test sets. "
+        "Add files to every class, or split without a validation set."
+    )
+    assert len(ds.split().test) == 2  # two files a class: one for training, one for the test
+
+
 @settings(
     max_examples=60,
     deadline=None,

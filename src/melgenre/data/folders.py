@@ -291,17 +291,32 @@ class FolderDataset(PublishedSplits):
         )
 
         for number, name in enumerate(["train", "test"]):  # an empty validation set: warned
-            if number not in side:  # e.g. every file in one group
+            if number not in side:  # e.g. every file in one group, or two files a class
                 raise DatasetError(
                     f"Cannot split {counted(len(self), 'file')}: the {name} set would hold "
-                    f"none of them, as they form {counted(len(set(ids.tolist())), 'group')} "
-                    "kept together (by groups and identical bytes). Check the groups."
+                    f"none of them, {self._too_few(ids, len(sizes) + 1)}"
                 )
 
         def part(number: int) -> FolderDataset:
             return self._subset([i for i, s in enumerate(side) if s == number])
 
         return Split(part(0), part(2) if validation_size is not None else None, part(1))
+
+    def _too_few(self, ids: IntArray, needed: int) -> str:
+        """Why a split left a set empty: too few files a class, or groups too large."""
+        n_groups = len(set(ids.tolist()))
+        if n_groups < len(self):
+            return (
+                f"as they form {counted(n_groups, 'group')} kept together (by groups and "
+                "identical bytes). Check the groups."
+            )
+        most = max(Counter(item.label for item in self.items).values())
+        sets = "the train, validation and test sets" if needed > 2 else "the train and test sets"
+        return (
+            f"as each class has at most {counted(most, 'file')} and needs {needed} to put one "
+            f"in each of {sets}. Add files to every class"
+            + (", or split without a validation set." if needed > 2 else ".")
+        )
 
     def _subset(self, indices: Sequence[int]) -> FolderDataset:
         """The files at ``indices``, in that order, with everything else the same."""
