@@ -77,7 +77,32 @@ def file_blocks(base: Any, name: str, sizes: dict[str, int], per_file: Any) -> A
             return files, np.concatenate([rows, extra], 1).astype(np.float32)
 
     FileBlocks.__name__ = FileBlocks.__qualname__ = name
+    _copies_borrow_extra(FileBlocks, base, per_file)
     return FileBlocks
+
+
+def _copies_borrow_extra(kind: Any, base: Any, per_file: Any) -> None:
+    """Give the head's varispeed copies of a file the numbers ``per_file`` reads of it.
+
+    The copies are read from the spectrogram (``melgenre._varispeed.copy_statistics``),
+    without the file's audio; each copy's row gets ``base``'s statistics of the copy and
+    the extra numbers of its original file (an approximation of the screen: pitch and
+    tempo shifted by one or two semitones change a vibrato's or a partial's reading little).
+    """
+    import melgenre._varispeed as varispeed
+
+    original = varispeed.copy_statistics
+
+    def copy_statistics(statistics: Any, features: Any, files: Any, *args: Any, **kw: Any) -> Any:
+        if not isinstance(statistics, kind):
+            return original(statistics, features, files, *args, **kw)
+        plain = base(**{f.name: getattr(statistics, f.name) for f in dataclasses.fields(base)})
+        rows, owners = original(plain, features, files, *args, **kw)
+        owned = np.asarray(files)[owners]
+        extra = np.array([per_file(str(features.paths[f])) for f in owned])
+        return np.concatenate([rows, extra], 1).astype(np.float32), owners
+
+    varispeed.copy_statistics = copy_statistics
 
 
 def audio_numbers(numbers: Any) -> Any:

@@ -130,6 +130,12 @@ def parser(description: str) -> argparse.ArgumentParser:
         "in a constant-Q spectrogram of the audio (a screen)",
     )
     parser.add_argument(
+        "--vibrato",
+        action="store_true",
+        help="add how the pitch and level waver (vibrato and tremolo: depth, share at 3.5-8.5 "
+        "Hz, rate), read by librosa.yin from the audio (a screen)",
+    )
+    parser.add_argument(
         "--codebook",
         type=int,
         metavar="K",

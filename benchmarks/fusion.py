@@ -41,7 +41,8 @@ similarity across bands over frames weighted by their power; not taken), ``--env
 ``--progressions`` (how the chroma moves: its correlation with itself 4 and 8 frames later,
 rolled by 0-11 pitch classes; not taken), ``--texture`` (voicing, motion and note lengths
 from a semitone spectrogram of the audio; not taken), ``--partials`` (the harmonic partials'
-levels relative to each frame's fundamental; not taken), ``--codebook K`` (a Fisher vector of
+levels relative to each frame's fundamental; not taken), ``--vibrato`` (how pitch and
+level waver, by a NumPy YIN: vibrato and tremolo; not taken), ``--codebook K`` (a Fisher vector of
 the frames on a mixture fitted to the training frames, ``_codebook.py``; not taken),
 ``--chroma-network`` (a third expert, a transposition-invariant network on each file's
 chroma sequence, ``_chroma_net.py``; not taken), ``--grouped-c`` (the head's L2 strength
@@ -122,6 +123,8 @@ def main() -> None:
         kind = audio_screens.texture_statistics(kind)
     if args.partials:
         kind = audio_screens.partials_statistics(kind)
+    if args.vibrato:
+        kind = _timbre_screens.vibrato_statistics(kind)
     head_kind: Any = screens.screened_head(args.classifier) if args.classifier else StatisticsHead
     if args.codebook:
         kind, head_kind = _codebook.screened(kind, head_kind, args.codebook, args.codebook_orders)
