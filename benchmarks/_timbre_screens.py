@@ -102,10 +102,10 @@ def _yin(
 ) -> tuple[Any, Any]:
     """Each frame's fundamental (Hz) by YIN (de Cheveigne and Kawahara 2002) and its RMS.
 
-    NumPy alone (librosa's ``yin`` crashed in numba on this machine): the cumulative mean
-    normalised difference of ``frame``-sample frames every ``hop``, its first dip below
-    0.1 between the lags of ``fmax`` and ``fmin`` (else its minimum there), refined by a
-    parabola through the dip and its neighbours.
+    NumPy alone (librosa 0.11's ``yin`` segfaults in its numba stencil here, librosa#1928):
+    the cumulative mean normalised difference of ``frame``-sample frames every ``hop``,
+    its first dip below 0.1 between the lags of ``fmax`` and ``fmin`` (else its minimum
+    there), refined by a parabola through the dip and its neighbours.
     """
     padded = np.pad(y, frame // 2)
     count = 1 + (len(padded) - frame) // hop
