@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from melgenre import Audio, ExportedModel, FailedFile, Prediction, Predictor, Preprocessing
+from melgenre import (
+    Audio,
+    ExportedModel,
+    FailedFile,
+    FolderDataset,
+    Prediction,
+    Predictor,
+    Preprocessing,
+)
 from melgenre.errors import (
     AudioDecodeError,
     AudioFileNotFoundError,
@@ -180,3 +188,38 @@ def test_a_silent_recording_is_answered_with_a_warning(
     assert said == [
         "<array> is silent (no sample above -90 dBFS): its prediction says nothing of its content."
     ]
+
+
+def test_evaluate_reports_the_exports_own_answers(
+    exported: tuple[ExportedModel, Predictor],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model, _ = exported
+    root = tmp_path / "data"
+    for c, label in enumerate(("b", "a")):  # two of its three labels, in another order
+        (root / label).mkdir(parents=True)
+        for i in range(3):
+            x = tone(frequency=300.0 * (c + 1) + 50 * i, duration=1.0 + i, sample_rate=SR)
+            write_audio(root / label / f"{i}.wav", x, SR)
+    (root / "a" / "bad.wav").write_bytes(b"not audio")
+    data = FolderDataset(root)
+    with caplog.at_level(logging.WARNING, logger="melgenre.artifact"):
+        report = model.evaluate(data)
+    assert "bad.wav" in caplog.text  # skipped, said
+    good = [(p, data.class_names[int(y)]) for p, y in zip(data.paths, data.labels, strict=True)]
+    answers = [(model.predict(p), truth) for p, truth in good if p.name != "bad.wav"]
+    assert report.classes == ["a", "b", "c"]
+    assert report.n_files == 6
+    assert report.n_windows == sum(len(p.windows) for p, _ in answers)
+    assert report.file_accuracy == pytest.approx(np.mean([p.label == t for p, t in answers]))
+    code, out, _ = run_cli(capsys, "evaluate", str(model.path), str(root), "--json")
+    assert code == 0
+    assert json.loads(out)["file_accuracy"] == pytest.approx(report.file_accuracy)
+    with pytest.raises(MelgenreTypeError, match="takes a FolderDataset"):
+        model.evaluate(data.features(FEAT, workers=1, progress=False))  # type: ignore[arg-type]
+    (root / "d").mkdir()
+    write_audio(root / "d" / "0.wav", tone(frequency=500.0, duration=1.0, sample_rate=SR), SR)
+    with pytest.raises(ConfigError, match=r"classes \['d'\] that the model does not know"):
+        model.evaluate(FolderDataset(root))

@@ -38,7 +38,9 @@ from melgenre.export import (
 )
 
 if TYPE_CHECKING:
+    from melgenre.data import FolderDataset
     from melgenre.data.featureset import FailedFile
+    from melgenre.evaluation import EvaluationReport
     from melgenre.parity import ParityReport
     from melgenre.prediction import Prediction
 
@@ -235,6 +237,71 @@ class ExportedModel:
                 logger.warning("Skipped %s: %s", name, exc)
                 results.append(FailedFile(name, str(exc), type(exc).__name__))
         return results
+
+    def evaluate(self, data: FolderDataset, *, progress: bool = False) -> EvaluationReport:
+        """File-level and window-level accuracy of the export on labelled recordings.
+
+        Each file runs through the export as in :meth:`predict` (decoded by the
+        export's loader, whole, into the graph), so the figures are the deployed
+        artifact's own: a quantized TFLite export's accuracy, beside its bundle's
+        :meth:`Predictor.evaluate`. A file that cannot be read is logged and skipped.
+
+        Parameters
+        ----------
+        data : FolderDataset
+            Labelled files; its classes must be among :attr:`labels`.
+        progress : bool, default=False
+            Show a progress bar.
+
+        Returns
+        -------
+        EvaluationReport
+
+        Raises
+        ------
+        MelgenreTypeError
+            ``data`` is not a :class:`FolderDataset` (an export reads audio, not windows).
+        ConfigError
+            ``data`` has classes the export does not know.
+        DatasetError
+            No file of ``data`` could be read.
+        """
+        from melgenre._progress import progress_bar
+        from melgenre.data import FolderDataset
+        from melgenre.errors import DatasetError
+        from melgenre.evaluation import check_known, evaluate_probabilities
+
+        if not isinstance(data, FolderDataset):
+            raise MelgenreTypeError(
+                "ExportedModel.evaluate takes a FolderDataset (an export reads audio, not "
+                f"feature windows); got {type(data).__name__}."
+            )
+        check_known(data.class_names, self.labels)
+        ours = [self.labels.index(name) for name in data.class_names]
+        windows, truth, groups, files = [], [], [], []
+        with progress_bar(total=len(data), desc="Evaluating", enabled=progress) as bar:
+            for index, (path, label) in enumerate(zip(data.paths, data.labels, strict=True)):
+                bar.update()
+                try:
+                    outputs = self(export_input(self.loader, path))
+                except MelgenreError as exc:
+                    logger.warning("Skipped %s: %s", path, exc)
+                    continue
+                windows.append(outputs["window_probabilities"])
+                truth.append(np.full(len(windows[-1]), ours[int(label)]))
+                groups.append(np.full(len(windows[-1]), index))
+                files.append(outputs["probabilities"])
+        if not files:
+            raise DatasetError(
+                f"None of the {len(data)} files under {str(data.root)!r} could be read."
+            )
+        return evaluate_probabilities(
+            np.concatenate(windows),
+            np.concatenate(truth),
+            np.concatenate(groups),
+            self.labels,
+            file_probs=np.stack(files),
+        )
 
     @functools.cached_property
     def loader(self) -> AudioLoader:

@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from melgenre._cli_types import (
     fraction,
@@ -157,36 +156,9 @@ def _parser() -> argparse.ArgumentParser:
         help="no progress bars or epoch lines: the plan and the summary only",
     )
 
-    evaluate = sub.add_parser("evaluate", help="evaluate MODEL_DIR on DATA_DIR")
-    evaluate.add_argument(
-        "model_dir", type=Path, metavar="MODEL_DIR", help="a model saved by train or Predictor.save"
-    )
-    evaluate.add_argument(
-        "data_dir", type=Path, metavar="DATA_DIR", help="one folder per class, as in training"
-    )
-    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument(
-        "--workers", type=positive_int, help="extraction processes (default: one a CPU)"
-    )
-    evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from melgenre._cli_predict import add_commands as add_predict
 
-    predict = sub.add_parser("predict", help="classify audio files with MODEL_DIR")
-    predict.add_argument(
-        "model_dir", type=Path, metavar="MODEL_DIR", help="a saved model, or an export of one"
-    )
-    predict.add_argument(
-        "files",
-        type=Path,
-        nargs="+",
-        metavar="FILE",
-        help="audio files, or folders: every audio file under them",
-    )
-    predict.add_argument("--json", action="store_true", help="print results as JSON lines")
-    predict.add_argument(
-        "--top-k", type=positive_int, default=1, help="show the K most probable labels"
-    )
-    predict.add_argument("--timeline", action="store_true", help="show every window's label")
-
+    add_predict(sub)  # evaluate and predict
     from melgenre._cli_info import add_command as add_info
 
     add_info(sub)
@@ -249,71 +221,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import melgenre
-
-    predictor = melgenre.Predictor.load(args.model_dir)
-    dataset = melgenre.FolderDataset(args.data_dir)
-    report = predictor.evaluate(
-        dataset, workers=args.workers, progress=not (args.json or args.quiet)
-    )
-    _print(json.dumps(report.to_dict()) if args.json else str(report))
-    return 0
-
-
-def _cmd_predict(args: argparse.Namespace) -> int:
-    import melgenre
-    from melgenre.export import EXPORT_CONFIG
-
-    exported = (args.model_dir / EXPORT_CONFIG).is_file()  # an export directory: run it
-    model = (melgenre.ExportedModel if exported else melgenre.Predictor).load(args.model_dir)
-    files, failed = _audio_files(args.files)
-    results = model.predict_many(files)
-    width = max((len(f) for f in files), default=0)
-    for result in results:
-        if isinstance(result, melgenre.FailedFile):
-            failed += 1
-            if args.json:
-                _print(json.dumps({"file": result.path, "error": result.reason}))
-            else:
-                sys.stderr.write(f"melgenre: {result.reason}\n")
-            continue
-        if args.json:
-            data: dict[str, Any] = {
-                "file": result.source,
-                "label": result.label,
-                "confidence": result.confidence,
-                "top_k": result.top_k(args.top_k),
-            }
-            if args.timeline:
-                data["timeline"] = [w.to_dict() for w in result.windows]
-            _print(json.dumps(data))
-            continue
-        others = ", ".join(f"{t['label']} {t['score']:.2f}" for t in result.top_k(args.top_k)[1:])
-        _print(
-            f"{result.source:<{width}}  {result.label:<12} {result.confidence:6.1%}"
-            + (f"  ({others})" if others else "")
-        )
-        if args.timeline:
-            for w in result.windows:
-                _print(f"  {w.start:7.2f}-{w.end:7.2f} s  {w.label:<12} {w.confidence:6.1%}")
-    return 1 if failed else 0
-
-
-def _audio_files(given: Sequence[Path]) -> tuple[list[str], int]:
-    """Each file as given, each folder's audio files; a folder without any counts as failed."""
-    from melgenre.data.scan import audio_files
-
-    files, failed = [], 0
-    for path in given:
-        found = [str(p) for p in audio_files(path)] if path.is_dir() else [str(path)]
-        if not found:
-            failed += 1
-            sys.stderr.write(f"melgenre: {str(path)!r} holds no audio files.\n")
-        files.extend(found)
-    return files, failed
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     import melgenre
     from melgenre import demo
@@ -351,15 +258,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "train": _cmd_train,
-    "evaluate": _cmd_evaluate,
-    "predict": _cmd_predict,
     "demo": _cmd_demo,
 }
-
-
-def _skipped_reported_once(record: logging.LogRecord) -> bool:
-    """Drop predict_many's "Skipped" lines unless verbose: the command reports them, once."""
-    return record.msg != "Skipped %s: %s" or logging.getLogger().isEnabledFor(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -371,8 +271,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="melgenre: %(levelname)s: %(message)s",
     )
-    for name in ("melgenre.prediction", "melgenre.artifact"):  # predict_many's, per file
-        logging.getLogger(name).addFilter(_skipped_reported_once)
     from melgenre._registry import import_components
     from melgenre.errors import MelgenreError
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EvaluationReport",
+    "check_known",
     "evaluate_features",
     "evaluate_probabilities",
     "features_to_evaluate",
@@ -221,7 +222,7 @@ def evaluate_features(
         ``features`` has classes the classifier does not know.
     """
     classes = list(classes)
-    _check_known(features.classes, classes)
+    check_known(features.classes, classes)
     to_ours = np.array([classes.index(c) for c in features.classes], dtype=np.int64)
     parts = [predict_proba(batch) for batch in features.batches(batch_size)]
     outputs = np.concatenate(parts) if parts else np.zeros((0, len(classes)), np.float32)
@@ -242,7 +243,8 @@ def evaluate_features(
     )
 
 
-def _check_known(data_classes: Sequence[str], classes: Sequence[str]) -> None:
+def check_known(data_classes: Sequence[str], classes: Sequence[str]) -> None:
+    """Raise a :class:`ConfigError` naming the data's classes the model does not know."""
     unknown = [c for c in data_classes if c not in classes]
     if unknown:
         raise ConfigError(
@@ -268,7 +270,7 @@ def features_to_evaluate(
     """
     if isinstance(data, FolderDataset):
         if labels is not None:
-            _check_known(data.classes, labels)
+            check_known(data.classes, labels)
         return data.features(preprocessing, cache_dir=cache_dir, workers=workers, progress=progress)
     if not isinstance(data, FeatureSet):
         raise MelgenreTypeError(

@@ -7,6 +7,8 @@ the windows of several files batched into each model call.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +34,7 @@ __all__ = [
     "compile_forward",
     "keeping_windows",
     "predict_in_file_batches",
+    "silence_unremarked",
 ]
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,19 @@ def _vote(p: FloatArray) -> FloatArray:
 #: A recording none of whose samples rises above this (one step of 16-bit audio,
 #: -90 dBFS) is silent: its prediction is logged as saying nothing of its content.
 SILENT_PEAK = 1.0 / 32768
+
+
+_REMARK_SILENCE = contextvars.ContextVar("melgenre_remark_silence", default=True)
+
+
+@contextlib.contextmanager
+def silence_unremarked() -> Iterator[None]:
+    """Predict without the warning about silent recordings (the parity check's own signals)."""
+    token = _REMARK_SILENCE.set(False)
+    try:
+        yield
+    finally:
+        _REMARK_SILENCE.reset(token)
 
 
 #: How window probabilities become a file's probabilities: the mean of the
@@ -140,7 +156,7 @@ def build_prediction(
     they come from the windows' by ``aggregation``. ``peak``, the recording's
     largest absolute sample, logs a warning when it is below :data:`SILENT_PEAK`.
     """
-    if peak is not None and peak < SILENT_PEAK:
+    if peak is not None and peak < SILENT_PEAK and _REMARK_SILENCE.get():
         logger.warning(
             "%s is silent (no sample above -90 dBFS): its prediction says nothing of its content.",
             source,
