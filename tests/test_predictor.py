@@ -154,7 +154,10 @@ def test_a_silent_recording_is_answered_with_a_warning(
     assert all(isinstance(r, Prediction) for r in results)  # answered all the same
     assert single.probabilities == pytest.approx(results[0].probabilities)
     said = [r.getMessage() for r in caplog.records if "is silent" in r.getMessage()]
-    note = "is silent (no sample above -90 dBFS): its prediction says nothing of its content."
+    note = (
+        "is silent (no sample above -90 dBFS): unless the model learned a class of silence, "
+        "its answer is arbitrary."
+    )
     assert said == [f"{silent} {note}", f"<array> {note}", f"{silent} {note}"]
 
 

@@ -158,7 +158,8 @@ def build_prediction(
     """
     if peak is not None and peak < SILENT_PEAK and _REMARK_SILENCE.get():
         logger.warning(
-            "%s is silent (no sample above -90 dBFS): its prediction says nothing of its content.",
+            "%s is silent (no sample above -90 dBFS): unless the model learned a class of "
+            "silence, its answer is arbitrary.",
             source,
         )
     if aggregated is None:
