@@ -38,5 +38,5 @@ def test_a_bundle_without_what_loading_needs_is_named_as_damaged(
     assert (code, out) == (1, "")
     assert err == (
         f"melgenre: error: {str(damaged / 'melgenre.json')!r} is damaged "
-        f"(KeyError: {key!r}); save it again.\n"
+        f"(KeyError: {key!r}); save the model again.\n"
     )

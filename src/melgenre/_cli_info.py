@@ -44,8 +44,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     try:  # the keys the loaders need were checked; a description reads more of them
         text = json.dumps(config) if args.json else "\n".join(lines(root, config))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        again = "export the model again" if file == EXPORT_CONFIG else "save the model again"
         raise BundleError(
-            f"{str(root / file)!r} is damaged ({type(exc).__name__}: {exc}); save it again."
+            f"{str(root / file)!r} is damaged ({type(exc).__name__}: {exc}); {again}."
         ) from exc
     sys.stdout.write(text + "\n")
     return 0
