@@ -368,3 +368,27 @@ def test_an_export_fuses_in_its_graph(trained: Trainer, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="Other has no in-graph twin"):
         other.export(tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+def test_the_service_answers_with_the_head_as_predict_does(trained: Trainer, tempi: Any) -> None:
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from melgenre.serve import create_app
+
+    predictor = trained.to_predictor(Preprocessing(FEAT))
+    alone = Predictor(preprocessing=Preprocessing(FEAT), model=trained.model, labels=["a", "b"])
+    paths = [Path(p) for p in tempi[1].paths[:4]]
+    with TestClient(create_app(predictor)) as client:
+        for path in paths:
+            headers = {"content-type": "audio/wav"}
+            body = client.post("/predict", content=path.read_bytes(), headers=headers).json()
+            expected = predictor.predict(path)
+            assert body["probabilities"] == pytest.approx(expected.probabilities, abs=1e-6)
+    # the head moves the answers, so a service that left it out would not pass
+    moved = [
+        max(abs(np.subtract(list(predictor.predict(p).probabilities.values()), a)))
+        for p in paths
+        for a in [list(alone.predict(p).probabilities.values())]
+    ]
+    assert max(moved) > 0.01

@@ -103,10 +103,11 @@ class Service:
         if self._pool is None:
             raise RuntimeError("Service.start() was not called")  # pragma: no cover
         job = _Job(self._pool, upload)
+        stream, kept = self.predictor._stream()  # what the statistics head reads, as in predict
         try:
             limit = self.config.max_seconds
             outputs, times, held = [], [], []
-            async for block in job.blocks(await job.run(self._open, upload)):
+            async for block in job.blocks(await job.run(self._open, upload, stream)):
                 windows, window_times = block
                 if len(window_times) and float(window_times[-1][0]) > limit:
                     raise self._too_long(upload.name, None)  # the header understated the length
@@ -117,26 +118,33 @@ class Service:
                     held = []
             if sum(map(len, held)):
                 outputs.append(await self.batcher(np.concatenate(held)))
-            if self.predictor._pools:  # the clip head is a model call: off the loop
-                prediction = await job.run(self.predictor._prediction, upload.name, outputs, times)
+            clip = kept[0] if kept else None
+            if self.predictor._pools or self.predictor.statistics_head is not None:
+                # a clip head's model call, the clip statistics: off the loop
+                prediction = await job.run(
+                    self.predictor._prediction, upload.name, outputs, times, clip
+                )
             else:  # averaging a few window rows: cheaper here than a thread hop
-                prediction = self.predictor._prediction(upload.name, outputs, times)
+                prediction = self.predictor._prediction(upload.name, outputs, times, clip)
         finally:
             job.close()
         self.served += 1
         return prediction
 
-    def _open(self, upload: Upload) -> Iterator[WindowBlock]:
+    def _open(
+        self, upload: Upload, stream: Callable[[str], Iterator[WindowBlock]]
+    ) -> Iterator[WindowBlock]:
         """In a thread: refuse a file too long by its header, then read it block by block.
 
-        A recording of up to ten minutes is decoded once (``MelFeaturizer.stream`` keeps
-        its spectrogram between its two passes), so streaming costs a short file nothing.
+        ``stream`` is the predictor's (:meth:`Preprocessing.stream`, keeping what its
+        statistics head needs). A recording of up to ten minutes is decoded once
+        (``MelFeaturizer.stream`` keeps its spectrogram between its two passes), so
+        streaming costs a short file nothing.
         """
-        preprocessing = self.predictor.preprocessing
-        seconds = decoded_seconds(upload.path, preprocessing.loader)
+        seconds = decoded_seconds(upload.path, self.predictor.preprocessing.loader)
         if seconds is not None and seconds > self.config.max_seconds:
             raise self._too_long(upload.name, seconds)
-        return preprocessing.stream(str(upload.path))
+        return stream(str(upload.path))
 
     def _too_long(self, name: str, seconds: float | None) -> RequestError:
         length = "longer" if seconds is None else f"{seconds:,.1f} s long"
