@@ -385,6 +385,7 @@ def test_the_service_answers_with_the_head_as_predict_does(trained: Trainer, tem
             body = client.post("/predict", content=path.read_bytes(), headers=headers).json()
             expected = predictor.predict(path)
             assert body["probabilities"] == pytest.approx(expected.probabilities, abs=1e-6)
+        assert client.get("/info").json()["model"]["statistics_head"] is True
     # the head moves the answers, so a service that left it out would not pass
     moved = [
         max(abs(np.subtract(list(predictor.predict(p).probabilities.values()), a)))

@@ -175,6 +175,7 @@ class Service:
                 "class_name": type(predictor.model).__name__,
                 "params": int(predictor.model.count_params()),
                 "clip_head": predictor.clip_head is not None,
+                "statistics_head": predictor.statistics_head is not None,
             },
             "metadata": predictor.metadata,
             **self.extra_info,
