@@ -59,3 +59,14 @@ def test_a_file_the_command_cannot_write_is_one_line(
     assert code == 1
     assert err.splitlines()[-1].startswith("melgenre: error: [Errno 20] Not a directory")
     assert "Traceback" not in err
+
+
+def test_cli_sizes() -> None:
+    from melgenre._cli_serve import _bytes
+
+    assert _bytes("50M") == 50 * 2**20
+    assert _bytes("1.5k") == 1536
+    assert _bytes("1048576") == 2**20
+    assert _bytes("2GiB") == 2 * 2**30
+    with pytest.raises(Exception, match="50M"):
+        _bytes("lots")

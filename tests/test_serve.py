@@ -384,12 +384,13 @@ def test_cli_without_the_extra_says_how_to_install(
     assert "uvicorn" in err
 
 
-def test_cli_sizes() -> None:
-    from melgenre._cli_serve import _bytes
-
-    assert _bytes("50M") == 50 * 2**20
-    assert _bytes("1.5k") == 1536
-    assert _bytes("1048576") == 2**20
-    assert _bytes("2GiB") == 2 * 2**30
-    with pytest.raises(Exception, match="50M"):
-        _bytes("lots")
+def test_cli_names_a_folder_it_cannot_serve_before_announcing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "melgenre-export.json").write_text("{}")
+    assert main(["serve", str(export), "--port", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "serving" not in err
+    assert "not a melgenre bundle but an export" in err

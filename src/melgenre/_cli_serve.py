@@ -98,8 +98,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         sys.stderr.write(f"melgenre: error: {INSTALL_HINT} ({exc.name} is not installed).\n")
         return 1
+    from melgenre.bundle import read_manifest
     from melgenre.serve.config import ServeConfig
 
+    read_manifest(args.model_dir)  # not a bundle (an export, say): said before "serving"
     config = ServeConfig(
         max_bytes=args.max_bytes,
         max_seconds=args.max_seconds,
