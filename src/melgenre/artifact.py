@@ -368,7 +368,9 @@ def read_export_config(directory: PathLike) -> dict[str, Any]:
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        bundle = (root / "melgenre.json").is_file()
+        from melgenre.bundle import BUNDLE_CONFIG
+
+        bundle = (root / BUNDLE_CONFIG).is_file()
         raise BundleError(
             f"{str(root)!r} is not a melgenre export: cannot read {EXPORT_CONFIG} ({exc})"
             + ("; it is a saved model: Predictor.load() reads it." if bundle else ".")

@@ -196,7 +196,9 @@ def read_manifest(directory: PathLike) -> tuple[Path, dict[str, Any]]:
     root = _locate(Path(directory))
     config_path = root / BUNDLE_CONFIG
     if not config_path.is_file():
-        export = (root / "melgenre-export.json").is_file()
+        from melgenre.export import EXPORT_CONFIG
+
+        export = (root / EXPORT_CONFIG).is_file()
         raise BundleError(
             f"{str(root)!r} has no {BUNDLE_CONFIG}; it is not a melgenre bundle "
             + ("but an export: ExportedModel.load() runs it." if export else "(or it was deleted).")

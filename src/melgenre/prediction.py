@@ -58,7 +58,8 @@ def _vote(p: FloatArray) -> FloatArray:
 
 
 #: A recording none of whose samples rises above this (one step of 16-bit audio,
-#: -90 dBFS) is silent: its prediction is logged as saying nothing of its content.
+#: -90 dBFS) is silent: its prediction comes with a logged warning that, unless the
+#: model learned a class of silence, the answer is arbitrary.
 SILENT_PEAK = 1.0 / 32768
 
 
@@ -285,8 +286,7 @@ def keeping_windows(
         kept.append(mine)
 
         def on_audio(index: int, block: Audio) -> None:
-            if block.samples.size:
-                mine.peak = max(mine.peak, float(np.max(np.abs(block.samples))))
+            mine.peak = max(mine.peak, float(np.max(np.abs(block.samples), initial=0.0)))
             if audio_seconds <= 0:
                 return
             if index == 0:  # a featurizer's new pass over the recording
