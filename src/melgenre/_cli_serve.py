@@ -92,16 +92,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401
 
-        from melgenre.serve import run
+        from melgenre.serve import create_app
     except ImportError as exc:
         from melgenre.serve import INSTALL_HINT
 
         sys.stderr.write(f"melgenre: error: {INSTALL_HINT} ({exc.name} is not installed).\n")
         return 1
-    from melgenre.bundle import read_manifest
+    from melgenre.serve.app import serve_app
     from melgenre.serve.config import ServeConfig
 
-    read_manifest(args.model_dir)  # not a bundle (an export, say): said before "serving"
     config = ServeConfig(
         max_bytes=args.max_bytes,
         max_seconds=args.max_seconds,
@@ -111,9 +110,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_wait=args.max_wait_ms / 1000,
         workers=args.workers,
     )
+    app = create_app(args.model_dir, config)  # a folder it cannot serve: said before "serving"
     sys.stderr.write(
         f"melgenre: serving {args.model_dir} on http://{args.host}:{args.port}/ "
         "(the page at /, the API at /predict, /info, /health, /openapi.json; Ctrl+C stops)\n"
     )
-    run(args.model_dir, host=args.host, port=args.port, config=config, log_level=args.log_level)
+    serve_app(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -127,9 +127,13 @@ def run(
     **settings: Any,
 ) -> None:
     """Serve ``model`` with uvicorn until interrupted (what ``melgenre serve`` runs)."""
+    serve_app(create_app(model, config, **settings), host=host, port=port, log_level=log_level)
+
+
+def serve_app(app: Starlette, *, host: str, port: int, log_level: str) -> None:
+    """Run an application :func:`create_app` made with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(model, config, **settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
 
 
