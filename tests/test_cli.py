@@ -207,6 +207,8 @@ def test_predict_reports_a_bad_file_and_goes_on(
     assert done.stderr.count("notes.wav") == 1, done.stderr
     assert done.stdout.count("silent.wav") == 1, done.stdout
     assert f"WARNING: {silent} is silent (no sample above -90 dBFS)" in done.stderr
+    code, out, _ = run_cli(capsys, "predict", str(model), str(good), str(silent), "--json")
+    assert [json.loads(line)["silent"] for line in out.splitlines()] == [False, True]
 
 
 def test_quiet_train_and_evaluate_show_no_progress(

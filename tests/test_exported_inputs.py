@@ -182,8 +182,9 @@ def test_a_silent_recording_is_answered_with_a_warning(
 ) -> None:
     model, _ = exported
     with caplog.at_level(logging.WARNING, logger="melgenre.prediction"):
-        model.predict((np.zeros(SR, np.float32), SR))
-        model.predict((tone(frequency=440.0, duration=1.0, sample_rate=SR) * 1e-3, SR))
+        silent = model.predict((np.zeros(SR, np.float32), SR))
+        quiet = model.predict((tone(frequency=440.0, duration=1.0, sample_rate=SR) * 1e-3, SR))
+    assert (silent.silent, quiet.silent) == (True, False)
     said = [r.getMessage() for r in caplog.records if "is silent" in r.getMessage()]
     assert said == [
         "<array> is silent (no sample above -90 dBFS): unless the model learned a class of "

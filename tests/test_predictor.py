@@ -159,6 +159,10 @@ def test_a_silent_recording_is_answered_with_a_warning(
         "its answer is arbitrary."
     )
     assert said == [f"{silent} {note}", f"<array> {note}", f"{silent} {note}"]
+    # and the answers say so themselves, for a program that reads no logs
+    assert [r.silent for r in results] == [True, False, False, True]  # type: ignore[union-attr]
+    assert (single.silent, single.peak, single.to_dict()["silent"]) == (True, 0.0, True)
+    assert results[1].peak == pytest.approx(np.abs(tail).max(), abs=1e-4)  # type: ignore[union-attr]
 
 
 def test_evaluate_on_a_folder_dataset(trained_predictor: tuple[Predictor, Path, Any]) -> None:

@@ -92,6 +92,9 @@ def test_raw_body_matches_the_predictor(client: TestClient, predictor: Predictor
         assert body["probabilities"][label] == pytest.approx(p, abs=1e-5)
     assert [k["label"] for k in body["top_k"]] == [k["label"] for k in expected.top_k(3)]
     assert "windows" not in body  # the timeline only when asked
+    assert (body["silent"], body["peak"]) == (False, pytest.approx(expected.peak))
+    silent = post(client, wav_bytes(np.zeros(SR, np.float32))).json()  # answered, and said
+    assert (silent["silent"], silent["peak"]) == (True, 0.0)
 
 
 def test_multipart_upload_with_timeline_and_top_k(client: TestClient, predictor: Predictor) -> None:

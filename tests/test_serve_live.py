@@ -210,6 +210,7 @@ def test_page_in_a_real_browser(server: str, serve_bundle: Path, tmp_path: Path)
             assert [s[0] for s in segments] == [w.label for w in expected.windows]
             assert {"tone", "noise"} <= {s[0] for s in segments}
             assert segments[-1][2] == pytest.approx(expected.windows[-1].end, abs=1e-3)
+            assert page.is_hidden("#silent")  # the note on silence only for silence
             bars = page.eval_on_selector_all("#topk li", "els => els.map(e => e.dataset.label)")
             assert bars == [k["label"] for k in expected.top_k(3)]
             widths = page.eval_on_selector_all(
@@ -226,6 +227,11 @@ def test_page_in_a_real_browser(server: str, serve_bundle: Path, tmp_path: Path)
             page.set_input_files("#file", str(short))
             page.wait_for_function("document.getElementById('source').textContent === 'short.wav'")
             assert (page.text_content("#timeline-summary") or "").startswith("1 window over ")
+            hush = tmp_path / "hush.wav"
+            hush.write_bytes(wav(np.zeros(SR, np.float32)))
+            page.set_input_files("#file", str(hush))
+            page.wait_for_selector("#silent:not([hidden])")
+            assert "arbitrary" in (page.text_content("#silent") or "")
 
             page.set_input_files("#file", str(bad))  # an error is shown, the page goes on
             page.wait_for_selector("#error:not([hidden])")

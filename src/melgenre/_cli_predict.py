@@ -102,6 +102,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 "label": result.label,
                 "confidence": result.confidence,
                 "top_k": result.top_k(args.top_k),
+                "silent": result.silent,
             }
             if args.timeline:
                 data["timeline"] = [w.to_dict() for w in result.windows]

@@ -117,6 +117,15 @@ class Prediction:
         Every class's aggregated probability, in label order.
     windows : tuple of WindowPrediction
         The timeline: each window's start and end (seconds) and probabilities.
+    peak : float or None
+        The recording's largest absolute sample (full scale is 1.0), ``None`` where
+        it was not measured (a prediction built from windows alone).
+
+    Examples
+    --------
+    >>> prediction = Predictor.load("model-dir").predict("song.wav")  # doctest: +SKIP
+    >>> prediction.label, prediction.silent  # doctest: +SKIP
+    ('jig', False)
     """
 
     source: str
@@ -124,6 +133,16 @@ class Prediction:
     confidence: float
     probabilities: dict[str, float]
     windows: tuple[WindowPrediction, ...]
+    peak: float | None = None
+
+    @property
+    def silent(self) -> bool:
+        """Whether no sample rises above :data:`SILENT_PEAK` (-90 dBFS).
+
+        A silent recording's answer is arbitrary unless the model learned a class
+        of silence; ``False`` where the peak was not measured.
+        """
+        return self.peak is not None and self.peak < SILENT_PEAK
 
     def top_k(self, k: int = 3) -> list[dict[str, Any]]:
         """The ``k`` most probable classes: ``[{"label": ..., "score": ...}, ...]``.
@@ -137,8 +156,8 @@ class Prediction:
         return [{"label": label, "score": score} for label, score in ranked[:k]]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
-        return dataclasses.asdict(self)
+        """JSON-safe form (with ``silent``)."""
+        return {**dataclasses.asdict(self), "silent": self.silent}
 
 
 def build_prediction(
@@ -157,6 +176,8 @@ def build_prediction(
     they come from the windows' by ``aggregation``. ``peak``, the recording's
     largest absolute sample, logs a warning when it is below :data:`SILENT_PEAK`.
     """
+    if peak is not None:
+        peak = float(peak)
     if peak is not None and peak < SILENT_PEAK and _REMARK_SILENCE.get():
         logger.warning(
             "%s is silent (no sample above -90 dBFS): unless the model learned a class of "
@@ -184,6 +205,7 @@ def build_prediction(
         confidence=float(aggregated[best]),
         probabilities=dict(zip(labels, map(float, aggregated), strict=True)),
         windows=tuple(timeline),
+        peak=peak,
     )
 
 

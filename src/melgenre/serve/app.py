@@ -147,6 +147,8 @@ def prediction_json(prediction: Prediction, *, top_k: int, timeline: bool) -> di
         "probabilities": prediction.probabilities,
         "n_windows": len(prediction.windows),
         "duration": prediction.windows[-1].end if prediction.windows else 0.0,
+        "peak": prediction.peak,
+        "silent": prediction.silent,
     }
     if timeline:
         body["windows"] = [window.to_dict() for window in prediction.windows]

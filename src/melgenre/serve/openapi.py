@@ -65,6 +65,15 @@ def openapi_document(service: Service) -> dict[str, Any]:
             "probabilities": scores,
             "n_windows": {"type": "integer"},
             "duration": {"type": "number", "description": "seconds covered by the windows"},
+            "peak": {
+                "type": ["number", "null"],
+                "description": "the recording's largest absolute sample (full scale 1.0)",
+            },
+            "silent": {
+                "type": "boolean",
+                "description": "no sample above -90 dBFS: the answer is arbitrary unless the "
+                "model learned a class of silence",
+            },
             "windows": {
                 "type": "array",
                 "items": window,

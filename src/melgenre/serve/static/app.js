@@ -101,6 +101,7 @@ function render(result) {
   $("source").textContent = result.source;
   $("label").textContent = result.label;
   $("confidence").textContent = percent(result.confidence);
+  $("silent").hidden = !result.silent;
   renderTopK(result.top_k);
   renderTimeline(result.windows || []);
   $("result").hidden = false;
