@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,17 @@ def test_attention_pooling_trains_and_evaluates_per_file(
     # the window-level figures are the window model's, as without the head
     plain = Trainer(trainer.model, verbose=0).evaluate(parts[2])
     assert report.window_accuracy == plain.window_accuracy
+
+
+def test_evaluating_again_traces_nothing_again(
+    trained: tuple[Trainer, Any], parts: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    trainer, _ = trained
+    assert embedding_model(trainer.model) is embedding_model(trainer.model)
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        reports = [trainer.evaluate(parts[2]) for _ in range(6)]
+    assert len({r.file_accuracy for r in reports}) == 1
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
 
 
 def test_a_seed_gives_the_same_head(parts: Any, trained: tuple[Trainer, Any]) -> None:

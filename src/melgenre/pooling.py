@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -192,20 +193,34 @@ def embedding_model(model: keras.Model) -> keras.Model:
     The embedding of a window is the input of the model's last layer (for
     :class:`~melgenre.GenreCNN`, the features after the dense layer and dropout).
 
+    The same model gets the same embedding model back for as long as it lives: it
+    shares the model's layers, so it follows the model's training, and Keras traces its
+    predict function once rather than at every evaluation (many new tf.functions of one
+    code are what TensorFlow's "triggered tf.function retracing" warning is about).
+
     Raises
     ------
     ConfigError
         The model has no single-input last layer to take the embedding from.
     """
+    known = _EMBEDDERS.get(model)
+    if known is not None:
+        return known
     try:
         features = model.layers[-1].input
-        return keras.Model(model.inputs, [model.outputs[0], features])
+        embedder = keras.Model(model.inputs, [model.outputs[0], features])
     except (AttributeError, IndexError, ValueError, TypeError) as exc:
         raise ConfigError(
             f"Cannot take window embeddings from {type(model).__name__} {model.name!r}: "
             f"pooling='attention' needs a functional model whose last layer is its classifier "
             f"({exc})."
         ) from exc
+    _EMBEDDERS[model] = embedder
+    return embedder
+
+
+#: model -> its embedding model (a weak key: the entry goes with the model)
+_EMBEDDERS: weakref.WeakKeyDictionary[keras.Model, keras.Model] = weakref.WeakKeyDictionary()
 
 
 def with_embeddings(model: keras.Model) -> Callable[[FloatArray], FloatArray]:
