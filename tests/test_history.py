@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
 import pytest
 
 from melgenre import History
-from melgenre.errors import MelgenreError
+from melgenre.errors import MelgenreError, SaveError
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
@@ -60,3 +61,30 @@ def test_load_errors(tmp_path: Path) -> None:
         History({"loss": [1.0], "accuracy": [0.1, 0.2]})
     with pytest.raises(KeyError, match="No metric 'val_loss'"):
         History({"loss": [1.0]}).best("val_loss")
+
+
+def test_a_save_that_cannot_be_written_says_where_and_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = History({"loss": [1.0, 0.5]}, {"epochs": 2})
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(SaveError, match=r"a-file/h\.json'.*'.*a-file' is a file") as caught:
+        history.save(blocker / "h.json")
+    assert isinstance(caught.value, OSError)  # still the error a caller caught before
+    assert caught.value.path == str(blocker / "h.json")
+    with pytest.raises(SaveError, match="it is a folder"):
+        history.save(tmp_path)
+    # a write that fails halfway (a full disk) leaves the earlier file and no temporary one
+    saved = history.save(tmp_path / "h.json")
+    before = saved.read_bytes()
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(SaveError, match="No space left on device; what was there before is"):
+        History({"loss": [0.1]}, {}).save(saved)
+    monkeypatch.undo()
+    assert saved.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "h.json"]

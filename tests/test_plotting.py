@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from melgenre import Audio, History, MelFeaturizer, plotting
-from melgenre.errors import MelgenreError
+from melgenre.errors import MelgenreError, SaveError
 from melgenre.evaluation import evaluate_probabilities
 from signals import chirp
 
@@ -30,6 +30,9 @@ def test_history_curves_from_a_history_and_from_its_file(tmp_path: Path) -> None
     assert is_png(plotting.plot_history(history, tmp_path / "curves.png"))
     saved = history.save(tmp_path / "training_hist.json")
     assert is_png(plotting.plot_history(saved, tmp_path / "from-file" / "curves.png"))
+    assert sorted(p.name for p in (tmp_path / "from-file").iterdir()) == ["curves.png"]
+    with pytest.raises(SaveError, match=r"'.*training_hist\.json' is a file"):
+        plotting.plot_history(history, saved / "curves.png")  # a folder that is a file
 
 
 def test_confusion_matrix(tmp_path: Path) -> None:

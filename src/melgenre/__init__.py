@@ -108,6 +108,7 @@ from melgenre.errors import MelgenreTypeError as MelgenreTypeError
 from melgenre.errors import MelgenreWarning as MelgenreWarning
 from melgenre.errors import NotTrainedError as NotTrainedError
 from melgenre.errors import SampleRateMismatchError as SampleRateMismatchError
+from melgenre.errors import SaveError as SaveError
 from melgenre.evaluation import EvaluationReport as EvaluationReport
 from melgenre.features import MelFeaturizer as MelFeaturizer
 from melgenre.featurizer import Featurizer as Featurizer
@@ -186,6 +187,7 @@ __all__ = [
     "Predictor",
     "Preprocessing",
     "SampleRateMismatchError",
+    "SaveError",
     "Split",
     "StatisticsHead",
     "Trainer",

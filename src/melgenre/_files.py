@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from melgenre._typing import PathLike
+from melgenre.errors import SaveError
 
 __all__ = [
     "atomic_target",
@@ -54,10 +55,21 @@ def atomic_target(path: PathLike, *, suffix: str = ".tmp", fsync: bool = False) 
     folders are created; on error the temporary file is removed. ``suffix``
     ends the temporary name (Keras, for one, wants ``.keras``); ``fsync``
     flushes the file to disk before the rename (survives a power cut too).
+
+    Raises
+    ------
+    SaveError
+        The folder cannot be made or written, or writing or renaming failed
+        (an :class:`OSError` too); it names ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    except OSError as exc:
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{str(blocking)!r} is a file" if blocking else exc.strerror or str(exc)
+        raise _cannot_write(path, f"its folder cannot be written ({why})") from exc
     os.close(fd)
     tmp = Path(name)
     try:
@@ -66,9 +78,16 @@ def atomic_target(path: PathLike, *, suffix: str = ".tmp", fsync: bool = False) 
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, SaveError):
+            why = "it is a folder" if path.is_dir() else exc.strerror or str(exc)
+            raise _cannot_write(path, f"{why}; what was there before is unchanged") from exc
         raise
+
+
+def _cannot_write(path: Path, why: str) -> SaveError:
+    return SaveError(f"Cannot write {str(path)!r}: {why}; choose another path.", path=str(path))
 
 
 def atomic_write(path: PathLike, data: bytes | str, *, fsync: bool = False) -> Path:

@@ -4,7 +4,8 @@ Every exception derives from :class:`MelgenreError`, so ``except
 melgenre.MelgenreError`` catches anything melgenre raises on purpose. Leaves
 also derive from the builtin a caller would already catch:
 :class:`ConfigError` is a :class:`ValueError`, :class:`AudioFileNotFoundError`
-a :class:`FileNotFoundError`, :class:`NotTrainedError` a :class:`RuntimeError`.
+a :class:`FileNotFoundError`, :class:`SaveError` an :class:`OSError`,
+:class:`NotTrainedError` a :class:`RuntimeError`.
 
 ::
 
@@ -20,6 +21,7 @@ a :class:`FileNotFoundError`, :class:`NotTrainedError` a :class:`RuntimeError`.
     │   └── CacheError                      the feature cache cannot be read or written
     ├── BundleError                         a saved model bundle cannot be written or read
     ├── ExportError                         a model cannot be exported, or its export disagrees
+    ├── SaveError (OSError)                 a file cannot be written (.path names it)
     └── NotTrainedError (RuntimeError)      a model is used before it is trained
 
 Messages say what is wrong, with which value, what was expected and how to
@@ -47,6 +49,7 @@ __all__ = [
     "MelgenreWarning",
     "NotTrainedError",
     "SampleRateMismatchError",
+    "SaveError",
 ]
 
 
@@ -162,6 +165,27 @@ class ExportError(MelgenreError):
     Raised for a featurizer step without an in-graph twin, a setting the format cannot
     run, or an artifact whose outputs differ from the Predictor's beyond tolerance.
     """
+
+
+class SaveError(MelgenreError, OSError):
+    """A file cannot be written: its folder cannot be made or written, or the write failed.
+
+    Raised by the saves that write one file through a temporary sibling
+    (:meth:`History.save <melgenre.History.save>`, the plots, the Trainer's
+    checkpoints, a parity report); what was at the path before is left as it was.
+    Also an :class:`OSError`, so code that caught the plain error keeps working.
+
+    Parameters
+    ----------
+    message : str
+        The whole message; it names the file and why it cannot be written.
+    path : str, optional
+        The file that was being written, available as ``.path``.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class NotTrainedError(MelgenreError, RuntimeError):

@@ -37,9 +37,12 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _save(figure: Any, path: PathLike) -> Path:
+    """Write the figure through a temporary sibling (the format from the path's suffix)."""
+    from melgenre._files import atomic_target
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    with atomic_target(path, suffix=path.suffix) as tmp:
+        figure.savefig(tmp, dpi=110)
     return path
 
 
