@@ -77,6 +77,28 @@ def test_bad_files_are_skipped_and_reported(tree: Path, tmp_path: Path) -> None:
     assert fs.paths.index(str(tree / "hum" / "broken.wav")) not in fs.groups
 
 
+def test_silent_files_are_named_once_when_extracted(
+    tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tree / "hum" / "blank.wav", np.zeros(SR, np.float32))  # a failed render, say
+    write(tree / "noise" / "faint.wav", 1e-3 * tone(frequency=300.0, duration=1.0, sample_rate=SR))
+    ds = FolderDataset(tree)
+    for cache in (None, tmp_path / "cache"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="melgenre.extraction"):
+            fs = ds.features(FEAT, workers=2, progress=False, cache_dir=cache)
+        said = [r.getMessage() for r in caplog.records if "silent" in r.getMessage()]
+        assert said == [
+            f"1 of 20 files are silent (no sample above -90 dBFS): {tree / 'hum' / 'blank.wav'}. "
+            "A model learns them as their folder's class; remove them unless silence is one "
+            "of your classes."
+        ]
+        assert fs.n_files == 20  # kept: a class of silence is a real use
+    caplog.clear()
+    ds.features(FEAT, workers=1, progress=False, cache_dir=tmp_path / "cache")  # from the cache
+    assert not [r for r in caplog.records if "silent" in r.getMessage()]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_on_error_raise_raises_the_files_error(tree: Path, workers: int) -> None:
     (tree / "hum" / "broken.wav").write_text("not audio")

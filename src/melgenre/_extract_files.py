@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from melgenre._typing import FloatArray
 from melgenre.cache import FeatureCache
 from melgenre.errors import CacheError, MelgenreError
@@ -35,22 +37,32 @@ class ExtractionTask:
 
 @dataclasses.dataclass(frozen=True)
 class Extracted:
-    """A file's windows and chroma (:meth:`Preprocessing.chroma`), computed and sent back."""
+    """A file's windows and chroma (:meth:`Preprocessing.chroma`), computed and sent back.
+
+    ``silent``: no sample of the decoded audio rises above
+    :data:`melgenre.prediction.SILENT_PEAK`.
+    """
 
     index: int
     windows: FloatArray
     chroma: FloatArray
+    silent: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Stored:
-    """A file's windows and chroma are in the cache under ``digest`` (``cached``: already)."""
+    """A file's windows and chroma are in the cache under ``digest`` (``cached``: already).
+
+    ``silent`` as for :class:`Extracted`; ``False`` for what was cached already (the
+    audio was not decoded again).
+    """
 
     index: int
     n_windows: int
     digest: str
     cached: bool
     n_chroma: int
+    silent: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +110,7 @@ def extract_files(
                         Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
                     )
                     continue
-            windows, chroma = _features(prep, path)
+            windows, chroma, silent = _features(prep, path)
         except CacheError:
             raise
         except MelgenreError as exc:
@@ -109,19 +121,22 @@ def extract_files(
             outcomes.append(Failed(index, reason, type(exc).__name__, digest))
             continue
         if cache is None:
-            outcomes.append(Extracted(index, windows, chroma))
+            outcomes.append(Extracted(index, windows, chroma, silent))
             continue
         assert digest is not None
         with _cache_at_fault(cache):
             cache.put(key, digest, windows, chroma)
-        outcomes.append(Stored(index, len(windows), digest, cached=False, n_chroma=len(chroma)))
+        outcomes.append(Stored(index, len(windows), digest, False, len(chroma), silent))
     return outcomes
 
 
-def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray]:
-    """A file's windows and chroma, from one decoding."""
+def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray, bool]:
+    """A file's windows and chroma, from one decoding, and whether it is silent."""
+    from melgenre.prediction import SILENT_PEAK
+
     audio = prep.load(path)
-    return prep.transform(audio), prep.chroma(audio)
+    silent = float(np.max(np.abs(audio.samples), initial=0.0)) < SILENT_PEAK
+    return prep.transform(audio), prep.chroma(audio), silent
 
 
 @contextlib.contextmanager

@@ -113,6 +113,7 @@ def extract_features(
         logger.warning(
             "Skipped %d of %d files; see FeatureSet.failures.", len(failures), len(outcomes)
         )
+    _remark_silence([paths[o.index] for o in ok if o.silent], len(outcomes))
     counts = [len(o.windows) if isinstance(o, Extracted) else o.n_windows for o in ok]
     chroma_counts = [len(o.chroma) if isinstance(o, Extracted) else o.n_chroma for o in ok]
     files_ok = [o.index for o in ok]
@@ -151,6 +152,20 @@ def extract_features(
     )
     both = (chroma, chroma_counts)
     return _featureset(dataset, x, files_ok, counts, paths, failures, report, both, preprocessing)
+
+
+def _remark_silence(silent: list[str], n_files: int) -> None:
+    """One warning naming the silent files (a model would learn silence as their class)."""
+    if not silent:
+        return
+    shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
+    logger.warning(
+        "%d of %d files are silent (no sample above -90 dBFS): %s. A model learns them as "
+        "their folder's class; remove them unless silence is one of your classes.",
+        len(silent),
+        n_files,
+        shown,
+    )
 
 
 def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:

@@ -348,6 +348,11 @@ class FolderDataset(PublishedSplits):
         As with any code that starts processes, a script must call this under
         ``if __name__ == "__main__":`` (or pass ``workers=1``).
 
+        Files that cannot be read are skipped (or raise, with ``on_error="raise"``)
+        and logged. Silent files (no sample above -90 dBFS, often a failed render or
+        copy) are kept, since silence can be a class, and named in one logged warning
+        when they are first extracted.
+
         Parameters
         ----------
         preprocessing : Preprocessing or Featurizer
