@@ -112,6 +112,7 @@ def test_error_hierarchy() -> None:
         errors.AudioUnusableError: ValueError,
         errors.SampleRateMismatchError: ValueError,
         errors.NotTrainedError: RuntimeError,
+        errors.SaveError: OSError,
     }
     for cls, builtin in leaves_and_builtins.items():
         assert issubclass(cls, errors.MelgenreError)
@@ -131,5 +132,7 @@ def test_errors_carry_what_they_name() -> None:
     assert missing.source == "a.wav"
     config = errors.ConfigError("bad", parameter="n_mels", value=0)
     assert (config.parameter, config.value) == ("n_mels", 0)
+    unwritten = errors.SaveError("Cannot write 'h.json': full.", path="h.json")
+    assert (str(unwritten), unwritten.path) == ("Cannot write 'h.json': full.", "h.json")
     with pytest.raises(FileNotFoundError):
         raise missing
