@@ -15,9 +15,13 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from melgenre._cli_types import positive_int
+from melgenre.data.featureset import FailedFile
+
+if TYPE_CHECKING:
+    from melgenre.prediction import Prediction
 
 __all__ = ["add_commands"]
 
@@ -78,6 +82,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Files given to one ``predict_many`` call: their answers are printed before the next
+#: ones are read, so a folder of thousands shows progress and holds few answers at once.
+PREDICT_CHUNK = 32
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import melgenre
     from melgenre.export import EXPORT_CONFIG
@@ -85,38 +94,44 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     exported = (args.model_dir / EXPORT_CONFIG).is_file()  # an export directory: run it
     model = (melgenre.ExportedModel if exported else melgenre.Predictor).load(args.model_dir)
     files, failed = _audio_files(args.files)
-    with _skips_reported_here(args.verbose):
-        results = model.predict_many(files)
     width = max((len(f) for f in files), default=0)
-    for result in results:
-        if isinstance(result, melgenre.FailedFile):
-            failed += 1
-            if args.json:
-                _print(json.dumps({"file": result.path, "error": result.reason}))
-            else:
-                sys.stderr.write(f"melgenre: {result.reason}\n")
-            continue
-        if args.json:
-            data: dict[str, Any] = {
-                "file": result.source,
-                "label": result.label,
-                "confidence": result.confidence,
-                "top_k": result.top_k(args.top_k),
-                "silent": result.silent,
-            }
-            if args.timeline:
-                data["timeline"] = [w.to_dict() for w in result.windows]
-            _print(json.dumps(data))
-            continue
-        others = ", ".join(f"{t['label']} {t['score']:.2f}" for t in result.top_k(args.top_k)[1:])
-        _print(
-            f"{result.source:<{width}}  {result.label:<12} {result.confidence:6.1%}"
-            + (f"  ({others})" if others else "")
-        )
-        if args.timeline:
-            for w in result.windows:
-                _print(f"  {w.start:7.2f}-{w.end:7.2f} s  {w.label:<12} {w.confidence:6.1%}")
+    with _skips_reported_here(args.verbose):
+        for start in range(0, len(files), PREDICT_CHUNK):
+            for result in model.predict_many(files[start : start + PREDICT_CHUNK]):
+                failed += _show(result, args, width)
+            sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _show(result: Prediction | FailedFile, args: argparse.Namespace, width: int) -> int:
+    """Print one answer as ``predict`` was asked to; 1 for a file that failed, else 0."""
+    if isinstance(result, FailedFile):
+        if args.json:
+            _print(json.dumps({"file": result.path, "error": result.reason}))
+        else:
+            sys.stderr.write(f"melgenre: {result.reason}\n")
+        return 1
+    if args.json:
+        data: dict[str, Any] = {
+            "file": result.source,
+            "label": result.label,
+            "confidence": result.confidence,
+            "top_k": result.top_k(args.top_k),
+            "silent": result.silent,
+        }
+        if args.timeline:
+            data["timeline"] = [w.to_dict() for w in result.windows]
+        _print(json.dumps(data))
+        return 0
+    others = ", ".join(f"{t['label']} {t['score']:.2f}" for t in result.top_k(args.top_k)[1:])
+    _print(
+        f"{result.source:<{width}}  {result.label:<12} {result.confidence:6.1%}"
+        + (f"  ({others})" if others else "")
+    )
+    if args.timeline:
+        for w in result.windows:
+            _print(f"  {w.start:7.2f}-{w.end:7.2f} s  {w.label:<12} {w.confidence:6.1%}")
+    return 0
 
 
 def _audio_files(given: Sequence[Path]) -> tuple[list[str], int]:
