@@ -15,6 +15,7 @@ import concurrent.futures as cf
 import dataclasses
 import logging
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,8 @@ def extract_features(
             return reused
     root = str(cache.root) if cache is not None else None
     task = ExtractionTask(preprocessing, root, preprocessing.cache_key)
-    with extraction_pool(executor, workers, len(paths)) as pool:
+    import_main = _needs_main(task)
+    with extraction_pool(executor, workers, len(paths), import_main=import_main) as pool:
         # files without a remembered digest are hashed by the workers, in parallel
         files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
         raising = on_error == "raise"
@@ -152,6 +154,18 @@ def extract_features(
     )
     both = (chroma, chroma_counts)
     return _featureset(dataset, x, files_ok, counts, paths, failures, report, both, preprocessing)
+
+
+def _needs_main(task: ExtractionTask) -> bool:
+    """Whether the task pickles something defined in the main script (a featurizer, say).
+
+    Only then do worker processes import the script again (which, with its imports,
+    may be TensorFlow: seconds and hundreds of megabytes a worker).
+    """
+    try:
+        return b"__main__" in pickle.dumps(task)
+    except Exception:  # unpicklable here: the pool reports it, as it did before
+        return True
 
 
 def _remark_silence(silent: list[str], n_files: int) -> None:
