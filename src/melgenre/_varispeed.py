@@ -108,6 +108,7 @@ def read_copies(
     if preprocessing is None:
         raise ValueError("read_copies needs a FeatureSet that carries its preprocessing")
     listed = [features.paths[file] for file in np.asarray(files).tolist()]
+    unread: list[tuple[int, str, Exception]] = []  # appended from the threads (atomic)
 
     def copies(position: int, path: str) -> list[FloatArray] | None:
         assert preprocessing is not None
@@ -117,7 +118,8 @@ def read_copies(
                 chroma = preprocessing.chroma(copy) if statistics.harmony else None
                 made.append(statistics.from_windows(preprocessing.transform(copy), chroma=chroma))
         except (MelgenreError, OSError) as exc:
-            logger.warning("No varispeed copies of %s: it could not be read again (%s).", path, exc)
+            logger.debug("No varispeed copies of %s: it could not be read again (%s).", path, exc)
+            unread.append((position, path, exc))
             return None
         return made
 
@@ -135,6 +137,16 @@ def read_copies(
                 future.cancel()
             raise
         made = [future.result() for future in futures]
+    if unread:  # one warning, not one a file (a moved dataset is every file)
+        _, path, exc = min(unread, key=lambda item: item[0])
+        logger.warning(
+            "No varispeed copies of %d of %d files: they could not be read again (the first, "
+            "%s: %s); the statistics head learns from their own statistics alone.",
+            len(unread),
+            len(listed),
+            path,
+            exc,
+        )
     kept = [(position, rows) for position, rows in enumerate(made) if rows is not None]
     if not kept:
         return np.zeros((0, statistics.dim), np.float32), np.zeros(0, np.int64)
