@@ -7,9 +7,6 @@ import concurrent.futures as cf
 import dataclasses
 import json
 import logging
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -324,61 +321,6 @@ def test_to_tf_dataset_streams_every_window_once_per_epoch(tree: Path, tmp_path:
             [x.numpy() for x, _ in fs.to_tf_dataset(batch_size=5, shuffle=False)]
         )
         np.testing.assert_array_equal(ordered, fs.x)
-
-
-@pytest.mark.parametrize("own_featurizer", [False, True])
-def test_workers_import_the_main_script_only_when_the_work_needs_it(
-    tree: Path, tmp_path: Path, own_featurizer: bool
-) -> None:
-    # a script's top-level imports (``from melgenre import GenreCNN`` is TensorFlow) run
-    # again in every worker that imports it: only when something was pickled from it
-    marker = tmp_path / "imported-again"
-    script = textwrap.dedent(
-        f"""
-        from pathlib import Path
-        from melgenre import FolderDataset, MelFeaturizer
-
-        if __name__ == "__mp_main__":  # a worker importing this script again
-            Path({str(marker)!r}).touch()
-
-        class OwnFeaturizer(MelFeaturizer):  # a subclass only this script defines
-            pass
-
-        if __name__ == "__main__":
-            kind = OwnFeaturizer if {own_featurizer!r} else MelFeaturizer
-            feat = kind(**{FEAT.get_config()!r})
-            fs = FolderDataset({str(tree)!r}).features(feat, workers=2, progress=False)
-            print("windows", len(fs), fs.n_files)
-        """
-    )
-    path = tmp_path / "extract.py"
-    path.write_text(script)
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-1] == "18"  # every file extracted
-    assert marker.exists() == own_featurizer
-
-
-def test_parallel_extraction_is_safe_after_tensorflow_is_imported(
-    tree: Path, tmp_path: Path
-) -> None:
-    script = textwrap.dedent(
-        f"""
-        import tensorflow as tf  # imported first, as in a training script
-        from melgenre import AudioLoader, MelFeaturizer
-        from melgenre import FolderDataset
-
-        if __name__ == "__main__":
-            feat = MelFeaturizer(**{FEAT.get_config()!r})
-            fs = FolderDataset({str(tree)!r}).features(feat, workers=2, progress=False)
-            print("windows", len(fs))
-        """
-    )
-    path = tmp_path / "train.py"
-    path.write_text(script)
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "windows" in out.stdout
 
 
 def test_dask_cluster_executor_fills_a_shared_cache(tree: Path, tmp_path: Path) -> None:

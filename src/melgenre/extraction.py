@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import pickle
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,14 @@ def extract_features(
     root = str(cache.root) if cache is not None else None
     task = ExtractionTask(preprocessing, root, preprocessing.cache_key)
     import_main = _needs_main(task)
+    if import_main and executor is None and workers != 1 and not _main_importable():
+        logger.warning(
+            "%s is defined in an interactive session, which worker processes cannot import: "
+            "extracting in this process. Define it in a module (a .py file) to extract in "
+            "parallel.",
+            _main_defined(preprocessing),
+        )
+        workers = 1
     with extraction_pool(executor, workers, len(paths), import_main=import_main) as pool:
         # files without a remembered digest are hashed by the workers, in parallel
         files = [(i, p, d) for i, (p, d) in enumerate(zip(paths, digests, strict=True))]
@@ -166,6 +175,21 @@ def _needs_main(task: ExtractionTask) -> bool:
         return b"__main__" in pickle.dumps(task)
     except Exception:  # unpicklable here: the pool reports it, as it did before
         return True
+
+
+def _main_importable() -> bool:
+    """Whether a worker process can import the main module again (a script can, a notebook not)."""
+    main = sys.modules["__main__"]
+    return getattr(main, "__file__", None) is not None or (
+        getattr(getattr(main, "__spec__", None), "name", None) is not None
+    )
+
+
+def _main_defined(preprocessing: Preprocessing) -> str:
+    """The names of the preprocessing's classes defined in ``__main__`` (what to move)."""
+    parts = (preprocessing, preprocessing.loader, preprocessing.featurizer)
+    names = sorted({type(p).__name__ for p in parts if type(p).__module__ == "__main__"})
+    return ", ".join(names) or "Something the preprocessing holds"
 
 
 def _remark_silence(silent: list[str], n_files: int) -> None:
