@@ -162,6 +162,12 @@ def test_a_silent_recording_is_answered_with_a_warning(
     # and the answers say so themselves, for a program that reads no logs
     assert [r.silent for r in results] == [True, False, False, True]  # type: ignore[union-attr]
     assert (single.silent, single.peak, single.to_dict()["silent"]) == (True, 0.0, True)
+    # printed in a line, however many windows (the timeline is in .windows)
+    n, end = len(single.windows), single.windows[-1].end
+    assert repr(single) == f"Prediction(source={str(silent)!r}, label={single.label!r}, " + (
+        f"confidence={single.confidence:.3f}, {n} windows over {end:.1f} s, silent)"
+    )
+    assert repr(results[1]).endswith(" s)")  # heard: no mention of silence
     assert results[1].peak == pytest.approx(np.abs(tail).max(), abs=1e-4)  # type: ignore[union-attr]
 
 

@@ -101,7 +101,7 @@ class WindowPrediction:
         return dataclasses.asdict(self)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Prediction:
     """The answer for one recording.
 
@@ -158,6 +158,18 @@ class Prediction:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (with ``silent``)."""
         return {**dataclasses.asdict(self), "silent": self.silent}
+
+    def __repr__(self) -> str:
+        # a line, however long the recording: the windows' own answers are in .windows
+        from melgenre._validation import counted
+
+        end = self.windows[-1].end if self.windows else 0.0
+        silent = ", silent" if self.silent else ""
+        return (
+            f"Prediction(source={self.source!r}, label={self.label!r}, "
+            f"confidence={self.confidence:.3f}, {counted(len(self.windows), 'window')} over "
+            f"{end:.1f} s{silent})"
+        )
 
 
 def build_prediction(
