@@ -61,18 +61,27 @@ def identical_indices(paths: Sequence[Path], labels: Sequence[object]) -> list[l
     """
     identical = identical_groups(paths)
     index_of = {path: i for i, path in enumerate(paths)}
+
+    def _each_label_first(group: list[Path]) -> list[Path]:
+        """The group's first file of each label, then the others: the conflict shows first."""
+        first: dict[object, Path] = {}
+        for path in group:
+            first.setdefault(labels[index_of[path]], path)
+        shown = set(first.values())
+        return sorted(shown) + [path for path in group if path not in shown]
+
     if identical:
         logger.warning(
             "Found %s of byte-identical files (%d files), e.g. %s; each group is "
             "kept on one side of the split. See FolderDataset.duplicates().",
             counted(len(identical), "group"),
             sum(len(g) for g in identical),
-            " = ".join(str(p) for p in identical[0]),
+            _some([str(p) for p in identical[0]], " = "),
         )
     _warn_groups(
         "Identical files carry different labels: %s",
         [
-            ", ".join(f"{p} ({labels[index_of[p]]})" for p in group)
+            _some([f"{p} ({labels[index_of[p]]})" for p in _each_label_first(group)], ", ")
             for group in identical
             if len({labels[index_of[p]] for p in group}) > 1
         ],
@@ -87,7 +96,7 @@ def warn_split_leaks(split_of: Mapping[Path, str]) -> None:
         "Identical files in several splits: %s. The official split leaks; consider "
         "removing all but one.",
         [
-            ", ".join(f"{path} ({split_of[path]})" for path in group)
+            _some([f"{path} ({split_of[path]})" for path in group], ", ")
             for group in identical_groups(split_of)
             if len({split_of[path] for path in group}) > 1
         ],
@@ -97,6 +106,16 @@ def warn_split_leaks(split_of: Mapping[Path, str]) -> None:
 
 #: Groups named one by one in a warning before the rest are counted.
 SHOWN_GROUPS = 3
+
+#: Files of one group named in a warning before the rest are counted.
+SHOWN_FILES = 5
+
+
+def _some(names: Sequence[str], between: str) -> str:
+    """The first :data:`SHOWN_FILES` of ``names`` joined, and how many more there are."""
+    shown = between.join(names[:SHOWN_FILES])
+    more = len(names) - SHOWN_FILES
+    return f"{shown} (and {more} more)" if more > 0 else shown
 
 
 def _warn_groups(message: str, groups: Sequence[str], what: str) -> None:
