@@ -56,6 +56,16 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
+def some_of(names: Sequence[str], between: str = ", ", shown: int = 5) -> str:
+    """The first ``shown`` of ``names`` joined, and how many more: ``"a, b (and 3 more)"``.
+
+    For messages that name files: a list of thousands stays a line.
+    """
+    joined = between.join(names[:shown])
+    more = len(names) - shown
+    return f"{joined} (and {more} more)" if more > 0 else joined
+
+
 def check_int(
     owner: str,
     name: str,

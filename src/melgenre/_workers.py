@@ -6,8 +6,9 @@ keep the memory they free for the next file (glibc's ``mallopt``).
 
 A worker started by ``multiprocessing`` imports the user's main script again (as
 ``__mp_main__``), for whatever was pickled from it. A script that begins ``from
-melgenre import GenreCNN, Trainer`` thereby imports TensorFlow in every worker: two
-seconds and 600 MB each, ten times the extraction's own time on a small set. When
+melgenre import GenreCNN, Trainer`` thereby imports TensorFlow in every worker: about
+600 MB each, and six times the extraction's own time on 200 demo files
+(``benchmarks/worker_imports.py``). When
 the work pickles nothing from the main script, the workers are started without it
 (:func:`process_pool`'s ``import_main=False``).
 """

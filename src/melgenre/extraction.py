@@ -32,7 +32,7 @@ from melgenre._extract_files import (
     extract_files,
 )
 from melgenre._typing import FloatArray, IntArray, PathLike
-from melgenre._validation import check_choice, check_int
+from melgenre._validation import check_choice, check_int, some_of
 from melgenre._workers import extraction_pool
 from melgenre.cache import FeatureCache
 from melgenre.data.featureset import FailedFile, FeatureSet
@@ -196,13 +196,12 @@ def _remark_silence(silent: list[str], n_files: int) -> None:
     """One warning naming the silent files (a model would learn silence as their class)."""
     if not silent:
         return
-    shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
     logger.warning(
         "%d of %d files are silent (no sample above -90 dBFS): %s. A model learns them as "
         "their folder's class; remove them unless silence is one of your classes.",
         len(silent),
         n_files,
-        shown,
+        some_of(silent),
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from melgenre._files import content_digest
-from melgenre._validation import counted
+from melgenre._validation import counted, some_of
 
 __all__ = ["identical_groups", "identical_indices", "warn_split_leaks"]
 
@@ -76,12 +76,12 @@ def identical_indices(paths: Sequence[Path], labels: Sequence[object]) -> list[l
             "kept on one side of the split. See FolderDataset.duplicates().",
             counted(len(identical), "group"),
             sum(len(g) for g in identical),
-            _some([str(p) for p in identical[0]], " = "),
+            some_of([str(p) for p in identical[0]], " = "),
         )
     _warn_groups(
         "Identical files carry different labels: %s",
         [
-            _some([f"{p} ({labels[index_of[p]]})" for p in _each_label_first(group)], ", ")
+            some_of([f"{p} ({labels[index_of[p]]})" for p in _each_label_first(group)])
             for group in identical
             if len({labels[index_of[p]] for p in group}) > 1
         ],
@@ -96,7 +96,7 @@ def warn_split_leaks(split_of: Mapping[Path, str]) -> None:
         "Identical files in several splits: %s. The official split leaks; consider "
         "removing all but one.",
         [
-            _some([f"{path} ({split_of[path]})" for path in group], ", ")
+            some_of([f"{path} ({split_of[path]})" for path in group])
             for group in identical_groups(split_of)
             if len({split_of[path] for path in group}) > 1
         ],
@@ -106,16 +106,6 @@ def warn_split_leaks(split_of: Mapping[Path, str]) -> None:
 
 #: Groups named one by one in a warning before the rest are counted.
 SHOWN_GROUPS = 3
-
-#: Files of one group named in a warning before the rest are counted.
-SHOWN_FILES = 5
-
-
-def _some(names: Sequence[str], between: str) -> str:
-    """The first :data:`SHOWN_FILES` of ``names`` joined, and how many more there are."""
-    shown = between.join(names[:SHOWN_FILES])
-    more = len(names) - SHOWN_FILES
-    return f"{shown} (and {more} more)" if more > 0 else shown
 
 
 def _warn_groups(message: str, groups: Sequence[str], what: str) -> None:
