@@ -24,6 +24,7 @@ from melgenre._typing import IntArray, PathLike
 from melgenre._validation import check_choice, check_int, counted
 from melgenre.audio import AudioLoader
 from melgenre.data.duplicates import identical_groups, identical_indices
+from melgenre.data.folds import CrossValidation
 from melgenre.data.published import PublishedSplits
 from melgenre.data.scan import AUDIO_EXTENSIONS, Example, OnError, scan
 from melgenre.data.split import Split, assign_sides, check_sizes, group_ids, group_keys
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, init=False, repr=False)
-class FolderDataset(PublishedSplits):
+class FolderDataset(PublishedSplits, CrossValidation):
     """Labelled audio files from a folder with one sub-folder per class.
 
     ::
@@ -54,7 +55,7 @@ class FolderDataset(PublishedSplits):
     in the order given). Hidden files and folders (names starting with ".")
     and files whose extension is not in :data:`AUDIO_EXTENSIONS` are ignored;
     files are ordered by path, so the same folder always gives the same
-    dataset. The dataset is immutable: :meth:`split` and
+    dataset. The dataset is immutable: :meth:`split`, :meth:`folds` and
     ``dataclasses.replace(ds, items=...)`` make new ones.
 
     Parameters
@@ -273,13 +274,7 @@ class FolderDataset(PublishedSplits):
         owner = f"{type(self).__name__}.split"
         sizes = check_sizes(owner, test_size, validation_size)
         check_int(owner, "seed", seed, low=0, allow_none=True)
-        keys = group_keys(self.paths, groups) if groups is not None else None
-        identical = (
-            identical_indices(self.paths, [item.label for item in self.items])
-            if check_duplicates
-            else []
-        )
-        ids = group_ids(len(self), keys, identical)
+        ids = self._group_ids(groups, check_duplicates)
         side = assign_sides(
             ids,
             self.labels,
@@ -301,6 +296,15 @@ class FolderDataset(PublishedSplits):
             return self._subset([i for i, s in enumerate(side) if s == number])
 
         return Split(part(0), part(2) if validation_size is not None else None, part(1))
+
+    def _group_ids(
+        self, groups: Callable[[Path], Hashable] | None, check_duplicates: bool
+    ) -> IntArray:
+        """Each file's group: joined by an equal ``groups`` key or identical bytes."""
+        keys = group_keys(self.paths, groups) if groups is not None else None
+        labels = [item.label for item in self.items]
+        identical = identical_indices(self.paths, labels) if check_duplicates else []
+        return group_ids(len(self), keys, identical)
 
     def _too_few(self, ids: IntArray, needed: int) -> str:
         """Why a split left a set empty: too few files a class, or groups too large."""
@@ -348,10 +352,8 @@ class FolderDataset(PublishedSplits):
         As with any code that starts processes, a script must call this under
         ``if __name__ == "__main__":`` (or pass ``workers=1``).
 
-        Files that cannot be read are skipped (or raise, with ``on_error="raise"``)
-        and logged. Silent files (no sample above -90 dBFS, often a failed render or
-        copy) are kept, since silence can be a class, and named in one logged warning
-        when they are first extracted.
+        Unreadable files are skipped (or raise: ``on_error="raise"``) and logged; silent
+        ones are kept (silence can be a class) and named in a warning when first extracted.
 
         Parameters
         ----------
