@@ -11,12 +11,24 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["fraction", "fraction_or_zero", "non_negative_int", "positive_float", "positive_int"]
+__all__ = [
+    "at_least_two",
+    "fraction",
+    "fraction_or_zero",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+]
 
 
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
     return _whole(text, 1)
+
+
+def at_least_two(text: str) -> int:
+    """A whole number of at least 2 (folds, as for ``cv --folds``)."""
+    return _whole(text, 2)
 
 
 def non_negative_int(text: str) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from melgenre._validation import counted
 
-__all__ = ["named_split", "summary_lines", "train_job"]
+__all__ = ["default_trainer", "named_split", "summary_lines", "train_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,20 +107,17 @@ def train_job(
         for name, part in zip(PARTS, (train, validation, test), strict=True)
         if part is not None and len(part)
     }
-    model = melgenre.GenreCNN(
-        num_classes=len(classes), input_shape=preprocessing.output_shape, seed=seed
-    )
     run_dir = out.parent / f".{out.name}.run"
-    trainer = melgenre.Trainer(
-        model,
+    trainer = default_trainer(
+        len(classes),
+        preprocessing,
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
         seed=seed,
         verbose=verbose,
         run_dir=run_dir,
-        early_stopping=bool(patience),  # with validation files: checked above
-        patience=patience,
+        patience=patience,  # with validation files: checked above
         class_weight=class_weight,
         pooling=pooling,
         statistics=statistics,
@@ -177,6 +174,43 @@ def train_job(
         "seconds": round(time.perf_counter() - started, 1),
         "statistics_head": history.params.get("statistics_head"),
     }
+
+
+def default_trainer(
+    n_classes: int,
+    preprocessing: Any,
+    *,
+    epochs: int | None,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    verbose: int,
+    run_dir: Path | None = None,
+    patience: int | None = None,
+    class_weight: str | None = None,
+    pooling: str = "mean",
+    statistics: bool = True,
+) -> Any:
+    """The default model and its Trainer, as ``train`` and ``cv`` fit them."""
+    import melgenre
+
+    model = melgenre.GenreCNN(
+        num_classes=n_classes, input_shape=preprocessing.output_shape, seed=seed
+    )
+    return melgenre.Trainer(
+        model,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        verbose=verbose,
+        run_dir=run_dir,
+        early_stopping=bool(patience),
+        patience=patience,
+        class_weight=class_weight,
+        pooling=pooling,
+        statistics=statistics,
+    )
 
 
 def named_split(data_dir: Path, split: str) -> Any:

@@ -1,4 +1,4 @@
-"""The ``melgenre`` command: train, evaluate, predict, info, demo, export, check-parity, serve.
+"""The ``melgenre`` command: train, cv, evaluate, predict, info, demo, export, check-parity, serve.
 
 Errors print one line naming the problem and exit with status 1 (2 for bad
 arguments); ``--verbose`` shows the traceback and INFO logs. Only this module
@@ -17,12 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from melgenre._cli_types import (
+    at_least_two,
     fraction,
     fraction_or_zero,
     non_negative_int,
     positive_float,
     positive_int,
 )
+from melgenre._cv_job import cv_job, cv_line
 from melgenre._train_job import summary_lines, train_job
 
 __all__ = ["main"]
@@ -60,18 +62,6 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="MODEL_DIR", help="bundle to write"
     )
     train.add_argument(
-        "--epochs", type=positive_int, help="default: planned from the data (~3000 updates)"
-    )
-    train.add_argument(
-        "--batch-size", type=positive_int, default=32, help="windows a step (default: 32)"
-    )
-    train.add_argument(
-        "--learning-rate",
-        type=positive_float,
-        default=1e-3,
-        help="peak of the warm-up + cosine schedule (default: 0.001)",
-    )
-    train.add_argument(
         "--split",
         default=None,
         metavar="PRESET_OR_DIR",
@@ -79,21 +69,6 @@ def _parser() -> argparse.ArgumentParser:
         "'folders' (DATA_DIR/train/<class>/..., DATA_DIR/test/<class>/..., optionally "
         "DATA_DIR/validation/...) or a folder with train.txt, test.txt and optionally "
         "validation.txt",
-    )
-    train.add_argument(
-        "--groups",
-        type=Path,
-        default=None,
-        metavar="CSV",
-        help="a CSV file naming each file's group (a piece, an artist, a speaker: columns "
-        "'path', relative to the CSV's folder, and --group-column); a group's files stay on "
-        "one side of the random split, so the test files are unheard",
-    )
-    train.add_argument(
-        "--group-column",
-        default="group",
-        metavar="NAME",
-        help="the --groups column holding the group (default: group)",
     )
     train.add_argument(
         "--test-size", type=fraction, default=0.2, help="share of the files tested (default: 0.2)"
@@ -104,17 +79,6 @@ def _parser() -> argparse.ArgumentParser:
         default=0.1,
         help="share of the files validated every epoch (default: 0.1)",
     )
-    train.add_argument("--seed", type=int, default=42, help="split and training (default: 42)")
-    train.add_argument(
-        "--sample-rate",
-        type=positive_int,
-        default=22050,
-        help="Hz the audio is resampled to (22050)",
-    )
-    train.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
-    train.add_argument(
-        "--workers", type=positive_int, help="extraction processes (default: one a CPU)"
-    )
     train.add_argument(
         "--patience",
         type=non_negative_int,
@@ -122,39 +86,24 @@ def _parser() -> argparse.ArgumentParser:
         "the best epoch (default, or 0: no early stopping; the planned run goes to its end)",
     )
     train.add_argument(
-        "--class-weight",
-        choices=["balanced"],
-        default=None,
-        help="weigh classes inversely to their number of windows",
-    )
-    train.add_argument(
-        "--pooling",
-        choices=["mean", "attention"],
-        default="mean",
-        help="how a file's label comes from its windows: the mean of their probabilities, or "
-        "an attention head trained on their embeddings after the window model",
-    )
-    train.add_argument(
-        "--clip-statistics",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="after the window model, fit a logistic regression on each file's clip "
-        "statistics (tempo, periodicity, timbre, harmony of the whole file) whose probabilities "
-        "multiply the windows' (default: on; "
-        "--no-clip-statistics answers with the windows alone)",
-    )
-    train.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted run of the same command from its last finished epoch",
     )
-    train.add_argument("--json", action="store_true", help="print the summary as JSON")
-    train.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="no progress bars or epoch lines: the plan and the summary only",
+    _training_options(train, "the random split")
+
+    cv = sub.add_parser(
+        "cv",
+        help="cross-validate the defaults (or the options given) on DATA_DIR: k folds, each "
+        "file tested once",
     )
+    cv.add_argument(
+        "data_dir", type=Path, metavar="DATA_DIR", help="one folder of audio files per class"
+    )
+    cv.add_argument(
+        "--folds", type=at_least_two, default=5, help="folds, each a model (default: 5)"
+    )
+    _training_options(cv, "every fold")
 
     from melgenre._cli_predict import add_commands as add_predict
 
@@ -183,6 +132,77 @@ def _parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_serve(sub)
     return parser
+
+
+def _training_options(parser: argparse.ArgumentParser, grouped: str) -> None:
+    """The options ``train`` and ``cv`` share: the model, its training and the data's groups."""
+    parser.add_argument(
+        "--epochs", type=positive_int, help="default: planned from the data (~3000 updates)"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=32, help="windows a step (default: 32)"
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=1e-3,
+        help="peak of the warm-up + cosine schedule (default: 0.001)",
+    )
+    parser.add_argument(
+        "--groups",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="a CSV file naming each file's group (a piece, an artist, a speaker: columns "
+        f"'path', relative to the CSV's folder, and --group-column); in {grouped} a group's "
+        "files stay on one side, so the test files are unheard",
+    )
+    parser.add_argument(
+        "--group-column",
+        default="group",
+        metavar="NAME",
+        help="the --groups column holding the group (default: group)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="split and training (default: 42)")
+    parser.add_argument(
+        "--sample-rate",
+        type=positive_int,
+        default=22050,
+        help="Hz the audio is resampled to (22050)",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache directory")
+    parser.add_argument(
+        "--workers", type=positive_int, help="extraction processes (default: one a CPU)"
+    )
+    parser.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        default=None,
+        help="weigh classes inversely to their number of windows",
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=["mean", "attention"],
+        default="mean",
+        help="how a file's label comes from its windows: the mean of their probabilities, or "
+        "an attention head trained on their embeddings after the window model",
+    )
+    parser.add_argument(
+        "--clip-statistics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the window model, fit a logistic regression on each file's clip "
+        "statistics (tempo, periodicity, timbre, harmony of the whole file) whose probabilities "
+        "multiply the windows' (default: on; "
+        "--no-clip-statistics answers with the windows alone)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars or epoch lines: the plan and the summary only",
+    )
 
 
 def _print(text: str = "") -> None:
@@ -218,6 +238,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         for line in summary_lines(summary):
             _print(line)
+    return 0
+
+
+def _cmd_cv(args: argparse.Namespace) -> int:
+    summary = cv_job(
+        args.data_dir,
+        folds=args.folds,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        groups=args.groups,
+        group_column=args.group_column,
+        seed=args.seed,
+        sample_rate=args.sample_rate,
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+        class_weight=args.class_weight,
+        pooling=args.pooling,
+        statistics=args.clip_statistics,
+        verbose=0 if args.json or args.quiet else 2,
+        say=None if args.json else _print,
+    )
+    _print(json.dumps(summary) if args.json else cv_line(summary))
     return 0
 
 
@@ -258,6 +301,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "train": _cmd_train,
+    "cv": _cmd_cv,
     "demo": _cmd_demo,
 }
 
