@@ -8,6 +8,7 @@ spread over every file tested once. :mod:`melgenre.cli` parses and prints.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +45,10 @@ def cv_job(
     <melgenre.FolderDataset.folds>` (grouped by ``groups``' column); each fold's model is
     the one ``train`` would fit on its training files (the window fitted to all the
     clips, the plan, the statistics head). Files are extracted once, into ``cache_dir``
-    or a temporary cache. ``say`` receives a line per fold. Returns the summary.
+    or a temporary cache; a fold's training and test windows are joined there into one
+    array each, which ``cache_dir`` keeps for a rerun (the folds' sets: about ``folds``
+    times the features on disk) and the temporary cache drops after each fold. ``say``
+    receives a line per fold. Returns the summary.
     """
     import tempfile
 
@@ -102,6 +106,9 @@ def cv_job(
                     f"{report.file_accuracy:.1%}, window-level {report.window_accuracy:.1%} "
                     f"(trained on {counted(train.n_files, 'file')} in {result['seconds']} s)."
                 )
+            if cache_dir is None:  # this fold's joined sets: the entries serve the next folds
+                del train, test, trainer
+                shutil.rmtree(cache / "sets", ignore_errors=True)
 
     def spread(key: str) -> dict[str, float]:
         values = np.array([r[key] for r in results], dtype=np.float64)
