@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from melgenre._cli_types import (
     at_least_two,
@@ -209,29 +210,36 @@ def _print(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def _shared(args: argparse.Namespace) -> dict[str, Any]:
+    """What :func:`_training_options` parsed, as ``train_job`` and ``cv_job`` take it."""
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "groups": args.groups,
+        "group_column": args.group_column,
+        "seed": args.seed,
+        "sample_rate": args.sample_rate,
+        "cache_dir": args.cache_dir,
+        "workers": args.workers,
+        "class_weight": args.class_weight,
+        "pooling": args.pooling,
+        "statistics": args.clip_statistics,
+        "verbose": 0 if args.json or args.quiet else 2,
+        "say": None if args.json else _print,
+    }
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     summary = train_job(
         args.data_dir,
         args.out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
         split=args.split,
-        groups=args.groups,
-        group_column=args.group_column,
         test_size=args.test_size,
         validation_size=args.validation_size,
-        seed=args.seed,
-        sample_rate=args.sample_rate,
-        cache_dir=args.cache_dir,
-        workers=args.workers,
         patience=args.patience,
-        class_weight=args.class_weight,
-        pooling=args.pooling,
-        statistics=args.clip_statistics,
         resume=args.resume,
-        verbose=0 if args.json or args.quiet else 2,
-        say=None if args.json else _print,
+        **_shared(args),
     )
     if args.json:
         _print(json.dumps(summary))
@@ -242,24 +250,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_cv(args: argparse.Namespace) -> int:
-    summary = cv_job(
-        args.data_dir,
-        folds=args.folds,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        groups=args.groups,
-        group_column=args.group_column,
-        seed=args.seed,
-        sample_rate=args.sample_rate,
-        cache_dir=args.cache_dir,
-        workers=args.workers,
-        class_weight=args.class_weight,
-        pooling=args.pooling,
-        statistics=args.clip_statistics,
-        verbose=0 if args.json or args.quiet else 2,
-        say=None if args.json else _print,
-    )
+    summary = cv_job(args.data_dir, folds=args.folds, **_shared(args))
     _print(json.dumps(summary) if args.json else cv_line(summary))
     return 0
 
