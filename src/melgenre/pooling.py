@@ -193,10 +193,8 @@ def embedding_model(model: keras.Model) -> keras.Model:
     The embedding of a window is the input of the model's last layer (for
     :class:`~melgenre.GenreCNN`, the features after the dense layer and dropout).
 
-    The same model gets the same embedding model back for as long as it lives: it
-    shares the model's layers, so it follows the model's training, and Keras traces its
-    predict function once rather than at every evaluation (many new tf.functions of one
-    code are what TensorFlow's "triggered tf.function retracing" warning is about).
+    One per model (it shares the model's layers, so it follows training): Keras traces
+    its predict function once, not at every evaluation (TensorFlow's retracing warning).
 
     Raises
     ------
