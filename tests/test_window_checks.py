@@ -215,3 +215,13 @@ def test_a_single_item_where_a_list_is_due_is_a_type_error() -> None:
         Predictor(
             preprocessing=Preprocessing(FEAT), model=tiny_model(), labels="abc"
         )  # three letters, three outputs
+
+
+def test_windows_in_several_batches_trace_the_model_once() -> None:
+    """A short last batch is padded: one shape a model, so Keras traces it once."""
+    model = tiny_model()
+    trainer = Trainer(model, verbose=0)
+    x = np.random.default_rng(0).random((10, *FEAT.output_shape), dtype=np.float32)
+    batched = trainer.predict_proba(x, batch_size=4)  # 4 + 4 + 2 windows
+    np.testing.assert_allclose(batched, np.asarray(model(x, training=False)), rtol=1e-5, atol=1e-6)
+    assert model.predict_function.experimental_get_tracing_count() == 1

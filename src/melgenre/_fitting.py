@@ -176,12 +176,26 @@ def predict_in_batches(model: keras.Model, x: Any, step: int, strategy: Any) -> 
             output_signature=tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.float32),
         )
         return np.asarray(model.predict(shard_by_data(batches), verbose=0), dtype=np.float32)
-    outputs = [
-        np.asarray(model.predict_on_batch(np.asarray(x[i : i + step])), dtype=np.float32)
-        for i in range(0, len(x), step)
-    ]
-    n_classes = int(model.output_shape[-1])
-    return np.concatenate(outputs) if outputs else np.zeros((0, n_classes), np.float32)
+    if len(x) == 0:
+        return np.zeros((0, int(model.output_shape[-1])), np.float32)
+    if len(x) <= step:  # one call: nothing to pad for
+        return np.asarray(model.predict_on_batch(np.asarray(x)), dtype=np.float32)
+    return np.concatenate(
+        [_predict_padded(model, np.asarray(x[i : i + step]), step) for i in range(0, len(x), step)]
+    )
+
+
+def _predict_padded(model: keras.Model, batch: FloatArray, step: int) -> FloatArray:
+    """``model``'s answer for ``batch``, a short last batch padded to ``step`` windows.
+
+    Every call then has one shape, so Keras traces its predict function once a
+    model rather than twice (and TensorFlow does not warn of retracing in a loop
+    over many models, as cross-validation is).
+    """
+    n = len(batch)
+    if n < step:
+        batch = np.concatenate([batch, np.zeros((step - n, *batch.shape[1:]), batch.dtype)])
+    return np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:n]
 
 
 def early_stopper(
