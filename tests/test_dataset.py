@@ -207,43 +207,6 @@ def test_groups_stay_together(tree: Path) -> None:
         assert train.class_counts() == test.class_counts() == {"hum": 3, "noise": 3, "whistle": 3}
 
 
-def test_identical_files_stay_together_and_are_reported(
-    tree: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    source = tree / "noise" / "noise0.wav"
-    (tree / "noise" / "dup.wav").write_bytes(source.read_bytes())
-    (tree / "hum" / "mislabelled.wav").write_bytes(source.read_bytes())
-    ds = FolderDataset(tree)
-    assert ds.duplicates() == [
-        sorted([source, tree / "noise" / "dup.wav", tree / "hum" / "mislabelled.wav"])
-    ]
-    with caplog.at_level(logging.WARNING, logger="melgenre"):
-        for seed in range(10):
-            train, _, test = ds.split(test_size=0.3, seed=seed)[:]
-            trio = {source, tree / "noise" / "dup.wav", tree / "hum" / "mislabelled.wav"}
-            assert trio <= set(train.paths) or trio <= set(test.paths)
-    assert "Found 1 group of byte-identical files (3 files)" in caplog.text
-    assert "Identical files carry different labels" in caplog.text
-
-
-def test_a_large_group_of_copies_is_named_in_a_few_files(
-    tree: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    source = tree / "noise" / "noise0.wav"
-    for i in range(8):  # a folder copied over and over, and one copy filed under "whistle"
-        (tree / "noise" / f"copy{i}.wav").write_bytes(source.read_bytes())
-    (tree / "whistle" / "zz-stray.wav").write_bytes(source.read_bytes())
-    with caplog.at_level(logging.WARNING, logger="melgenre.data"):
-        FolderDataset(tree).split(test_size=0.3, seed=0)
-    found, conflict = (r.getMessage() for r in caplog.records[:2])
-    assert found.startswith("Found 1 group of byte-identical files (10 files), e.g. ")
-    assert found.count(".wav") == 5  # five named, the rest counted
-    assert "(and 5 more); each group is kept on one side" in found
-    assert conflict.startswith("Identical files carry different labels: ")
-    assert f"{tree / 'whistle' / 'zz-stray.wav'} (whistle)" in conflict  # the conflict shows
-    assert conflict.endswith("(and 5 more)")
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

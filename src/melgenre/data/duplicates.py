@@ -25,7 +25,7 @@ def identical_groups(paths: Iterable[Path]) -> list[list[Path]]:
     """Groups (two or more files each, sorted) of ``paths`` whose bytes are identical.
 
     Only files whose size equals another file's size are hashed; files that
-    cannot be read are left out (extraction reports them).
+    cannot be read, and empty files, are left out (extraction reports them).
 
     Examples
     --------
@@ -39,9 +39,11 @@ def identical_groups(paths: Iterable[Path]) -> list[list[Path]]:
     by_size: dict[int, list[Path]] = defaultdict(list)
     for path in dict.fromkeys(paths):
         try:
-            by_size[path.stat().st_size].append(path)
+            size = path.stat().st_size
         except OSError:
             continue
+        if size:  # an empty file is no recording (extraction reports it), nor a copy of one
+            by_size[size].append(path)
     by_digest: dict[str, list[Path]] = defaultdict(list)
     for same_size in by_size.values():
         if len(same_size) < 2:

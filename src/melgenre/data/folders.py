@@ -213,7 +213,8 @@ class FolderDataset(PublishedSplits, CrossValidation):
     def duplicates(self) -> list[list[Path]]:
         """Groups of files whose bytes are identical (each group sorted, at least two files).
 
-        :meth:`split` keeps each group on one side.
+        :meth:`split` keeps each group on one side. Empty files are in no group:
+        they hold no recording (feature extraction reports them as unreadable).
         """
         return identical_groups(self.paths)
 
