@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from class_tree import class_tree
 from melgenre import FolderDataset
+from melgenre._files import file_digest
 from melgenre.data.duplicates import identical_groups
 
 
@@ -70,3 +72,39 @@ def test_empty_files_are_not_copies_of_each_other(
     assert "Found 1 group of byte-identical files (2 files)" in caplog.text
     assert "empty.wav" not in caplog.text
     assert "different labels" not in caplog.text
+
+
+def test_same_size_files_are_told_apart_without_hashing_them_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Equal-length recordings (one size) are compared at a few places before whole hashes."""
+    import melgenre.data.duplicates as duplicates
+
+    size = 10 * duplicates.PROBE_BYTES
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"clip{i}.wav")
+        paths[-1].write_bytes(rng.bytes(size))
+    copy = tmp_path / "copy.wav"
+    copy.write_bytes(paths[0].read_bytes())
+    silent_ends = [tmp_path / "a.wav", tmp_path / "b.wav"]  # zeros but for the middle
+    for path, value in zip(silent_ends, (1, 2), strict=True):
+        data = bytearray(size)
+        data[size // 2] = value
+        path.write_bytes(bytes(data))
+    unlike = tmp_path / "unlike.wav"  # clip1 but for one byte between the probes
+    data = bytearray(paths[1].read_bytes())
+    data[size // 4] ^= 0xFF
+    unlike.write_bytes(bytes(data))
+    hashed: list[Path] = []
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return file_digest(path)
+
+    monkeypatch.setattr(duplicates, "content_digest", counting)
+    found = identical_groups([*paths, copy, *silent_ends, unlike])
+    assert found == [sorted([paths[0], copy])]
+    # only the files alike at the probes are read whole: the copy, and clip1 with its twin
+    assert sorted(hashed) == sorted([paths[0], copy, paths[1], unlike])
