@@ -99,3 +99,73 @@ def test_parallel_extraction_is_safe_after_tensorflow_is_imported(
     out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "windows" in out.stdout
+
+
+def damaged_mp3(path: Path) -> Path:
+    """A 5 s MP3 with eight bytes overwritten mid-stream: it decodes, with decoder notes."""
+    import random
+
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(5 * 22050) / 22050
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 440 * t), 22050, format="MP3")
+    data = bytearray(path.read_bytes())
+    rng = random.Random(0)
+    at = rng.randrange(2000, len(data) - 100)
+    data[at : at + 8] = bytes(rng.randrange(256) for _ in range(8))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_workers_report_damaged_mp3_files_instead_of_printing_the_decoders_notes(
+    tree: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from melgenre import AudioLoader
+
+    damaged = damaged_mp3(tree / "hum" / "damaged.mp3")
+    AudioLoader().load(damaged)  # decodes whole, with libmpg123's notes on descriptor 2
+    assert "libmpg123" in capfd.readouterr().err
+    script = textwrap.dedent(
+        f"""
+        from melgenre import FolderDataset, MelFeaturizer
+
+        if __name__ == "__main__":
+            feat = MelFeaturizer(**{FEAT.get_config()!r})
+            fs = FolderDataset({str(tree)!r}).features(feat, workers=2, progress=False)
+            print("files", fs.n_files)
+        """
+    )
+    path = tmp_path / "extract.py"
+    path.write_text(script)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "19"  # the damaged file is used
+    assert "libmpg123" not in out.stderr, out.stderr
+    assert "Note: " not in out.stderr, out.stderr
+    assert (
+        f"1 of 19 files hold damaged data that the decoder skipped (e.g. corrupt MP3 frames): "
+        f"{damaged}." in out.stderr
+    )
+
+
+def test_decoder_notes_are_captured_only_where_allowed(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from melgenre import _stderr
+
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)  # a real stream on descriptor 2
+
+    lines = b"Note: Trying to resync...\n[src/libmpg123/layer3.c:1804] error: x\nother\n"
+    with _stderr.decoder_notes() as notes:  # this process has threads: nothing captured
+        os.write(2, lines)
+    assert notes == []
+    assert capfd.readouterr().err == lines.decode()
+    monkeypatch.setattr(_stderr, "_capture_decoder_notes", True)  # as in a worker
+    with _stderr.decoder_notes() as notes:
+        os.write(2, lines)
+    assert notes == ["Note: Trying to resync...", "[src/libmpg123/layer3.c:1804] error: x"]
+    sys.stderr.flush()
+    assert capfd.readouterr().err == "other\n"  # the rest written back

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from melgenre._stderr import decoder_notes
 from melgenre._typing import FloatArray
 from melgenre.cache import FeatureCache
 from melgenre.errors import CacheError, MelgenreError
@@ -40,21 +41,24 @@ class Extracted:
     """A file's windows and chroma (:meth:`Preprocessing.chroma`), computed and sent back.
 
     ``silent``: no sample of the decoded audio rises above
-    :data:`melgenre.prediction.SILENT_PEAK`.
+    :data:`melgenre.prediction.SILENT_PEAK`. ``damaged``: the decoder reported damaged
+    data that it skipped (:func:`melgenre._stderr.decoder_notes`; only in melgenre's
+    own worker processes).
     """
 
     index: int
     windows: FloatArray
     chroma: FloatArray
     silent: bool = False
+    damaged: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Stored:
     """A file's windows and chroma are in the cache under ``digest`` (``cached``: already).
 
-    ``silent`` as for :class:`Extracted`; ``False`` for what was cached already (the
-    audio was not decoded again).
+    ``silent`` and ``damaged`` as for :class:`Extracted`; ``False`` for what was cached
+    already (the audio was not decoded again).
     """
 
     index: int
@@ -63,6 +67,7 @@ class Stored:
     cached: bool
     n_chroma: int
     silent: bool = False
+    damaged: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +115,7 @@ def extract_files(
                         Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
                     )
                     continue
-            windows, chroma, silent = _features(prep, path)
+            windows, chroma, silent, damaged = _features(prep, path)
         except CacheError:
             raise
         except MelgenreError as exc:
@@ -121,22 +126,23 @@ def extract_files(
             outcomes.append(Failed(index, reason, type(exc).__name__, digest))
             continue
         if cache is None:
-            outcomes.append(Extracted(index, windows, chroma, silent))
+            outcomes.append(Extracted(index, windows, chroma, silent, damaged))
             continue
         assert digest is not None
         with _cache_at_fault(cache):
             cache.put(key, digest, windows, chroma)
-        outcomes.append(Stored(index, len(windows), digest, False, len(chroma), silent))
+        outcomes.append(Stored(index, len(windows), digest, False, len(chroma), silent, damaged))
     return outcomes
 
 
-def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray, bool]:
-    """A file's windows and chroma, from one decoding, and whether it is silent."""
+def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray, bool, bool]:
+    """A file's windows and chroma, from one decoding; whether it is silent, and damaged."""
     from melgenre.prediction import SILENT_PEAK
 
-    audio = prep.load(path)
+    with decoder_notes() as notes:
+        audio = prep.load(path)
     silent = float(np.max(np.abs(audio.samples), initial=0.0)) < SILENT_PEAK
-    return prep.transform(audio), prep.chroma(audio), silent
+    return prep.transform(audio), prep.chroma(audio), silent, bool(notes)
 
 
 @contextlib.contextmanager

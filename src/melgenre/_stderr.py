@@ -7,6 +7,11 @@ interpreter announces its XNNPACK delegate when it first runs; to a newcomer the
 failures. :func:`quietly` runs a block with descriptor 2 captured, drops those lines and
 writes anything else back, so real errors still show. No TensorFlow import here: the TFLite
 runner may run on ``ai_edge_litert`` alone.
+
+libmpg123, which libsndfile decodes MP3 with, prints "Note: Illegal Audio-MPEG-Header ..."
+and "[src/libmpg123/layer3.c:...] error: ..." for each damaged frame it skips.
+:func:`decoder_notes` keeps them off standard error and hands them to the caller, in the
+processes where capturing descriptor 2 is safe (:func:`capture_decoder_notes`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 
-__all__ = ["STARTUP_NOISE", "captured_stderr", "quietly"]
+__all__ = [
+    "DECODER_NOTES",
+    "STARTUP_NOISE",
+    "capture_decoder_notes",
+    "captured_stderr",
+    "decoder_notes",
+    "quietly",
+]
 
 #: Lines TensorFlow prints while starting on a machine without a GPU, and TFLite's notice.
 STARTUP_NOISE = re.compile(
@@ -72,3 +84,47 @@ def quietly() -> Iterator[None]:
         kept = [line for line in lines if line.strip() and not STARTUP_NOISE.search(line)]
         if kept:
             sys.stderr.write("\n".join(kept) + "\n")
+
+
+#: What libmpg123 prints about a damaged MP3 stream: its errors (prefixed with their
+#: source file) and its notes on resyncing. Any other line is written back.
+DECODER_NOTES = re.compile(
+    r"^\[[^\]]*libmpg123/|^Note: (Illegal Audio-MPEG-Header|Trying to resync|Skipped \d+ bytes|"
+    r"Hit end of \(available\) data)"
+)
+
+_capture_decoder_notes = False
+
+
+def capture_decoder_notes() -> None:
+    """Let :func:`decoder_notes` capture in this process: one that decodes in one thread.
+
+    Descriptor 2 belongs to the whole process, so capturing it while another thread
+    decodes would swap the descriptors under that thread; melgenre's own extraction
+    workers (one file at a time) call this when they start, and nothing else does.
+    """
+    global _capture_decoder_notes
+    _capture_decoder_notes = True
+
+
+@contextlib.contextmanager
+def decoder_notes() -> Iterator[list[str]]:
+    """Run a decode with :data:`DECODER_NOTES` kept off standard error: yields them after it.
+
+    The list is filled when the block ends (with or without an error); lines of other
+    origin are written back to standard error. In a process that has not called
+    :func:`capture_decoder_notes` nothing is captured and the list stays empty.
+    """
+    notes: list[str] = []
+    if not _capture_decoder_notes:
+        yield notes
+        return
+    lines: list[str] = []
+    try:
+        with captured_stderr() as lines:
+            yield notes
+    finally:
+        other = [line for line in lines if line.strip() and not DECODER_NOTES.search(line)]
+        notes.extend(line for line in lines if DECODER_NOTES.search(line))
+        if other:
+            sys.stderr.write("\n".join(other) + "\n")

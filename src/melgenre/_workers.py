@@ -2,7 +2,8 @@
 
 Workers are forked from a forkserver (safe after TensorFlow started its threads,
 unlike a plain fork) that imported the per-file code once (:data:`_PRELOAD`), and
-keep the memory they free for the next file (glibc's ``mallopt``).
+keep the memory they free for the next file (glibc's ``mallopt``). What the MP3 decoder
+prints about a damaged file is captured in a worker and reported with the file.
 
 A worker started by ``multiprocessing`` imports the user's main script again (as
 ``__mp_main__``), for whatever was pickled from it. A script that begins ``from
@@ -69,7 +70,7 @@ def process_pool(workers: int, *, import_main: bool = True) -> cf.ProcessPoolExe
         context = multiprocessing.get_context("spawn")
         context = context if import_main else _SpawnWithoutMain()
     return cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_keep_freed_memory
+        max_workers=workers, mp_context=context, initializer=_start_worker
     )
 
 
@@ -116,6 +117,19 @@ class _SpawnWithoutMain(multiprocessing.context.SpawnContext):
     """The spawn context, its workers started without the main script."""
 
     Process = _SpawnProcessWithoutMain
+
+
+def _start_worker() -> None:
+    """Prepare a worker process: its allocator, and the MP3 decoder's notes captured.
+
+    A worker decodes one file at a time, so libmpg123's notes on a damaged MP3 can be
+    taken off standard error (:func:`melgenre._stderr.capture_decoder_notes`) and
+    reported with the file.
+    """
+    from melgenre._stderr import capture_decoder_notes
+
+    capture_decoder_notes()
+    _keep_freed_memory()
 
 
 def _keep_freed_memory() -> None:

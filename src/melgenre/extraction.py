@@ -125,6 +125,7 @@ def extract_features(
             "Skipped %d of %d files; see FeatureSet.failures.", len(failures), len(outcomes)
         )
     _remark_silence([paths[o.index] for o in ok if o.silent], len(outcomes))
+    _remark_damage([paths[o.index] for o in ok if o.damaged], len(outcomes))
     counts = [len(o.windows) if isinstance(o, Extracted) else o.n_windows for o in ok]
     chroma_counts = [len(o.chroma) if isinstance(o, Extracted) else o.n_chroma for o in ok]
     files_ok = [o.index for o in ok]
@@ -202,6 +203,20 @@ def _remark_silence(silent: list[str], n_files: int) -> None:
         len(silent),
         n_files,
         some_of(silent),
+    )
+
+
+def _remark_damage(damaged: list[str], n_files: int) -> None:
+    """One warning naming the files decoded past damaged data (the workers' decoder notes)."""
+    if not damaged:
+        return
+    logger.warning(
+        "%d of %d files hold damaged data that the decoder skipped (e.g. corrupt MP3 "
+        "frames): %s. Their windows hold what could be decoded; re-encode or replace them "
+        "if they matter.",
+        len(damaged),
+        n_files,
+        some_of(damaged),
     )
 
 
