@@ -7,6 +7,7 @@ import concurrent.futures as cf
 import dataclasses
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -74,26 +75,31 @@ def test_bad_files_are_skipped_and_reported(tree: Path, tmp_path: Path) -> None:
     assert fs.paths.index(str(tree / "hum" / "broken.wav")) not in fs.groups
 
 
-def test_silent_files_are_named_once_when_extracted(
+def test_silent_files_are_named_whether_decoded_or_cached(
     tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     write(tree / "hum" / "blank.wav", np.zeros(SR, np.float32))  # a failed render, say
     write(tree / "noise" / "faint.wav", 1e-3 * tone(frequency=300.0, duration=1.0, sample_rate=SR))
     ds = FolderDataset(tree)
-    for cache in (None, tmp_path / "cache"):
+    cache = tmp_path / "cache"
+
+    def said(workers: int, cache_dir: Path | None) -> list[str]:
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="melgenre.extraction"):
-            fs = ds.features(FEAT, workers=2, progress=False, cache_dir=cache)
-        said = [r.getMessage() for r in caplog.records if "silent" in r.getMessage()]
-        assert said == [
-            f"1 of 20 files are silent (no sample above -90 dBFS): {tree / 'hum' / 'blank.wav'}. "
-            "A model learns them as their folder's class; remove them unless silence is one "
-            "of your classes."
-        ]
+            fs = ds.features(FEAT, workers=workers, progress=False, cache_dir=cache_dir)
         assert fs.n_files == 20  # kept: a class of silence is a real use
-    caplog.clear()
-    ds.features(FEAT, workers=1, progress=False, cache_dir=tmp_path / "cache")  # from the cache
-    assert not [r for r in caplog.records if "silent" in r.getMessage()]
+        return [r.getMessage() for r in caplog.records if "silent" in r.getMessage()]
+
+    expected = [
+        f"1 of 20 files are silent (no sample above -90 dBFS): {tree / 'hum' / 'blank.wav'}. "
+        "A model learns them as their folder's class; remove them unless silence is one "
+        "of your classes."
+    ]
+    assert said(2, None) == expected
+    assert said(2, cache) == expected  # decoded into the cache
+    assert said(1, cache) == expected  # the cached set: nothing decoded again
+    shutil.rmtree(cache / "sets")
+    assert said(1, cache) == expected  # the cached entries alone
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -374,3 +380,16 @@ def test_a_set_is_joined_from_entry_bytes_and_a_vanished_entry_is_recomputed(
     )
     assert x.shape == (3, 4, 3, 1)
     assert not x.any()
+
+
+def test_an_entry_keeps_its_remarks_and_older_entries_have_none(tmp_path: Path) -> None:
+    from melgenre.cache import FeatureCache
+
+    cache = FeatureCache(tmp_path)
+    windows = np.zeros((1, 4, 3, 1), np.float32)
+    cache.put("k", "quiet", windows, remarks=["silent", "damaged"])
+    cache.put("k", "plain", windows)  # as every entry before remarks
+    assert cache.get_remarks("k", "quiet") == ("silent", "damaged")
+    assert cache.get_remarks("k", "plain") == ()
+    assert cache.get_remarks("k", "absent") == ()
+    np.testing.assert_array_equal(cache.get("k", "quiet"), windows)

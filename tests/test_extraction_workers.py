@@ -132,21 +132,26 @@ def test_workers_report_damaged_mp3_files_instead_of_printing_the_decoders_notes
 
         if __name__ == "__main__":
             feat = MelFeaturizer(**{FEAT.get_config()!r})
-            fs = FolderDataset({str(tree)!r}).features(feat, workers=2, progress=False)
+            fs = FolderDataset({str(tree)!r}).features(
+                feat, workers=2, progress=False, cache_dir={str(tmp_path / "cache")!r}
+            )
             print("files", fs.n_files)
         """
     )
     path = tmp_path / "extract.py"
     path.write_text(script)
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-1] == "19"  # the damaged file is used
-    assert "libmpg123" not in out.stderr, out.stderr
-    assert "Note: " not in out.stderr, out.stderr
-    assert (
-        f"1 of 19 files hold damaged data that the decoder skipped (e.g. corrupt MP3 frames): "
-        f"{damaged}." in out.stderr
-    )
+    for _ in ("decoded", "from the cache"):
+        out = subprocess.run(
+            [sys.executable, str(path)], capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split()[-1] == "19"  # the damaged file is used
+        assert "libmpg123" not in out.stderr, out.stderr
+        assert "Note: " not in out.stderr, out.stderr
+        assert (
+            f"1 of 19 files hold damaged data that the decoder skipped (e.g. corrupt MP3 "
+            f"frames): {damaged}." in out.stderr
+        )
 
 
 def test_decoder_notes_are_captured_only_where_allowed(

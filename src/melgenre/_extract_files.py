@@ -57,8 +57,8 @@ class Extracted:
 class Stored:
     """A file's windows and chroma are in the cache under ``digest`` (``cached``: already).
 
-    ``silent`` and ``damaged`` as for :class:`Extracted`; ``False`` for what was cached
-    already (the audio was not decoded again).
+    ``silent`` and ``damaged`` as for :class:`Extracted`; for what was cached already
+    (``cached``), as stored with the entry when the file was decoded.
     """
 
     index: int
@@ -111,8 +111,18 @@ def extract_files(
                 with _cache_at_fault(cache):
                     hit = cache.get_entry(key, digest, shape=prep.output_shape)
                 if hit is not None and (chroma := hit[1]) is not None:
+                    with _cache_at_fault(cache):
+                        remarks = cache.get_remarks(key, digest)
                     outcomes.append(
-                        Stored(index, len(hit[0]), digest, cached=True, n_chroma=len(chroma))
+                        Stored(
+                            index,
+                            len(hit[0]),
+                            digest,
+                            cached=True,
+                            n_chroma=len(chroma),
+                            silent="silent" in remarks,
+                            damaged="damaged" in remarks,
+                        )
                     )
                     continue
             windows, chroma, silent, damaged = _features(prep, path)
@@ -129,8 +139,9 @@ def extract_files(
             outcomes.append(Extracted(index, windows, chroma, silent, damaged))
             continue
         assert digest is not None
+        noted = [name for name, flag in (("silent", silent), ("damaged", damaged)) if flag]
         with _cache_at_fault(cache):
-            cache.put(key, digest, windows, chroma)
+            cache.put(key, digest, windows, chroma, remarks=noted)
         outcomes.append(Stored(index, len(windows), digest, False, len(chroma), silent, damaged))
     return outcomes
 

@@ -9,12 +9,13 @@ preprocessing parameter or a custom loader's or featurizer's code, misses.
 Every on-disk format of the cache lives here. Layout::
 
     cache_dir/
-      features/<preprocessing key>/<content hash>.npz   one entry per file: windows, chroma
+      features/<preprocessing key>/<content hash>.npz   one entry per file: windows, chroma,
+                                                        remarks (silent, damaged)
       hashes/<path key>.json                            content-hash memo (size, times)
       sets/<set key>.npy                                consolidated windows of a FeatureSet
       sets/<set key>.chroma.npy                         consolidated chroma frames of its files
       sets/<set key>.json                               its metadata: files, window and chroma
-                                                        frame counts, failures
+                                                        frame counts, failures, remarks
       reports/<set key>.json                            files that failed, and why
 
 Entries are written to a temporary file and renamed into place, so readers
@@ -40,7 +41,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,17 +164,39 @@ class FeatureCache:
         return windows, chroma
 
     def put(
-        self, key: str, digest: str, windows: FloatArray, chroma: FloatArray | None = None
+        self,
+        key: str,
+        digest: str,
+        windows: FloatArray,
+        chroma: FloatArray | None = None,
+        *,
+        remarks: Sequence[str] = (),
     ) -> Path:
-        """Store ``windows`` (and the file's ``(frames, 12)`` chroma) atomically: its path."""
+        """Store ``windows`` (and the file's ``(frames, 12)`` chroma) atomically: its path.
+
+        ``remarks``: what extraction noticed in the audio (``"silent"``, ``"damaged"``),
+        for :meth:`get_remarks`: a cached file is reported as when it was decoded.
+        """
         path = self.entry_path(key, digest)
         buffer = io.BytesIO()
         arrays = {"windows": np.ascontiguousarray(windows, dtype=np.float32)}
         if chroma is not None:
             arrays["chroma"] = np.ascontiguousarray(chroma, dtype=np.float32)
+        if remarks:
+            arrays["remarks"] = np.array(list(remarks), dtype=str)
         np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
         atomic_write(path, buffer.getvalue())
         return path
+
+    def get_remarks(self, key: str, digest: str) -> tuple[str, ...]:
+        """The remarks stored with an entry by :meth:`put` (none for a missing entry)."""
+        try:
+            with np.load(self.entry_path(key, digest), allow_pickle=False) as archive:
+                if "remarks" not in archive.files:
+                    return ()
+                return tuple(str(r) for r in archive["remarks"].tolist())
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return ()  # a damaged entry is discarded by get_entry
 
     def _discard(self, path: Path, reason: str) -> None:
         logger.warning("Ignoring damaged cache entry %s (%s); recomputing it.", path, reason)
@@ -245,6 +268,7 @@ class FeatureCache:
                 report_path=meta.get("report_path"),
                 chroma=chroma,
                 chroma_counts=chroma_counts,
+                remarks={str(k): [int(i) for i in v] for k, v in meta.get("remarks", {}).items()},
             )
         except FileNotFoundError:
             return None
@@ -304,7 +328,8 @@ class FeatureCache:
         (``os.copy_file_range``), without a pass through Python: the entries were
         checked (CRC) or written by the extraction that calls this.
         """
-        return self._join(self.set_path(name), key, "windows", entries, shape, recompute)
+        sources = [(self.entry_path(key, digest), n) for digest, n in entries]
+        return join_members(self.set_path(name), sources, "windows", shape, recompute)
 
     def write_chroma(
         self,
@@ -319,20 +344,8 @@ class FeatureCache:
         ``entries`` are ``(digest, n_frames)``; ``recompute(i)`` gives entry ``i``'s chroma
         when it is missing or not of that length.
         """
-        return self._join(self.chroma_path(name), key, "chroma", entries, (12,), recompute)
-
-    def _join(
-        self,
-        target: Path,
-        key: str,
-        member: str,
-        entries: Sequence[tuple[str, int]],
-        shape: tuple[int, ...],
-        recompute: Callable[[int], FloatArray],
-    ) -> FloatArray:
-        """Join the entries' ``member`` arrays into the ``.npy`` file ``target``; memory-map it."""
         sources = [(self.entry_path(key, digest), n) for digest, n in entries]
-        return join_members(target, sources, member, shape, recompute)
+        return join_members(self.chroma_path(name), sources, "chroma", (12,), recompute)
 
     def write_set_record(
         self,
@@ -344,11 +357,13 @@ class FeatureCache:
         counts: Sequence[int],
         failures: Sequence[dict[str, str]],
         chroma_counts: Sequence[int] | None = None,
+        remarks: Mapping[str, Sequence[int]] | None = None,
     ) -> str:
         """Write the set's failure report and metadata (atomically); return the report's path.
 
         ``chroma_counts``: each file's chroma frames, for a set written with
-        :meth:`write_chroma`.
+        :meth:`write_chroma`. ``remarks``: indices into ``paths`` of the files with each
+        remark (see :meth:`put`).
         """
         report = self.write_report(
             name,
@@ -366,6 +381,7 @@ class FeatureCache:
             "failures": list(failures),
             "report_path": str(report),
             **({} if chroma_counts is None else {"chroma_counts": list(chroma_counts)}),
+            "remarks": {remark: list(where) for remark, where in (remarks or {}).items()},
         }
         atomic_write(self.set_path(name).with_suffix(".json"), json.dumps(meta))
         return str(report)
@@ -383,3 +399,4 @@ class StoredSet:
     report_path: str | None
     chroma: FloatArray | None = None
     chroma_counts: IntArray | None = None
+    remarks: dict[str, list[int]] = dataclasses.field(default_factory=dict)

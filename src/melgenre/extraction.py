@@ -76,16 +76,19 @@ def extract_features(
             ) from exc
     digests: list[str | None] = [None] * len(paths)
 
-    def cached_set() -> FeatureSet | None:
-        """The consolidated set of these contents, when every digest is known and it exists."""
+    def cached_set(remark: bool) -> FeatureSet | None:
+        """The consolidated set of these contents, when every digest is known and it exists.
+
+        ``remark``: repeat the warnings its files drew when they were decoded.
+        """
         if cache is None or (set_key := _set_key(cache, preprocessing, digests)) is None:
             return None
-        return _reuse(cache, set_key, dataset, preprocessing, paths)
+        return _reuse(cache, set_key, dataset, preprocessing, paths, remark=remark)
 
     if cache is not None:
         # Digests remembered from earlier runs find a cached set without reading a file.
         digests = [_remembered_or_none(cache, path) for path in paths]
-        if (reused := cached_set()) is not None:
+        if (reused := cached_set(remark=True)) is not None:
             return reused
     root = str(cache.root) if cache is not None else None
     task = ExtractionTask(preprocessing, root, preprocessing.cache_key)
@@ -124,8 +127,11 @@ def extract_features(
         logger.warning(
             "Skipped %d of %d files; see FeatureSet.failures.", len(failures), len(outcomes)
         )
-    _remark_silence([paths[o.index] for o in ok if o.silent], len(outcomes))
-    _remark_damage([paths[o.index] for o in ok if o.damaged], len(outcomes))
+    remarks = {
+        "silent": [o.index for o in ok if o.silent],
+        "damaged": [o.index for o in ok if o.damaged],
+    }
+    _remark(remarks, paths)
     counts = [len(o.windows) if isinstance(o, Extracted) else o.n_windows for o in ok]
     chroma_counts = [len(o.chroma) if isinstance(o, Extracted) else o.n_chroma for o in ok]
     files_ok = [o.index for o in ok]
@@ -136,7 +142,7 @@ def extract_features(
         both = (chroma, chroma_counts)
         return _featureset(dataset, x, files_ok, counts, paths, failures, None, both, preprocessing)
     digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
-    if (reused := cached_set()) is not None:  # the same contents, reached by other paths
+    if (reused := cached_set(remark=False)) is not None:  # the same contents, other paths
         return reused
     stored = [o for o in ok if isinstance(o, Stored)]
     name = _set_key(cache, preprocessing, digests) or "unkeyed"
@@ -161,6 +167,7 @@ def extract_features(
         counts=counts,
         failures=[f.to_dict() for f in failures],
         chroma_counts=chroma_counts,
+        remarks=remarks,
     )
     both = (chroma, chroma_counts)
     return _featureset(dataset, x, files_ok, counts, paths, failures, report, both, preprocessing)
@@ -193,31 +200,22 @@ def _main_defined(preprocessing: Preprocessing) -> str:
     return ", ".join(names) or "Something the preprocessing holds"
 
 
-def _remark_silence(silent: list[str], n_files: int) -> None:
-    """One warning naming the silent files (a model would learn silence as their class)."""
-    if not silent:
-        return
-    logger.warning(
-        "%d of %d files are silent (no sample above -90 dBFS): %s. A model learns them as "
-        "their folder's class; remove them unless silence is one of your classes.",
-        len(silent),
-        n_files,
-        some_of(silent),
-    )
+#: The warning about the files with each remark (see :meth:`FeatureCache.put
+#: <melgenre.cache.FeatureCache.put>`): their number, all files', a few names.
+_REMARKS = {
+    "silent": "%d of %d files are silent (no sample above -90 dBFS): %s. A model learns them "
+    "as their folder's class; remove them unless silence is one of your classes.",
+    "damaged": "%d of %d files hold damaged data that the decoder skipped (e.g. corrupt MP3 "
+    "frames): %s. Their windows hold what could be decoded; re-encode or replace them if "
+    "they matter.",
+}
 
 
-def _remark_damage(damaged: list[str], n_files: int) -> None:
-    """One warning naming the files decoded past damaged data (the workers' decoder notes)."""
-    if not damaged:
-        return
-    logger.warning(
-        "%d of %d files hold damaged data that the decoder skipped (e.g. corrupt MP3 "
-        "frames): %s. Their windows hold what could be decoded; re-encode or replace them "
-        "if they matter.",
-        len(damaged),
-        n_files,
-        some_of(damaged),
-    )
+def _remark(remarks: dict[str, list[int]], paths: Sequence[str]) -> None:
+    """One warning a remark that files drew (``remarks``: indices into ``paths``)."""
+    for remark, message in _REMARKS.items():
+        if named := [paths[i] for i in remarks.get(remark, [])]:
+            logger.warning(message, len(named), len(paths), some_of(named))
 
 
 def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:
@@ -243,8 +241,13 @@ def _reuse(
     dataset: FolderDataset,
     preprocessing: Preprocessing,
     paths: list[str],
+    *,
+    remark: bool,
 ) -> FeatureSet | None:
-    """The cached set of these files' contents, its failures named by today's paths."""
+    """The cached set of these files' contents, its failures named by today's paths.
+
+    ``remark``: warn about its silent and damaged files, as their extraction did.
+    """
     stored = cache.read_set(set_key, shape=preprocessing.output_shape, n_paths=len(paths))
     if stored is None:
         return None
@@ -271,7 +274,10 @@ def _reuse(
             counts=stored.counts.tolist(),
             failures=[f.to_dict() for f in failures],
             chroma_counts=chroma_counts,
+            remarks=stored.remarks,
         )
+    if remark:
+        _remark(stored.remarks, paths)
     files, counts = stored.files.tolist(), stored.counts.tolist()
     both = (stored.chroma, chroma_counts)
     return _featureset(

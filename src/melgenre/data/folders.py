@@ -213,8 +213,7 @@ class FolderDataset(PublishedSplits, CrossValidation):
     def duplicates(self) -> list[list[Path]]:
         """Groups of files whose bytes are identical (each group sorted, at least two files).
 
-        :meth:`split` keeps each group on one side. Empty files are in no group:
-        they hold no recording (feature extraction reports them as unreadable).
+        :meth:`split` keeps each group on one side. Empty files (no recording) are in none.
         """
         return identical_groups(self.paths)
 
@@ -354,7 +353,7 @@ class FolderDataset(PublishedSplits, CrossValidation):
         ``if __name__ == "__main__":`` (or pass ``workers=1``).
 
         Unreadable files are skipped (or raise: ``on_error="raise"``) and logged; silent
-        ones are kept (silence can be a class) and named in a warning when first extracted.
+        and damaged ones are kept (silence can be a class) and named in a warning.
 
         Parameters
         ----------
