@@ -24,7 +24,15 @@ from melgenre.errors import CacheError, MelgenreError
 if TYPE_CHECKING:
     from melgenre.preprocessing import Preprocessing
 
-__all__ = ["Extracted", "ExtractionTask", "Failed", "Outcome", "Stored", "extract_files"]
+__all__ = [
+    "Extracted",
+    "ExtractionTask",
+    "Failed",
+    "Outcome",
+    "Stored",
+    "entry_remarks",
+    "extract_files",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,11 +147,15 @@ def extract_files(
             outcomes.append(Extracted(index, windows, chroma, silent, damaged))
             continue
         assert digest is not None
-        noted = [name for name, flag in (("silent", silent), ("damaged", damaged)) if flag]
         with _cache_at_fault(cache):
-            cache.put(key, digest, windows, chroma, remarks=noted)
+            cache.put(key, digest, windows, chroma, remarks=entry_remarks(silent, damaged))
         outcomes.append(Stored(index, len(windows), digest, False, len(chroma), silent, damaged))
     return outcomes
+
+
+def entry_remarks(silent: bool, damaged: bool) -> list[str]:
+    """The remarks a cache entry keeps (:meth:`melgenre.cache.FeatureCache.put`)."""
+    return [name for name, flag in (("silent", silent), ("damaged", damaged)) if flag]
 
 
 def _features(prep: Preprocessing, path: str) -> tuple[FloatArray, FloatArray, bool, bool]:

@@ -29,6 +29,7 @@ from melgenre._extract_files import (
     Failed,
     Outcome,
     Stored,
+    entry_remarks,
     extract_files,
 )
 from melgenre._typing import FloatArray, IntArray, PathLike
@@ -297,7 +298,8 @@ def _recompute(cache: FeatureCache, task: ExtractionTask, outcome: Stored, path:
         raise DatasetError(
             f"Cached features of {path!r} vanished and could not be recomputed: {reason}"
         )
-    cache.put(task.cache_key, outcome.digest, redo[0].windows, redo[0].chroma)
+    noted = entry_remarks(redo[0].silent, redo[0].damaged)
+    cache.put(task.cache_key, outcome.digest, redo[0].windows, redo[0].chroma, remarks=noted)
     return redo[0]
 
 
