@@ -52,9 +52,12 @@ def test_an_entry_keeps_its_remarks_and_older_entries_have_none(tmp_path: Path) 
     windows = np.zeros((1, 4, 3, 1), np.float32)
     cache.put("k", "quiet", windows, remarks=["silent", "damaged"])
     cache.put("k", "plain", windows)  # as every entry before remarks
-    assert cache.get_remarks("k", "quiet") == ("silent", "damaged")
-    assert cache.get_remarks("k", "plain") == ()
-    assert cache.get_remarks("k", "absent") == ()
+    quiet, plain = cache.read_entry("k", "quiet"), cache.read_entry("k", "plain")
+    assert quiet is not None
+    assert plain is not None
+    assert quiet[2] == ("silent", "damaged")
+    assert plain[2] == ()
+    assert cache.read_entry("k", "absent") is None
     np.testing.assert_array_equal(cache.get("k", "quiet"), windows)
 
 
@@ -75,4 +78,6 @@ def test_an_entry_recomputed_before_the_join_keeps_its_remark(
     fs = FolderDataset(tree).features(FEAT, workers=1, progress=False, cache_dir=tmp_path / "c")
     assert fs.n_files == 19
     key = Preprocessing(FEAT).cache_key
-    assert FeatureCache(tmp_path / "c").get_remarks(key, lost[0]) == ("silent",)
+    entry = FeatureCache(tmp_path / "c").read_entry(key, lost[0])
+    assert entry is not None
+    assert entry[2] == ("silent",)

@@ -117,10 +117,9 @@ def extract_files(
             if cache is not None:
                 assert digest is not None
                 with _cache_at_fault(cache):
-                    hit = cache.get_entry(key, digest, shape=prep.output_shape)
+                    hit = cache.read_entry(key, digest, shape=prep.output_shape)
                 if hit is not None and (chroma := hit[1]) is not None:
-                    with _cache_at_fault(cache):
-                        remarks = cache.get_remarks(key, digest)
+                    remarks = hit[2]
                     outcomes.append(
                         Stored(
                             index,

@@ -137,11 +137,20 @@ class FeatureCache:
         As :meth:`get`; a chroma that is not ``(frames, 12)`` float32 makes the entry
         damaged.
         """
+        entry = self.read_entry(key, digest, shape=shape)
+        return None if entry is None else entry[:2]
+
+    def read_entry(
+        self, key: str, digest: str, *, shape: tuple[int, ...] | None = None
+    ) -> tuple[FloatArray, FloatArray | None, tuple[str, ...]] | None:
+        """As :meth:`get_entry`, with the remarks stored by :meth:`put`, in one read."""
         path = self.entry_path(key, digest)
         try:
             with np.load(path, allow_pickle=False) as archive:
                 windows = archive["windows"]
                 chroma = archive["chroma"] if "chroma" in archive.files else None
+                stored = archive["remarks"] if "remarks" in archive.files else ()
+                remarks = tuple(str(remark) for remark in np.asarray(stored).tolist())
         except FileNotFoundError:
             return None
         except (NotADirectoryError, IsADirectoryError, PermissionError):
@@ -161,7 +170,7 @@ class FeatureCache:
         if chroma is not None and (chroma.dtype != np.float32 or chroma.shape[1:] != (12,)):
             self._discard(path, f"unexpected chroma {chroma.dtype}{chroma.shape}")
             return None
-        return windows, chroma
+        return windows, chroma, remarks
 
     def put(
         self,
@@ -175,7 +184,7 @@ class FeatureCache:
         """Store ``windows`` (and the file's ``(frames, 12)`` chroma) atomically: its path.
 
         ``remarks``: what extraction noticed in the audio (``"silent"``, ``"damaged"``),
-        for :meth:`get_remarks`: a cached file is reported as when it was decoded.
+        for :meth:`read_entry`: a cached file is reported as when it was decoded.
         """
         path = self.entry_path(key, digest)
         buffer = io.BytesIO()
@@ -187,16 +196,6 @@ class FeatureCache:
         np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
         atomic_write(path, buffer.getvalue())
         return path
-
-    def get_remarks(self, key: str, digest: str) -> tuple[str, ...]:
-        """The remarks stored with an entry by :meth:`put` (none for a missing entry)."""
-        try:
-            with np.load(self.entry_path(key, digest), allow_pickle=False) as archive:
-                if "remarks" not in archive.files:
-                    return ()
-                return tuple(str(r) for r in archive["remarks"].tolist())
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            return ()  # a damaged entry is discarded by get_entry
 
     def _discard(self, path: Path, reason: str) -> None:
         logger.warning("Ignoring damaged cache entry %s (%s); recomputing it.", path, reason)
