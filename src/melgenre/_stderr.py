@@ -76,12 +76,25 @@ def quietly() -> Iterator[None]:
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         yield
         return
+    with _kept_off(STARTUP_NOISE):
+        yield
+
+
+@contextlib.contextmanager
+def _kept_off(pattern: re.Pattern[str]) -> Iterator[list[str]]:
+    """Run a block with standard error captured: yields the lines matching ``pattern``.
+
+    The list is filled when the block ends (with or without an error); the other lines
+    are written back to standard error, so real errors still show.
+    """
+    matched: list[str] = []
     lines: list[str] = []
     try:
         with captured_stderr() as lines:
-            yield
-    finally:  # an error inside the block still gets its lines back
-        kept = [line for line in lines if line.strip() and not STARTUP_NOISE.search(line)]
+            yield matched
+    finally:
+        matched.extend(line for line in lines if pattern.search(line))
+        kept = [line for line in lines if line.strip() and not pattern.search(line)]
         if kept:
             sys.stderr.write("\n".join(kept) + "\n")
 
@@ -115,16 +128,8 @@ def decoder_notes() -> Iterator[list[str]]:
     origin are written back to standard error. In a process that has not called
     :func:`capture_decoder_notes` nothing is captured and the list stays empty.
     """
-    notes: list[str] = []
     if not _capture_decoder_notes:
-        yield notes
+        yield []
         return
-    lines: list[str] = []
-    try:
-        with captured_stderr() as lines:
-            yield notes
-    finally:
-        other = [line for line in lines if line.strip() and not DECODER_NOTES.search(line)]
-        notes.extend(line for line in lines if DECODER_NOTES.search(line))
-        if other:
-            sys.stderr.write("\n".join(other) + "\n")
+    with _kept_off(DECODER_NOTES) as notes:
+        yield notes
