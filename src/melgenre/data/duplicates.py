@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from melgenre._files import content_digest
@@ -41,46 +42,46 @@ def identical_groups(paths: Iterable[Path]) -> list[list[Path]]:
     >>> [[p.name for p in g] for g in identical_groups(sorted(root.iterdir()))]
     [['a', 'b']]
     """
-    by_size: dict[int, list[Path]] = defaultdict(list)
-    for path in dict.fromkeys(paths):
-        try:
-            size = path.stat().st_size
-        except OSError:
-            continue
-        if size:  # an empty file is no recording (extraction reports it), nor a copy of one
-            by_size[size].append(path)
-    by_probe: dict[tuple[int, str], list[Path]] = defaultdict(list)
-    for size, same_size in by_size.items():
-        if len(same_size) < 2:
-            continue
-        for path in same_size:
+    groups = [list(dict.fromkeys(paths))]
+    for key in (_size, _probe_digest, content_digest):
+        groups = _split_by(groups, key)
+    return sorted(sorted(group) for group in groups)
+
+
+def _split_by(groups: list[list[Path]], key: Callable[[Path], Hashable]) -> list[list[Path]]:
+    """Each group split by ``key``: the parts of two or more files.
+
+    A file whose key is ``None`` or cannot be read (an ``OSError``) is left out.
+    """
+    parts: dict[tuple[int, Hashable], list[Path]] = defaultdict(list)
+    for number, group in enumerate(groups):
+        for path in group:
             try:
-                by_probe[size, _probe_digest(path, size)].append(path)
+                value = key(path)
             except OSError:
                 continue
-    by_digest: dict[str, list[Path]] = defaultdict(list)
-    for alike in by_probe.values():
-        if len(alike) < 2:
-            continue
-        for path in alike:
-            try:
-                by_digest[content_digest(path)].append(path)
-            except OSError:
-                continue
-    return sorted(sorted(group) for group in by_digest.values() if len(group) > 1)
+            if value is not None:
+                parts[number, value].append(path)
+    return [part for part in parts.values() if len(part) > 1]
+
+
+def _size(path: Path) -> int | None:
+    """The file's size; ``None`` for an empty file: no recording (extraction reports it)."""
+    return path.stat().st_size or None
 
 
 #: Bytes read at each of a same-size file's start, middle and end before it is hashed whole.
 PROBE_BYTES = 1 << 14
 
 
-def _probe_digest(path: Path, size: int) -> str:
-    """A digest of the :data:`PROBE_BYTES` at the start, middle and end of a ``size``-byte file.
+def _probe_digest(path: Path) -> str:
+    """A digest of the :data:`PROBE_BYTES` at the start, middle and end of a file.
 
     The middle is there for recordings that begin and end in digital silence.
     """
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
         if size <= 3 * PROBE_BYTES:
             digest.update(handle.read())
         else:
