@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one a core, at most four; whole test files go to one
+# process, so a module's trained fixtures are built once. PYTEST_WORKERS=0 runs in one.
+PYTEST_WORKERS ?= auto
 
 .PHONY: help install browser demo lint typecheck pytest docs test dist clean
 
@@ -47,7 +50,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 # A wheel must build and carry the typing marker.
 dist: $(STAMP)
