@@ -97,6 +97,7 @@ from melgenre.errors import AudioDecodeError as AudioDecodeError
 from melgenre.errors import AudioError as AudioError
 from melgenre.errors import AudioFileNotFoundError as AudioFileNotFoundError
 from melgenre.errors import AudioUnusableError as AudioUnusableError
+from melgenre.errors import BackendError as BackendError
 from melgenre.errors import BundleError as BundleError
 from melgenre.errors import CacheError as CacheError
 from melgenre.errors import ConfigError as ConfigError
@@ -158,6 +159,7 @@ __all__ = [
     "AudioLoader",
     "AudioUnusableError",
     "Augmentation",
+    "BackendError",
     "BundleError",
     "CacheError",
     "ClipHead",

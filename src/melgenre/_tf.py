@@ -12,7 +12,9 @@ standard error, so real errors still show. Every module that needs TensorFlow
 imports it from here; importing :mod:`melgenre` alone never does.
 
 ``import melgenre``, which runs before this module, has already set TensorFlow's
-environment (:func:`melgenre._tfenv.enable_onednn`).
+environment (:func:`melgenre._tfenv.enable_onednn`). Keras must run on TensorFlow:
+a JAX or PyTorch setting raises :class:`~melgenre.errors.BackendError` here, before
+anything is trained or loaded (:func:`melgenre._tfenv.check_keras_backend`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import sys
 
 from melgenre._stderr import STARTUP_NOISE, quietly
+from melgenre._tfenv import check_keras_backend
 
 __all__ = ["STARTUP_NOISE", "keras", "tf"]
 
@@ -35,7 +38,10 @@ def _import_quietly() -> None:
         tensorflow.config.list_physical_devices()  # CUDA discovery prints here
 
 
+check_keras_backend()
 _import_quietly()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+check_keras_backend()

@@ -66,4 +66,8 @@ def show_versions(file: TextIO | None = None) -> None:
         lines.append(f"libsndfile: {soundfile.__libsndfile_version__}")
     except (ImportError, OSError):  # pragma: no cover - soundfile is a dependency
         lines.append("libsndfile: unavailable")
+    from melgenre._tfenv import keras_backend
+
+    backend, source = keras_backend()
+    lines.append(f"keras backend: {backend} ({source})")
     stream.write("\n".join(lines) + "\n")

@@ -307,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="melgenre: %(levelname)s: %(message)s",
     )
     from melgenre._registry import import_components
+    from melgenre._tfenv import use_tensorflow_backend
+
+    use_tensorflow_backend()  # before --import or a model imports Keras
     from melgenre.errors import MelgenreError
 
     try:

@@ -5,7 +5,7 @@ melgenre.MelgenreError`` catches anything melgenre raises on purpose. Leaves
 also derive from the builtin a caller would already catch:
 :class:`ConfigError` is a :class:`ValueError`, :class:`AudioFileNotFoundError`
 a :class:`FileNotFoundError`, :class:`SaveError` an :class:`OSError`,
-:class:`NotTrainedError` a :class:`RuntimeError`.
+:class:`NotTrainedError` and :class:`BackendError` a :class:`RuntimeError`.
 
 ::
 
@@ -22,7 +22,8 @@ a :class:`FileNotFoundError`, :class:`SaveError` an :class:`OSError`,
     ├── BundleError                         a saved model bundle cannot be written or read
     ├── ExportError                         a model cannot be exported, or its export disagrees
     ├── SaveError (OSError)                 a file cannot be written (.path names it)
-    └── NotTrainedError (RuntimeError)      a model is used before it is trained
+    ├── NotTrainedError (RuntimeError)      a model is used before it is trained
+    └── BackendError (RuntimeError)         Keras is set to a backend other than TensorFlow
 
 Messages say what is wrong, with which value, what was expected and how to
 fix it, e.g. ``Cannot read audio from 'rock/01.mp3': the file is empty (0
@@ -38,6 +39,7 @@ __all__ = [
     "AudioError",
     "AudioFileNotFoundError",
     "AudioUnusableError",
+    "BackendError",
     "BundleError",
     "CacheError",
     "ConfigError",
@@ -190,6 +192,15 @@ class SaveError(MelgenreError, OSError):
 
 class NotTrainedError(MelgenreError, RuntimeError):
     """A model, head or predictor was used before it was trained."""
+
+
+class BackendError(MelgenreError, RuntimeError):
+    """Keras is set to run on a backend other than TensorFlow (JAX, PyTorch, ...).
+
+    melgenre's models, their in-graph features and their exports are TensorFlow graphs,
+    and a process runs one Keras backend: the one ``KERAS_BACKEND`` or ``keras.json``
+    names when Keras is first imported. Raised before anything is trained or loaded.
+    """
 
 
 class _NotTrainedConfigError(NotTrainedError, ConfigError):
