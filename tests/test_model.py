@@ -300,3 +300,27 @@ def test_windows_too_small_for_the_blocks_are_a_config_error() -> None:
     # another body's layers (the classic's): Keras' reason, as a melgenre error
     with pytest.raises(ConfigError, match=r"GenreCNN.classic\(\): windows of 64 x 64 are too small for its layers \(Keras: Computed output size"):  # fmt: skip
         GenreCNN.classic(num_classes=3, input_shape=(64, 64, 1))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: GenreCNN(3, input_shape=SHAPE, filters=(4, 8), seed=0),
+        lambda: GenreCNN(3, input_shape=SHAPE, filters=(4, 8), global_pooling="time", seed=0),
+        lambda: GenreCNN(3, input_shape=SHAPE, filters=(4, 8), global_pooling="mean-max", seed=0),
+        lambda: GenreCNN(3, input_shape=SHAPE, filters=(4, 8), block="residual", seed=0),
+        lambda: GenreCNN.classic(3, seed=0),
+    ],
+    ids=["mean", "time", "mean-max", "residual", "classic"],
+)
+def test_a_channels_first_keras_configuration_builds_the_same_network(build: Any) -> None:
+    """``"image_data_format": "channels_first"`` in keras.json must not reread the windows."""
+    reference = build()
+    x = np.random.default_rng(3).normal(size=(2, *reference.input_shape[1:])).astype(np.float32)
+    keras.config.set_image_data_format("channels_first")
+    try:
+        model = build()
+    finally:
+        keras.config.set_image_data_format("channels_last")
+    assert model.output_shape == reference.output_shape
+    np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0))
