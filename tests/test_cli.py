@@ -86,7 +86,8 @@ def test_train_counts_the_files_it_used_and_names_those_it_skipped(
     from melgenre._train_job import summary_lines
 
     data = demo.make_dataset(tmp_path / "d", clips_per_class=3, duration=2.0)
-    (data / "drums" / "empty.wav").write_bytes(b"")  # one bad file among 16
+    (data / "drums" / "empty.wav").write_bytes(b"")  # one bad file among 17
+    sf.write(data / "texture" / "hush.wav", np.zeros(44100, np.float32), 22050)  # and a silent one
     code, out, _ = run_cli(
         capsys, "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
         "--workers", "1", "--validation-size", "0", "--no-clip-statistics", "--json",
@@ -95,14 +96,17 @@ def test_train_counts_the_files_it_used_and_names_those_it_skipped(
     assert "empty.wav: Cannot read audio" in caplog.text  # named as it is skipped
     summary = json.loads(out)
     assert sum(summary["skipped_files"].values()) == 1
-    assert summary["files"]["train"] + summary["files"]["test"] == 15  # the files used
+    assert summary["files"]["train"] + summary["files"]["test"] == 16  # the files used
     lines = summary_lines(summary)
     assert lines[0].startswith(f"Trained on {summary['files']['train']} files")
     assert "Skipped 1 file that could not be read" in lines[1]
     failed = json.loads((tmp_path / "m" / "melgenre.json").read_text())["metadata"]["training"]
     assert [Path(f["path"]).name for f in failed["failed_files"]] == ["empty.wav"]
+    assert failed["silent_files"] == [str(data / "texture" / "hush.wav")]  # used, and named
+    assert failed["damaged_files"] == []
     code, out, _ = run_cli(capsys, "info", str(tmp_path / "m"))
     assert "skipped as unreadable: 1 file (empty.wav;" in out
+    assert "used though silent: 1 file (hush.wav; metadata.training.silent_files)" in out
 
 
 def test_train_refuses_an_out_path_it_would_destroy_before_any_work(

@@ -88,6 +88,8 @@ def test_silent_files_are_named_whether_decoded_or_cached(
         with caplog.at_level(logging.WARNING, logger="melgenre.extraction"):
             fs = ds.features(FEAT, workers=workers, progress=False, cache_dir=cache_dir)
         assert fs.n_files == 20  # kept: a class of silence is a real use
+        assert fs.silent_files == (str(tree / "hum" / "blank.wav"),)
+        assert fs.damaged_files == ()
         return [r.getMessage() for r in caplog.records if "silent" in r.getMessage()]
 
     expected = [

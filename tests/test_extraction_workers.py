@@ -135,6 +135,7 @@ def test_workers_report_damaged_mp3_files_instead_of_printing_the_decoders_notes
             fs = FolderDataset({str(tree)!r}).features(
                 feat, workers=2, progress=False, cache_dir={str(tmp_path / "cache")!r}
             )
+            print("damaged", *fs.damaged_files)
             print("files", fs.n_files)
         """
     )
@@ -146,6 +147,7 @@ def test_workers_report_damaged_mp3_files_instead_of_printing_the_decoders_notes
         )
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.split()[-1] == "19"  # the damaged file is used
+        assert f"damaged {damaged}\n" in out.stdout  # and named in the FeatureSet
         assert "libmpg123" not in out.stderr, out.stderr
         assert "Note: " not in out.stderr, out.stderr
         assert (

@@ -146,6 +146,10 @@ def test_a_hand_built_feature_set_must_hold_together() -> None:
         FeatureSet(x=x, labels=groups, groups=groups, chroma=np.zeros((4, 12)), **parts)
     with pytest.raises(MelgenreTypeError, match="x as an array of windows"):
         FeatureSet(x=[[0.0]], labels=[0], groups=[0], **parts)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"silent_files must be files of its paths; 'd\.wav'"):
+        FeatureSet(x=x, labels=groups, groups=groups, silent_files=("a.wav", "d.wav"), **parts)
+    named = FeatureSet(x=x, labels=groups, groups=groups, damaged_files=["b.wav"], **parts)  # type: ignore[arg-type]  # fmt: skip
+    assert named.damaged_files == ("b.wav",)
     lists = FeatureSet(x=x.astype(np.float64), labels=[0, 0, 1, 1, 2, 2], groups=list(groups), **parts)  # type: ignore[arg-type]  # fmt: skip
     assert lists.labels.dtype == lists.groups.dtype == np.int64
     assert lists.x.dtype == np.float32

@@ -12,9 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from melgenre._validation import counted
+from melgenre._validation import counted, some_of
 
 __all__ = ["add_command", "describe", "describe_export"]
+
+#: The training files a bundle's metadata lists, and how ``melgenre info`` names them.
+_FILE_LISTS = (
+    ("failed", "skipped as unreadable"),
+    ("silent", "used though silent"),
+    ("damaged", "used though damaged"),
+)
 
 
 def add_command(sub: Any) -> None:
@@ -105,13 +112,16 @@ def describe(root: Path, manifest: dict[str, Any]) -> list[str]:
             f"  trained on {training.get('data_dir')} for "
             f"{counted(int(training.get('epochs_run', 0)), 'epoch')}"
         )
-        failed = [Path(str(f.get("path", "?"))).name for f in training.get("failed_files", [])]
-        if failed:
-            shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
-            lines.append(
-                f"  skipped as unreadable: {counted(len(failed), 'file')} "
-                f"({shown}; reasons in --json, metadata.training.failed_files)"
-            )
+        for key, what in _FILE_LISTS:
+            files = training.get(f"{key}_files", [])
+            if named := [
+                Path(str(f.get("path", "?") if key == "failed" else f)).name for f in files
+            ]:
+                why = "reasons in --json, " if key == "failed" else ""
+                lines.append(
+                    f"  {what}: {counted(len(named), 'file')} ({some_of(named, shown=3)}; "
+                    f"{why}metadata.training.{key}_files)"
+                )
     env = manifest.get("environment", {})
     lines.append(
         f"  written by melgenre {manifest.get('melgenre_version', '?')} "

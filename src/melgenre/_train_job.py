@@ -153,6 +153,9 @@ def train_job(
                 },
                 "train_files_fingerprint": train.fingerprint(),
                 "failed_files": [f.to_dict() for fs in features.values() for f in fs.failures],
+                # decoded and used, but silent or damaged (the warnings named them)
+                "silent_files": [f for fs in features.values() for f in fs.silent_files],
+                "damaged_files": [f for fs in features.values() for f in fs.damaged_files],
             }
         },
     )

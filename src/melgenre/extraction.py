@@ -141,7 +141,9 @@ def extract_features(
         x = np.concatenate([o.windows for o in extracted], axis=0)
         chroma = np.concatenate([o.chroma for o in extracted], axis=0)
         both = (chroma, chroma_counts)
-        return _featureset(dataset, x, files_ok, counts, paths, failures, None, both, preprocessing)
+        return _featureset(
+            dataset, x, files_ok, counts, paths, failures, None, both, preprocessing, remarks
+        )
     digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
     if (reused := cached_set(remark=False)) is not None:  # the same contents, other paths
         return reused
@@ -171,7 +173,9 @@ def extract_features(
         remarks=remarks,
     )
     both = (chroma, chroma_counts)
-    return _featureset(dataset, x, files_ok, counts, paths, failures, report, both, preprocessing)
+    return _featureset(
+        dataset, x, files_ok, counts, paths, failures, report, both, preprocessing, remarks
+    )
 
 
 def _needs_main(task: ExtractionTask) -> bool:
@@ -279,10 +283,10 @@ def _reuse(
         )
     if remark:
         _remark(stored.remarks, paths)
-    files, counts = stored.files.tolist(), stored.counts.tolist()
+    files, counts, remarks = stored.files.tolist(), stored.counts.tolist(), stored.remarks
     both = (stored.chroma, chroma_counts)
     return _featureset(
-        dataset, stored.x, files, counts, paths, failures, report, both, preprocessing
+        dataset, stored.x, files, counts, paths, failures, report, both, preprocessing, remarks
     )
 
 
@@ -313,6 +317,7 @@ def _featureset(
     report: str | None,
     chroma: tuple[FloatArray, list[int]],
     preprocessing: Preprocessing,
+    remarks: dict[str, list[int]],
 ) -> FeatureSet:
     groups: IntArray = np.repeat(np.array(files, dtype=np.int64), counts)
     frames, frame_counts = chroma
@@ -327,6 +332,8 @@ def _featureset(
         chroma=frames,
         chroma_groups=np.repeat(np.array(files, dtype=np.int64), frame_counts),
         preprocessing=preprocessing,
+        silent_files=tuple(paths[i] for i in remarks.get("silent", [])),
+        damaged_files=tuple(paths[i] for i in remarks.get("damaged", [])),
     )
 
 

@@ -67,6 +67,12 @@ class FeatureSet:
         The preprocessing that made the windows, so that the files can be read again
         as they were (a :class:`~melgenre.StatisticsHead` reads its varispeed copies
         so); feature extraction fills it. ``None`` for a set built without it.
+    silent_files : tuple of str
+        Files of :attr:`paths` that decoded but hold no sample above -90 dBFS: their
+        windows are in the set, learned as their folder's class (extraction warns).
+    damaged_files : tuple of str
+        Files of :attr:`paths` whose decoder skipped damaged data (e.g. corrupt MP3
+        frames): their windows hold what could be decoded (extraction warns).
     """
 
     x: FloatArray
@@ -79,6 +85,8 @@ class FeatureSet:
     chroma: FloatArray | None = None
     chroma_groups: IntArray | None = None
     preprocessing: Preprocessing | None = None
+    silent_files: tuple[str, ...] = ()
+    damaged_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Check that a set built by hand holds together (index lists become arrays).
@@ -96,6 +104,14 @@ class FeatureSet:
             object.__setattr__(self, "x", x.astype(np.float32))
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "paths", tuple(self.paths))
+        known = set(self.paths)
+        for name in ("silent_files", "damaged_files"):
+            files = tuple(str(path) for path in getattr(self, name))
+            if unknown := [path for path in files if path not in known]:
+                raise ConfigError(
+                    f"FeatureSet's {name} must be files of its paths; {unknown[0]!r} is not."
+                )
+            object.__setattr__(self, name, files)
         n = int(x.shape[0])
         labels = checked_indices(
             "FeatureSet", "labels", self.labels, n, len(self.classes), "classes"
