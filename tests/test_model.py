@@ -324,3 +324,29 @@ def test_a_channels_first_keras_configuration_builds_the_same_network(build: Any
         keras.config.set_image_data_format("channels_last")
     assert model.output_shape == reference.output_shape
     np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_probabilities_stay_float32_under_a_mixed_precision_policy(policy: str) -> None:
+    """Keras' advice for mixed precision: the softmax outputs in float32."""
+    from melgenre.pooling import ClipHead
+    from melgenre.prediction import compile_forward
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = GenreCNN(3, input_shape=SHAPE, filters=(4, 8), seed=0)
+        head = ClipHead(3, 8, seed=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("conv0").compute_dtype != "float32"  # the policy holds elsewhere
+    assert model.output.dtype == head.output.dtype == "float32"
+    x = np.random.default_rng(4).normal(size=(2, *SHAPE)).astype(np.float32)
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+    # the Predictor's forward pass, with the embeddings a clip head reads (float16 ones)
+    for embeddings, width in ((False, 3), (True, 3 + 128)):  # dense_units=128
+        rows = compile_forward(model, SHAPE, embeddings=embeddings)(x).numpy()
+        assert rows.dtype == np.float32
+        assert rows.shape == (2, width)
+        np.testing.assert_allclose(rows[:, :3], probabilities, atol=1e-3)

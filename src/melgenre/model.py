@@ -227,6 +227,7 @@ class GenreCNN(keras.Model):
             num_classes,
             activation="softmax",
             kernel_initializer=self.initializer(),
+            dtype="float32",  # under a mixed-precision policy too, as Keras advises
             name="probabilities",
         )(features)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)

@@ -119,6 +119,7 @@ class ClipHead(keras.Model):
             num_classes,
             activation="softmax",
             kernel_initializer=keras.initializers.GlorotUniform(seeds.next()),
+            dtype="float32",  # under a mixed-precision policy too
             name="probabilities",
         )(pooled)
         super().__init__(inputs=[embeddings, mask], outputs=outputs, name=name, **kwargs)

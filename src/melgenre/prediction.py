@@ -262,14 +262,15 @@ def compile_forward(model: Any, input_shape: Sequence[int], *, embeddings: bool)
 
         embedder = fold_batch_norm(embedding_model(model))
 
-        def call(x: Any) -> Any:
-            return tf.concat(embedder(x, training=False), axis=1)
+        def call(x: Any) -> Any:  # float32 whatever the model's dtype policy
+            outputs = embedder(x, training=False)
+            return tf.concat([tf.cast(y, tf.float32) for y in outputs], axis=1)
 
     else:
         folded = fold_batch_norm(model)
 
         def call(x: Any) -> Any:
-            return folded(x, training=False)
+            return tf.cast(folded(x, training=False), tf.float32)
 
     infer = tf.function(call, input_signature=[spec], reduce_retracing=True)
     infer.get_concrete_function()
