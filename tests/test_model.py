@@ -67,6 +67,32 @@ def test_save_and_load_with_safe_mode(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
+def test_a_fresh_program_loads_saved_models_once_melgenre_model_is_imported(
+    tmp_path: Path,
+) -> None:
+    """The recipe docs/training.rst gives for checkpoints and a bundle's ``.keras`` files."""
+    import subprocess
+    import sys
+
+    from melgenre.pooling import ClipHead
+
+    GenreCNN(3, input_shape=SHAPE, filters=(4, 8), frequency_position=True, block="residual").save(
+        tmp_path / "window.keras"
+    )
+    ClipHead(3, 8, seed=0).save(tmp_path / "clip_head.keras")
+    code = (
+        "import sys, keras, melgenre.model, melgenre.pooling\n"
+        "for name in sys.argv[1:]:\n"
+        "    print(type(keras.saving.load_model(name, safe_mode=True)).__name__)\n"
+    )
+    names = [str(tmp_path / "window.keras"), str(tmp_path / "clip_head.keras")]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *names], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["GenreCNN", "ClipHead"]
+
+
 @pytest.mark.parametrize(
     ("pooling", "layer", "size"),
     [
