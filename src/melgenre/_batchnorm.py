@@ -76,7 +76,7 @@ class BatchNormalization(keras.layers.BatchNormalization):  # type: ignore[misc]
         return (
             keras.backend.backend() == "tensorflow"
             and mask is None
-            and not self.renorm
+            and not getattr(self, "renorm", False)  # Keras 3.13 added batch renormalisation
             and not self.synchronized
             and rank == 4
             and self.axis in (-1, rank - 1)

@@ -65,6 +65,23 @@ def _check_window_size(owner: str, size: tuple[int, int], filters: list[int], st
         sizes = [d // 2 for d in sizes]
 
 
+def _too_small(owner: str, shape: tuple[int, ...], why: str) -> ConfigError:
+    return ConfigError(
+        f"{owner}: windows of {shape[0]} x {shape[1]} are too small for its layers ({why})",
+        parameter="input_shape",
+        value=shape,
+    )
+
+
+def _empty_output(inputs: Any, features: Any) -> str | None:
+    """The first layer from ``inputs`` to ``features`` whose output has an empty axis."""
+    for layer in keras.Model(inputs, features).layers:
+        for output in keras.tree.flatten(layer.output):  # the first call's, if shared
+            if 0 in (shape := tuple(output.shape)):
+                return f"layer {layer.name!r} gives shape {shape}"
+    return None
+
+
 @keras.saving.register_keras_serializable(package="melgenre")
 class GenreCNN(keras.Model):
     """A compact convolutional classifier for spectrogram windows.
@@ -217,12 +234,9 @@ class GenreCNN(keras.Model):
             said = [line for line in plain.splitlines() if "would be zero or negative" in line]
             if not said:
                 raise
-            raise ConfigError(
-                f"{owner}: windows of {shape[0]} x {shape[1]} are too small for its layers "
-                f"(Keras: {said[0].strip()})",
-                parameter="input_shape",
-                value=shape,
-            ) from exc
+            raise _too_small(owner, shape, f"Keras: {said[0].strip()}") from exc
+        if empty := _empty_output(inputs, features):  # Keras before 3.13 builds them
+            raise _too_small(owner, shape, empty)
         outputs = keras.layers.Dense(
             num_classes,
             activation="softmax",
