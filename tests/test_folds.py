@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from class_tree import class_tree
@@ -103,3 +104,29 @@ def test_a_class_with_fewer_groups_than_folds_is_named(caplog: pytest.LogCapture
         for c in CLASSES
     ]
     assert sum(len(fold.test) for fold in folds) == len(ds)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42])
+def test_the_folds_are_scikit_learns_fixed_shuffle_on_every_version(seed: int) -> None:
+    """scikit-learn < 1.8 shuffled StratifiedGroupKFold's groups unstratified (#32478)."""
+    import sklearn
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from melgenre._group_folds import stratified_group_folds
+
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, 40, size=300)
+    labels = rng.integers(0, 4, size=40)[groups]  # a group's files share a class, mostly
+    labels[rng.random(300) < 0.1] = 3
+    folds = stratified_group_folds(labels, groups, 5, seed=seed)
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(300))  # each row tested once
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+    if tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 8):
+        theirs = StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(
+            np.zeros(300), labels, groups
+        )
+        for (train, test), (their_train, their_test) in zip(folds, theirs, strict=True):
+            np.testing.assert_array_equal(test, their_test)
+            np.testing.assert_array_equal(train, their_train)

@@ -26,7 +26,9 @@ def choose_c(
     class has a single row (or group).
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from melgenre._group_folds import stratified_group_folds
 
     if groups is None:
         folds = min(5, int(np.bincount(labels)[np.unique(labels)].min()))
@@ -39,7 +41,7 @@ def choose_c(
     splitter: Any = (
         StratifiedKFold(folds, shuffle=True, random_state=0)
         if groups is None
-        else StratifiedGroupKFold(folds, shuffle=True, random_state=0)
+        else stratified_group_folds(labels, groups, folds, seed=0)
     )
     search = GridSearchCV(
         LogisticRegression(max_iter=5000),

@@ -82,7 +82,7 @@ class CrossValidation:
         ...     trainer.fit(fold.train.features(prep))
         ...     scores.append(trainer.evaluate(fold.test.features(prep)).file_accuracy)
         """
-        from sklearn.model_selection import StratifiedGroupKFold
+        from melgenre._group_folds import stratified_group_folds
 
         dataset = cast("FolderDataset", self)
         owner = f"{type(self).__name__}.folds"
@@ -120,11 +120,8 @@ class CrossValidation:
                     n_splits,
                     ", and the fold that tests it trains without it" if held == 1 else "",
                 )
-        splitter = StratifiedGroupKFold(
-            n_splits, shuffle=True, random_state=None if seed is None else seed
-        )
         out = []
-        for train_index, test_index in splitter.split(np.zeros(len(ids)), labels, ids):
+        for train_index, test_index in stratified_group_folds(labels, ids, n_splits, seed=seed):
             validation = None
             if validation_size is not None:
                 side = assign_sides(
