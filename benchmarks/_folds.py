@@ -16,14 +16,14 @@ def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
     import dataclasses
 
     import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold
+
+    from melgenre._group_folds import stratified_group_folds
 
     paths = dataset.paths
     ids = [groups(p) if groups is not None else str(p) for p in paths]
     labels = np.asarray(dataset.labels)
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=42)
-    out = []
-    for train_index, test_index in splitter.split(np.zeros(len(paths)), labels, ids):
+    out = []  # scikit-learn 1.8's shuffled StratifiedGroupKFold, on any version
+    for train_index, test_index in stratified_group_folds(labels, ids, k, seed=42):
         train = dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in train_index))
         test = dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in test_index))
         inner = train.split(test_size=0.1, seed=42, groups=groups, check_duplicates=False)

@@ -51,11 +51,10 @@ def residual_loss(n_classes: int) -> Any:
 
 def out_of_fold(head_kind: Any, x: Any, labels: Any, ids: list[str], n_classes: int) -> Any:
     """Each training file's head probabilities from a head fitted on the other files."""
-    from sklearn.model_selection import StratifiedGroupKFold
+    from melgenre._group_folds import stratified_group_folds
 
     out = np.zeros((len(x), n_classes))
-    splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
-    for fit, held in splitter.split(x, labels, ids):
+    for fit, held in stratified_group_folds(labels, ids, 5, seed=0):
         head = head_kind().fit_statistics(x[fit], labels[fit], n_classes=n_classes)
         out[held] = head.predict_proba(x[held])
     return out
