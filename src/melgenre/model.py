@@ -6,13 +6,13 @@ is loaded lazily, so ``import melgenre`` stays light.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from melgenre import _batchnorm, _position
 from melgenre._tf import keras
 from melgenre._validation import check_bool, check_choice, check_int, listed
+from melgenre._window_size import check_blocks, checked_body
 from melgenre.errors import ConfigError
 
 __all__ = ["GenreCNN"]
@@ -26,8 +26,6 @@ BLOCKS = ("plain", "residual")
 #: Windows are ``(bins, frames, channels)``: every spatial layer says so itself, so a
 #: ``keras.json`` with ``"image_data_format": "channels_first"`` does not reread them.
 CHANNELS_LAST = "channels_last"
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class _SeedSequence:
@@ -47,39 +45,6 @@ class _SeedSequence:
 def _positive_int(owner: str, name: str, value: Any) -> int:
     check_int(owner, name, value, low=1)
     return int(value)
-
-
-def _check_window_size(owner: str, size: tuple[int, int], filters: list[int], stride: int) -> None:
-    """Raise unless each block of :meth:`GenreCNN.body` has at least 2 x 2 to pool."""
-    sizes = [-(-int(d) // stride) for d in size]  # the first convolution ("same" padding)
-    for _ in filters:
-        if min(sizes) < 2:
-            raise ConfigError(
-                f"{owner}: windows of {size[0]} x {size[1]} are too small for {len(filters)} "
-                f"blocks (each halves both axes, after a first stride of {stride}): give windows "
-                f"of at least {stride * (2 ** len(filters) - 1) + 1} bands and frames, or fewer "
-                "filters.",
-                parameter="input_shape",
-                value=size,
-            )
-        sizes = [d // 2 for d in sizes]
-
-
-def _too_small(owner: str, shape: tuple[int, ...], why: str) -> ConfigError:
-    return ConfigError(
-        f"{owner}: windows of {shape[0]} x {shape[1]} are too small for its layers ({why})",
-        parameter="input_shape",
-        value=shape,
-    )
-
-
-def _empty_output(inputs: Any, features: Any) -> str | None:
-    """The first layer from ``inputs`` to ``features`` whose output has an empty axis."""
-    for layer in keras.Model(inputs, features).layers:
-        for output in keras.tree.flatten(layer.output):  # the first call's, if shared
-            if 0 in (shape := tuple(output.shape)):
-                return f"layer {layer.name!r} gives shape {shape}"
-    return None
 
 
 @keras.saving.register_keras_serializable(package="melgenre")
@@ -225,18 +190,13 @@ class GenreCNN(keras.Model):
         self.global_pooling = global_pooling
         self.block = block
         self.frequency_position = frequency_position
-        try:
-            features = self.body(
+        features = checked_body(
+            owner,
+            inputs,
+            lambda: self.body(
                 inputs, filters=filters, dense_units=dense_units, dropout=float(dropout)
-            )
-        except ValueError as exc:  # another body's layers (the classic's, a subclass's)
-            plain = _ANSI.sub("", str(exc))  # Keras colours its messages
-            said = [line for line in plain.splitlines() if "would be zero or negative" in line]
-            if not said:
-                raise
-            raise _too_small(owner, shape, f"Keras: {said[0].strip()}") from exc
-        if empty := _empty_output(inputs, features):  # Keras before 3.13 builds them
-            raise _too_small(owner, shape, empty)
+            ),
+        )
         outputs = keras.layers.Dense(
             num_classes,
             activation="softmax",
@@ -280,9 +240,7 @@ class GenreCNN(keras.Model):
         )(inputs)
         if self.frequency_position:
             x = _position.FrequencyPosition(name="frequency_position")(x)
-        _check_window_size(
-            type(self).__name__, tuple(inputs.shape[1:3]), filters, self.first_stride
-        )
+        check_blocks(type(self).__name__, tuple(inputs.shape[1:3]), filters, self.first_stride)
         for i, width in enumerate(filters):
             stride = self.first_stride if i == 0 else 1
             if self.block == "residual":
