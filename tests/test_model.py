@@ -342,6 +342,15 @@ def test_a_body_with_an_empty_axis_is_a_config_error_not_a_model() -> None:
         EmptyBody(num_classes=3, input_shape=SHAPE)
 
 
+class PlainLayersBody(GenreCNN):
+    """A user's body of Keras layers left at their default ``data_format``."""
+
+    def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
+        x = keras.layers.Conv2D(4, 3, padding="same", kernel_initializer=self.initializer())(inputs)
+        x = keras.layers.MaxPooling2D(2)(x)
+        return keras.layers.GlobalAveragePooling2D()(x)
+
+
 @pytest.mark.parametrize(
     "build",
     [
@@ -350,8 +359,9 @@ def test_a_body_with_an_empty_axis_is_a_config_error_not_a_model() -> None:
         lambda: GenreCNN(3, input_shape=SHAPE, filters=(4, 8), global_pooling="mean-max", seed=0),
         lambda: GenreCNN(3, input_shape=SHAPE, filters=(4, 8), block="residual", seed=0),
         lambda: GenreCNN.classic(3, seed=0),
+        lambda: PlainLayersBody(3, input_shape=SHAPE, seed=0),
     ],
-    ids=["mean", "time", "mean-max", "residual", "classic"],
+    ids=["mean", "time", "mean-max", "residual", "classic", "subclass"],
 )
 def test_a_channels_first_keras_configuration_builds_the_same_network(build: Any) -> None:
     """``"image_data_format": "channels_first"`` in keras.json must not reread the windows."""
@@ -364,6 +374,7 @@ def test_a_channels_first_keras_configuration_builds_the_same_network(build: Any
         keras.config.set_image_data_format("channels_last")
     assert model.output_shape == reference.output_shape
     np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0))
+    assert keras.config.image_data_format() == "channels_last"  # put back as it was
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])

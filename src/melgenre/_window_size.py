@@ -1,4 +1,4 @@
-"""Windows too small for a model's layers: a :class:`~melgenre.errors.ConfigError`, not a model.
+"""A model's body built for its windows: channels last, and too small a window an error.
 
 :class:`~melgenre.GenreCNN` checks its own blocks before building them
 (:func:`check_blocks`); another body (the classic network's, a user's) is checked as it
@@ -37,8 +37,15 @@ def check_blocks(owner: str, size: tuple[int, int], filters: list[int], stride: 
 
 
 def checked_body(owner: str, inputs: Any, build: Callable[[], Any]) -> Any:
-    """``build()``'s features from ``inputs``; windows too small for its layers raise."""
+    """``build()``'s features from ``inputs``; windows too small for its layers raise.
+
+    The body is built with Keras' image data format set to ``channels_last`` (and put
+    back after): windows are ``(bins, frames, channels)`` whatever ``keras.json`` says,
+    so a subclass's own layers read them so too.
+    """
     shape = tuple(inputs.shape[1:])
+    chosen = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_last")
     try:
         features = build()
     except ValueError as exc:  # Keras 3.13+: "Computed output size would be zero or negative"
@@ -47,6 +54,8 @@ def checked_body(owner: str, inputs: Any, build: Callable[[], Any]) -> Any:
         if not said:
             raise
         raise _too_small(owner, shape, f"Keras: {said[0].strip()}") from exc
+    finally:
+        keras.config.set_image_data_format(chosen)
     for layer in keras.Model(inputs, features).layers:  # Keras 3.12 builds empty axes
         for output in keras.tree.flatten(layer.output):  # the first call's, if shared
             if 0 in (empty := tuple(output.shape)):
