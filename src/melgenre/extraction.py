@@ -77,20 +77,17 @@ def extract_features(
             ) from exc
     digests: list[str | None] = [None] * len(paths)
 
-    def cached_set(remark: bool) -> FeatureSet | None:
-        """The consolidated set of these contents, when every digest is known and it exists.
-
-        ``remark``: repeat the warnings its files drew when they were decoded.
-        """
+    def cached_set() -> FeatureSet | None:
+        """The consolidated set of these contents, when every digest is known and it exists."""
         if cache is None or (set_key := _set_key(cache, preprocessing, digests)) is None:
             return None
-        return _reuse(cache, set_key, dataset, preprocessing, paths, remark=remark)
+        return _reuse(cache, set_key, dataset, preprocessing, paths)
 
     if cache is not None:
         # Digests remembered from earlier runs find a cached set without reading a file.
         digests = [_remembered_or_none(cache, path) for path in paths]
-        if (reused := cached_set(remark=True)) is not None:
-            return reused
+        if (reused := cached_set()) is not None:
+            return _remarked(reused)
     root = str(cache.root) if cache is not None else None
     task = ExtractionTask(preprocessing, root, preprocessing.cache_key)
     import_main = _needs_main(task)
@@ -132,7 +129,6 @@ def extract_features(
         "silent": [o.index for o in ok if o.silent],
         "damaged": [o.index for o in ok if o.damaged],
     }
-    _remark(remarks, paths)
     counts = [len(o.windows) if isinstance(o, Extracted) else o.n_windows for o in ok]
     chroma_counts = [len(o.chroma) if isinstance(o, Extracted) else o.n_chroma for o in ok]
     files_ok = [o.index for o in ok]
@@ -141,12 +137,14 @@ def extract_features(
         x = np.concatenate([o.windows for o in extracted], axis=0)
         chroma = np.concatenate([o.chroma for o in extracted], axis=0)
         both = (chroma, chroma_counts)
-        return _featureset(
-            dataset, x, files_ok, counts, paths, failures, None, both, preprocessing, remarks
+        return _remarked(
+            _featureset(
+                dataset, x, files_ok, counts, paths, failures, None, both, preprocessing, remarks
+            )
         )
     digests = [o.digest if not isinstance(o, Extracted) else None for o in outcomes]
-    if (reused := cached_set(remark=False)) is not None:  # the same contents, other paths
-        return reused
+    if (reused := cached_set()) is not None:  # the same contents, reached by other paths
+        return _remarked(reused)
     stored = [o for o in ok if isinstance(o, Stored)]
     name = _set_key(cache, preprocessing, digests) or "unkeyed"
     x = cache.write_set(
@@ -173,8 +171,10 @@ def extract_features(
         remarks=remarks,
     )
     both = (chroma, chroma_counts)
-    return _featureset(
-        dataset, x, files_ok, counts, paths, failures, report, both, preprocessing, remarks
+    return _remarked(
+        _featureset(
+            dataset, x, files_ok, counts, paths, failures, report, both, preprocessing, remarks
+        )
     )
 
 
@@ -205,22 +205,24 @@ def _main_defined(preprocessing: Preprocessing) -> str:
     return ", ".join(names) or "Something the preprocessing holds"
 
 
-#: The warning about the files with each remark (see :meth:`FeatureCache.put
-#: <melgenre.cache.FeatureCache.put>`): their number, all files', a few names.
+#: The warning about a set's files with each remark (see :meth:`FeatureCache.put
+#: <melgenre.cache.FeatureCache.put>`), by FeatureSet attribute: their number, all
+#: files', a few names.
 _REMARKS = {
-    "silent": "%d of %d files are silent (no sample above -90 dBFS): %s. A model learns them "
+    "silent_files": "%d of %d files are silent (no sample above -90 dBFS): %s. A model learns them "
     "as their folder's class; remove them unless silence is one of your classes.",
-    "damaged": "%d of %d files hold damaged data that the decoder skipped (e.g. corrupt MP3 "
+    "damaged_files": "%d of %d files hold damaged data that the decoder skipped (e.g. corrupt MP3 "
     "frames): %s. Their windows hold what could be decoded; re-encode or replace them if "
     "they matter.",
 }
 
 
-def _remark(remarks: dict[str, list[int]], paths: Sequence[str]) -> None:
-    """One warning a remark that files drew (``remarks``: indices into ``paths``)."""
-    for remark, message in _REMARKS.items():
-        if named := [paths[i] for i in remarks.get(remark, [])]:
-            logger.warning(message, len(named), len(paths), some_of(named))
+def _remarked(features: FeatureSet) -> FeatureSet:
+    """``features``, after one warning a remark its files drew (decoded now or cached)."""
+    for name, message in _REMARKS.items():
+        if named := list(getattr(features, name)):
+            logger.warning(message, len(named), len(features.paths), some_of(named))
+    return features
 
 
 def _remembered_or_none(cache: FeatureCache, path: str) -> str | None:
@@ -246,13 +248,8 @@ def _reuse(
     dataset: FolderDataset,
     preprocessing: Preprocessing,
     paths: list[str],
-    *,
-    remark: bool,
 ) -> FeatureSet | None:
-    """The cached set of these files' contents, its failures named by today's paths.
-
-    ``remark``: warn about its silent and damaged files, as their extraction did.
-    """
+    """The cached set of these files' contents, its failures named by today's paths."""
     stored = cache.read_set(set_key, shape=preprocessing.output_shape, n_paths=len(paths))
     if stored is None:
         return None
@@ -281,8 +278,6 @@ def _reuse(
             chroma_counts=chroma_counts,
             remarks=stored.remarks,
         )
-    if remark:
-        _remark(stored.remarks, paths)
     files, counts, remarks = stored.files.tolist(), stored.counts.tolist(), stored.remarks
     both = (stored.chroma, chroma_counts)
     return _featureset(
