@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from melgenre._tf import keras
-from melgenre.model import CHANNELS_LAST, GenreCNN
+from melgenre.model import GenreCNN
 
 __all__ = ["_ClassicCNN"]
 
@@ -58,11 +58,10 @@ class _ClassicCNN(GenreCNN):
                     padding=padding,
                     activation="relu",
                     kernel_initializer=self.initializer(),
-                    data_format=CHANNELS_LAST,
                 )(x)
-            x = keras.layers.MaxPooling2D(pool_size=2, strides=2, data_format=CHANNELS_LAST)(x)
+            x = keras.layers.MaxPooling2D(pool_size=2, strides=2)(x)
         x = keras.layers.Dropout(0.3, seed=self.next_seed())(x)
-        x = keras.layers.Flatten(data_format=CHANNELS_LAST)(x)
+        x = keras.layers.Flatten()(x)
         x = keras.layers.Dense(
             dense_units, activation="relu", kernel_initializer=self.initializer()
         )(x)

@@ -9,6 +9,7 @@ be empty, Keras 3.12 builds it with an empty axis.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,9 @@ from melgenre.errors import ConfigError
 __all__ = ["check_blocks", "checked_body"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: Held while a body is built under channels_last: Keras' setting is one for the process.
+_FORMAT = threading.RLock()
 
 
 def check_blocks(owner: str, size: tuple[int, int], filters: list[int], stride: int) -> None:
@@ -40,22 +44,23 @@ def checked_body(owner: str, inputs: Any, build: Callable[[], Any]) -> Any:
     """``build()``'s features from ``inputs``; windows too small for its layers raise.
 
     The body is built with Keras' image data format set to ``channels_last`` (and put
-    back after): windows are ``(bins, frames, channels)`` whatever ``keras.json`` says,
-    so a subclass's own layers read them so too.
+    back after, one body at a time): windows are ``(bins, frames, channels)`` whatever
+    ``keras.json`` says, so every layer of every body, a subclass's too, reads them so.
     """
     shape = tuple(inputs.shape[1:])
-    chosen = keras.config.image_data_format()
-    keras.config.set_image_data_format("channels_last")
-    try:
-        features = build()
-    except ValueError as exc:  # Keras 3.13+: "Computed output size would be zero or negative"
-        plain = _ANSI.sub("", str(exc))  # Keras colours its messages
-        said = [line for line in plain.splitlines() if "would be zero or negative" in line]
-        if not said:
-            raise
-        raise _too_small(owner, shape, f"Keras: {said[0].strip()}") from exc
-    finally:
-        keras.config.set_image_data_format(chosen)
+    with _FORMAT:
+        chosen = keras.config.image_data_format()
+        keras.config.set_image_data_format("channels_last")
+        try:
+            features = build()
+        except ValueError as exc:  # Keras 3.13+: "Computed output size would be zero or negative"
+            plain = _ANSI.sub("", str(exc))  # Keras colours its messages
+            said = [line for line in plain.splitlines() if "would be zero or negative" in line]
+            if not said:
+                raise
+            raise _too_small(owner, shape, f"Keras: {said[0].strip()}") from exc
+        finally:
+            keras.config.set_image_data_format(chosen)
     for layer in keras.Model(inputs, features).layers:  # Keras 3.12 builds empty axes
         for output in keras.tree.flatten(layer.output):  # the first call's, if shared
             if 0 in (empty := tuple(output.shape)):

@@ -23,10 +23,6 @@ GLOBAL_POOLINGS = ("mean", "time", "mean-max")
 #: The values of GenreCNN's ``block`` parameter.
 BLOCKS = ("plain", "residual")
 
-#: Windows are ``(bins, frames, channels)``: every spatial layer says so itself, so a
-#: ``keras.json`` with ``"image_data_format": "channels_first"`` does not reread them.
-CHANNELS_LAST = "channels_last"
-
 
 class _SeedSequence:
     """Distinct, reproducible seeds for the layers of one model (``None`` when unseeded)."""
@@ -248,7 +244,7 @@ class GenreCNN(keras.Model):
             else:
                 x = self.conv_bn(x, width, 3, stride, name=str(i))
                 x = keras.layers.Activation("relu", name=f"relu{i}")(x)
-            x = keras.layers.MaxPooling2D(2, data_format=CHANNELS_LAST, name=f"pool{i}")(x)
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = self.pool(x)
         if dense_units:
             x = keras.layers.Dropout(dropout, seed=self.next_seed(), name="dropout_dense")(x)
@@ -269,7 +265,6 @@ class GenreCNN(keras.Model):
             padding="same",
             use_bias=False,
             kernel_initializer=self.initializer("he_normal"),
-            data_format=CHANNELS_LAST,
             name=f"conv{name}",
         )(x)
         # momentum 0.9: moving statistics settle within a few hundred steps. Keras' own
@@ -295,24 +290,18 @@ class GenreCNN(keras.Model):
         """
         bins, frames = int(x.shape[1]), int(x.shape[2])
         if self.global_pooling == "time":
-            x = keras.layers.AveragePooling2D(
-                (1, frames), data_format=CHANNELS_LAST, name="time_pool"
-            )(x)
-            return keras.layers.Flatten(data_format=CHANNELS_LAST, name="bands")(x)
+            x = keras.layers.AveragePooling2D((1, frames), name="time_pool")(x)
+            return keras.layers.Flatten(name="bands")(x)
         if self.global_pooling == "mean-max":
-            x = keras.layers.AveragePooling2D(
-                (bins, 1), data_format=CHANNELS_LAST, name="frequency_pool"
-            )(x)
+            x = keras.layers.AveragePooling2D((bins, 1), name="frequency_pool")(x)
             x = keras.layers.Reshape((frames, int(x.shape[-1])), name="frames")(x)
             return keras.layers.Concatenate(name="mean_max")(
                 [
-                    keras.layers.GlobalAveragePooling1D(
-                        data_format=CHANNELS_LAST, name="time_mean"
-                    )(x),
-                    keras.layers.GlobalMaxPooling1D(data_format=CHANNELS_LAST, name="time_max")(x),
+                    keras.layers.GlobalAveragePooling1D(name="time_mean")(x),
+                    keras.layers.GlobalMaxPooling1D(name="time_max")(x),
                 ]
             )
-        return keras.layers.GlobalAveragePooling2D(data_format=CHANNELS_LAST, name="global_pool")(x)
+        return keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-safe); ``from_config`` rebuilds the model."""
