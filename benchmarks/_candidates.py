@@ -234,6 +234,24 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "trainer": {"statistics": False},
         "featurizer_class": "note_period",
     },
+    # probes: the window network alone (no head) reading each dB window's per-channel energy
+    # normalisation (_probes.WindowPCEN: each band over a 0.4 s low-pass of itself, then a
+    # root, librosa.pcen's defaults; steady levels such as a room's tail flattened, onsets and
+    # attacks kept), computed by the network (a matmul over the window's frames: in any
+    # export), in the decibels' place (full-pcen-net) or as a second channel beside them
+    # (full-pcen-channel, the bands' colour kept); the windows' cache is the library's;
+    # replayed beside full-stats' head with fusion.py --candidate library-full --network
+    # full-pcen-channel
+    "full-pcen-net": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "model_class": "pcen",
+    },
+    "full-pcen-channel": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "model_class": "pcen_channel",
+    },
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)
     "full-aug-6k": {

@@ -4,6 +4,9 @@ Candidates name them by ``model_class`` (:data:`MODELS`) and ``featurizer_class`
 (:data:`FEATURIZERS`; ``constant_q``: :class:`ConstantQFeaturizer`; ``note_period``:
 :class:`NotePeriodFeaturizer`, time counted in notes).
 
+``pcen`` and ``pcen_channel``: :class:`melgenre.GenreCNN` reading each window's
+per-channel energy normalisation (:class:`WindowPCEN`) instead of, or beside, its decibels.
+
 ``band_centred``: :class:`melgenre.GenreCNN` with each window's mel bands centred over
 time first (each band's mean over the window's frames taken away), so that the network
 reads how the spectrum moves, not its colour: the timbre of the instruments, the room
@@ -40,7 +43,100 @@ class BandCentredCNN(melgenre.GenreCNN):
         return super().body(centred, filters=filters, dense_units=dense_units, dropout=dropout)
 
 
-MODELS: dict[str, Any] = {"band_centred": BandCentredCNN}
+class WindowPCEN(keras.layers.Layer):
+    """Per-channel energy normalisation of each dB window's first channel, over its frames.
+
+    PCEN (Wang et al. 2017; Lostanlen et al. 2019, "Per-channel energy normalization: why and
+    how") divides each band's magnitude by a smoothed copy of itself (a first-order low-pass
+    over ``time_constant`` seconds) raised to ``gain``, then compresses it by a root: a per-band
+    automatic gain control that keeps onsets and the attacks of notes and flattens what is
+    steady (a room's reverberant tail, a noise floor, a band's overall level), where decibels
+    keep every level. ``librosa.pcen``'s defaults (gain 0.98, bias 2, power 0.5, 0.4 s) on the
+    magnitude ``10 ** (dB / 20)`` scaled to the int32 range, as its documentation recommends.
+    The low-pass runs within the window, from its steady state for the first frame (librosa
+    with ``zi`` at ``lfilter_zi`` times the first frame): a constant matrix over the frames,
+    so the layer is a matmul and a few element-wise ops, in any exported graph. With
+    ``keep_decibels`` the PCEN channel is added after the window's channels, otherwise it
+    replaces the first (decibels) channel.
+    """
+
+    def __init__(
+        self,
+        *,
+        keep_decibels: bool,
+        frame_rate: float = 22050 / 512,
+        time_constant: float = 0.4,
+        gain: float = 0.98,
+        bias: float = 2.0,
+        power: float = 0.5,
+        eps: float = 1e-6,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.keep_decibels = keep_decibels
+        self.frame_rate = frame_rate
+        self.time_constant = time_constant
+        self.gain, self.bias, self.power, self.eps = gain, bias, power, eps
+
+    def build(self, input_shape: Any) -> None:
+        self.smoothing = keras.ops.convert_to_tensor(
+            smoothing_matrix(int(input_shape[2]), self.time_constant * self.frame_rate).T
+        )
+
+    def call(self, x: Any) -> Any:
+        ops = keras.ops
+        magnitude = ops.power(10.0, x[..., 0] / 20.0) * 2.0**31  # (batch, bands, frames)
+        smooth = ops.matmul(magnitude, self.smoothing)
+        floor = ops.exp(-self.gain * ops.log(self.eps + smooth))
+        pcen = self.bias**self.power * ops.expm1(
+            self.power * ops.log1p(magnitude * floor / self.bias)
+        )
+        if self.keep_decibels:
+            return ops.concatenate([x, pcen[..., None]], axis=-1)
+        return ops.concatenate([pcen[..., None], x[..., 1:]], axis=-1)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return (*input_shape[:-1], input_shape[-1] + int(self.keep_decibels))
+
+
+def smoothing_matrix(frames: int, time_constant_frames: float) -> Any:
+    """``K`` with ``K @ x`` = ``lfilter([b], [1, b - 1], x, zi=lfilter_zi * x[0])`` over frames.
+
+    ``b`` as ``librosa.pcen`` solves it from the time constant in frames; the filter starts
+    from its steady state for the first frame, so ``K[t, 0] = (1 - b) ** t`` and
+    ``K[t, k] = b (1 - b) ** (t - k)`` for ``1 <= k <= t``.
+    """
+    import numpy as np
+
+    t = time_constant_frames
+    b = (np.sqrt(1 + 4 * t**2) - 1) / (2 * t**2)
+    lag = np.arange(frames)[:, None] - np.arange(frames)[None, :]
+    matrix = np.where(lag >= 0, b * (1 - b) ** np.maximum(lag, 0), 0.0)
+    matrix[:, 0] = (1 - b) ** np.arange(frames)
+    return matrix.astype(np.float32)
+
+
+class PCENCNN(melgenre.GenreCNN):
+    """``GenreCNN`` reading each window's PCEN (:class:`WindowPCEN`) in its decibels' place."""
+
+    keep_decibels = False
+
+    def body(self, inputs: Any, *, filters: list[int], dense_units: int, dropout: float) -> Any:
+        x = WindowPCEN(keep_decibels=self.keep_decibels, name="pcen")(inputs)
+        return super().body(x, filters=filters, dense_units=dense_units, dropout=dropout)
+
+
+class PCENChannelCNN(PCENCNN):
+    """``GenreCNN`` reading each window's decibels and its PCEN, as two channels."""
+
+    keep_decibels = True
+
+
+MODELS: dict[str, Any] = {
+    "band_centred": BandCentredCNN,
+    "pcen": PCENCNN,
+    "pcen_channel": PCENChannelCNN,
+}
 
 
 class ConstantQFeaturizer(melgenre.MelFeaturizer):

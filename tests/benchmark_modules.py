@@ -21,7 +21,15 @@ def benchmark_module(name: str) -> Iterator[ModuleType]:
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
+        before = sys.modules.get(name)
+        sys.modules[name] = module  # dataclasses look their module up there
+        try:
+            spec.loader.exec_module(module)
+            yield module
+        finally:
+            if before is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = before
     finally:
         sys.path.remove(str(BENCHMARKS))
