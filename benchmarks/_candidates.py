@@ -240,8 +240,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # attacks kept), computed by the network (a matmul over the window's frames: in any
     # export), in the decibels' place (full-pcen-net) or as a second channel beside them
     # (full-pcen-channel, the bands' colour kept); the windows' cache is the library's;
-    # replayed beside full-stats' head with fusion.py --candidate library-full --network
-    # full-pcen-channel
+    # replayed beside full-stats' head with fusion.py --cv ...-pcen.json --candidate
+    # full-stats --network full-pcen-channel (--also ...-stats.json:full-stats: both networks)
     "full-pcen-net": {
         "windows": "for_clips",
         "trainer": {"statistics": False},
