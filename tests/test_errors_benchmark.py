@@ -61,3 +61,27 @@ def test_accuracy_by_counts_each_expert_and_drops_rare_values(  # type: ignore[n
 def test_confusions_name_where_wrong_answers_went(errors) -> None:  # type: ignore[no-untyped-def]
     confused = errors.confusions(_rows(), ["a", "b"])
     assert confused == {"b": {"a": 10}}
+
+
+def test_confusions_by_another_column(errors) -> None:  # type: ignore[no-untyped-def]
+    rows = [{**row, "metre": f"m{i % 4}"} for i, row in enumerate(_rows())]
+    confused = errors.confusions(rows, ["a", "b"], key="metre")
+    assert confused == {"m1": {"a": 5}, "m3": {"a": 5}}
+
+
+def test_abc_field_reads_the_tune_header_or_the_book_default(  # type: ignore[no-untyped-def]
+    errors, tmp_path
+) -> None:
+    (tmp_path / "book.abc").write_text(
+        "M:4/4\nX: 1\nT:One\nR: reel\nM:2/4\nK:G\nabc|\n\nX: 2\nT:Two\nK:D\ndef|\n"
+        "\nX: 3\nM:6/8\nR: jig\nK:A\n"
+    )
+    (tmp_path / "tune.abc").write_text("X: 1\nT:Lone\nM: 9/8\nR: slipjig\nK:G\n")
+    assert errors.abc_field(tmp_path, "book.abc#X1", "M") == "2/4"
+    assert errors.abc_field(tmp_path, "book.abc#X1", "R") == "reel"
+    assert errors.abc_field(tmp_path, "book.abc#X2", "M") == "4/4"  # the book's default
+    assert errors.abc_field(tmp_path, "book.abc#X2", "R") == "-"
+    assert errors.abc_field(tmp_path, "book.abc#X3", "M") == "6/8"
+    assert errors.abc_field(tmp_path, "tune.abc", "M") == "9/8"
+    assert errors.abc_field(tmp_path, "tune.abc", "R") == "slipjig"
+    assert errors.abc_field(tmp_path, "bach/bwv1.6.mxl", "M") == "-"  # not ABC
