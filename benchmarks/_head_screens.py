@@ -2,7 +2,7 @@
 
 Each ``*_statistics(base)`` returns a subclass of ``base`` (a
 :class:`melgenre.statistics.ClipStatistics`) whose vector gains or changes blocks, none of
-them in the library (``fusion.py``'s flags of the same names, and ``docs/training.rst`` for
+them in the library (``fusion.py``'s flags of the same names, and ``docs/defaults.rst`` for
 what each scored), read from the spectrogram and chroma the cache holds;
 :func:`screened_head` puts another classifier in the logistic regression's place. The
 screens that read each file's audio again are in ``_audio_screens.py``, those of the

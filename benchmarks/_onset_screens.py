@@ -5,7 +5,7 @@ As in ``_head_screens.py``, each ``*_statistics(base)`` returns a subclass of ``
 of the spectrogram the cache holds: the tempogram on a log-lag axis, the onsets' power
 spectrum, the level envelopes after the onsets, the attacks' cepstra (the screen that became
 ``ClipStatistics(attack=True)``) and the spectrum's decay after them. ``fusion.py``'s flags
-of the same names run them; ``docs/training.rst`` says what each scored.
+of the same names run them; ``docs/defaults.rst`` says what each scored.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ class StatisticsHead:
         prediction and export are unchanged; ``"auto"`` then chooses C from
         :data:`BALANCED_C_GRID`. Chosen by the development suite: the head
         alone is better balanced on all three of its domains (see
-        ``docs/training.rst``).
+        ``docs/defaults.rst``).
     varispeed : sequence of float, default=VARISPEED
         Semitones (each in [-12, 12], not 0) by which :meth:`fit` also plays every
         training file faster (higher) or slower (lower), resampled so that pitch

@@ -11,7 +11,7 @@ than the others.
 It is trained in a second stage, on the frozen embeddings of the trained window
 model (:func:`fit_clip_head`; ``Trainer(pooling="attention")`` does it after
 the window model's training). Measured by 5-fold grouped cross-validation
-against the window mean of the same window model: see ``docs/training.rst``.
+against the window mean of the same window model: see ``docs/defaults.rst``.
 
 Importing this module imports Keras (and TensorFlow).
 """

@@ -173,11 +173,11 @@ class ClipStatistics:
         bands) in the cepstra's mean and spread, instead of alike (``False`` for configs
         written before 2026-12-05, so their heads still fit). Chosen by the development
         suite: spoken words' head +3.3 points, ten other words' answers +1.7, the rest
-        unchanged within a few files (``docs/training.rst``).
+        unchanged within a few files (``docs/defaults.rst``).
     attack : bool, default=True
         Append the attacks' ``2 * n_mfcc`` numbers (blocks ``attack_rise`` and
         ``attack_level``; ``False`` for configs written before 2026-12-06, so their
-        heads still fit). Chosen by the development suite (``docs/training.rst``).
+        heads still fit). Chosen by the development suite (``docs/defaults.rst``).
 
     Examples
     --------

@@ -129,7 +129,7 @@ class Trainer(TrainedModel):
         :data:`~melgenre.fusion.FUSION_WEIGHT` (1: a plain product), multiply the
         windows' file answer in :meth:`evaluate` and in the Predictor of
         :meth:`to_predictor`. It is ``trainer.statistics_head_``. The default
-        since 0.2 (chosen by the development suite, ``docs/training.rst``);
+        since 0.2 (chosen by the development suite, ``docs/defaults.rst``);
         ``False`` answers with the windows alone.
 
     Attributes
