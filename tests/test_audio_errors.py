@@ -145,6 +145,19 @@ def test_a_bare_array_and_an_odd_type_are_told_what_to_pass() -> None:
         AudioLoader().load({"array": np.zeros(10), "sampling_rate": 8000})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        (["a.wav", "b.wav"], "a list of 2 paths"),
+        ([Path("a.wav")], "a list of 1 path:"),
+        (("a.wav", "b.wav"), "a tuple of 2 paths"),  # not taken for (samples, sample_rate)
+    ],
+)
+def test_several_paths_are_pointed_to_predict_many(source: Any, what: str) -> None:
+    with pytest.raises(MelgenreTypeError, match=rf"{what}.*Predictor\.predict_many\(paths\)"):
+        AudioLoader().load(source)
+
+
 def test_text_mode_file_object(wav_file: Path) -> None:
     with (
         open(wav_file, encoding="latin-1") as handle,

@@ -35,6 +35,7 @@ __all__ = [
     "array_source",
     "check_finite",
     "check_min_duration",
+    "check_not_paths",
     "checked_samples",
     "encoded_source",
     "guarded_decode",
@@ -48,6 +49,16 @@ __all__ = [
 ARRAY = "<array>"
 
 
+def check_not_paths(source: list[Any] | tuple[Any, ...]) -> None:
+    """Raise :class:`MelgenreTypeError` if ``source`` is paths where one recording goes."""
+    if source and all(isinstance(item, (str, os.PathLike)) for item in source):
+        raise MelgenreTypeError(
+            f"Cannot load audio from a {type(source).__name__} of {len(source)} "
+            f"path{'s' if len(source) > 1 else ''}: one recording at a time. To classify "
+            "several files, use Predictor.predict_many(paths) (or call this once per file)."
+        )
+
+
 def array_source(source: tuple[Any, ...]) -> tuple[FloatArray, int]:
     """A ``(samples, sample_rate)`` pair as ``(channels, n)`` float32 samples and the rate.
 
@@ -58,6 +69,7 @@ def array_source(source: tuple[Any, ...]) -> tuple[FloatArray, int]:
     AudioUnusableError
         Not numeric, an unsupported shape (channels last, 3-D) or dtype, or a bad rate.
     """
+    check_not_paths(source)
     if len(source) != 2:
         raise MelgenreTypeError(
             f"Cannot load audio from a tuple of length {len(source)}: expected "
@@ -302,6 +314,8 @@ def encoded_source(source: Any) -> tuple[str | IO[bytes], str]:
             "Cannot load audio from a bare NumPy array: its sample rate is unknown. Pass "
             "(samples, sample_rate) or melgenre.Audio(samples, sample_rate)."
         )
+    if isinstance(source, list):
+        check_not_paths(source)
     raise MelgenreTypeError(
         f"Cannot load audio from an object of type {type(source).__name__}: expected a path "
         "(str or os.PathLike), a binary file object, bytes, a (samples, sample_rate) tuple "
