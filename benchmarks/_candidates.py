@@ -32,8 +32,9 @@ SUITE = ("genres", "digits", "instruments", "demo")
 #: the window to the training clips as `melgenre train` does), "model" (GenreCNN kwargs),
 #: "trainer" (Trainer kwargs), "augmentation" (Augmentation kwargs), "train_hop_divisor"
 #: (training windows every ``frames // divisor`` frames instead of every half window),
-#: "ensemble" (seeds averaged), "label_smoothing" (of the cross-entropy), "weight_decay"
-#: (AdamW's decoupled decay, on the plan's warm-up + cosine schedule).
+#: "ensemble" (seeds averaged), "seed" (the first seed, default 42), "label_smoothing" (of
+#: the cross-entropy), "weight_decay" (AdamW's decoupled decay, on the plan's warm-up +
+#: cosine schedule).
 #: Until 0.2 GenreCNN's first convolution had stride 2; the candidates measured then say so
 #: explicitly (``S2``), so that their settings keep meaning what was run (``ES`` below does the
 #: same for early stopping).
@@ -251,6 +252,15 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "windows": "for_clips",
         "trainer": {"statistics": False},
         "model_class": "pcen_channel",
+    },
+    # the noise floor of a screen: today's window network with another seed (its initial
+    # weights, batch order and dropout), nothing else changed; replayed beside full-stats'
+    # head with fusion.py --cv ...-seed.json --candidate full-stats --network full-seed43,
+    # paired with the recorded seed 42 (fusion.json */full-stats+statistics-library-attack)
+    "full-seed43": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "seed": 43,
     },
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)

@@ -235,7 +235,8 @@ def run_fold(
 
         model_class = _probes.MODELS[settings["model_class"]]
     members, start = [], time.perf_counter()
-    for seed in range(42, 42 + settings.get("ensemble", 1)):
+    first_seed = settings.get("seed", 42)
+    for seed in range(first_seed, first_seed + settings.get("ensemble", 1)):
         model = model_class(
             num_classes=len(train.classes),
             input_shape=preprocessing.output_shape,
