@@ -59,7 +59,7 @@ def main() -> None:
         rows = [r for r in csv.DictReader(handle) if str((root / r["path"]).resolve()) in answers]
     for row in rows:
         row["answer"] = answers[str((root / row["path"]).resolve())]
-        if args.scores is not None:
+        if args.scores is not None and "source" in row:  # the genres' scores
             metre, rhythm = (abc_field(args.scores, row["source"], f) for f in "MR")
             if not any(re.search(rf"{name}\b", rhythm) for name in record["classes"]):
                 rhythm = "-"  # a folk song's subject ("liebes - lied"), not a dance
@@ -72,7 +72,7 @@ def main() -> None:
     report["by"]["label"]["confused with"] = confusions(rows, classes)
     for column in [c for c in rows[0] if c not in SKIP | {"answer", "metre"}]:
         report["by"][column] = accuracy_by(rows, binning(rows, column))
-    if args.scores is not None:
+    if args.scores is not None and "metre" in rows[0]:
         report["by"]["metre"] = accuracy_by(rows, lambda r: [r["metre"]], min_files=1)
         report["by"]["metre"]["confused with"] = confusions(rows, classes, key="metre")
     for column, table in report["by"].items():
