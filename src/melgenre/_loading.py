@@ -65,7 +65,7 @@ def array_source(source: tuple[Any, ...]) -> tuple[FloatArray, int]:
     Raises
     ------
     MelgenreTypeError
-        Not a pair.
+        Not a pair, or paths (several files where one recording goes).
     AudioUnusableError
         Not numeric, an unsupported shape (channels last, 3-D) or dtype, or a bad rate.
     """
