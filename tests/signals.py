@@ -108,3 +108,17 @@ def write_separable(root: Path, *, per_class: int = 12, sample_rate: int = 8000)
                 x = chirp(fmin=low, fmax=low * 6, duration=2.0, sample_rate=sample_rate)
             sf.write(root / label / f"{i}.wav", x * rng.uniform(0.2, 1.0), sample_rate)
     return root
+
+
+def damaged_mp3(path: Path) -> Path:
+    """A 5 s MP3 with eight bytes overwritten mid-stream: it decodes, with decoder notes."""
+    import random
+
+    t = np.arange(5 * 22050) / 22050
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 440 * t), 22050, format="MP3")
+    data = bytearray(path.read_bytes())
+    rng = random.Random(0)
+    at = rng.randrange(2000, len(data) - 100)
+    data[at : at + 8] = bytes(rng.randrange(256) for _ in range(8))
+    path.write_bytes(bytes(data))
+    return path

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from class_tree import FEAT, class_tree
+from signals import damaged_mp3
 
 
 @pytest.fixture
@@ -99,23 +100,6 @@ def test_parallel_extraction_is_safe_after_tensorflow_is_imported(
     out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "windows" in out.stdout
-
-
-def damaged_mp3(path: Path) -> Path:
-    """A 5 s MP3 with eight bytes overwritten mid-stream: it decodes, with decoder notes."""
-    import random
-
-    import numpy as np
-    import soundfile as sf
-
-    t = np.arange(5 * 22050) / 22050
-    sf.write(path, 0.3 * np.sin(2 * np.pi * 440 * t), 22050, format="MP3")
-    data = bytearray(path.read_bytes())
-    rng = random.Random(0)
-    at = rng.randrange(2000, len(data) - 100)
-    data[at : at + 8] = bytes(rng.randrange(256) for _ in range(8))
-    path.write_bytes(bytes(data))
-    return path
 
 
 def test_workers_report_damaged_mp3_files_instead_of_printing_the_decoders_notes(

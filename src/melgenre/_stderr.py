@@ -11,12 +11,16 @@ runner may run on ``ai_edge_litert`` alone.
 libmpg123, which libsndfile decodes MP3 with, prints "Note: Illegal Audio-MPEG-Header ..."
 and "[src/libmpg123/layer3.c:...] error: ..." for each damaged frame it skips.
 :func:`decoder_notes` keeps them off standard error and hands them to the caller, in the
-processes where capturing descriptor 2 is safe (:func:`capture_decoder_notes`).
+processes where capturing descriptor 2 is safe: melgenre's extraction workers
+(:func:`capture_decoder_notes`) and the command line but ``melgenre serve``
+(:func:`decoder_notes_captured`); :func:`damage_reported` turns them into one warning
+naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -28,9 +32,13 @@ __all__ = [
     "STARTUP_NOISE",
     "capture_decoder_notes",
     "captured_stderr",
+    "damage_reported",
     "decoder_notes",
+    "decoder_notes_captured",
     "quietly",
 ]
+
+logger = logging.getLogger("melgenre.prediction")
 
 #: Lines TensorFlow prints while starting on a machine without a GPU, and TFLite's notice.
 STARTUP_NOISE = re.compile(
@@ -118,6 +126,39 @@ def capture_decoder_notes() -> None:
     """
     global _capture_decoder_notes
     _capture_decoder_notes = True
+
+
+@contextlib.contextmanager
+def decoder_notes_captured() -> Iterator[None]:
+    """Let :func:`decoder_notes` capture in this process while the block runs.
+
+    For the command line's own process, which decodes in its main thread only (every
+    command but ``melgenre serve``, whose threads decode uploads side by side).
+    """
+    global _capture_decoder_notes
+    before = _capture_decoder_notes
+    _capture_decoder_notes = True
+    try:
+        yield
+    finally:
+        _capture_decoder_notes = before
+
+
+@contextlib.contextmanager
+def damage_reported(name: str) -> Iterator[None]:
+    """Decode ``name`` in the block; warn once, naming it, if the decoder skipped damaged data.
+
+    Only where :func:`decoder_notes` captures; a block that raises warns of nothing (its
+    error names the file).
+    """
+    with decoder_notes() as notes:
+        yield
+    if notes:
+        logger.warning(
+            "%s holds damaged data that the decoder skipped (e.g. corrupt MP3 frames); "
+            "the answer is from the rest.",
+            name,
+        )
 
 
 @contextlib.contextmanager

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from melgenre._loading import checked_samples
-from melgenre._stderr import quietly
+from melgenre._stderr import damage_reported, quietly
 from melgenre._typing import AudioSource, FloatArray, PathLike
 from melgenre._validation import check_choice, check_many
-from melgenre.audio import Audio, AudioLoader
+from melgenre.audio import Audio, AudioLoader, source_name
 from melgenre.errors import AudioUnusableError, BundleError, MelgenreError, MelgenreTypeError
 from melgenre.export import (
     EXPORT_CONFIG,
@@ -221,7 +221,6 @@ class ExportedModel:
         As :meth:`Predictor.predict_many`: with ``on_error="skip"`` (the default) a
         file's melgenre error is logged and kept in its place, and the others go on.
         """
-        from melgenre.audio import source_name
         from melgenre.data.featureset import FailedFile
 
         check_choice("ExportedModel.predict_many", "on_error", on_error, ("skip", "raise"))
@@ -395,4 +394,5 @@ def export_input(loader: AudioLoader, source: AudioSource) -> Audio:
     those are the graph's (:meth:`~AudioLoader.tf_load`), as the Predictor applies them.
     """
     uncropped = dataclasses.replace(loader, offset=0.0, duration=None, min_duration=0.0)
-    return AudioLoader.load(uncropped, source)
+    with damage_reported(source_name(source)):
+        return AudioLoader.load(uncropped, source)

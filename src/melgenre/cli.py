@@ -8,6 +8,7 @@ configures logging or prints: the library itself does neither.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -307,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="melgenre: %(levelname)s: %(message)s",
     )
     from melgenre._registry import import_components
+    from melgenre._stderr import decoder_notes_captured
     from melgenre._tfenv import use_tensorflow_backend
 
     use_tensorflow_backend()  # before --import or a model imports Keras
@@ -316,7 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for module in args.imports:
             import_components(module)
         handler = getattr(args, "handler", None) or _COMMANDS[args.command]
-        return int(handler(args))
+        # libmpg123's notes on a damaged MP3 become one warning naming the file, where this
+        # process decodes in one thread (serve's threads decode side by side)
+        capture = args.command != "serve" and not args.verbose
+        with decoder_notes_captured() if capture else contextlib.nullcontext():
+            return int(handler(args))
     except (MelgenreError, OSError) as exc:  # OSError: a file the command was told to write
         if args.verbose:
             raise

@@ -201,12 +201,15 @@ def clip_seconds(paths: Sequence[PathLike], *, limit: int = 256) -> list[float]:
     """
     import soundfile as sf
 
+    from melgenre._stderr import decoder_notes
+
     check_int("clip_seconds", "limit", limit, low=1)
     chosen = list(paths)[:: max(1, math.ceil(len(paths) / limit))]
     seconds = []
     for path in chosen:
         try:
-            seconds.append(float(sf.info(str(path)).duration))
+            with decoder_notes():  # a damaged MP3's notes: extraction reports the file
+                seconds.append(float(sf.info(str(path)).duration))
         except Exception:
             continue
     return seconds

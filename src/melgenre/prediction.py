@@ -354,6 +354,7 @@ def predict_in_file_batches(
     per block)`` per source, in order; a file that fails is a :class:`FailedFile` in
     place of its probabilities (or, with ``raising``, its error propagates).
     """
+    from melgenre._stderr import damage_reported
     from melgenre.audio import source_name
 
     names: list[str] = []
@@ -375,11 +376,12 @@ def predict_in_file_batches(
         names.append(source_name(source))
         probabilities[index], times[index] = [], []
         try:
-            for windows, window_times in stream(source):
-                times[index].append(window_times)
-                pending.append((index, windows))
-                if sum(len(w) for _, w in pending) >= batch_size:
-                    flush()
+            with damage_reported(names[index]):
+                for windows, window_times in stream(source):
+                    times[index].append(window_times)
+                    pending.append((index, windows))
+                    if sum(len(w) for _, w in pending) >= batch_size:
+                        flush()
         except MelgenreError as exc:
             if raising:
                 raise
