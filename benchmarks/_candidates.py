@@ -32,7 +32,8 @@ SUITE = ("genres", "digits", "instruments", "demo")
 #: the window to the training clips as `melgenre train` does), "model" (GenreCNN kwargs),
 #: "trainer" (Trainer kwargs), "augmentation" (Augmentation kwargs), "train_hop_divisor"
 #: (training windows every ``frames // divisor`` frames instead of every half window),
-#: "ensemble" (seeds averaged), "seed" (the first seed, default 42), "label_smoothing" (of
+#: "ensemble" (seeds averaged), "seed" (the first seed, default 42), "train_fraction" (a share
+#: of each class's training files, ``_folds.share``: a learning curve), "label_smoothing" (of
 #: the cross-entropy), "weight_decay" (AdamW's decoupled decay, on the plan's warm-up +
 #: cosine schedule).
 #: Until 0.2 GenreCNN's first convolution had stride 2; the candidates measured then say so
@@ -261,6 +262,19 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "windows": "for_clips",
         "trainer": {"statistics": False},
         "seed": 43,
+    },
+    # a learning curve: today's window network on half and a quarter of each class's training
+    # files (_folds.share, seed 0; the validation and test files as always), replayed beside the
+    # head fitted on the same files (fusion.py --candidate full-half: fold_features draws them)
+    "full-half": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "train_fraction": 0.5,
+    },
+    "full-quarter": {
+        "windows": "for_clips",
+        "trainer": {"statistics": False},
+        "train_fraction": 0.25,
     },
     # does augmentation need a longer run to pay? full-aug with about 6000 updates (against
     # full-6k, the same length without it)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["folds", "recorded_folds"]
+__all__ = ["folds", "recorded_folds", "share"]
 
 
 def folds(dataset: Any, groups: Any, k: int) -> list[tuple[Any, Any, Any]]:
@@ -64,3 +64,25 @@ def recorded_folds(dataset: Any, run: dict[str, Any]) -> list[tuple[Any, Any, An
             )
         )
     return out
+
+
+def share(dataset: Any, fraction: float, seed: int = 0) -> Any:
+    """A ``fraction`` of each class's files of ``dataset``, drawn with ``seed`` (a learning curve).
+
+    At least one file a class; the files keep their order. The same for a dataset, fraction
+    and seed, so ``cv.py``'s network and ``fusion.py``'s head learn from the same files.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    by_class: dict[int, list[int]] = {}
+    for index, item in enumerate(dataset.items):
+        by_class.setdefault(item.label_index, []).append(index)
+    kept = sorted(
+        int(i)
+        for _, indices in sorted(by_class.items())
+        for i in rng.permutation(indices)[: max(1, round(fraction * len(indices)))]
+    )
+    return dataclasses.replace(dataset, items=tuple(dataset.items[i] for i in kept))

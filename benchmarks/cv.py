@@ -136,6 +136,10 @@ def fold_features(name: str, parts: tuple[Any, Any, Any], cache_dir: Path) -> tu
     from melgenre.plan import clip_seconds
 
     settings = CANDIDATES[name]
+    if "train_fraction" in settings:  # a learning curve: a share of each class's files
+        from _folds import share
+
+        parts = (share(parts[0], settings["train_fraction"]), parts[1], parts[2])
     if settings.get("all"):  # train on the validation files too (no validation set then)
         parts = (
             dataclasses.replace(parts[0], items=parts[0].items + parts[1].items),
