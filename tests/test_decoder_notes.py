@@ -126,3 +126,32 @@ def test_an_exports_decoding_warns_of_a_damaged_file_where_captured(
     assert audio.duration == pytest.approx(5.0, abs=0.1)
     [record] = caplog.records
     assert record.getMessage().startswith(f"{damaged} holds damaged data that the decoder")
+
+
+@pytest.mark.parametrize(
+    ("argv", "captured"),
+    [
+        (["predict", "model", "song.mp3"], True),
+        (["--verbose", "predict", "model", "song.mp3"], False),
+        (["serve", "model"], False),  # its threads decode uploads side by side
+    ],
+)
+def test_which_commands_take_the_decoders_notes_off_standard_error(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], captured: bool
+) -> None:
+    from melgenre import _cli_predict, _cli_serve, _stderr
+    from melgenre.cli import main
+
+    seen = []
+
+    def handler(args: object) -> int:
+        seen.append(_stderr._capture_decoder_notes)
+        return 0
+
+    monkeypatch.setattr(_cli_predict, "_cmd_predict", handler)
+    monkeypatch.setattr(_cli_serve, "_cmd_serve", handler)
+    # --verbose sets it where unset: set here, so that it is put back afterwards
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+    assert main(argv) == 0
+    assert seen == [captured]
+    assert not _stderr._capture_decoder_notes
