@@ -38,7 +38,7 @@ __all__ = [
     "quietly",
 ]
 
-logger = logging.getLogger("melgenre.prediction")
+logger = logging.getLogger(__name__)
 
 #: Lines TensorFlow prints while starting on a machine without a GPU, and TFLite's notice.
 STARTUP_NOISE = re.compile(
